@@ -1,0 +1,51 @@
+# Build, test, run and benchmark the AI gateway. Every target installs dependencies when they are missing.
+ASC      := node_modules/.bin/asc
+TSC      := node_modules/.bin/tsc
+VITEST   := node_modules/.bin/vitest
+WASM     := build/ai-gateway.wasm
+HOST     := build/host/.stamp
+AS_SRC   := $(shell find assembly -name '*.ts' 2>/dev/null)
+TS_SRC   := $(shell find src-host -name '*.ts' 2>/dev/null)
+ABI_CHECK := ../shared/tools/wasm-abi-check.mjs
+AS_TESTS := $(wildcard test/assembly/*.ts)
+AS_TEST_WASM := $(patsubst test/assembly/%.ts,test/.build/%.wasm,$(AS_TESTS))
+
+.PHONY: all build wasm host test-modules test bench run check-abi clean
+
+all build: wasm host
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+wasm: $(WASM)
+$(WASM): node_modules/.stamp asconfig.json $(AS_SRC)
+	$(ASC) assembly/main.ts --config asconfig.json --target release
+	@if [ -f $(ABI_CHECK) ]; then node $(ABI_CHECK) $(WASM) >/dev/null || { node $(ABI_CHECK) $(WASM); rm -f $(WASM); exit 1; }; fi
+
+host: $(HOST)
+$(HOST): node_modules/.stamp tsconfig.json $(TS_SRC)
+	$(TSC) -p tsconfig.json
+	@touch $@
+
+# Small AssemblyScript modules the host conformance tests load, one behaviour each.
+test-modules: $(AS_TEST_WASM)
+test/.build/%.wasm: test/assembly/%.ts node_modules/.stamp $(AS_SRC)
+	@mkdir -p test/.build
+	$(ASC) $< --config test/assembly/asconfig.json --outFile $@
+
+test: node_modules/.stamp
+	$(VITEST) run
+
+# Benchmarks print each figure beside a baseline measured in the same run.
+bench: build test-modules
+	$(VITEST) run --config test/bench/vitest.config.ts
+
+run: build
+	node build/host/src-host/cli/aigw.js run
+
+check-abi: $(WASM)
+	node $(ABI_CHECK) $(WASM)
+
+clean:
+	rm -rf build test/.build

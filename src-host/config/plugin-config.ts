@@ -1,0 +1,72 @@
+// The wasm filter's plugin configuration: the JSON document delivered to proxy_on_configure
+// (PluginConfig.configuration as a StringValue). `aigw run` and `aigw translate` build it from the
+// Kubernetes manifests; assembly/gateway/config.ts parses the same shape with json-as.
+//
+// What the filter does with it: for an AI path it takes `model` from the body, overwrites `x-ai-eg-model`,
+// evaluates `rules` in order on the request headers, picks one backend of the first matching rule by
+// weight, and sets the internal header `x-ai-eg-backend: <backend name>` (a client's own value is always
+// removed). The route table matches both headers, so Envoy (or the embedded data plane) sends the
+// request to that backend's cluster after `clear_route_cache`.
+
+export const MODEL_HEADER = "x-ai-eg-model";
+export const BACKEND_HEADER = "x-ai-eg-backend";
+export const DESTINATION_ENDPOINT_HEADER = "x-gateway-destination-endpoint";
+
+export interface PluginConfig {
+  rules: RuleConfig[];
+  /** GET /v1/models: every Exact x-ai-eg-model match value, in rule order, without duplicates. */
+  models: ModelInfo[];
+  pools: PoolConfig[];
+  /** Largest request body the filter buffers; above it the client gets 413. */
+  maxRequestBodyBytes: number;
+}
+
+export interface RuleConfig {
+  /** "namespace/name" of the AIGatewayRoute. */
+  route: string;
+  /** Index of the rule inside that route. */
+  index: number;
+  /** Any match (OR); inside one match every header must match (AND). No matches = matches everything. */
+  matches: Array<{ headers: HeaderMatch[] }>;
+  backends: BackendConfig[];
+}
+
+export interface HeaderMatch {
+  name: string;
+  type: "Exact" | "RegularExpression";
+  /** For RegularExpression: RE2 syntax, full match, as Envoy's safe_regex. */
+  value: string;
+}
+
+export interface BackendConfig {
+  /** "namespace/name" of the AIServiceBackend or InferencePool; the value of x-ai-eg-backend. */
+  name: string;
+  kind: "AIServiceBackend" | "InferencePool";
+  /** Relative weight; 0 disables the backend. */
+  weight: number;
+  /** Rewrites body `model` for this backend when non-empty (ignored for pools, as Envoy AI Gateway does). */
+  modelNameOverride: string;
+}
+
+export interface PoolConfig {
+  /** "namespace/name" of the InferencePool (matches BackendConfig.name). */
+  name: string;
+  /** Cluster of the pool's Endpoint Picker (HTTP/2 gRPC). */
+  eppCluster: string;
+  /** :authority for the ext_proc stream, e.g. "mistral-epp.default.svc:9002". */
+  eppAuthority: string;
+  failureMode: "FailOpen" | "FailClose";
+  /** aigateway.envoyproxy.io/processing-body-mode */
+  bodyMode: "duplex" | "buffered";
+  /** aigateway.envoyproxy.io/allow-mode-override */
+  allowModeOverride: boolean;
+  /** How long the filter waits for the EPP's answer before the failure mode applies. */
+  timeoutMs: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  ownedBy: string;
+  /** Unix seconds (the route's creationTimestamp, or load time). */
+  created: number;
+}

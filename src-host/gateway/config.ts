@@ -1,0 +1,117 @@
+// The embedded data plane's configuration. It is shaped after Envoy's bootstrap (listener → route table →
+// clusters, one wasm HTTP filter before the router) so that `aigw translate` can render the same object
+// as an Envoy bootstrap field by field, and `aigw run` can serve it.
+
+import type { SocketAddress } from "./http-filter.js";
+
+export interface GatewayConfig {
+  listener: ListenerConfig;
+  admin: SocketAddress;
+  routes: RouteConfig;
+  clusters: ClusterConfig[];
+  /** The wasm filter in the listener's chain; absent means no filter (benchmark-only configuration). */
+  wasm?: WasmFilterConfig;
+  /** Envoy stats_config.stats_tags: turn parts of metric names into labels. */
+  statsTags: StatsTag[];
+  /** One line per finished stream, Envoy access-log style; absent disables it. */
+  accessLog?: { path: "-" | string; format?: string };
+}
+
+export interface ListenerConfig {
+  name: string;
+  address: SocketAddress;
+  /** per_connection_buffer_limit_bytes: bounds what a filter may buffer (413 beyond it on requests). */
+  bufferLimitBytes: number;
+  /** Stream idle / request timeout in ms (Envoy route timeout default for AI routes: 60 s). */
+  requestTimeoutMs: number;
+}
+
+export interface RouteConfig {
+  name: string;
+  virtualHosts: VirtualHost[];
+}
+
+export interface VirtualHost {
+  name: string;
+  /** "*" or host names, as Envoy matches :authority. */
+  domains: string[];
+  routes: Route[];
+}
+
+export interface HeaderMatcher {
+  name: string;
+  /** Exactly one of these. */
+  exact?: string;
+  /** RE2 syntax, full match (Envoy safe_regex). */
+  regex?: string;
+  present?: boolean;
+  invert?: boolean;
+}
+
+export interface Route {
+  name: string;
+  match: { prefix?: string; path?: string; headers?: HeaderMatcher[] };
+  action: RouteAction;
+  /** Route metadata, surfaced as xds.route_metadata. */
+  metadata?: Record<string, unknown>;
+  /** Whether the wasm filter runs on this route (Envoy Gateway enables it per route). Default true. */
+  filterEnabled?: boolean;
+  timeoutMs?: number;
+}
+
+export type RouteAction =
+  | { cluster: string }
+  | { weightedClusters: Array<{ name: string; weight: number }> }
+  | { directResponse: { status: number; body: string; contentType?: string } };
+
+export interface ClusterEndpoint extends SocketAddress {
+  /** Name shown in logs and the x-inference-pod header (pod name for materialized workloads). */
+  hostname?: string;
+  /** Endpoints that are not ready receive no traffic. Default true. */
+  ready?: boolean;
+}
+
+export interface ClusterConfig {
+  name: string;
+  /**
+   * STATIC / STRICT_DNS: the endpoints below, round robin (or least request).
+   * ORIGINAL_DST: the endpoint named by the request header `originalDstHeader` ("ip:port"); without it the
+   * request goes to `endpoints` (the pool's ready endpoints, round robin), which is what an InferencePool
+   * needs when no EPP answered (FailOpen).
+   */
+  type: "STATIC" | "STRICT_DNS" | "ORIGINAL_DST";
+  endpoints: ClusterEndpoint[];
+  originalDstHeader?: string;
+  lbPolicy?: "ROUND_ROBIN" | "LEAST_REQUEST";
+  /** Speak HTTP/2 (prior knowledge over cleartext, ALPN h2 over TLS): gRPC clusters such as the EPP's. */
+  http2?: boolean;
+  /** Upstream TLS; insecureSkipVerify for the stock EPP's self-signed certificate. */
+  tls?: { insecureSkipVerify: boolean; sni?: string };
+  connectTimeoutMs: number;
+  /** Cluster metadata (filter_metadata), surfaced as xds.cluster_metadata. */
+  metadata?: Record<string, unknown>;
+}
+
+export interface WasmFilterConfig {
+  /** PluginConfig.name */
+  name: string;
+  /** PluginConfig.root_id */
+  rootId: string;
+  /** VmConfig.vm_id */
+  vmId: string;
+  /** Path to the module (VmConfig.code.local.filename). */
+  modulePath: string;
+  /** PluginConfig.configuration, delivered raw (StringValue) to proxy_on_configure. */
+  configuration: string;
+  /** PluginConfig.allow_on_headers_stop_iteration (Envoy ≥ 1.35). */
+  allowOnHeadersStopIteration: boolean;
+  failOpen: boolean;
+  /** Envoy --concurrency: one VM per worker. */
+  workers: number;
+}
+
+export interface StatsTag {
+  tagName: string;
+  /** Envoy stats_tags regex: the first capture group is the tag value, and is removed from the name. */
+  regex: string;
+}
