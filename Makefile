@@ -34,7 +34,7 @@ test/.build/%.wasm: test/assembly/%.ts node_modules/.stamp $(AS_SRC)
 	@mkdir -p test/.build
 	$(ASC) $< --config test/assembly/asconfig.json --outFile $@
 
-test: node_modules/.stamp
+test: node_modules/.stamp wasm test-modules
 	$(VITEST) run
 
 # Benchmarks print each figure beside a baseline measured in the same run.

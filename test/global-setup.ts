@@ -1,7 +1,9 @@
-// Builds what the tests load (the production module and the AssemblyScript test modules) once per run,
-// so no test depends on a checked-in binary.
-import { execFileSync } from "node:child_process";
+// Builds what the tests load — the AssemblyScript test modules and the production module — once per run,
+// so no test depends on a checked-in binary. `make test` builds both strictly before vitest starts; here a
+// failed build is reported and the tests that need the missing module fail on their own.
+import { spawnSync } from "node:child_process";
 
 export default function setup(): void {
-  execFileSync("make", ["--no-print-directory", "wasm", "test-modules"], { stdio: "inherit" });
+  const r = spawnSync("make", ["--no-print-directory", "-k", "test-modules", "wasm"], { stdio: "inherit" });
+  if (r.status !== 0) console.error("global-setup: some modules failed to build (see above)");
 }
