@@ -1,0 +1,146 @@
+// Generated JSON documents for oracle tests: random values written with random (but valid) formatting —
+// whitespace anywhere it is allowed, strings with every kind of escape (\uXXXX, surrogate pairs), raw
+// multi-byte UTF-8, numbers in every grammatical form — and a strict oracle built on JSON.parse.
+
+/** Small deterministic PRNG (mulberry32) so failures reproduce. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class Gen {
+  constructor(readonly rand: () => number) {}
+
+  int(n: number): number {
+    return Math.floor(this.rand() * n);
+  }
+
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)];
+  }
+
+  ws(): string {
+    if (this.rand() < 0.6) return "";
+    let s = "";
+    const n = 1 + this.int(4);
+    for (let i = 0; i < n; i++) s += this.pick([" ", "\n", "\r", "\t", "  "]);
+    return s;
+  }
+
+  /** A string's contents: ASCII, escapes, 2/3/4-byte UTF-8, emoji, as raw characters or \u escapes. */
+  text(maxLen = 24): string {
+    const n = this.int(maxLen + 1);
+    let s = "";
+    for (let i = 0; i < n; i++) {
+      const r = this.rand();
+      if (r < 0.55) s += String.fromCharCode(0x20 + this.int(0x5f));
+      else if (r < 0.62) s += this.pick(['"', "\\", "/", "\n", "\t", "\r", "\b", "\f"]);
+      else if (r < 0.67) s += String.fromCharCode(this.int(0x20));
+      else if (r < 0.75) s += String.fromCharCode(0x80 + this.int(0x780)); // 2-byte UTF-8
+      else if (r < 0.85) s += String.fromCharCode(0x800 + this.int(0xd000 - 0x800)); // 3-byte, below surrogates
+      else if (r < 0.9) s += String.fromCharCode(0xe000 + this.int(0x2000));
+      else s += String.fromCodePoint(0x10000 + this.int(0x100000 - 0x10000)); // 4-byte: surrogate pair
+    }
+    return s;
+  }
+
+  /** A JSON string literal for `s`, escaping randomly beyond what is required. */
+  quote(s: string): string {
+    let out = '"';
+    for (const ch of s) {
+      const cp = ch.codePointAt(0)!;
+      const r = this.rand();
+      if (ch === '"') out += '\\"';
+      else if (ch === "\\") out += "\\\\";
+      else if (cp < 0x20) {
+        const short: Record<string, string> = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f" };
+        out += short[ch] && r < 0.5 ? short[ch] : "\\u" + hex4(cp);
+      } else if (ch === "/" && r < 0.5) out += "\\/";
+      else if (r < 0.15) {
+        // Escape any character, supplementary ones as a surrogate pair, in random hex case.
+        const units = cp > 0xffff ? [ch.charCodeAt(0), ch.charCodeAt(1)] : [cp];
+        for (const u of units) out += "\\u" + (r < 0.07 ? hex4(u).toUpperCase() : hex4(u));
+      } else out += ch;
+    }
+    return out + '"';
+  }
+
+  number(): string {
+    const sign = this.rand() < 0.3 ? "-" : "";
+    const int = this.rand() < 0.2 ? "0" : String(1 + this.int(9)) + digits(this, this.int(12));
+    const frac = this.rand() < 0.35 ? "." + digits(this, 1 + this.int(8)) : "";
+    const exp = this.rand() < 0.25 ? this.pick(["e", "E"]) + this.pick(["", "+", "-"]) + digits(this, 1 + this.int(3)) : "";
+    return sign + int + frac + exp;
+  }
+
+  value(depth: number): string {
+    const r = this.rand();
+    if (depth <= 0 || r < 0.45) {
+      const s = this.rand();
+      if (s < 0.4) return this.quote(this.text());
+      if (s < 0.75) return this.number();
+      return this.pick(["true", "false", "null"]);
+    }
+    if (r < 0.75) return this.object(depth - 1, []);
+    const n = this.int(5);
+    const items: string[] = [];
+    for (let i = 0; i < n; i++) items.push(this.ws() + this.value(depth - 1) + this.ws());
+    return "[" + (items.length ? items.join(",") : this.ws()) + "]";
+  }
+
+  /** An object with random members plus `extra` members (raw "key":value text) at random positions. */
+  object(depth: number, extra: string[]): string {
+    const members: string[] = [];
+    const n = this.int(5);
+    for (let i = 0; i < n; i++) members.push(this.quote(this.key()) + this.ws() + ":" + this.ws() + this.value(depth));
+    for (const e of extra) members.splice(this.int(members.length + 1), 0, e);
+    if (members.length === 0) return "{" + this.ws() + "}";
+    return "{" + members.map((m) => this.ws() + m + this.ws()).join(",") + "}";
+  }
+
+  key(): string {
+    return this.rand() < 0.3 ? this.pick(["model", "messages", "stream", "role", "content", "x"]) : this.text(8);
+  }
+}
+
+function digits(g: Gen, n: number): string {
+  let s = "";
+  for (let i = 0; i < n; i++) s += String(g.int(10));
+  return s;
+}
+
+export function hex4(n: number): string {
+  return n.toString(16).padStart(4, "0");
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * The scanner's contract expressed with JSON.parse: valid iff the bytes are well-formed UTF-8, JSON.parse
+ * accepts them, no string or key holds a lone surrogate, and nesting is at most `maxDepth`.
+ */
+export function oracleValid(bytes: Uint8Array, maxDepth = 512): boolean {
+  const text = Buffer.from(bytes).toString("utf8");
+  if (!Buffer.from(text, "utf8").equals(Buffer.from(bytes))) return false;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  return walkOk(v, 0, maxDepth);
+}
+
+function walkOk(v: unknown, depth: number, maxDepth: number): boolean {
+  if (typeof v === "string") return !LONE_SURROGATE.test(v);
+  if (v === null || typeof v !== "object") return true;
+  if (depth + 1 > maxDepth) return false;
+  if (Array.isArray(v)) return v.every((x) => walkOk(x, depth + 1, maxDepth));
+  return Object.entries(v).every(([k, x]) => !LONE_SURROGATE.test(k) && walkOk(x, depth + 1, maxDepth));
+}
