@@ -1,0 +1,429 @@
+// From applied objects to what the embedded gateway serves: the filter's PluginConfig, the data plane's
+// Envoy-shaped GatewayConfig, the workload plan, and live pod readiness. It mirrors what Envoy AI Gateway's
+// controller and extension server generate for the same manifests (ai-gateway.md §1.4, §1.11, §3):
+// one route per rule × match × backend on the rule's headers plus `x-ai-eg-backend`, a `route-not-found`
+// catch-all, a cluster per AIServiceBackend, an ORIGINAL_DST cluster per InferencePool and an HTTP/2
+// cluster per Endpoint Picker.
+
+import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, Route } from "../gateway/config.js";
+import type { BackendConfig, ModelInfo, PluginConfig, PoolConfig, RuleConfig } from "./plugin-config.js";
+import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER } from "./plugin-config.js";
+import type { Model } from "./model.js";
+import { readModel, referenceAllowed } from "./model.js";
+import type { AIServiceBackendModel, GatewayModel, ListenerModel, PoolModel, RouteModel } from "./model-gateway.js";
+import { isModelListing } from "./model-gateway.js";
+import type { AppliedObject } from "./objects.js";
+import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP } from "./objects.js";
+import type { Problems } from "./problems.js";
+import { compare, PodRegistry } from "./pods.js";
+import { resolveService, serviceForHostname } from "./services.js";
+import { eppSecureServing, planWorkloads, type WorkloadPlan } from "./workloads.js";
+
+export interface BuildOptions {
+  /** Listener port on 127.0.0.1 that the Gateway's listener maps to (aigw run: 1975). 0 = ephemeral. */
+  port?: number;
+  /** Admin port on 127.0.0.1 (aigw run: 1064). 0 = ephemeral. */
+  adminPort?: number;
+  /** Path of build/ai-gateway.wasm. */
+  modulePath: string;
+  /** Worker VMs (Envoy --concurrency). Default 2. */
+  workers?: number;
+  /** Largest request body the filter buffers. Default 50 MiB, as Envoy AI Gateway's test Envoy. */
+  maxRequestBodyBytes?: number;
+  /** How long the filter waits for an EPP. Default 10 s. */
+  eppTimeoutMs?: number;
+  /** "Now" in unix seconds: creationTimestamp of objects that carry none. Default: the current time. */
+  loadTime?: number;
+}
+
+export const DEFAULT_PORT = 1975;
+export const DEFAULT_ADMIN_PORT = 1064;
+export const DEFAULT_WORKERS = 2;
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 50 * 1024 * 1024;
+export const DEFAULT_EPP_TIMEOUT_MS = 10_000;
+/** Envoy AI Gateway's default route timeout (Envoy Gateway's own is 15 s). */
+export const REQUEST_TIMEOUT_MS = 60_000;
+/** Envoy Gateway's cluster connect timeout. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+/** Headroom above the filter's limit so that the filter's own 413 answers before the listener's. */
+const BUFFER_HEADROOM_BYTES = 1024 * 1024;
+export const MODELS_OWNED_BY = "Envoy AI Gateway";
+export const ROUTE_NOT_FOUND = "route-not-found";
+export const ROUTE_NOT_FOUND_BODY =
+  "No matching route found. It is likely because the model specified in your request is not configured in the Gateway.";
+
+export interface BuiltGateway {
+  gateway: GatewayConfig;
+  plugin: PluginConfig;
+  workloads: WorkloadPlan;
+  pods: PodRegistry;
+  model: Model;
+}
+
+export function clusterName(kind: "aiservicebackend" | "inferencepool" | "epp", namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
+/** Builds everything; problems are recorded in `problems` (the caller throws if there are any). */
+export function buildGateway(objects: AppliedObject[], opts: BuildOptions, problems: Problems): BuiltGateway {
+  const o = checkOptions(opts, problems);
+  const model = readModel(objects, problems);
+  const pods = new PodRegistry();
+  const workloads = planWorkloads(model, pods);
+
+  const gateway = selectGateway(model, problems);
+  const listener = gateway?.listeners[0];
+  const routes = gateway && listener ? attachedRoutes(model, gateway, listener, o.loadTime) : [];
+  checkDanglingParents(model, gateway);
+
+  const backendClusters = new Map<string, ClusterConfig>();
+  for (const b of model.aiBackends.values()) {
+    const c = backendCluster(model, pods, b);
+    if (c) backendClusters.set(`${b.namespace}/${b.name}`, c);
+  }
+  const poolClusters = new Map<string, { pool: ClusterConfig; epp: ClusterConfig; config: PoolConfig }>();
+  for (const p of model.pools.values()) {
+    const built = buildPoolClusters(model, pods, p, o.eppTimeoutMs);
+    if (built) poolClusters.set(`${p.namespace}/${p.name}`, built);
+  }
+  for (const obj of model.objectives) {
+    if (obj.poolGroup === INFERENCE_GROUP && obj.poolKind === "InferencePool" && model.pools.has(`${obj.namespace}/${obj.poolName}`)) continue;
+    problems.warn(obj.obj, "spec.poolRef", `${obj.poolKind} ${obj.namespace}/${obj.poolName} (${obj.poolGroup}) not found: the objective binds to nothing`);
+  }
+
+  const rules: RuleConfig[] = [];
+  const models: ModelInfo[] = [];
+  const seenModels = new Set<string>();
+  const routeTable: Route[] = [];
+  const usedClusters = new Map<string, ClusterConfig>();
+  const usedPools = new Map<string, PoolConfig>();
+  for (const route of routes) {
+    for (const rule of route.rules) {
+      const backends: BackendConfig[] = [];
+      for (const ref of rule.backendRefs) {
+        const id = `${ref.namespace}/${ref.name}`;
+        const target = { group: ref.kind === "InferencePool" ? INFERENCE_GROUP : AIGW_GROUP, kind: ref.kind, namespace: ref.namespace, name: ref.name };
+        if (!referenceAllowed(model, { group: AIGW_GROUP, kind: "AIGatewayRoute", namespace: route.namespace }, target)) {
+          route.f.fail(ref.field, `${ref.kind} ${id} is in another namespace and no ReferenceGrant there allows it`);
+          continue;
+        }
+        let cluster: ClusterConfig | undefined;
+        if (ref.kind === "InferencePool") {
+          if (!model.pools.has(id)) {
+            route.f.fail(ref.field, `InferencePool ${id} not found`);
+            continue;
+          }
+          const built = poolClusters.get(id);
+          if (!built) continue; // the pool's own problems are already reported
+          cluster = built.pool;
+          usedClusters.set(built.epp.name, built.epp);
+          usedPools.set(id, built.config);
+        } else {
+          if (!model.aiBackends.has(id)) {
+            route.f.fail(ref.field, `AIServiceBackend ${id} not found`);
+            continue;
+          }
+          cluster = backendClusters.get(id);
+          if (!cluster) continue;
+        }
+        usedClusters.set(cluster.name, cluster);
+        backends.push({ name: id, kind: ref.kind, weight: ref.weight, modelNameOverride: ref.modelNameOverride });
+      }
+      const matches = rule.matches.map((headers) => ({ headers: headers.map((h) => ({ name: h.name, type: h.type, value: h.value })) }));
+      rules.push({ route: `${route.namespace}/${route.name}`, index: rule.index, matches, backends });
+
+      for (const headers of rule.matches) {
+        for (const h of headers) {
+          if (!isModelListing(h) || seenModels.has(h.value)) continue;
+          seenModels.add(h.value);
+          models.push({
+            id: h.value,
+            ownedBy: rule.modelsOwnedBy ?? MODELS_OWNED_BY,
+            created: rule.modelsCreatedAt ?? route.createdAt ?? o.loadTime,
+          });
+        }
+      }
+
+      const seenRoutes = new Set<string>();
+      const matchSets = matches.length > 0 ? matches : [{ headers: [] }];
+      matchSets.forEach((m, j) => {
+        for (const b of backends) {
+          const name = `aigatewayroute/${route.namespace}/${route.name}/rule/${rule.index}/match/${j}/backend/${b.name}`;
+          if (seenRoutes.has(name)) continue; // the same backend named twice in one rule
+          seenRoutes.add(name);
+          const headers: HeaderMatcher[] = m.headers.map((h) =>
+            h.type === "Exact" ? { name: h.name, exact: h.value } : { name: h.name, regex: h.value },
+          );
+          headers.push({ name: BACKEND_HEADER, exact: b.name });
+          const cluster =
+            b.kind === "InferencePool" ? clusterName("inferencepool", ...split(b.name)) : clusterName("aiservicebackend", ...split(b.name));
+          routeTable.push({ name, match: { prefix: "/", headers }, action: { cluster }, timeoutMs: rule.timeoutMs ?? REQUEST_TIMEOUT_MS });
+        }
+      });
+    }
+  }
+  // The filter answers /v1/models and unknown AI paths itself, so it must run on the catch-all too.
+  routeTable.push({
+    name: ROUTE_NOT_FOUND,
+    match: { prefix: "/" },
+    action: { directResponse: { status: 404, body: ROUTE_NOT_FOUND_BODY, contentType: "text/plain" } },
+    filterEnabled: true,
+  });
+
+  const plugin: PluginConfig = {
+    rules,
+    models,
+    pools: [...usedPools.values()].sort((a, b) => compare(a.name, b.name)),
+    maxRequestBodyBytes: o.maxRequestBodyBytes,
+  };
+  const listenerName = gateway && listener ? `${gateway.namespace}/${gateway.name}/${listener.name}` : "listener";
+  const config: GatewayConfig = {
+    listener: {
+      name: listenerName,
+      address: { address: "127.0.0.1", port: o.port },
+      bufferLimitBytes: o.maxRequestBodyBytes + BUFFER_HEADROOM_BYTES,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    },
+    admin: { address: "127.0.0.1", port: o.adminPort },
+    routes: {
+      name: listenerName,
+      virtualHosts: [{ name: listenerName, domains: listener?.hostname ? [listener.hostname] : ["*"], routes: routeTable }],
+    },
+    clusters: [...usedClusters.values()].sort((a, b) => compare(a.name, b.name)),
+    wasm: {
+      name: "ai-gateway",
+      rootId: "ai-gateway",
+      vmId: "ai-gateway",
+      modulePath: o.modulePath,
+      configuration: JSON.stringify(plugin),
+      allowOnHeadersStopIteration: true,
+      failOpen: false,
+      workers: o.workers,
+    },
+    statsTags: [],
+  };
+  return { gateway: config, plugin, workloads, pods, model };
+}
+
+type Options = Required<BuildOptions>;
+
+function checkOptions(opts: BuildOptions, problems: Problems): Options {
+  const o: Options = {
+    port: opts.port ?? DEFAULT_PORT,
+    adminPort: opts.adminPort ?? DEFAULT_ADMIN_PORT,
+    modulePath: opts.modulePath,
+    workers: opts.workers ?? DEFAULT_WORKERS,
+    maxRequestBodyBytes: opts.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
+    eppTimeoutMs: opts.eppTimeoutMs ?? DEFAULT_EPP_TIMEOUT_MS,
+    loadTime: opts.loadTime ?? Math.floor(Date.now() / 1000),
+  };
+  const int = (v: number, name: string, min: number, max: number): void => {
+    if (!Number.isInteger(v) || v < min || v > max) problems.global(`option ${name}: must be an integer from ${min} to ${max}, got ${v}`);
+  };
+  int(o.port, "port", 0, 65535);
+  int(o.adminPort, "adminPort", 0, 65535);
+  int(o.workers, "workers", 1, 64);
+  int(o.maxRequestBodyBytes, "maxRequestBodyBytes", 1, 2 ** 31 - 1 - BUFFER_HEADROOM_BYTES);
+  int(o.eppTimeoutMs, "eppTimeoutMs", 1, 3_600_000);
+  if (typeof o.modulePath !== "string" || o.modulePath === "") problems.global("option modulePath: required (the path of ai-gateway.wasm)");
+  if (o.port !== 0 && o.port === o.adminPort) problems.global(`options port and adminPort: both are ${o.port}`);
+  return o;
+}
+
+/** aigw run serves exactly one Gateway with one HTTP listener, as Envoy AI Gateway's standalone mode does. */
+function selectGateway(m: Model, problems: Problems): GatewayModel | undefined {
+  if (m.gateways.length === 0) {
+    problems.global("no Gateway: aigw run needs one Gateway (gateway.networking.k8s.io/v1) with an HTTP listener");
+    return undefined;
+  }
+  const [gw, ...others] = m.gateways;
+  for (const other of others) {
+    problems.error(other.obj, "", `aigw run serves one Gateway; Gateway ${gw!.namespace}/${gw!.name} is already defined`);
+  }
+  if (!m.gatewayClasses.has(gw!.className)) {
+    gw!.f.warn("spec.gatewayClassName", `GatewayClass ${gw!.className} not found (aigw run serves the Gateway anyway)`);
+  }
+  if (gw!.listeners.length > 1) {
+    gw!.f.fail("spec.listeners", `aigw run serves one listener, got ${gw!.listeners.length}`);
+  }
+  return gw;
+}
+
+/** Routes whose parentRefs attach them to the listener, ordered as Envoy AI Gateway orders them. */
+function attachedRoutes(m: Model, gw: GatewayModel, listener: ListenerModel, loadTime: number): RouteModel[] {
+  const attached: RouteModel[] = [];
+  for (const r of m.routes) {
+    let ok = false;
+    for (const p of r.parentRefs) {
+      if (p.group !== GATEWAY_API_GROUP || p.kind !== "Gateway" || p.namespace !== gw.namespace || p.name !== gw.name) continue;
+      if (p.sectionName !== undefined && p.sectionName !== listener.name) {
+        r.f.fail(`${p.field}.sectionName`, `Gateway ${gw.namespace}/${gw.name} has no listener named "${p.sectionName}"`);
+      } else if (p.port !== undefined && p.port !== listener.port) {
+        r.f.fail(`${p.field}.port`, `Gateway ${gw.namespace}/${gw.name} has no listener on port ${p.port}`);
+      } else if (listener.routesFrom === "Same" && r.namespace !== gw.namespace) {
+        r.f.fail(p.field, `listener ${listener.name} of Gateway ${gw.namespace}/${gw.name} accepts routes from its own namespace only`);
+      } else ok = true;
+    }
+    if (ok) attached.push(r);
+  }
+  const key = (r: RouteModel): [number, string] => [r.createdAt ?? loadTime, `${r.namespace}/${r.name}`];
+  return attached.sort((a, b) => {
+    const [ta, na] = key(a);
+    const [tb, nb] = key(b);
+    return ta - tb || compare(na, nb);
+  });
+}
+
+/** A parentRef that names no Gateway (or something that is not a Gateway) is a configuration error. */
+function checkDanglingParents(m: Model, gw: GatewayModel | undefined): void {
+  for (const r of m.routes) {
+    for (const p of r.parentRefs) {
+      if (p.group !== GATEWAY_API_GROUP || p.kind !== "Gateway") {
+        r.f.fail(p.field, `must refer to a Gateway (${GATEWAY_API_GROUP}), got ${p.group}/${p.kind}`);
+      } else if (!gw || p.namespace !== gw.namespace || p.name !== gw.name) {
+        const exists = m.gateways.some((g) => g.namespace === p.namespace && g.name === p.name);
+        if (!exists) r.f.fail(p.field, `Gateway ${p.namespace}/${p.name} not found`);
+      }
+    }
+  }
+}
+
+/** The STATIC cluster of an AIServiceBackend, resolved through its Backend (or Service) to loopback endpoints. */
+function backendCluster(m: Model, pods: PodRegistry, b: AIServiceBackendModel): ClusterConfig | undefined {
+  const ref = b.backendRef;
+  const refId = `${ref.namespace}/${ref.name}`;
+  const target = { group: ref.kind === "Backend" ? ENVOY_GATEWAY_GROUP : "", kind: ref.kind, namespace: ref.namespace, name: ref.name };
+  if (!referenceAllowed(m, { group: AIGW_GROUP, kind: "AIServiceBackend", namespace: b.namespace }, target)) {
+    b.f.fail(ref.field, `${ref.kind} ${refId} is in another namespace and no ReferenceGrant there allows it`);
+    return undefined;
+  }
+  const endpoints: ClusterEndpoint[] = [];
+  let http2 = false;
+  if (ref.kind === "Service") {
+    const svc = m.services.get(refId);
+    if (!svc) {
+      b.f.fail(ref.field, `Service ${refId} not found`);
+      return undefined;
+    }
+    try {
+      const resolved = resolveService(m, pods, svc, ref.port!);
+      endpoints.push(...resolved.endpoints);
+      for (const n of resolved.notes) b.f.warn(ref.field, n);
+    } catch (err) {
+      b.f.fail(`${ref.field}.port`, (err as Error).message);
+      return undefined;
+    }
+  } else {
+    const backend = m.backends.get(refId);
+    if (!backend) {
+      b.f.fail(ref.field, `Backend ${refId} not found`);
+      return undefined;
+    }
+    http2 = backend.http2;
+    let failed = false;
+    for (const e of backend.endpoints) {
+      if ("ip" in e) {
+        endpoints.push({ address: e.ip, port: e.port, hostname: e.ip, ready: true });
+        continue;
+      }
+      if (e.fqdn === "localhost") {
+        endpoints.push({ address: "127.0.0.1", port: e.port, hostname: "localhost", ready: true });
+        continue;
+      }
+      const svc = serviceForHostname(m, e.fqdn);
+      if (!svc) {
+        backend.f.fail(`${e.field}.hostname`, `"${e.fqdn}" is neither a Service of these manifests (<service>.<namespace>.svc.cluster.local) nor localhost`);
+        failed = true;
+        continue;
+      }
+      try {
+        const resolved = resolveService(m, pods, svc, e.port);
+        endpoints.push(...resolved.endpoints);
+        for (const n of resolved.notes) backend.f.warn(e.field, n);
+      } catch (err) {
+        backend.f.fail(`${e.field}.port`, (err as Error).message);
+        failed = true;
+      }
+    }
+    if (failed) return undefined;
+  }
+  const cluster: ClusterConfig = {
+    name: clusterName("aiservicebackend", b.namespace, b.name),
+    type: "STATIC",
+    endpoints,
+    lbPolicy: "LEAST_REQUEST",
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+  };
+  if (http2) cluster.http2 = true;
+  return cluster;
+}
+
+/** The pool's ORIGINAL_DST cluster, its EPP's cluster, and the filter's view of the pool. */
+function buildPoolClusters(
+  m: Model,
+  pods: PodRegistry,
+  p: PoolModel,
+  eppTimeoutMs: number,
+): { pool: ClusterConfig; epp: ClusterConfig; config: PoolConfig } | undefined {
+  const id = `${p.namespace}/${p.name}`;
+  const selected = pods.select(p.namespace, p.selector);
+  if (selected.length === 0) {
+    p.f.warn("spec.selector", "selects no pod: requests to this pool get 503");
+  }
+  const targetPort = p.targetPorts[0];
+  const svc = m.services.get(`${p.namespace}/${p.epp.service}`);
+  // Decision: a missing EPP Service is refused at start. The GIE conformance suite expects the route to
+  // stay accepted with 5xx answers, but nothing can create the Service later in aigw run, so failing
+  // early is the useful answer. An EPP Service without ready endpoints is accepted: its requests get 503
+  // (FailClose) or go to a pool endpoint (FailOpen), which is the conformance behaviour.
+  if (p.epp.service && !svc) {
+    p.f.fail("spec.endpointPickerRef.name", `Service ${p.namespace}/${p.epp.service} not found (the pool's Endpoint Picker)`);
+    return undefined;
+  }
+  if (!svc || targetPort === undefined || !p.epp.port) return undefined;
+  let resolved;
+  try {
+    resolved = resolveService(m, pods, svc, p.epp.port);
+  } catch (err) {
+    p.f.fail("spec.endpointPickerRef.port.number", (err as Error).message);
+    return undefined;
+  }
+  for (const n of resolved.notes) p.f.warn("spec.endpointPickerRef", n);
+  const servicePort = svc.ports.find((sp) => sp.port === p.epp.port);
+  const plaintext =
+    servicePort?.appProtocol === "kubernetes.io/h2c" ||
+    (resolved.pods.length > 0 && resolved.pods.every((pod) => pod.containers.some((c) => !eppSecureServing(c.args))));
+
+  const pool: ClusterConfig = {
+    name: clusterName("inferencepool", p.namespace, p.name),
+    type: "ORIGINAL_DST",
+    endpoints: selected.map((pod) => pods.endpoint(pod, targetPort)),
+    originalDstHeader: DESTINATION_ENDPOINT_HEADER,
+    lbPolicy: "ROUND_ROBIN",
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+  };
+  const epp: ClusterConfig = {
+    name: clusterName("epp", p.namespace, p.name),
+    type: "STATIC",
+    endpoints: resolved.endpoints,
+    lbPolicy: "LEAST_REQUEST",
+    http2: true,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+  };
+  if (!plaintext) epp.tls = { insecureSkipVerify: true };
+  const config: PoolConfig = {
+    name: id,
+    eppCluster: epp.name,
+    eppAuthority: `${svc.name}.${svc.namespace}.svc:${p.epp.port}`,
+    failureMode: p.epp.failureMode,
+    bodyMode: p.bodyMode,
+    allowModeOverride: p.allowModeOverride,
+    timeoutMs: eppTimeoutMs,
+  };
+  return { pool, epp, config };
+}
+
+function split(id: string): [string, string] {
+  const slash = id.indexOf("/");
+  return [id.slice(0, slash), id.slice(slash + 1)];
+}

@@ -1,0 +1,82 @@
+// Kubernetes YAML → everything the embedded gateway (`aigw run`) needs. The one entry point:
+//
+//   const cfg = loadConfig(["envoy/examples/inference-pool"], { modulePath: "build/ai-gateway.wasm" });
+//   cfg.gateway    GatewayConfig for the data plane (listener 127.0.0.1:1975 for the Gateway's listener,
+//                  admin 127.0.0.1:1064, route table, clusters, the wasm filter with `plugin` as JSON)
+//   cfg.plugin     PluginConfig, the filter's configuration (also inside gateway.wasm.configuration)
+//   cfg.workloads  the pods to start locally (testupstream, vllm-sim, epp), one entry per replica, each
+//                  with its loopback address, ports, args, env and mounted files; and what was skipped
+//   cfg.discovery("default/mistral")   Discovery for an EPP serving that InferencePool
+//   cfg.setPodReady(ns, name, ready)   mark a pod (un)ready: materialized pods start NOT ready, the runner
+//                  marks each ready once its server listens; cluster endpoints in cfg.gateway follow in
+//                  place and Discovery listeners of that namespace are told
+//   cfg.objects    the applied objects (kubectl apply semantics), cfg.warnings what was ignored or odd
+//
+// Every problem (malformed YAML, a missing field, a dangling reference, a non-loopback address, an
+// unsupported kind or schema) is found here, before anything starts: loadConfig throws one ConfigError
+// listing all of them, each as "<file>: <Kind> <namespace>/<name>: <field>: <message>".
+//
+// Decisions: a Deployment whose image is unknown is not started (listed in workloads.skipped, and warned);
+// an InferencePool whose endpointPickerRef Service does not exist is refused (an EPP Service without ready
+// endpoints is accepted and its requests get 503, or a pool endpoint under FailOpen); materialized pods are
+// named <deployment>-<replica> and live on 127.10.<n>.<replica+1>, n numbering the materialized
+// Deployments (then bare Pods) in namespace/name order.
+
+import type { Discovery, PodInfo } from "../epp/discovery.js";
+import type { GatewayConfig } from "../gateway/config.js";
+import { buildGateway, type BuildOptions } from "./build-gateway.js";
+import { ManifestDiscovery } from "./discovery.js";
+import { applyManifests, expandPaths } from "./manifests.js";
+import type { AppliedObject } from "./objects.js";
+import type { PluginConfig } from "./plugin-config.js";
+import { podInfo } from "./pods.js";
+import { ConfigError, Problems } from "./problems.js";
+import type { WorkloadPlan } from "./workloads.js";
+
+export type LoadOptions = BuildOptions;
+
+export interface LoadedConfig {
+  gateway: GatewayConfig;
+  plugin: PluginConfig;
+  workloads: WorkloadPlan;
+  /** Discovery for the InferencePool "namespace/name"; throws for a pool the manifests do not define. */
+  discovery(pool: string): Discovery;
+  /** Every known pod (materialized and declared), sorted by namespace/name, with current readiness. */
+  pods(): PodInfo[];
+  setPodReady(namespace: string, name: string, ready: boolean): void;
+  objects: AppliedObject[];
+  warnings: string[];
+}
+
+/** Loads files and directories (a directory: its *.yaml/*.yml in lexical order) and builds the gateway. */
+export function loadConfig(paths: string[], opts: LoadOptions): LoadedConfig {
+  const problems = new Problems();
+  const objects = applyManifests(expandPaths(paths, problems), problems);
+  if (objects.length === 0 && problems.errors.length === 0) problems.global(`no objects in ${paths.join(", ") || "(no paths)"}`);
+  return build(objects, opts, problems);
+}
+
+/** The same from objects already applied (tests, `aigw translate`). */
+export function configFromObjects(objects: AppliedObject[], opts: LoadOptions): LoadedConfig {
+  return build(objects, opts, new Problems());
+}
+
+function build(objects: AppliedObject[], opts: LoadOptions, problems: Problems): LoadedConfig {
+  const built = buildGateway(objects, opts, problems);
+  problems.throwIfAny();
+  const { model, pods } = built;
+  return {
+    gateway: built.gateway,
+    plugin: built.plugin,
+    workloads: built.workloads,
+    discovery(pool: string): Discovery {
+      const p = model.pools.get(pool);
+      if (!p) throw new ConfigError([`no InferencePool ${pool} (pools: ${[...model.pools.keys()].join(", ") || "none"})`]);
+      return new ManifestDiscovery(model, p, pods);
+    },
+    pods: () => pods.all().map(podInfo),
+    setPodReady: (namespace, name, ready) => pods.setReady(namespace, name, ready),
+    objects,
+    warnings: [...problems.warnings],
+  };
+}
