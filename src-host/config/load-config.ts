@@ -53,6 +53,9 @@ export function loadConfig(paths: string[], opts: LoadOptions): LoadedConfig {
   const problems = new Problems();
   const objects = applyManifests(expandPaths(paths, problems), problems);
   if (objects.length === 0 && problems.errors.length === 0) problems.global(`no objects in ${paths.join(", ") || "(no paths)"}`);
+  // Unreadable or malformed manifests stop here: building without the objects they hold would only add
+  // misleading problems (a Gateway lost to a YAML error is not "missing").
+  problems.throwIfAny();
   return build(objects, opts, problems);
 }
 

@@ -59,8 +59,11 @@ export function parseFile(file: string, text: string, problems: Problems): Appli
   const out: AppliedObject[] = [];
   docs.forEach((doc, i) => {
     const where = `${file}:${lines.linePos(doc.contents?.range[0] ?? doc.range[0]).line}`;
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) problems.fileError(where, `document ${i + 1}: malformed YAML: ${firstLine(e.message)}`);
+    const e = doc.errors[0];
+    if (e) {
+      // Later errors of a document usually follow from the first.
+      const at = e.linePos ? `${file}:${e.linePos[0].line}` : where;
+      problems.fileError(at, `document ${i + 1}: malformed YAML: ${firstLine(e.message)}`);
       return;
     }
     if (doc.contents === null) return; // "---" with nothing (or only comments) after it
