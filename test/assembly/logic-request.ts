@@ -8,6 +8,7 @@ import {
 import { JsonReader } from "../../assembly/gateway/json/reader";
 import { KIND_ARRAY, KIND_FALSE, KIND_NULL, KIND_NUMBER, KIND_OBJECT, KIND_STRING, KIND_TRUE } from "../../assembly/gateway/json/scan";
 import { jsonQuote } from "../../assembly/gateway/errors";
+import { compileRegex } from "../../assembly/gateway/regex";
 
 let result: ArrayBuffer = new ArrayBuffer(0);
 
@@ -119,4 +120,22 @@ export function readIntegers(ptr: usize, len: usize): i32 {
   }
   setResult(out.join("\n"));
   return r.ok() ? 0 : r.errorCode();
+}
+
+/**
+ * Compiles a pattern and matches it against a JSON array of strings: the result is "E:<error>" or one
+ * character per input, "1" for a full match and "0" otherwise.
+ */
+export function regexMatch(patPtr: usize, patLen: usize, inputsPtr: usize, inputsLen: usize): i32 {
+  const r = compileRegex(String.UTF8.decodeUnsafe(patPtr, patLen));
+  const re = r.regex;
+  if (re == null) return setResult("E:" + r.error);
+  const reader = new JsonReader(inputsPtr, inputsLen);
+  let out = "";
+  reader.enterArray();
+  while (reader.nextElement()) {
+    const s = reader.readString();
+    out += s != null && re.matches(s) ? "1" : "0";
+  }
+  return setResult(out);
 }
