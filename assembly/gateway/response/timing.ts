@@ -1,0 +1,44 @@
+// Per-request latency figures of the GenAI metrics (ai-gateway.md §1.7): time to first token is taken at the
+// first response body bytes; time per output token is (end − first token) / (output tokens − 1), defined only
+// when more than one output token was produced. Times are in any one unit (the caller's clock); results are in
+// that unit.
+
+/** (end − firstToken) / (outputTokens − 1), or -1 when outputTokens ≤ 1 or the times are not ordered. */
+export function timePerOutputToken(firstToken: f64, end: f64, outputTokens: u64): f64 {
+  if (outputTokens <= 1 || end < firstToken) return -1;
+  return (end - firstToken) / <f64>(outputTokens - 1);
+}
+
+/** Records the moments of one response; -1 means "not yet". */
+export class ResponseTiming {
+  start: f64 = -1;
+  firstByte: f64 = -1;
+  end: f64 = -1;
+
+  reset(): void {
+    this.start = -1;
+    this.firstByte = -1;
+    this.end = -1;
+  }
+
+  /** The request started (the filter saw its headers). */
+  requestStarted(now: f64): void { this.start = now; }
+
+  /** Response body bytes arrived; only the first call counts, and only a non-empty chunk. */
+  bodyBytes(now: f64, len: i32): void {
+    if (this.firstByte < 0 && len > 0) this.firstByte = now;
+  }
+
+  responseEnded(now: f64): void { this.end = now; }
+
+  /** firstByte − start, or -1 when either is unknown. */
+  timeToFirstToken(): f64 {
+    if (this.start < 0 || this.firstByte < 0) return -1;
+    return this.firstByte - this.start;
+  }
+
+  timePerOutputToken(outputTokens: u64): f64 {
+    if (this.firstByte < 0 || this.end < 0) return -1;
+    return timePerOutputToken(this.firstByte, this.end, outputTokens);
+  }
+}
