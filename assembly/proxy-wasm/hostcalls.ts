@@ -372,7 +372,7 @@ export function sendLocalResponse(
   grpcStatus: i32 = GrpcStatus.InvalidCode,
 ): WasmResult {
   const dn = SCRATCH_A.utf8(details);
-  const hn = headers === null ? 0 : encodePairsInto(headers, SCRATCH_PAIRS);
+  const hn = headers === null ? <usize>0 : encodePairsInto(headers, SCRATCH_PAIRS);
   return ret(imp.proxy_send_local_response(
     statusCode, SCRATCH_A.ptr, dn, bufPtr(body), bufLen(body), hn == 0 ? 0 : SCRATCH_PAIRS.ptr, hn, grpcStatus));
 }
@@ -384,7 +384,7 @@ export function sendLocalResponseString(
 ): WasmResult {
   const dn = SCRATCH_A.utf8(details);
   const bn = SCRATCH_B.utf8(body);
-  const hn = headers === null ? 0 : encodePairsInto(headers, SCRATCH_PAIRS);
+  const hn = headers === null ? <usize>0 : encodePairsInto(headers, SCRATCH_PAIRS);
   return ret(imp.proxy_send_local_response(
     statusCode, SCRATCH_A.ptr, dn, SCRATCH_B.ptr, bn, hn == 0 ? 0 : SCRATCH_PAIRS.ptr, hn, grpcStatus));
 }
@@ -430,7 +430,7 @@ export function httpCallRaw(
   }
   const cn = SCRATCH_A.utf8(cluster);
   const hn = encodePairsInto(headers, SCRATCH_PAIRS);
-  const tn = trailers === null ? 0 : encodePairsInto(trailers, SCRATCH_PAIRS_2);
+  const tn = trailers === null ? <usize>0 : encodePairsInto(trailers, SCRATCH_PAIRS_2);
   store<u32>(OUT_PTR, 0);
   const r = imp.proxy_http_call(
     SCRATCH_A.ptr, cn, SCRATCH_PAIRS.ptr, hn, bufPtr(body), bufLen(body),
@@ -446,7 +446,7 @@ export function grpcCallRaw(
   const sn = SCRATCH_A.utf8(service);
   const nn = SCRATCH_B.utf8(serviceName);
   const mn = SCRATCH_C.utf8(method);
-  const hn = initialMetadata === null ? 0 : encodePairsInto(initialMetadata, SCRATCH_PAIRS);
+  const hn = initialMetadata === null ? <usize>0 : encodePairsInto(initialMetadata, SCRATCH_PAIRS);
   store<u32>(OUT_PTR, 0);
   const r = imp.proxy_grpc_call(
     SCRATCH_A.ptr, sn, SCRATCH_B.ptr, nn, SCRATCH_C.ptr, mn, hn == 0 ? 0 : SCRATCH_PAIRS.ptr, hn,
@@ -459,7 +459,7 @@ export function grpcStreamRaw(service: string, serviceName: string, method: stri
   const sn = SCRATCH_A.utf8(service);
   const nn = SCRATCH_B.utf8(serviceName);
   const mn = SCRATCH_C.utf8(method);
-  const hn = initialMetadata === null ? 0 : encodePairsInto(initialMetadata, SCRATCH_PAIRS);
+  const hn = initialMetadata === null ? <usize>0 : encodePairsInto(initialMetadata, SCRATCH_PAIRS);
   store<u32>(OUT_PTR, 0);
   const r = imp.proxy_grpc_stream(
     SCRATCH_A.ptr, sn, SCRATCH_B.ptr, nn, SCRATCH_C.ptr, mn, hn == 0 ? 0 : SCRATCH_PAIRS.ptr, hn, OUT_PTR);

@@ -1,0 +1,49 @@
+// SDK test module: property access with typed decoding. Every request gets a local reply 200 whose body
+// has one `name=value` line per probe:
+//   path, method (strings), root_id (plugin_root_id), time_positive (request.time as i64 ns > 0),
+//   port (source.port as i64), probe (x-probe from the request.headers map), missing (lastResult of a
+//   path that does not exist), roundtrip (set_property then get_property of a single component),
+//   mtls (connection.mtls as bool, or its lastResult), size_mismatch (lastResult of reading a string as
+//   an i64).
+export * from "../../assembly/proxy-wasm/exports";
+import {
+  RootContext, HttpContext, registerRootContext, FilterHeadersStatus, findPair, lastResult,
+  getProperty, getPropertyString, getPropertyI64, getPropertyBool, getPropertyMap, setPropertyString,
+  sendLocalResponseString, WasmResult,
+} from "../../assembly/proxy-wasm";
+
+function orNull(s: string | null): string {
+  return s === null ? "<null>" : s;
+}
+
+class PropsStream extends HttpContext {
+  onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    let out = "";
+    out += "path=" + orNull(getPropertyString(["request", "path"])) + "\n";
+    out += "method=" + orNull(getPropertyString(["request", "method"])) + "\n";
+    out += "root_id=" + orNull(getPropertyString(["plugin_root_id"])) + "\n";
+    const t = getPropertyI64(["request", "time"], -1);
+    out += "time_positive=" + (t > 0 ? "true" : "false") + "\n";
+    out += "port=" + getPropertyI64(["source", "port"], -1).toString() + "\n";
+    const headers = getPropertyMap(["request", "headers"]);
+    out += "probe=" + (headers === null ? "<null>" : orNull(findPair(headers, "x-probe"))) + "\n";
+    getProperty(["no_such_property", "really"]);
+    out += "missing=" + (<i32>lastResult()).toString() + "\n";
+    setPropertyString(["sdk_probe"], "v\u00e9");
+    out += "roundtrip=" + orNull(getPropertyString(["sdk_probe"])) + "\n";
+    const mtls = getPropertyBool(["connection", "mtls"], true);
+    out += "mtls=" + (lastResult() == WasmResult.Ok ? (mtls ? "true" : "false") : "error " + (<i32>lastResult()).toString()) + "\n";
+    getPropertyI64(["request", "path"], 0);
+    out += "size_mismatch=" + (<i32>lastResult()).toString() + "\n";
+    sendLocalResponseString(200, "sdk_props", out, null);
+    return FilterHeadersStatus.StopIteration;
+  }
+}
+
+class PropsRoot extends RootContext {
+  createHttpContext(contextId: u32): HttpContext {
+    return new PropsStream(contextId, this);
+  }
+}
+
+registerRootContext("", (id: u32): RootContext => new PropsRoot(id));
