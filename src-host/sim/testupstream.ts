@@ -87,7 +87,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: 
   const rawQuery = q < 0 ? "" : rawUrl.slice(q + 1);
   // Headers set before an error still go out with it, as with Go's ResponseWriter.
   const headers = new Map<string, string>();
-  if (ctx.podName) headers.set("x-inference-pod", ctx.podName);
+  if (ctx.podName) headers.set("x-inference-pod", wireValue(ctx.podName));
   try {
     const path = decodePath(rawPath);
     if (path === "/health") {
@@ -120,7 +120,8 @@ async function respond(
   }
   const expectedHeaders = get(H.expectedHeaders);
   if (expectedHeaders !== "") {
-    const list = decodeBase64(expectedHeaders, "expected headers").toString("utf8");
+    // Node gives header values as latin1 code units of the raw bytes: compare bytes with bytes.
+    const list = decodeBase64(expectedHeaders, "expected headers").toString("latin1");
     for (const [key, value] of pairs(list)) {
       if (get(key) !== value) {
         throw new Expectation(`unexpected header ${quote(key)}: got ${quote(get(key))}, expected ${quote(value)}`);
@@ -129,12 +130,12 @@ async function respond(
   }
   const nonExpected = get(H.nonExpectedRequestHeaders);
   if (nonExpected !== "") {
-    for (const key of decodeBase64(nonExpected, "non-expected headers").toString("utf8").split(",")) {
+    for (const key of decodeBase64(nonExpected, "non-expected headers").toString("latin1").split(",")) {
       if (get(key) !== "") throw new Expectation(`unexpected header ${quote(key)} presence with value ${quote(get(key))}`);
     }
   }
   const expectedId = get(H.expectedTestUpstreamId);
-  if (expectedId !== "" && expectedId !== ctx.id) {
+  if (expectedId !== "" && expectedId !== wireValue(ctx.id)) {
     throw new Expectation(`unexpected testupstream-id: received by '${ctx.id}' but expected '${expectedId}'\n`);
   }
   const expectedPath = get(H.expectedPath);
@@ -166,13 +167,14 @@ async function respond(
   const responseHeaders = get(H.responseHeaders);
   if (responseHeaders !== "") {
     for (const [key, value] of pairs(decodeBase64(responseHeaders, "response headers").toString("utf8"))) {
-      headers.set(key.toLowerCase(), value);
+      if (!HEADER_NAME.test(key)) throw new Expectation(`invalid header key-value pair: ${key}:${value}`);
+      headers.set(key.toLowerCase(), wireValue(value));
     }
   }
-  headers.set("testupstream-id", ctx.id);
+  headers.set("testupstream-id", wireValue(ctx.id));
   const status = parseStatus(get(H.responseStatus));
   const model = modelOf(body);
-  if (model !== undefined) headers.set("x-model", model);
+  if (model !== undefined) headers.set("x-model", wireValue(model));
 
   const type = get(H.responseType);
   if (type === "sse" || type === "sse-gzip") {
@@ -256,6 +258,13 @@ function pairs(list: string): Array<[string, string]> {
     if (colon < 0) throw new Expectation(`invalid header key-value pair: ${kv}`);
     return [kv.slice(0, colon), kv.slice(colon + 1)];
   });
+}
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** A header value as Go writes it: UTF-8 bytes as they are (Node sends latin1 code units as bytes); control characters, which Node refuses, as spaces. */
+function wireValue(value: string): string {
+  return Buffer.from(value.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, " "), "utf8").toString("latin1");
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

@@ -155,6 +155,19 @@ describe("test upstream: response overrides", () => {
     expect(res.body.toString()).toBe(body);
   });
 
+  it("passes UTF-8 header values through as bytes and refuses invalid header names", async () => {
+    const res = await post(
+      { "x-response-headers": b64("x-greeting:grüß dich") },
+      JSON.stringify({ model: "modèle-😀", messages: [] }),
+    );
+    expect(res.status).toBe(200);
+    expect(Buffer.from(res.headers["x-model"] as string, "latin1").toString("utf8")).toBe("modèle-😀");
+    expect(Buffer.from(res.headers["x-greeting"] as string, "latin1").toString("utf8")).toBe("grüß dich");
+    expectFailure(await post({ "x-response-headers": b64("bad name:v") }), "invalid header key-value pair: bad name:v");
+    const utf = await post({ "x-expected-headers": b64(Buffer.from("x-utf:é")), "x-utf": Buffer.from("é").toString("latin1") });
+    expect(utf.status, utf.body.toString()).toBe(200);
+  });
+
   it("refuses a status that is not a number", async () => {
     expectFailure(await post({ "x-response-status": "abc" }), "failed to parse the response status");
   });
