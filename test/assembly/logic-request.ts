@@ -7,8 +7,14 @@ import {
 } from "../../assembly/gateway/json/scan";
 import { JsonReader } from "../../assembly/gateway/json/reader";
 import { KIND_ARRAY, KIND_FALSE, KIND_NULL, KIND_NUMBER, KIND_OBJECT, KIND_STRING, KIND_TRUE } from "../../assembly/gateway/json/scan";
-import { jsonQuote } from "../../assembly/gateway/errors";
+import { jsonQuote, LocalReply } from "../../assembly/gateway/errors";
 import { compileRegex } from "../../assembly/gateway/regex";
+import { GatewayConfig, loadPluginConfig } from "../../assembly/gateway/config";
+import { RequestFacts, scanRequestBody, Span } from "../../assembly/gateway/request/body";
+import { endpointOf } from "../../assembly/gateway/request/endpoint";
+import { rewriteRequestBody } from "../../assembly/gateway/request/rewrite";
+import { HeaderSource, pickBackend } from "../../assembly/gateway/request/route";
+import { bodyTooLarge, decideOnBody, decideOnHeaders } from "../../assembly/gateway/request/decide";
 
 let result: ArrayBuffer = new ArrayBuffer(0);
 
@@ -138,4 +144,115 @@ export function regexMatch(patPtr: usize, patLen: usize, inputsPtr: usize, input
     out += s != null && re.matches(s) ? "1" : "0";
   }
   return setResult(out);
+}
+
+// --- request side ---
+
+let config: GatewayConfig | null = null;
+const facts = new RequestFacts();
+
+function str(ptr: usize, len: usize): string {
+  return String.UTF8.decodeUnsafe(ptr, len);
+}
+
+/** Loads a plugin configuration: 0 = ok, 1 = rejected (message in the result). */
+export function loadConfig(ptr: usize, len: usize): i32 {
+  const r = loadPluginConfig(ptr, len);
+  if (r.config == null) {
+    setResult(r.error);
+    return 1;
+  }
+  config = r.config;
+  setResult("");
+  return 0;
+}
+
+function spanJson(s: Span): string {
+  return "[" + s.kind.toString() + "," + s.start.toString() + "," + s.end.toString() + "]";
+}
+
+/** Scans a body for the endpoint of `path`; the result is the facts (or the error) as JSON. */
+export function scanBody(pathPtr: usize, pathLen: usize, ptr: usize, len: usize): i32 {
+  const ok = scanRequestBody(endpointOf(str(pathPtr, pathLen)), ptr, len, facts);
+  if (!ok) return setResult('{"ok":false,"error":' + jsonQuote(facts.error) + "}");
+  return setResult('{"ok":true,"model":' + jsonQuote(facts.model) + ',"modelSpan":' + spanJson(facts.modelSpan) +
+    ',"messages":' + spanJson(facts.messages) + ',"prompt":' + spanJson(facts.prompt) + ',"input":' + spanJson(facts.input) +
+    ',"stream":' + spanJson(facts.stream) + ',"streamOptions":' + spanJson(facts.streamOptions) +
+    ',"includeUsage":' + spanJson(facts.includeUsage) + ',"streamOptionsOpen":' + facts.streamOptionsOpen.toString() +
+    ',"streamOptionsEmpty":' + facts.streamOptionsEmpty.toString() + ',"objectClose":' + facts.objectClose.toString() +
+    ',"streaming":' + facts.streaming.toString() + "}");
+}
+
+/** Model extraction as the filter does it (chat endpoint): the model's length, or -1 when the body is rejected. */
+export function extractModel(ptr: usize, len: usize): i32 {
+  if (!scanRequestBody(1 /* Endpoint.ChatCompletions */, ptr, len, facts)) return -1;
+  return facts.model.length;
+}
+
+/**
+ * Scans a chat body and rewrites it (newModel empty = no override): returns the new length with the bytes
+ * in the result, -1 when nothing changes, -2 when the body is rejected.
+ */
+export function rewriteBody(ptr: usize, len: usize, modelPtr: usize, modelLen: usize, forceUsage: i32): i32 {
+  if (!scanRequestBody(1 /* Endpoint.ChatCompletions */, ptr, len, facts)) return -2;
+  const out = rewriteRequestBody(ptr, len, facts, modelLen > 0 ? str(modelPtr, modelLen) : null, forceUsage != 0);
+  if (out == null) return -1;
+  result = out;
+  return out.byteLength;
+}
+
+function replyJson(r: LocalReply | null): string {
+  if (r == null) return "null";
+  return '{"status":' + r.status.toString() + ',"contentType":' + jsonQuote(r.contentType) + ',"body":' + jsonQuote(r.body) + "}";
+}
+
+export function decideHeaders(pathPtr: usize, pathLen: usize, contentLength: i64): i32 {
+  const d = decideOnHeaders(config!, str(pathPtr, pathLen), contentLength);
+  return setResult('{"endpoint":' + (<i32>d.endpoint).toString() + ',"reply":' + replyJson(d.reply) + "}");
+}
+
+export function tooLarge(size: i64): i32 {
+  return setResult(replyJson(bodyTooLarge(config!, size)));
+}
+
+/** Request headers from a JSON object {"name": "value"} (names as given). */
+class JsonHeaders extends HeaderSource {
+  names: Array<string> = [];
+  values: Array<string> = [];
+
+  constructor(ptr: usize, len: usize) {
+    super();
+    const r = new JsonReader(ptr, len);
+    r.enterObject();
+    while (r.nextMember()) {
+      this.names.push(r.key());
+      this.values.push(r.readString()!);
+    }
+  }
+
+  get(name: string): string | null {
+    for (let i = 0; i < this.names.length; i++) if (this.names[i] == name) return this.values[i];
+    return null;
+  }
+}
+
+export function decideBody(pathPtr: usize, pathLen: usize, ptr: usize, len: usize, hPtr: usize, hLen: usize,
+  random: f64, forceUsage: i32): i32 {
+  const path = str(pathPtr, pathLen);
+  const d = decideOnBody(config!, endpointOf(path), path, ptr, len, new JsonHeaders(hPtr, hLen), random, forceUsage != 0, facts);
+  const body = d.body;
+  return setResult('{"reply":' + replyJson(d.reply) + ',"model":' + jsonQuote(d.model) + ',"upstreamModel":' +
+    jsonQuote(d.upstreamModel) + ',"rule":' + (d.rule != null ? jsonQuote(d.rule!.name) : "null") + ',"backend":' +
+    (d.backend != null ? jsonQuote(d.backend!.name) : "null") + ',"body":' +
+    (body != null ? jsonQuote(String.UTF8.decode(body)) : "null") + "}");
+}
+
+/** The backend picked in rule `index` of the loaded configuration for `random`, or "" for none. */
+export function pick(index: i32, random: f64): i32 {
+  const b = pickBackend(config!.rules[index], random);
+  return setResult(b != null ? b.name : "");
+}
+
+export function modelsBody(): i32 {
+  return setResult(config!.modelsBody);
 }

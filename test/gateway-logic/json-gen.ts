@@ -119,28 +119,53 @@ export function hex4(n: number): string {
   return n.toString(16).padStart(4, "0");
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 /**
  * The scanner's contract expressed with JSON.parse: valid iff the bytes are well-formed UTF-8, JSON.parse
- * accepts them, no string or key holds a lone surrogate, and nesting is at most `maxDepth`.
+ * accepts them, no \u escape is a lone surrogate, and nesting is at most `maxDepth`. The last two are
+ * checked on the text, since JSON.parse's result drops the values of duplicate keys.
  */
 export function oracleValid(bytes: Uint8Array, maxDepth = 512): boolean {
   const text = Buffer.from(bytes).toString("utf8");
   if (!Buffer.from(text, "utf8").equals(Buffer.from(bytes))) return false;
-  let v: unknown;
   try {
-    v = JSON.parse(text);
+    JSON.parse(text);
   } catch {
     return false;
   }
-  return walkOk(v, 0, maxDepth);
+  return rawChecks(text, maxDepth);
 }
 
-function walkOk(v: unknown, depth: number, maxDepth: number): boolean {
-  if (typeof v === "string") return !LONE_SURROGATE.test(v);
-  if (v === null || typeof v !== "object") return true;
-  if (depth + 1 > maxDepth) return false;
-  if (Array.isArray(v)) return v.every((x) => walkOk(x, depth + 1, maxDepth));
-  return Object.entries(v).every(([k, x]) => !LONE_SURROGATE.test(k) && walkOk(x, depth + 1, maxDepth));
+/** For text JSON.parse accepted: nesting depth and surrogate escapes, tracked outside and inside strings. */
+function rawChecks(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  let pendingHigh = false; // the previous escape was a high surrogate
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (!inString) {
+      if (c === '"') inString = true;
+      else if (c === "{" || c === "[") {
+        if (++depth > maxDepth) return false;
+      } else if (c === "}" || c === "]") depth--;
+      continue;
+    }
+    if (c === "\\") {
+      const e = text[i + 1];
+      if (e === "u") {
+        const u = parseInt(text.slice(i + 2, i + 6), 16);
+        const high = u >= 0xd800 && u <= 0xdbff;
+        const low = u >= 0xdc00 && u <= 0xdfff;
+        if (pendingHigh !== low) return false;
+        pendingHigh = high;
+        i += 5;
+      } else {
+        if (pendingHigh) return false;
+        i += 1;
+      }
+      continue;
+    }
+    if (pendingHigh) return false;
+    if (c === '"') inString = false;
+  }
+  return true;
 }

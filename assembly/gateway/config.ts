@@ -1,0 +1,386 @@
+// The filter's plugin configuration (src-host/config/plugin-config.ts): parsed with json-as into the @json
+// classes below (same names and fields as the TypeScript interfaces), validated, and compiled into a
+// GatewayConfig (header matchers with their regexes compiled, pools resolved, the /v1/models body built).
+//
+// json-as aborts the module on malformed input or a field of the wrong type, so the document is first
+// checked with the project's own JSON reader against the expected shape: every problem then comes back as
+// a message naming the field (e.g. `rules[0].backends[1].weight: must be an integer >= 0`) for the glue to
+// log before failing proxy_on_configure. Unknown keys are ignored, so that newer builders can add fields.
+
+import { JSON } from "json-as";
+import { JsonReader } from "./json/reader";
+import { jsonKindName, KIND_ARRAY, KIND_FALSE, KIND_NUMBER, KIND_OBJECT, KIND_STRING, KIND_TRUE } from "./json/scan";
+import { compileRegex, Regex } from "./regex";
+import { buildModelsBody } from "./request/models";
+
+export const MODEL_HEADER = "x-ai-eg-model";
+export const BACKEND_HEADER = "x-ai-eg-backend";
+export const DESTINATION_ENDPOINT_HEADER = "x-gateway-destination-endpoint";
+
+const MAX_BODY_LIMIT: i64 = 0x7fffffff; // bodies are addressed with i32 offsets in linear memory
+const MAX_WEIGHT: i64 = 0xffffffff; // Envoy weights are uint32
+
+// --- the JSON document (mirrors src-host/config/plugin-config.ts) ---
+
+@json
+export class PluginConfig {
+  rules: RuleConfig[] = [];
+  models: ModelInfo[] = [];
+  pools: PoolConfig[] = [];
+  maxRequestBodyBytes: i64 = 0;
+}
+
+@json
+export class RuleConfig {
+  route: string = "";
+  index: i32 = 0;
+  matches: MatchConfig[] = [];
+  backends: BackendConfig[] = [];
+}
+
+/** One element of RuleConfig.matches (`{ headers: HeaderMatch[] }` in the TypeScript interface). */
+@json
+export class MatchConfig {
+  headers: HeaderMatch[] = [];
+}
+
+@json
+export class HeaderMatch {
+  name: string = "";
+  type: string = "";
+  value: string = "";
+}
+
+@json
+export class BackendConfig {
+  name: string = "";
+  kind: string = "";
+  weight: i64 = 0;
+  modelNameOverride: string = "";
+}
+
+@json
+export class PoolConfig {
+  name: string = "";
+  eppCluster: string = "";
+  eppAuthority: string = "";
+  failureMode: string = "";
+  bodyMode: string = "";
+  allowModeOverride: bool = false;
+  timeoutMs: i64 = 0;
+}
+
+@json
+export class ModelInfo {
+  id: string = "";
+  ownedBy: string = "";
+  created: i64 = 0;
+}
+
+// --- the compiled form the request path uses ---
+
+export enum BackendKind {
+  AIServiceBackend = 0,
+  InferencePool = 1,
+}
+
+export class Backend {
+  constructor(
+    /** "namespace/name": the value of x-ai-eg-backend. */
+    public name: string,
+    public kind: BackendKind,
+    public weight: i64,
+    /** Non-empty: rewrite body `model` to this (never set for pools). */
+    public modelNameOverride: string,
+    /** The pool's settings, for kind InferencePool. */
+    public pool: PoolConfig | null,
+  ) {}
+}
+
+/** One header condition: `name` (lowercase) must be present and equal `exact`, or fully match `regex`. */
+export class HeaderMatcher {
+  constructor(
+    public name: string,
+    public exact: string,
+    public regex: Regex | null,
+  ) {}
+
+  matches(value: string): bool {
+    const re = this.regex;
+    return re != null ? re.matches(value) : value == this.exact;
+  }
+}
+
+export class Rule {
+  /** Inner arrays are ANDed header conditions; the rule matches when any of them does (or when empty). */
+  matches: Array<Array<HeaderMatcher>> = [];
+  backends: Array<Backend> = [];
+  totalWeight: i64 = 0;
+
+  constructor(
+    /** "namespace/name" of the AIGatewayRoute. */
+    public route: string,
+    public index: i32,
+  ) {}
+
+  /** "namespace/name/rule/<index>", for logs and errors. */
+  get name(): string {
+    return this.route + "/rule/" + this.index.toString();
+  }
+}
+
+export class GatewayConfig {
+  rules: Array<Rule> = [];
+  pools: Map<string, PoolConfig> = new Map<string, PoolConfig>();
+  models: Array<ModelInfo> = [];
+  maxRequestBodyBytes: i64 = 0;
+  /** The GET /v1/models answer, built once. */
+  modelsBody: string = "";
+}
+
+/** The result of loading a configuration: a GatewayConfig, or an error naming the problem. */
+export class ConfigResult {
+  constructor(
+    public config: GatewayConfig | null,
+    public error: string,
+  ) {}
+}
+
+/** Parses, validates and compiles the plugin configuration (UTF-8 bytes at ptr/len). */
+export function loadPluginConfig(ptr: usize, len: usize): ConfigResult {
+  const shapeError = checkShape(ptr, len);
+  if (shapeError.length > 0) return new ConfigResult(null, "invalid plugin configuration: " + shapeError);
+  const doc = JSON.parse<PluginConfig>(String.UTF8.decodeUnsafe(ptr, len));
+  const c = new Compiler();
+  const config = c.compile(doc);
+  if (config == null) return new ConfigResult(null, "invalid plugin configuration: " + c.error);
+  return new ConfigResult(config, "");
+}
+
+/** loadPluginConfig for a configuration held in a string. */
+export function loadPluginConfigText(text: string): ConfigResult {
+  const bytes = String.UTF8.encode(text);
+  return loadPluginConfig(changetype<usize>(bytes), <usize>bytes.byteLength);
+}
+
+// --- semantic validation and compilation ---
+
+class Compiler {
+  error: string = "";
+
+  compile(doc: PluginConfig): GatewayConfig | null {
+    const g = new GatewayConfig();
+    if (doc.maxRequestBodyBytes <= 0 || doc.maxRequestBodyBytes > MAX_BODY_LIMIT) {
+      return this.fail("maxRequestBodyBytes: must be between 1 and " + MAX_BODY_LIMIT.toString() + ", got " +
+        doc.maxRequestBodyBytes.toString());
+    }
+    g.maxRequestBodyBytes = doc.maxRequestBodyBytes;
+
+    for (let i = 0; i < doc.pools.length; i++) {
+      const p = doc.pools[i];
+      const at = "pools[" + i.toString() + "]";
+      if (p.name.length == 0) return this.fail(at + ".name: must not be empty");
+      if (g.pools.has(p.name)) return this.fail(at + ".name: duplicate pool " + q(p.name));
+      if (p.eppCluster.length == 0) return this.fail(at + ".eppCluster: must not be empty");
+      if (p.eppAuthority.length == 0) return this.fail(at + ".eppAuthority: must not be empty");
+      if (p.failureMode != "FailOpen" && p.failureMode != "FailClose") {
+        return this.fail(at + '.failureMode: must be "FailOpen" or "FailClose", got ' + q(p.failureMode));
+      }
+      if (p.bodyMode != "duplex" && p.bodyMode != "buffered") {
+        return this.fail(at + '.bodyMode: must be "duplex" or "buffered", got ' + q(p.bodyMode));
+      }
+      if (p.timeoutMs <= 0) return this.fail(at + ".timeoutMs: must be > 0, got " + p.timeoutMs.toString());
+      g.pools.set(p.name, p);
+    }
+
+    for (let i = 0; i < doc.rules.length; i++) {
+      const rule = this.compileRule(doc.rules[i], "rules[" + i.toString() + "]", g);
+      if (rule == null) return null;
+      g.rules.push(rule);
+    }
+
+    for (let i = 0; i < doc.models.length; i++) {
+      const m = doc.models[i];
+      const at = "models[" + i.toString() + "]";
+      if (m.id.length == 0) return this.fail(at + ".id: must not be empty");
+      if (m.created < 0) return this.fail(at + ".created: must be >= 0");
+      g.models.push(m);
+    }
+    g.modelsBody = buildModelsBody(g.models);
+    return g;
+  }
+
+  private compileRule(r: RuleConfig, at: string, g: GatewayConfig): Rule | null {
+    if (r.route.length == 0) return this.failRule(at + ".route: must not be empty");
+    const rule = new Rule(r.route, r.index);
+    for (let j = 0; j < r.matches.length; j++) {
+      const headers = r.matches[j].headers;
+      const all = new Array<HeaderMatcher>();
+      for (let k = 0; k < headers.length; k++) {
+        const h = headers[k];
+        const hat = at + ".matches[" + j.toString() + "].headers[" + k.toString() + "]";
+        if (h.name.length == 0) return this.failRule(hat + ".name: must not be empty");
+        const name = h.name.toLowerCase();
+        if (h.type == "Exact") {
+          all.push(new HeaderMatcher(name, h.value, null));
+        } else if (h.type == "RegularExpression") {
+          const re = compileRegex(h.value);
+          if (re.regex == null) return this.failRule(hat + ".value: " + re.error);
+          all.push(new HeaderMatcher(name, "", re.regex));
+        } else {
+          return this.failRule(hat + '.type: must be "Exact" or "RegularExpression", got ' + q(h.type));
+        }
+      }
+      rule.matches.push(all);
+    }
+    if (r.backends.length == 0) return this.failRule(at + ".backends: at least one backend is required");
+    for (let j = 0; j < r.backends.length; j++) {
+      const b = r.backends[j];
+      const bat = at + ".backends[" + j.toString() + "]";
+      if (b.name.length == 0) return this.failRule(bat + ".name: must not be empty");
+      if (b.weight < 0 || b.weight > MAX_WEIGHT) {
+        return this.failRule(bat + ".weight: must be an integer between 0 and " + MAX_WEIGHT.toString() + ", got " + b.weight.toString());
+      }
+      let backend: Backend;
+      if (b.kind == "AIServiceBackend") {
+        backend = new Backend(b.name, BackendKind.AIServiceBackend, b.weight, b.modelNameOverride, null);
+      } else if (b.kind == "InferencePool") {
+        if (!g.pools.has(b.name)) return this.failRule(bat + ".name: no pool " + q(b.name) + " in pools");
+        // Pools always get the client's model (Envoy AI Gateway ignores modelNameOverride for them).
+        backend = new Backend(b.name, BackendKind.InferencePool, b.weight, "", g.pools.get(b.name));
+      } else {
+        return this.failRule(bat + '.kind: must be "AIServiceBackend" or "InferencePool", got ' + q(b.kind));
+      }
+      rule.backends.push(backend);
+      rule.totalWeight += b.weight;
+    }
+    return rule;
+  }
+
+  private fail(message: string): GatewayConfig | null {
+    this.error = message;
+    return null;
+  }
+
+  private failRule(message: string): Rule | null {
+    this.error = message;
+    return null;
+  }
+}
+
+function q(s: string): string {
+  return '"' + s + '"';
+}
+
+// --- shape check before json-as ---
+
+const T_STRING: i32 = 0;
+const T_INTEGER: i32 = 1;
+const T_BOOL: i32 = 2;
+const T_OBJECTS: i32 = 3; // array of objects, each checked by `elem`
+
+type ElementCheck = (r: JsonReader, at: string) => string;
+
+class Field {
+  constructor(
+    public name: string,
+    public type: i32,
+    public elem: ElementCheck | null = null,
+    /** Bounds for T_INTEGER. */
+    public min: i64 = i64.MIN_VALUE,
+    public max: i64 = i64.MAX_VALUE,
+  ) {}
+}
+
+function checkShape(ptr: usize, len: usize): string {
+  const r = new JsonReader(ptr, len);
+  const e = checkObject(r, "", TOP_FIELDS);
+  if (e.length > 0) return e;
+  if (!r.atEnd()) return r.errorMessage();
+  return "";
+}
+
+/** Checks the object at the cursor against `fields` (all required, unknown keys skipped but validated). */
+function checkObject(r: JsonReader, at: string, fields: Array<Field>): string {
+  if (r.kind() != KIND_OBJECT) return (at.length > 0 ? at : "configuration") + ": must be an object, got " + kindOf(r);
+  r.enterObject();
+  const seen = new StaticArray<bool>(fields.length);
+  while (r.nextMember()) {
+    let i = 0;
+    while (i < fields.length && !r.keyIs(fields[i].name)) i++;
+    if (i == fields.length) {
+      if (!r.skip()) return r.errorMessage();
+      continue;
+    }
+    const f = fields[i];
+    seen[i] = true;
+    const path = at.length > 0 ? at + "." + f.name : f.name;
+    const e = checkValue(r, path, f);
+    if (e.length > 0) return e;
+  }
+  if (!r.ok()) return r.errorMessage();
+  for (let i = 0; i < fields.length; i++) {
+    if (!seen[i]) return (at.length > 0 ? at + "." : "") + fields[i].name + ": missing";
+  }
+  return "";
+}
+
+function checkValue(r: JsonReader, path: string, f: Field): string {
+  const k = r.kind();
+  switch (f.type) {
+    case T_STRING:
+      if (k != KIND_STRING) return path + ": must be a string, got " + kindOf(r);
+      break;
+    case T_BOOL:
+      if (k != KIND_TRUE && k != KIND_FALSE) return path + ": must be a boolean, got " + kindOf(r);
+      break;
+    case T_INTEGER: {
+      if (k != KIND_NUMBER) return path + ": must be an integer, got " + kindOf(r);
+      const v = r.readInteger();
+      if (!r.ok()) return path + ": must be an integer that fits in 64 bits";
+      if (v < f.min || v > f.max) return path + ": must be between " + f.min.toString() + " and " + f.max.toString() + ", got " + v.toString();
+      return "";
+    }
+    case T_OBJECTS: {
+      if (k != KIND_ARRAY) return path + ": must be an array, got " + kindOf(r);
+      r.enterArray();
+      let i = 0;
+      const check = f.elem!;
+      while (r.nextElement()) {
+        const e = check(r, path + "[" + i.toString() + "]");
+        if (e.length > 0) return e;
+        i++;
+      }
+      return r.ok() ? "" : r.errorMessage();
+    }
+  }
+  return r.skip() ? "" : r.errorMessage();
+}
+
+function kindOf(r: JsonReader): string {
+  return r.ok() ? jsonKindName(r.kind()) : r.errorMessage();
+}
+
+const HEADER_FIELDS: Array<Field> = [new Field("name", T_STRING), new Field("type", T_STRING), new Field("value", T_STRING)];
+const MATCH_FIELDS: Array<Field> = [new Field("headers", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, HEADER_FIELDS))];
+const BACKEND_FIELDS: Array<Field> = [
+  new Field("name", T_STRING), new Field("kind", T_STRING), new Field("weight", T_INTEGER),
+  new Field("modelNameOverride", T_STRING),
+];
+const RULE_FIELDS: Array<Field> = [
+  new Field("route", T_STRING), new Field("index", T_INTEGER, null, 0, i32.MAX_VALUE),
+  new Field("matches", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, MATCH_FIELDS)),
+  new Field("backends", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, BACKEND_FIELDS)),
+];
+const POOL_FIELDS: Array<Field> = [
+  new Field("name", T_STRING), new Field("eppCluster", T_STRING), new Field("eppAuthority", T_STRING),
+  new Field("failureMode", T_STRING), new Field("bodyMode", T_STRING), new Field("allowModeOverride", T_BOOL),
+  new Field("timeoutMs", T_INTEGER, null, 1, i32.MAX_VALUE),
+];
+const MODEL_FIELDS: Array<Field> = [new Field("id", T_STRING), new Field("ownedBy", T_STRING), new Field("created", T_INTEGER)];
+const TOP_FIELDS: Array<Field> = [
+  new Field("rules", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, RULE_FIELDS)),
+  new Field("models", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, MODEL_FIELDS)),
+  new Field("pools", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, POOL_FIELDS)),
+  new Field("maxRequestBodyBytes", T_INTEGER),
+];

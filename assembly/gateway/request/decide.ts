@@ -1,0 +1,94 @@
+// The request path of the filter as two decisions, free of any proxy-wasm call so that the glue stays thin:
+//
+//   on request headers:  decideOnHeaders(config, path, contentLength)
+//       reply set  → send it (404 unsupported path, 200 /v1/models, 413) and stop
+//       else       → buffer the body (StopIteration), checking bodyTooLarge() as chunks arrive
+//   on the full body:    decideOnBody(config, endpoint, path, ptr, len, headers, random, forceIncludeUsage, facts)
+//       reply set  → send it (400 bad body, 404 no matching route, 500 no weighted backend) and stop
+//       else       → set x-ai-eg-model: upstreamModel and x-ai-eg-backend: backend.name (overwriting any
+//                    client value), replace the body when `body` is set, clear_route_cache, continue.
+//
+// Envoy AI Gateway routes on the body's model and only then applies the chosen backend's
+// modelNameOverride to the body and to x-ai-eg-model; `model` and `upstreamModel` keep both.
+
+import { Backend, GatewayConfig, MODEL_HEADER, Rule } from "../config";
+import { badRequest, CONTENT_TYPE_JSON, LocalReply, noBackendAvailable, noMatchingRoute, payloadTooLarge, unsupportedPath } from "../errors";
+import { RequestFacts, scanRequestBody } from "./body";
+import { Endpoint, endpointOf, stripQuery } from "./endpoint";
+import { rewriteRequestBody } from "./rewrite";
+import { findRule, HeaderOverlay, HeaderSource, pickBackend } from "./route";
+
+export class HeadersDecision {
+  constructor(
+    public endpoint: Endpoint,
+    /** When set, the filter answers with it and the request goes no further. */
+    public reply: LocalReply | null,
+  ) {}
+}
+
+/** `contentLength` < 0 when the request has none (chunked). */
+export function decideOnHeaders(config: GatewayConfig, path: string, contentLength: i64): HeadersDecision {
+  const endpoint = endpointOf(path);
+  if (endpoint == Endpoint.Unsupported) return new HeadersDecision(endpoint, unsupportedPath(stripQuery(path)));
+  if (endpoint == Endpoint.Models) {
+    return new HeadersDecision(endpoint, new LocalReply(200, CONTENT_TYPE_JSON, config.modelsBody));
+  }
+  return new HeadersDecision(endpoint, bodyTooLarge(config, contentLength));
+}
+
+/** 413 when `size` bytes exceed the configured limit (for content-length and for the bytes buffered so far). */
+export function bodyTooLarge(config: GatewayConfig, size: i64): LocalReply | null {
+  return size > config.maxRequestBodyBytes ? payloadTooLarge(config.maxRequestBodyBytes) : null;
+}
+
+export class RequestDecision {
+  /** When set, the filter answers with it and the request goes no further. */
+  reply: LocalReply | null = null;
+  /** The body's model: what the rules matched as x-ai-eg-model. */
+  model: string = "";
+  /** The model the upstream gets: the backend's modelNameOverride, or `model`. */
+  upstreamModel: string = "";
+  rule: Rule | null = null;
+  backend: Backend | null = null;
+  /** The body to send instead of the client's, or null to keep it unchanged. */
+  body: ArrayBuffer | null = null;
+}
+
+/**
+ * Decides a buffered request: validates the body, matches the rules with x-ai-eg-model taken from the body
+ * (a client's own x-ai-eg-model never counts), picks a backend with `random` in [0, 1), and rewrites the
+ * body for modelNameOverride and, when `forceIncludeUsage` (token costs configured) on a streaming chat
+ * request, for stream_options.include_usage. `facts` is filled in for the caller (reusable).
+ */
+export function decideOnBody(config: GatewayConfig, endpoint: Endpoint, path: string, ptr: usize, len: usize,
+  headers: HeaderSource, random: f64, forceIncludeUsage: bool, facts: RequestFacts): RequestDecision {
+  const d = new RequestDecision();
+  const tooLarge = bodyTooLarge(config, <i64>len);
+  if (tooLarge != null) {
+    d.reply = tooLarge;
+    return d;
+  }
+  if (!scanRequestBody(endpoint, ptr, len, facts)) {
+    d.reply = badRequest(stripQuery(path), facts.error);
+    return d;
+  }
+  d.model = facts.model;
+  d.upstreamModel = facts.model;
+  const rule = findRule(config, new HeaderOverlay(MODEL_HEADER, facts.model, headers));
+  if (rule == null) {
+    d.reply = noMatchingRoute();
+    return d;
+  }
+  d.rule = rule;
+  const backend = pickBackend(rule, random);
+  if (backend == null) {
+    d.reply = noBackendAvailable(rule.name);
+    return d;
+  }
+  d.backend = backend;
+  const overrideModel = backend.modelNameOverride;
+  if (overrideModel.length > 0) d.upstreamModel = overrideModel;
+  const forceUsage = forceIncludeUsage && endpoint == Endpoint.ChatCompletions;
+  d.body = rewriteRequestBody(ptr, len, facts, overrideModel.length > 0 ? overrideModel : null, forceUsage);
+  return d;
+}

@@ -1,0 +1,73 @@
+// Rule matching and backend choice, as Envoy does it for the HTTPRoute an AIGatewayRoute generates: the
+// first rule (in configuration order) whose header matches fit wins, and one of its backends is picked by
+// weight (weighted_clusters: a random number scaled to the total weight; weight 0 is never picked).
+
+import { Backend, GatewayConfig, HeaderMatcher, Rule } from "../config";
+
+/** Request headers as the rules see them; names are asked in lowercase. null = header absent. */
+export abstract class HeaderSource {
+  abstract get(name: string): string | null;
+}
+
+/** A HeaderSource that answers one header itself (the body's model) and defers to another for the rest. */
+export class HeaderOverlay extends HeaderSource {
+  constructor(
+    private name: string,
+    private value: string,
+    private rest: HeaderSource,
+  ) {
+    super();
+  }
+
+  get(name: string): string | null {
+    return name == this.name ? this.value : this.rest.get(name);
+  }
+}
+
+/** The first rule whose matches fit the headers, or null (Envoy AI Gateway's 404 "No matching route"). */
+export function findRule(config: GatewayConfig, headers: HeaderSource): Rule | null {
+  const rules = config.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i];
+    if (ruleMatches(rule, headers)) return rule;
+  }
+  return null;
+}
+
+/** No matches = matches everything; otherwise any match whose header conditions all hold. */
+export function ruleMatches(rule: Rule, headers: HeaderSource): bool {
+  const matches = rule.matches;
+  if (matches.length == 0) return true;
+  for (let i = 0; i < matches.length; i++) {
+    if (allHeadersMatch(matches[i], headers)) return true;
+  }
+  return false;
+}
+
+function allHeadersMatch(conds: Array<HeaderMatcher>, headers: HeaderSource): bool {
+  for (let i = 0; i < conds.length; i++) {
+    const c = conds[i];
+    const v = headers.get(c.name);
+    if (v == null || !c.matches(v)) return false;
+  }
+  return true;
+}
+
+/**
+ * One of the rule's backends by weight. `random` is uniform in [0, 1) (values outside are clamped), so the
+ * choice is deterministic for a given number. null when every weight is 0 (Gateway API: answer 500).
+ */
+export function pickBackend(rule: Rule, random: f64): Backend | null {
+  const total = rule.totalWeight;
+  if (total <= 0) return null;
+  let r = random < 0 ? 0 : random;
+  let point = <i64>Math.floor(r * <f64>total);
+  if (point >= total) point = total - 1;
+  const backends = rule.backends;
+  for (let i = 0; i < backends.length; i++) {
+    const w = backends[i].weight;
+    if (point < w) return backends[i];
+    point -= w;
+  }
+  return null; // unreachable: the weights sum to total
+}
