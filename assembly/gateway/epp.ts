@@ -1,0 +1,327 @@
+// One request's conversation with its InferencePool's Endpoint Picker, spoken as Envoy's ext_proc filter
+// would in FULL_DUPLEX_STREAMED mode (inference-extension.md §1): request_headers (not end of stream), the
+// buffered body as chunks of at most 62,000 bytes with end of stream on the last (or as one message in
+// "buffered" mode), then the EPP's answer: a headers reply (x-gateway-destination-endpoint and other
+// mutations, the same endpoint in dynamic_metadata envoy.lb) followed by the body as streamed chunks, or an
+// immediate response. The request waits (StopIterationAndBuffer) until the answer is complete, a deadline
+// passes, or the stream fails; then the pool's failure mode decides.
+//
+// After the request continues, the stream stays open for the response phase: the EPP is told the response
+// headers (with the served endpoint in metadata_context) and body, without the client waiting on it.
+
+import {
+  BufferType, GrpcStatus, GrpcStream, GrpcStreamHandler, MapType, Pair, StreamType, clearRouteCache,
+  continueStream, getBufferBytes, getCurrentTimeNanoseconds, getHeaderMapPairsBytes, getStatus, logDebug,
+  logWarn, replaceBuffer, requestHeaders, sendLocalResponseString,
+} from "../proxy-wasm";
+import { DESTINATION_ENDPOINT_HEADER, PoolConfig } from "./config";
+import { errorJson, CONTENT_TYPE_JSON } from "./errors";
+import {
+  BODY_MODE_BUFFERED, BODY_MODE_FULL_DUPLEX_STREAMED, BODY_MODE_NONE, PHASE_REQUEST, PHASE_RESPONSE,
+  ProcessingRequestEncoder,
+} from "./extproc/request";
+import {
+  ADD_IF_ABSENT, APPEND_IF_EXISTS_OR_ADD, BODY_MUTATION_CLEAR, BODY_MUTATION_REPLACE, BODY_MUTATION_STREAMED,
+  HeaderMutationView, OVERWRITE_IF_EXISTS, ProcessingResponse, ProcessingResponseDecoder, RESP_IMMEDIATE,
+  RESP_REQUEST_BODY, RESP_REQUEST_HEADERS, viewToString,
+} from "./extproc/response";
+
+
+
+/** The chunk size the GIE EPP itself uses for streamed bodies. */
+export const EPP_CHUNK_BYTES: i32 = 62000;
+
+// One encoder and decoder per VM: a VM runs one callback at a time and nothing keeps their bytes.
+const encoder = new ProcessingRequestEncoder(4096);
+const decoder = new ProcessingResponseDecoder();
+const message = new ProcessingResponse();
+
+enum Phase {
+  /** Waiting for the headers reply. */
+  AwaitHeaders,
+  /** Headers reply applied; waiting for the body reply (chunks until end of stream). */
+  AwaitBody,
+  /** The request went on; the stream carries the response phase, answers are ignored. */
+  Response,
+  /** Nothing more to do with the stream. */
+  Done,
+}
+
+/** Streams whose answer is awaited, checked against their deadline on the root's tick. */
+const waiting = new Array<EppExchange>();
+const TICK_MS: u32 = 20;
+
+/** Called from the root context's on_tick: fails the exchanges whose EPP took too long. */
+export function expireEppExchanges(): void {
+  const now = getCurrentTimeNanoseconds();
+  for (let i = waiting.length - 1; i >= 0; i--) {
+    const x = unchecked(waiting[i]);
+    if (x.deadlineNs <= now) x.fail("no answer from the endpoint picker within " + x.pool.timeoutMs.toString() + "ms");
+  }
+}
+
+/** Whether a tick is needed (the root arms it while exchanges wait). */
+export function eppExchangesWaiting(): bool {
+  return waiting.length > 0;
+}
+
+/** What an exchange needs from the HTTP context that owns it. */
+export interface EppOwner {
+  openEppStream(pool: PoolConfig, handler: GrpcStreamHandler): GrpcStream | null;
+  /** Arms the root's tick so deadlines are checked. */
+  armTick(periodMs: u32): void;
+}
+
+export class EppExchange implements GrpcStreamHandler {
+  private stream: GrpcStream | null = null;
+  private phase: Phase = Phase.AwaitHeaders;
+  private newBody: Array<u8> | null = null;
+  private bodyReplaced: bool = false;
+  /** The endpoint the request was sent to, reported back as the served endpoint. */
+  destination: string = "";
+  deadlineNs: u64 = 0;
+
+  constructor(private owner: EppOwner, public pool: PoolConfig) {}
+
+  /** Opens the stream and sends the request; false when the stream could not be opened. */
+  start(bodyPtr: usize, bodyLen: usize): bool {
+    const stream = this.owner.openEppStream(this.pool, this);
+    if (stream == null) return false;
+    this.stream = stream;
+    const duplex = this.pool.bodyMode != "buffered";
+
+    encoder.start();
+    encoder.beginHeaders(PHASE_REQUEST);
+    const pairs = getHeaderMapPairsBytes(MapType.HttpRequestHeaders);
+    if (pairs != null) encoder.headersFromPairs(changetype<usize>(pairs), pairs.byteLength);
+    encoder.endHeaders(false);
+    encoder.protocolConfig(duplex ? BODY_MODE_FULL_DUPLEX_STREAMED : BODY_MODE_BUFFERED, BODY_MODE_NONE);
+    stream.sendUnsafe(encoder.dataStart, <usize>encoder.length, false);
+
+    const chunk = duplex ? <usize>EPP_CHUNK_BYTES : bodyLen;
+    let sent: usize = 0;
+    do {
+      const n = min(chunk, bodyLen - sent);
+      encoder.start();
+      encoder.body(PHASE_REQUEST, bodyPtr + sent, <i32>n, sent + n == bodyLen);
+      stream.sendUnsafe(encoder.dataStart, <usize>encoder.length, false);
+      sent += n;
+    } while (sent < bodyLen);
+
+    this.deadlineNs = getCurrentTimeNanoseconds() + <u64>this.pool.timeoutMs * 1_000_000;
+    waiting.push(this);
+    this.owner.armTick(TICK_MS);
+    return true;
+  }
+
+  /** The stream could not be opened: apply the failure mode now; true when the request may continue. */
+  failedBeforeStart(): bool {
+    return this.applyFailureMode("cannot open a stream to cluster " + this.pool.eppCluster);
+  }
+
+  onInitialMetadata(token: u32, numHeaders: u32): void {}
+
+  onMessage(token: u32, size: u32): void {
+    if (this.phase >= Phase.Response) return;
+    const bytes = getBufferBytes(BufferType.GrpcReceiveBuffer, 0, size);
+    if (bytes == null || !decoder.decode(changetype<usize>(bytes), bytes.byteLength, message)) {
+      this.fail("undecodable answer: " + message.errorMessage());
+      return;
+    }
+    if (message.kind == RESP_IMMEDIATE) {
+      this.relayImmediate();
+      return;
+    }
+    if (this.phase == Phase.AwaitHeaders) {
+      if (message.kind != RESP_REQUEST_HEADERS) {
+        this.fail("expected a request_headers reply, got message kind " + message.kind.toString());
+        return;
+      }
+      applyHeaderMutation(message.common.headers);
+      let destination = requestHeaders.get(DESTINATION_ENDPOINT_HEADER);
+      if (destination == null && message.hasDestination) {
+        destination = viewToString(message.primaryPtr, message.primaryLen);
+        requestHeaders.replace(DESTINATION_ENDPOINT_HEADER, destination);
+      }
+      if (destination == null || destination.length == 0) {
+        this.fail("the answer names no destination endpoint");
+        return;
+      }
+      this.destination = firstEndpoint(destination);
+      this.phase = Phase.AwaitBody;
+      return;
+    }
+    if (message.kind != RESP_REQUEST_BODY) {
+      this.fail("expected a request_body reply, got message kind " + message.kind.toString());
+      return;
+    }
+    const common = message.common;
+    applyHeaderMutation(common.headers);
+    if (common.bodyMutation == BODY_MUTATION_STREAMED) {
+      let body = this.newBody;
+      if (body == null) this.newBody = body = new Array<u8>();
+      for (let i = 0; i < common.bodyLen; i++) body.push(load<u8>(common.bodyPtr + <usize>i));
+      this.bodyReplaced = true;
+      if (!common.streamedEndOfStream) return;
+    } else if (common.bodyMutation == BODY_MUTATION_REPLACE || common.bodyMutation == BODY_MUTATION_CLEAR) {
+      const body = new Array<u8>();
+      for (let i = 0; i < common.bodyLen; i++) body.push(load<u8>(common.bodyPtr + <usize>i));
+      this.newBody = body;
+      this.bodyReplaced = true;
+    }
+    this.proceed();
+  }
+
+  onTrailingMetadata(token: u32, numTrailers: u32): void {}
+
+  onClose(token: u32, status: GrpcStatus): void {
+    this.stream = null;
+    if (this.phase < Phase.Response) {
+      const s = getStatus();
+      this.fail("stream closed with grpc-status " + (<i32>status).toString() + (s.message.length > 0 ? ": " + s.message : ""));
+    }
+    this.phase = Phase.Done;
+  }
+
+  /** Response phase: tells the EPP what came back; it answers, and the answers are not awaited. */
+  sendResponseHeaders(): void {
+    const stream = this.stream;
+    if (stream == null || this.phase != Phase.Response) return;
+    encoder.start();
+    encoder.beginHeaders(PHASE_RESPONSE);
+    const pairs = getHeaderMapPairsBytes(MapType.HttpResponseHeaders);
+    if (pairs != null) encoder.headersFromPairs(changetype<usize>(pairs), pairs.byteLength);
+    encoder.endHeaders(false);
+    encoder.metadataContext(this.destination, null);
+    stream.sendUnsafe(encoder.dataStart, <usize>encoder.length, false);
+  }
+
+  sendResponseBody(ptr: usize, len: usize, endOfStream: bool): void {
+    const stream = this.stream;
+    if (stream == null || this.phase != Phase.Response) return;
+    let sent: usize = 0;
+    do {
+      const n = min(<usize>EPP_CHUNK_BYTES, len - sent);
+      const last = endOfStream && sent + n == len;
+      encoder.start();
+      encoder.body(PHASE_RESPONSE, ptr + sent, <i32>n, last);
+      encoder.metadataContext(this.destination, null);
+      stream.sendUnsafe(encoder.dataStart, <usize>encoder.length, false);
+      sent += n;
+    } while (sent < len);
+    if (endOfStream) this.finish();
+  }
+
+  /** The request's stream is being deleted: nothing may outlive it. */
+  abandon(): void {
+    this.unwait();
+    const stream = this.stream;
+    if (stream != null) stream.cancel();
+    this.stream = null;
+    this.phase = Phase.Done;
+  }
+
+  /** Ends the exchange after a failure, applying the pool's failure mode. */
+  fail(reason: string): void {
+    if (this.phase >= Phase.Response) return;
+    this.unwait();
+    const stream = this.stream;
+    this.stream = null;
+    this.phase = Phase.Done;
+    if (stream != null) stream.cancel();
+    if (this.applyFailureMode(reason)) continueStream(StreamType.Request);
+  }
+
+  private finish(): void {
+    const stream = this.stream;
+    this.stream = null;
+    this.phase = Phase.Done;
+    if (stream != null) stream.close();
+  }
+
+  /** FailOpen: the request goes on to a pool endpoint the gateway picks; FailClose: 503. */
+  private applyFailureMode(reason: string): bool {
+    if (this.pool.failureMode == "FailOpen") {
+      logWarn("endpoint picker for pool " + this.pool.name + " failed (" + reason + "); FailOpen: the gateway picks an endpoint");
+      requestHeaders.remove(DESTINATION_ENDPOINT_HEADER);
+      clearRouteCache();
+      return true;
+    }
+    logWarn("endpoint picker for pool " + this.pool.name + " failed (" + reason + "); FailClose: 503");
+    sendLocalResponseString(503, "endpoint_picker_failed",
+      errorJson("ServiceUnavailable", "503", "the endpoint picker for InferencePool " + this.pool.name + " failed: " + reason),
+      [new Pair("content-type", CONTENT_TYPE_JSON)]);
+    return false;
+  }
+
+  private relayImmediate(): void {
+    const im = message.immediate;
+    this.unwait();
+    const stream = this.stream;
+    this.stream = null;
+    this.phase = Phase.Done;
+    if (stream != null) stream.close();
+    const status = im.statusCode >= 200 && im.statusCode < 600 ? im.statusCode : 500;
+    const headers = new Array<Pair>();
+    const h = im.headers;
+    let typed = false;
+    for (let i = 0; i < h.setCount; i++) {
+      const key = h.setKey(i).toLowerCase();
+      if (key == "content-type") typed = true;
+      headers.push(new Pair(key, h.setValue(i)));
+    }
+    if (!typed) headers.push(new Pair("content-type", "text/plain"));
+    logDebug("endpoint picker answered " + status.toString() + " for pool " + this.pool.name);
+    sendLocalResponseString(<u32>status, "endpoint_picker_immediate_response", im.bodyString(), headers, im.grpcStatus);
+  }
+
+  private proceed(): void {
+    this.unwait();
+    const body = this.newBody;
+    if (this.bodyReplaced && body != null) {
+      const buffer = new ArrayBuffer(body.length);
+      for (let i = 0; i < body.length; i++) store<u8>(changetype<usize>(buffer) + <usize>i, unchecked(body[i]));
+      replaceBuffer(BufferType.HttpRequestBody, buffer);
+      requestHeaders.replace("content-length", body.length.toString());
+    }
+    this.newBody = null;
+    this.phase = Phase.Response;
+    clearRouteCache();
+    continueStream(StreamType.Request);
+  }
+
+  private unwait(): void {
+    const i = waiting.indexOf(this);
+    if (i >= 0) {
+      unchecked((waiting[i] = waiting[waiting.length - 1]));
+      waiting.pop();
+    }
+  }
+}
+
+/** "ip:port[,ip:port...]" → the primary entry. */
+function firstEndpoint(list: string): string {
+  const comma = list.indexOf(",");
+  return (comma < 0 ? list : list.substring(0, comma)).trim();
+}
+
+/** Applies an ext_proc HeaderMutation to the request headers as Envoy's ext_proc filter does. */
+function applyHeaderMutation(m: HeaderMutationView): void {
+  for (let i = 0; i < m.setCount; i++) {
+    const key = m.setKey(i).toLowerCase();
+    // Envoy ignores mutations of these (data-plane-api HeaderMutation comment).
+    if (key == ":method" || key == ":authority" || key == ":scheme" || key == "host" || key.startsWith("x-envoy-")) continue;
+    const value = m.setValue(i);
+    const action = unchecked(m.setAction[i]);
+    const present = requestHeaders.get(key) != null;
+    if (action == APPEND_IF_EXISTS_OR_ADD) requestHeaders.add(key, value);
+    else if (action == ADD_IF_ABSENT) { if (!present) requestHeaders.add(key, value); }
+    else if (action == OVERWRITE_IF_EXISTS) { if (present) requestHeaders.replace(key, value); }
+    else requestHeaders.replace(key, value);
+  }
+  for (let i = 0; i < m.removeCount; i++) {
+    const key = m.removeKey(i).toLowerCase();
+    if (key.startsWith(":") || key == "host") continue;
+    requestHeaders.remove(key);
+  }
+}
