@@ -1,0 +1,126 @@
+// assembly/gateway/config.ts (PluginConfig parsing, validation, compilation), request/route.ts (rules and
+// weights) and request/models.ts (/v1/models).
+import { beforeAll, describe, expect, it } from "vitest";
+import { BUILD_DIR, loadLogicModule, type LogicModule } from "./wasm.js";
+import { loadConfig, sampleConfig } from "./fixtures.js";
+
+let m: LogicModule;
+beforeAll(() => {
+  m = loadLogicModule(BUILD_DIR + "logic-request.wasm");
+});
+
+describe("plugin configuration", () => {
+  it("accepts the sample configuration, pretty-printed too, and unknown keys", () => {
+    expect(loadConfig(m, sampleConfig())).toBeNull();
+    expect(loadConfig(m, JSON.stringify(sampleConfig(), null, 2))).toBeNull();
+    expect(loadConfig(m, { ...sampleConfig(), futureField: { nested: [1, 2] } })).toBeNull();
+  });
+
+  type Mutate = (c: any) => void;
+  const invalid: Array<[string, Mutate | string, string]> = [
+    ["not JSON", "{rules:[]}", "invalid character 'r' looking for beginning of object key string at offset 1"],
+    ["truncated", '{"rules":[', "unexpected end of JSON input"],
+    ["not an object", "[]", "configuration: must be an object, got array"],
+    ["trailing data", JSON.stringify(sampleConfig()) + "x", "after top-level value"],
+    ["missing rules", (c) => delete c.rules, "rules: missing"],
+    ["missing maxRequestBodyBytes", (c) => delete c.maxRequestBodyBytes, "maxRequestBodyBytes: missing"],
+    ["rules not an array", (c) => (c.rules = {}), "rules: must be an array, got object"],
+    ["rule not an object", (c) => (c.rules[1] = 5), "rules[1]: must be an object, got number"],
+    ["route not a string", (c) => (c.rules[0].route = 1), "rules[0].route: must be a string, got number"],
+    ["index negative", (c) => (c.rules[0].index = -1), "rules[0].index: must be between 0 and 2147483647, got -1"],
+    ["index fractional", (c) => (c.rules[0].index = 1.5), "rules[0].index: must be an integer"],
+    ["missing headers", (c) => delete c.rules[0].matches[0].headers, "rules[0].matches[0].headers: missing"],
+    ["header value null", (c) => (c.rules[1].matches[0].headers[0].value = null), "rules[1].matches[0].headers[0].value: must be a string, got null"],
+    ["unknown match type", (c) => (c.rules[1].matches[0].headers[0].type = "Prefix"), 'rules[1].matches[0].headers[0].type: must be "Exact" or "RegularExpression", got "Prefix"'],
+    ["empty header name", (c) => (c.rules[1].matches[0].headers[0].name = ""), "rules[1].matches[0].headers[0].name: must not be empty"],
+    ["bad regex", (c) => (c.rules[2].matches[0].headers[0].value = "mistral-(7b"), "rules[2].matches[0].headers[0].value: invalid regex `mistral-(7b`: missing closing )"],
+    ["unsupported regex", (c) => (c.rules[2].matches[0].headers[0].value = "(?=x)"), "lookahead is not supported"],
+    ["no backends", (c) => (c.rules[1].backends = []), "rules[1].backends: at least one backend is required"],
+    ["unknown backend kind", (c) => (c.rules[1].backends[0].kind = "Service"), 'rules[1].backends[0].kind: must be "AIServiceBackend" or "InferencePool", got "Service"'],
+    ["negative weight", (c) => (c.rules[2].backends[1].weight = -2), "rules[2].backends[1].weight: must be an integer between 0 and 4294967295, got -2"],
+    ["fractional weight", (c) => (c.rules[2].backends[1].weight = 0.5), "rules[2].backends[1].weight: must be an integer"],
+    ["weight as string", (c) => (c.rules[2].backends[1].weight = "1"), "rules[2].backends[1].weight: must be an integer, got string"],
+    ["missing pool", (c) => (c.pools = []), 'rules[0].backends[0].name: no pool "default/vllm-llama3-8b-instruct" in pools'],
+    ["empty backend name", (c) => (c.rules[1].backends[0].name = ""), "rules[1].backends[0].name: must not be empty"],
+    ["missing modelNameOverride", (c) => delete c.rules[1].backends[0].modelNameOverride, "rules[1].backends[0].modelNameOverride: missing"],
+    ["zero body limit", (c) => (c.maxRequestBodyBytes = 0), "maxRequestBodyBytes: must be between 1 and 2147483647, got 0"],
+    ["huge body limit", (c) => (c.maxRequestBodyBytes = 2 ** 40), "maxRequestBodyBytes: must be between 1 and 2147483647"],
+    ["bad failure mode", (c) => (c.pools[0].failureMode = "Open"), 'pools[0].failureMode: must be "FailOpen" or "FailClose", got "Open"'],
+    ["bad body mode", (c) => (c.pools[0].bodyMode = "streamed"), 'pools[0].bodyMode: must be "duplex" or "buffered", got "streamed"'],
+    ["zero timeout", (c) => (c.pools[0].timeoutMs = 0), "pools[0].timeoutMs: must be between 1 and 2147483647, got 0"],
+    ["duplicate pool", (c) => c.pools.push({ ...c.pools[0] }), 'pools[1].name: duplicate pool "default/vllm-llama3-8b-instruct"'],
+    ["allowModeOverride not bool", (c) => (c.pools[0].allowModeOverride = "false"), "pools[0].allowModeOverride: must be a boolean, got string"],
+    ["empty model id", (c) => (c.models[0].id = ""), "models[0].id: must not be empty"],
+    ["negative created", (c) => (c.models[0].created = -5), "models[0].created: must be >= 0"],
+  ];
+  for (const [name, mutate, message] of invalid) {
+    it(`rejects: ${name}`, () => {
+      let doc: string;
+      if (typeof mutate === "string") doc = mutate;
+      else {
+        const c = sampleConfig() as any;
+        mutate(c);
+        doc = JSON.stringify(c);
+      }
+      const err = loadConfig(m, doc);
+      expect(err).not.toBeNull();
+      expect(err!.startsWith("invalid plugin configuration: "), err!).toBe(true);
+      expect(err).toContain(message);
+    });
+  }
+});
+
+describe("/v1/models", () => {
+  it("lists the configured models in OpenAI's shape with the default owner", () => {
+    expect(loadConfig(m, sampleConfig())).toBeNull();
+    m.exports.modelsBody();
+    const text = m.result();
+    expect(text.startsWith('{"data":[{"id":"meta-llama/Llama-3.1-8B-Instruct","created":1732000000,"object":"model","owned_by":"Envoy AI Gateway"}')).toBe(true);
+    expect(JSON.parse(text)).toEqual({
+      data: [
+        { id: "meta-llama/Llama-3.1-8B-Instruct", created: 1732000000, object: "model", owned_by: "Envoy AI Gateway" },
+        { id: "some-cool-self-hosted-model", created: 1732000001, object: "model", owned_by: "Envoy AI Gateway" },
+        { id: 'quote"d', created: 0, object: "model", owned_by: "team \\ x" },
+      ],
+      object: "list",
+    });
+  });
+
+  it("is an empty list without models", () => {
+    expect(loadConfig(m, { ...sampleConfig(), models: [] })).toBeNull();
+    m.exports.modelsBody();
+    expect(m.result()).toBe('{"data":[],"object":"list"}');
+  });
+});
+
+describe("backend choice by weight", () => {
+  function pick(rule: number, random: number): string {
+    m.exports.pick(rule, random);
+    return m.result();
+  }
+
+  it("never picks weight 0 and splits the rest by weight", () => {
+    expect(loadConfig(m, sampleConfig())).toBeNull();
+    const counts: Record<string, number> = {};
+    const n = 4000;
+    for (let i = 0; i < n; i++) {
+      const b = pick(2, (i + 0.5) / n);
+      counts[b] = (counts[b] ?? 0) + 1;
+    }
+    expect(counts).toEqual({ "default/a": 3000, "default/b": 1000 });
+  });
+
+  it("is deterministic in the random number and clamps it", () => {
+    expect(pick(2, 0)).toBe("default/a");
+    expect(pick(2, 0.7499)).toBe("default/a");
+    expect(pick(2, 0.75)).toBe("default/b");
+    expect(pick(2, 0.999999)).toBe("default/b");
+    expect(pick(2, 1)).toBe("default/b");
+    expect(pick(2, -3)).toBe("default/a");
+    expect(pick(2, 7)).toBe("default/b");
+  });
+
+  it("has no backend when every weight is 0", () => {
+    expect(pick(4, 0.5)).toBe("");
+  });
+});
