@@ -216,7 +216,9 @@ export function extProcClient(address: string, secure = false): grpc.Client {
   const creds = secure
     ? grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false, checkServerIdentity: () => undefined })
     : grpc.credentials.createInsecure();
-  return new (clientConstructors().ExternalProcessor)(address, creds);
+  // The self-signed certificate names no IP; skip SNI on an IP target (RFC 6066) and the identity check.
+  const options = secure ? { "grpc.ssl_target_name_override": "inference-ext" } : {};
+  return new (clientConstructors().ExternalProcessor)(address, creds, options);
 }
 
 export function healthClient(address: string): grpc.Client {
