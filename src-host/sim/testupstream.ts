@@ -2,7 +2,7 @@
 // `tests/internal/testupstreamlib/server.go`): request headers say what the request must look like and
 // what to answer. The checks run in upstream's order, so the first failed expectation is the one reported.
 // Not implemented: `x-response-type: aws-event-stream` (AWS binary event framing) and the canned
-// benchmark answers for the Bedrock and Vertex paths; both answer 400 like any unknown case.
+// benchmark answers for the Bedrock and Vertex paths; both answer 400 with the reason.
 import http from "node:http";
 import zlib from "node:zlib";
 import { DESTINATION_ENDPOINT_HEADER } from "../config/plugin-config.js";
@@ -184,6 +184,7 @@ async function respond(
     await streamEvents(res, status, headers, events, type === "sse-gzip", ctx);
     return;
   }
+  if (type === "aws-event-stream") throw new Expectation("x-response-type aws-event-stream is not supported by this test upstream");
   const gzip = type === "gzip";
   if (gzip) headers.set("content-encoding", "gzip");
   if (!headers.has("content-type")) headers.set("content-type", "application/json");

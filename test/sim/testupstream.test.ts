@@ -168,6 +168,10 @@ describe("test upstream: response overrides", () => {
     expect(utf.status, utf.body.toString()).toBe(200);
   });
 
+  it("says plainly that aws-event-stream is not supported", async () => {
+    expectFailure(await post({ "x-response-type": "aws-event-stream", "x-response-body": b64("{}") }), "aws-event-stream is not supported");
+  });
+
   it("refuses a status that is not a number", async () => {
     expectFailure(await post({ "x-response-status": "abc" }), "failed to parse the response status");
   });

@@ -24,7 +24,6 @@ export interface SequenceRequest {
 export interface SequenceResult {
   /** False when the client went away or the engine stopped first. */
   completed: boolean;
-  cachedTokens: number;
 }
 
 export interface EngineStats {
@@ -66,7 +65,7 @@ export interface EngineOptions {
 }
 
 export class Engine {
-  readonly kv: KvCache;
+  private readonly kv: KvCache;
   private readonly waiting: Sequence[] = [];
   private readonly running = new Set<Sequence>();
   private readonly loraRunning = new Map<string, number>();
@@ -95,7 +94,7 @@ export class Engine {
    * first token, the rest an inter-token latency apart). Resolves when the sequence ends or is aborted.
    */
   submit(req: SequenceRequest, onToken: (index: number) => void, signal?: AbortSignal): Promise<SequenceResult> {
-    if (this.stopped || signal?.aborted) return Promise.resolve({ completed: false, cachedTokens: 0 });
+    if (this.stopped || signal?.aborted) return Promise.resolve({ completed: false });
     const total = req.promptTokens.length + req.outputTokens.length;
     const lifetimeBlocks = Math.ceil(total / this.options.blockSize);
     if (lifetimeBlocks > this.options.kvCacheSize) throw new Error("sequence longer than the KV cache");
@@ -138,7 +137,7 @@ export class Engine {
   /** Ends every sequence: waiting ones at once, running ones at their next step. */
   stop(): void {
     this.stopped = true;
-    for (const seq of this.waiting.splice(0)) seq.resolve({ completed: false, cachedTokens: 0 });
+    for (const seq of this.waiting.splice(0)) seq.resolve({ completed: false });
     for (const wake of this.sleepers) wake.abort();
   }
 
@@ -216,7 +215,7 @@ export class Engine {
     }
     if (!this.stopped) this.schedule();
     this.noteLoraState();
-    seq.resolve({ completed, cachedTokens: seq.cachedTokens });
+    seq.resolve({ completed });
   }
 
   private ended(seq: Sequence): boolean {
@@ -241,7 +240,7 @@ export class Engine {
     if (i < 0) return;
     this.waiting.splice(i, 1);
     this.noteLoraState();
-    seq.resolve({ completed: false, cachedTokens: 0 });
+    seq.resolve({ completed: false });
     this.schedule();
   }
 
