@@ -65,36 +65,28 @@ function compareUtf8(a: string, b: string): number {
 
 const HEX = "0123456789abcdef";
 
+// Characters encoding/json escapes, plus surrogates: a valid pair passes through, a lone surrogate (which Go's
+// decoder would already have turned into U+FFFD) becomes U+FFFD.
+const ESCAPED = /[\u0000-\u001f"\\<>&\u2028\u2029]|[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]/g;
+
 function quote(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26) {
-      switch (c) {
-        case 0x22: out += '\\"'; break;
-        case 0x5c: out += "\\\\"; break;
-        case 0x08: out += "\\b"; break;
-        case 0x0c: out += "\\f"; break;
-        case 0x0a: out += "\\n"; break;
-        case 0x0d: out += "\\r"; break;
-        case 0x09: out += "\\t"; break;
-        default: out += "\\u00" + HEX[c >> 4] + HEX[c & 0xf];
-      }
-    } else if (c === 0x2028 || c === 0x2029) {
-      out += c === 0x2028 ? "\\u2028" : "\\u2029";
-    } else if (c >= 0xd800 && c <= 0xdfff) {
-      // A valid surrogate pair is one code point. Go's decoder turns a lone surrogate ("\\ud800") into U+FFFD,
-      // which the encoder then writes as a plain character.
-      const next = s.charCodeAt(i + 1);
-      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-        out += s[i] + s[i + 1];
-        i++;
-      } else {
-        out += "\ufffd";
-      }
-    } else {
-      out += s[i];
-    }
+  return '"' + s.replace(ESCAPED, escapeChar) + '"';
+}
+
+function escapeChar(ch: string): string {
+  if (ch.length === 2) return ch;
+  const c = ch.charCodeAt(0);
+  switch (c) {
+    case 0x22: return '\\"';
+    case 0x5c: return "\\\\";
+    case 0x08: return "\\b";
+    case 0x0c: return "\\f";
+    case 0x0a: return "\\n";
+    case 0x0d: return "\\r";
+    case 0x09: return "\\t";
+    case 0x2028: return "\\u2028";
+    case 0x2029: return "\\u2029";
   }
-  return out + '"';
+  if (c >= 0xd800 && c <= 0xdfff) return "\ufffd";
+  return "\\u00" + HEX[c >> 4] + HEX[c & 0xf];
 }

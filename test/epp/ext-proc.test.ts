@@ -237,6 +237,8 @@ describe("priority and shedding", () => {
     for (let i = 0; i < 3; i++) servers.setMetrics(i, 500);
     await new Promise((r) => setTimeout(r, 350));
     expect((await send("sheddable")).immediate_response!.status.code).toBe(429);
+    // Pods whose scrapes fail stay schedulable for requests that are not sheddable.
+    expect((await send("critical")).request_headers).toBeDefined();
     for (let i = 0; i < 3; i++) servers.setMetrics(i, vllmMetrics({ waiting: i * 3 }));
     await new Promise((r) => setTimeout(r, 120));
     expect((await send("sheddable")).request_headers).toBeDefined();

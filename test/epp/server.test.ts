@@ -1,7 +1,8 @@
 // The EPP process surface: TLS, health, the metrics endpoint, discovery changes, and conformance-style steering.
 import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import type { RunningEpp } from "../../src-host/epp/epp.js";
+import { startEpp, type RunningEpp } from "../../src-host/epp/epp.js";
+import { DEFAULT_CONFIG_TEXT } from "../../src-host/epp/scheduling/config.js";
 import {
   ExtProcStream,
   TestDiscovery,
@@ -61,6 +62,27 @@ describe("serving", () => {
     const plain = client(epp.grpcAddress, false);
     const s = new ExtProcStream(plain).send(headersMsg({}, true));
     expect((await s.status).code).toBe(grpc.status.UNAVAILABLE);
+  });
+
+  it("runs with the seed manifest's arguments and mounted ConfigMap (TLS on by default)", async () => {
+    const servers = await startModelServers([vllmMetrics({})]);
+    cleanups.push(() => servers.close());
+    const discovery = new TestDiscovery(poolSpec(servers.port, { name: "vllm-llama3-8b-instruct" }), servers.pods);
+    const seedArgs = ["--pool-name", "vllm-llama3-8b-instruct", "--pool-namespace", "default", "--v", "4", "--zap-encoder", "json", "--grpc-port", "9002", "--grpc-health-port", "9003", "--config-file", "/config/default-plugins.yaml"];
+    const logs: string[] = [];
+    const epp = await startEpp({
+      args: [...seedArgs, "--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0"], // later flags win, as in Go
+      files: { "/config/default-plugins.yaml": DEFAULT_CONFIG_TEXT },
+      discovery,
+      log: (l) => logs.push(l),
+    });
+    cleanups.push(() => epp.close());
+    expect(epp.secure).toBe(true);
+    const h = healthClient(epp.healthAddress);
+    cleanups.push(() => h.close());
+    expect((await healthCheck(h, "inference-extension")).status).toBe(1);
+    expect(await route(client(epp.grpcAddress, true))).toBe(`${servers.ips[0]}:${servers.port}`);
+    expect(logs.map((l) => JSON.parse(l) as { msg: string }).some((l) => l.msg === "EPP serving")).toBe(true);
   });
 
   it("reports NOT_SERVING until the pool is known, then SERVING; names are not checked", async () => {
