@@ -64,7 +64,7 @@ export interface ModelServers {
 }
 
 /** n HTTP servers on distinct loopback IPs sharing one port (an InferencePool has a single targetPort). */
-export async function startModelServers(texts: string[], labels: Record<string, string> = { app: "vllm" }): Promise<ModelServers> {
+export async function startModelServers(texts: string[], labels: Record<string, string> = { app: "vllm" }, path = "/metrics"): Promise<ModelServers> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const base = `127.${10 + Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * 250)}`;
     const ips = texts.map((_, i) => `${base}.${i + 1}`);
@@ -75,9 +75,9 @@ export async function startModelServers(texts: string[], labels: Record<string, 
       let port = 0;
       for (let i = 0; i < ips.length; i++) {
         const server = http.createServer((req, res) => {
-          counts[i]++;
+          if (req.url === path) counts[i]++;
           const body = current[i];
-          if (req.url !== "/metrics") {
+          if (req.url !== path) {
             res.writeHead(404).end();
           } else if (typeof body === "number") {
             res.writeHead(body).end("error");

@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { startEpp, type RunningEpp } from "../../src-host/epp/epp.js";
 import { DEFAULT_CONFIG_TEXT } from "../../src-host/epp/scheduling/config.js";
+import { clientConstructors } from "../../src-host/epp/proto.js";
+import { generate } from "selfsigned";
 import {
   ExtProcStream,
   TestDiscovery,
@@ -83,6 +85,44 @@ describe("serving", () => {
     expect((await healthCheck(h, "inference-extension")).status).toBe(1);
     expect(await route(client(epp.grpcAddress, true))).toBe(`${servers.ips[0]}:${servers.port}`);
     expect(logs.map((l) => JSON.parse(l) as { msg: string }).some((l) => l.msg === "EPP serving")).toBe(true);
+  });
+
+  it("serves the certificate from --cert-path", async () => {
+    const pems = await generate([{ name: "commonName", value: "epp.test" }], { keyType: "ec", curve: "P-256", algorithm: "sha256" });
+    const servers = await startModelServers([vllmMetrics({})]);
+    cleanups.push(() => servers.close());
+    const discovery = new TestDiscovery(poolSpec(servers.port), servers.pods);
+    const files = { "/certs/tls.crt": pems.cert, "/certs/tls.key": pems.private };
+    const epp = await startTestEpp(discovery, ["--secure-serving=true", "--cert-path=/certs"], { files });
+    cleanups.push(() => epp.close());
+    // Verification on, trusting only that certificate (host name not checked: the target is an IP).
+    const trusting = new (clientConstructors().ExternalProcessor)(
+      epp.grpcAddress,
+      grpc.credentials.createSsl(Buffer.from(pems.cert), null, null, { checkServerIdentity: () => undefined }),
+      { "grpc.ssl_target_name_override": "epp.test" },
+    );
+    cleanups.push(() => trusting.close());
+    expect(await route(trusting)).toBe(`${servers.ips[0]}:${servers.port}`);
+    // The same client refuses an EPP that generated its own certificate.
+    const other = await startTestEpp(discovery, ["--secure-serving=true"]);
+    cleanups.push(() => other.close());
+    const refusing = new (clientConstructors().ExternalProcessor)(
+      other.grpcAddress,
+      grpc.credentials.createSsl(Buffer.from(pems.cert), null, null, { checkServerIdentity: () => undefined }),
+      { "grpc.ssl_target_name_override": "epp.test" },
+    );
+    cleanups.push(() => refusing.close());
+    expect((await new ExtProcStream(refusing).send(headersMsg({}, true)).status).code).toBe(grpc.status.UNAVAILABLE);
+    await expect(startTestEpp(discovery, ["--secure-serving=true", "--cert-path=/nowhere"])).rejects.toThrow(/failed to load TLS certificate from --cert-path \/nowhere/);
+  });
+
+  it("scrapes --model-server-metrics-path", async () => {
+    const servers = await startModelServers([vllmMetrics({ waiting: 8 }), vllmMetrics({ waiting: 0 })], { app: "vllm" }, "/custom");
+    cleanups.push(() => servers.close());
+    const epp = await startTestEpp(new TestDiscovery(poolSpec(servers.port), servers.pods), ["--model-server-metrics-path=/custom"]);
+    cleanups.push(() => epp.close());
+    await until(() => servers.scrapes(0) > 1 && servers.scrapes(1) > 1, "scrapes of /custom");
+    expect(await route(client(epp.grpcAddress))).toBe(`${servers.ips[1]}:${servers.port}`);
   });
 
   it("reports NOT_SERVING until the pool is known, then SERVING; names are not checked", async () => {
