@@ -9,6 +9,8 @@
 //     3 send_body_without_waiting_for_header_response}
 //   ProcessingMode.BodySendMode FULL_DUPLEX_STREAMED = 4, GRPC = 5
 // grpc/health/v1/health.proto is not shipped in node_modules, so it is declared from its published numbers.
+// Field names keep the proto's snake_case, except google.protobuf.Struct/Value/ListValue, which come from
+// protobufjs' bundled well-known types in camelCase (structValue, stringValue, listValue, ...).
 import { createRequire } from "node:module";
 import { accessSync, constants } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
@@ -102,9 +104,8 @@ function healthRoot(): protobuf.Root {
 }
 
 function serviceFrom(root: protobuf.Root, name: string): grpc.ServiceDefinition {
-  const pkgDef = protoLoader.fromJSON(root.toJSON(), loaderOptions);
-  const def = pkgDef[name];
-  if (!def || !("Process" in def || "Check" in def)) throw new Error(`service ${name} missing from loaded protos`);
+  const def = protoLoader.fromJSON(root.toJSON(), loaderOptions)[name];
+  if (!def || "format" in def) throw new Error(`service ${name} missing from loaded protos`);
   return def as grpc.ServiceDefinition;
 }
 
