@@ -217,9 +217,7 @@ describe("priority and shedding", () => {
     // Pod 0 has queue 0 and fresh metrics: not saturated.
     expect((await send("sheddable")).request_headers).toBeDefined();
     for (let i = 0; i < 3; i++) servers.setMetrics(i, vllmMetrics({ waiting: 10, kv: 0.2 }));
-    const before = servers.scrapes(0);
-    await until(() => servers.scrapes(0) > before + 1 && servers.scrapes(2) > 0, "rescrape");
-    await new Promise((r) => setTimeout(r, 60));
+    await servers.rescraped();
     const shed = await send("sheddable");
     expect(shed.immediate_response!.status.code).toBe(429);
     expect(shed.immediate_response!.body!.toString()).toBe("inference gateway: InferencePoolResourceExhausted - system saturated, sheddable request dropped");
@@ -228,19 +226,20 @@ describe("priority and shedding", () => {
     expect((await send("no-such-objective")).request_headers).toBeDefined();
     // KV headroom alone is not enough: queue <= 5 AND kv <= 0.8.
     servers.setMetrics(1, vllmMetrics({ waiting: 1, kv: 0.9 }));
-    await new Promise((r) => setTimeout(r, 120));
+    await servers.rescraped();
     expect((await send("sheddable")).immediate_response!.status.code).toBe(429);
     servers.setMetrics(1, vllmMetrics({ waiting: 1, kv: 0.5 }));
-    await new Promise((r) => setTimeout(r, 120));
+    await servers.rescraped();
     expect((await send("sheddable")).request_headers).toBeDefined();
     // Stale metrics do not count: when scraping fails the pool looks saturated after 200 ms.
     for (let i = 0; i < 3; i++) servers.setMetrics(i, 500);
-    await new Promise((r) => setTimeout(r, 350));
+    await servers.rescraped();
+    await new Promise((r) => setTimeout(r, 250));
     expect((await send("sheddable")).immediate_response!.status.code).toBe(429);
     // Pods whose scrapes fail stay schedulable for requests that are not sheddable.
     expect((await send("critical")).request_headers).toBeDefined();
     for (let i = 0; i < 3; i++) servers.setMetrics(i, vllmMetrics({ waiting: i * 3 }));
-    await new Promise((r) => setTimeout(r, 120));
+    await servers.rescraped();
     expect((await send("sheddable")).request_headers).toBeDefined();
   });
 });

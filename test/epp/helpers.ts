@@ -60,6 +60,8 @@ export interface ModelServers {
   /** Replace pod i's /metrics text (a status code makes the scrape fail). */
   setMetrics(i: number, text: string | number): void;
   scrapes(i: number): number;
+  /** Resolves once every server has answered `n` more scrapes (so the EPP has seen the current texts). */
+  rescraped(n?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,10 @@ export async function startModelServers(texts: string[], labels: Record<string, 
           current[i] = text;
         },
         scrapes: (i) => counts[i],
+        rescraped: (n = 2) => {
+          const start = [...counts];
+          return until(() => counts.every((c, i) => c >= start[i] + n), "rescrape");
+        },
         close: () => Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); }))).then(() => undefined),
       };
     } catch (err) {

@@ -149,15 +149,19 @@ describe("serving", () => {
   });
 
   it("exposes upstream's metric names on the metrics port", async () => {
-    const { epp } = await setup([vllmMetrics({ waiting: 2, kv: 0.5 }), vllmMetrics({ waiting: 4, kv: 0.25 })], ["--refresh-prometheus-metrics-interval=50ms"]);
+    const { servers, epp } = await setup([vllmMetrics({ waiting: 2, kv: 0.5 }), vllmMetrics({ waiting: 4, kv: 0.25 })], ["--refresh-prometheus-metrics-interval=50ms"]);
     const c = client(epp.grpcAddress);
-    await new Promise((r) => setTimeout(r, 120));
+    await servers.rescraped();
     await route(c);
     await route(c, { "x-gateway-model-name-rewrite": "m2" });
     const s = new ExtProcStream(c).send(headersMsg({}), bodyMsg("nope", true));
     await s.next();
-    await new Promise((r) => setTimeout(r, 120));
-    const { status, text } = await fetchText(`http://${epp.metricsAddress}/metrics`);
+    // Pool gauges refresh every 50 ms; the running gauge drops when the streams close.
+    let { status, text } = await fetchText(`http://${epp.metricsAddress}/metrics`);
+    for (let i = 0; i < 100 && !(text.includes('inference_pool_ready_pods{name="pool"} 2') && text.includes('running_requests{model_name="m"} 0')); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      ({ status, text } = await fetchText(`http://${epp.metricsAddress}/metrics`));
+    }
     expect(status).toBe(200);
     for (const name of [
       "inference_model_request_total",
@@ -223,7 +227,7 @@ describe("pool membership", () => {
     for (let i = 0; i < 4; i++) expect(await route(c)).toBe(`${servers.ips[1]}:${servers.port}`);
     servers.setMetrics(0, vllmMetrics({ waiting: 0, kv: 0 }));
     servers.setMetrics(1, vllmMetrics({ waiting: 9, kv: 0.9, kvName: "vllm:kv_cache_usage_perc" }));
-    await new Promise((r) => setTimeout(r, 150));
+    await servers.rescraped();
     // The prompt is shorter than one prefix block, so only queue and KV decide: now pod-0.
     expect(await route(c)).toBe(`${servers.ips[0]}:${servers.port}`);
   });
