@@ -66,8 +66,8 @@ export function parseFile(file: string, text: string, problems: Problems): Appli
       problems.fileError(at, `document ${i + 1}: malformed YAML: ${firstLine(e.message)}`);
       return;
     }
-    if (doc.contents === null) return; // "---" with nothing (or only comments) after it
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (doc.contents === null || value === null) return; // "---" with nothing (or only comments) after it
     const line = lines.linePos(doc.contents.range[0]).line;
     readObject(value, `${where}: document ${i + 1}`, file, line, problems, out);
   });

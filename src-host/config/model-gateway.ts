@@ -11,6 +11,8 @@ import { MODEL_HEADER } from "./plugin-config.js";
 
 export const BODY_MODE_ANNOTATION = "aigateway.envoyproxy.io/processing-body-mode";
 export const ALLOW_MODE_OVERRIDE_ANNOTATION = "aigateway.envoyproxy.io/allow-mode-override";
+/** Envoy AI Gateway's limit (one of 16 slots is its generated route-not-found rule). */
+export const MAX_RULES_PER_ROUTE = 15;
 
 export interface ListenerModel {
   name: string;
@@ -264,6 +266,9 @@ export function readAIGatewayRoute(obj: AppliedObject, problems: Problems): Rout
     }));
 
   const rules = f.records(spec.rules, "spec.rules", true).map(([r, rf], index) => readRule(f, r, rf, index, obj.namespace));
+  if (rules.length > MAX_RULES_PER_ROUTE) {
+    f.warn("spec.rules", `Envoy AI Gateway accepts at most ${MAX_RULES_PER_ROUTE} rules per route (aigw run serves all ${rules.length}); split the route to stay portable`);
+  }
   let createdAt: number | undefined;
   const ts = obj.object.metadata.creationTimestamp;
   if (ts !== undefined) {

@@ -380,6 +380,15 @@ spec:
     );
   });
 
+  test("more rules than Envoy AI Gateway accepts are served, with a warning", () => {
+    const rules = Array.from({ length: 16 }, (_, i): [string, string] => [`m${i}`, "{name: b}"]);
+    const { dir, cfg } = loadFiles({ "gw.yaml": GATEWAY, "b.yaml": ipBackend("b"), "r.yaml": route("r", rules) });
+    expect(cfg.plugin.rules).toHaveLength(16);
+    expect(cfg.warnings).toEqual([
+      `${dir}/r.yaml: AIGatewayRoute default/r: spec.rules: Envoy AI Gateway accepts at most 15 rules per route (aigw run serves all 16); split the route to stay portable`,
+    ]);
+  });
+
   test("a ReferenceGrant allows a cross-namespace backendRef", () => {
     const { cfg } = loadFiles({
       "gw.yaml": GATEWAY,
