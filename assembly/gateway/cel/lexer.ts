@@ -80,9 +80,10 @@ export class Lexer {
       while (q < n && isIdentPart(s.charCodeAt(q))) q++;
       // String prefixes: r"raw", b"bytes".
       if (q < n && (s.charCodeAt(q) == 0x22 || s.charCodeAt(q) == 0x27) && q - p <= 2) {
-        const prefix = s.substring(p, q).toLowerCase();
-        if (prefix == "r") { this.string(q, true); return; }
-        if (prefix == "b" || prefix == "rb" || prefix == "br") {
+        const c0 = c | 0x20;
+        const c1 = q - p == 2 ? s.charCodeAt(p + 1) | 0x20 : 0;
+        if (q - p == 1 && c0 == 0x72) { this.string(q, true); return; } // r"raw"
+        if ((q - p == 1 && c0 == 0x62) || (c0 == 0x72 && c1 == 0x62) || (c0 == 0x62 && c1 == 0x72)) { // b, rb, br
           return this.fail(p, q + 1, "bytes literals are not supported in cost expressions");
         }
       }
