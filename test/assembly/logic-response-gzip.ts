@@ -3,6 +3,7 @@
 import { GzipDecoder, inflateInto, ByteSink, FORMAT_GZIP, FORMAT_RAW_DEFLATE } from "../../assembly/gateway/gzip/inflate";
 import { crc32 } from "../../assembly/gateway/gzip/crc32";
 import { SseUsageScanner } from "../../assembly/gateway/response/sse";
+import { TokenUsage, extractJsonUsage } from "../../assembly/gateway/response/usage";
 
 export function alloc(n: i32): usize { return __pin(changetype<usize>(new ArrayBuffer(n))); }
 export function free(p: usize): void { __unpin(p); }
@@ -91,4 +92,12 @@ export function gzipSseOutputTokens(ptr: usize, len: i32, chunk: i32): i64 {
   if (!dec.end()) return -1;
   sink.scanner.finish();
   return <i64>sink.scanner.usage.outputTokens;
+}
+
+/** A gzip-compressed JSON body in chunks of `chunk` bytes, gathered, then read for usage: total tokens or -1. */
+export function gzipJsonTotalTokens(ptr: usize, len: i32, chunk: i32): i64 {
+  if (decodeFixed(0, ptr, len, chunk) != 1) return -1;
+  const u = new TokenUsage();
+  if (!extractJsonUsage(changetype<usize>(outBuf), <usize>outUsed, u)) return -1;
+  return <i64>u.totalTokens;
 }

@@ -238,6 +238,14 @@ describe("usage through gzip and linear work", () => {
     m.free(p);
   });
 
+  it("scenario 7: a gzip-compressed JSON body is still counted", () => {
+    const body = Buffer.from(JSON.stringify({ model: "m", choices: [{ message: { content: "This is a test." } }], usage: { prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 } }));
+    const gz = zlib.gzipSync(body);
+    const p = m.put(gz);
+    for (const chunk of [1, 16, gz.length]) expect(m.exports.gzipJsonTotalTokens(p, gz.length, chunk)).toBe(10n);
+    m.free(p);
+  });
+
   it("a 4 MiB stream in 1 KiB chunks takes about 4× the time of 1 MiB", () => {
     const one = zlib.gzipSync(sample(1 << 20, 31));
     const four = zlib.gzipSync(sample(4 << 20, 31));
