@@ -200,6 +200,19 @@ function findStringSpecial(p: usize, end: usize): usize {
     const quote = i8x16.splat(<i8>QUOTE);
     const bslash = i8x16.splat(<i8>BACKSLASH);
     const space = i8x16.splat(0x20);
+    // 64 bytes per step while nothing special shows up; the 16-byte loop below then locates it.
+    while (p + 64 <= end) {
+      const a = v128.load(p);
+      const b = v128.load(p, 16);
+      const c = v128.load(p, 32);
+      const d = v128.load(p, 48);
+      const sa = v128.or(v128.or(i8x16.eq(a, quote), i8x16.eq(a, bslash)), i8x16.lt_s(a, space));
+      const sb = v128.or(v128.or(i8x16.eq(b, quote), i8x16.eq(b, bslash)), i8x16.lt_s(b, space));
+      const sc = v128.or(v128.or(i8x16.eq(c, quote), i8x16.eq(c, bslash)), i8x16.lt_s(c, space));
+      const sd = v128.or(v128.or(i8x16.eq(d, quote), i8x16.eq(d, bslash)), i8x16.lt_s(d, space));
+      if (v128.any_true(v128.or(v128.or(sa, sb), v128.or(sc, sd)))) break;
+      p += 64;
+    }
     while (p + 16 <= end) {
       const v = v128.load(p);
       // Signed compare: bytes >= 0x80 are negative, so one lt_s catches both control and non-ASCII bytes.

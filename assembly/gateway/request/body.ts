@@ -33,14 +33,14 @@ export class Span {
     return this.kind != KIND_INVALID;
   }
 
-  clear(): void {
+  @inline clear(): void {
     this.kind = KIND_INVALID;
     this.start = -1;
     this.end = -1;
     this.escaped = false;
   }
 
-  set(kind: i32, start: i32, end: i32, escaped: bool): void {
+  @inline set(kind: i32, start: i32, end: i32, escaped: bool): void {
     this.kind = kind;
     this.start = start;
     this.end = end;
@@ -82,7 +82,9 @@ export class RequestFacts {
   }
 
   reset(): void {
-    this.model = "";
+    // Managed fields are only written when they change: each write costs a GC barrier.
+    if (this.model.length != 0) this.model = "";
+    if (this.error.length != 0) this.error = "";
     this.modelSpan.clear();
     this.messages.clear();
     this.prompt.clear();
@@ -94,7 +96,6 @@ export class RequestFacts {
     this.streamOptionsEmpty = true;
     this.objectClose = -1;
     this.bodyLength = 0;
-    this.error = "";
   }
 }
 
@@ -301,7 +302,9 @@ function checkFields(endpoint: Endpoint, base: usize, facts: RequestFacts): bool
   if (!model.present || model.kind == KIND_NULL) return fieldError(facts, 'missing required field "model"');
   if (model.kind != KIND_STRING) return typeError(facts, "model", "a string", model.kind);
   if (model.end - model.start == 2) return fieldError(facts, 'field "model" must not be empty');
-  facts.model = jsonStringValue(base + <usize>model.start, base + <usize>model.end, model.escaped);
+  facts.model = model.escaped
+    ? jsonStringValue(base + <usize>model.start, base + <usize>model.end, true)
+    : utf8String(base + <usize>model.start + 1, <usize>(model.end - model.start - 2));
 
   switch (endpoint) {
     case Endpoint.ChatCompletions: {
@@ -350,6 +353,28 @@ function checkFields(endpoint: Endpoint, base: usize, facts: RequestFacts): bool
     }
   }
   return true;
+}
+
+// The last model decoded. A gateway sees the same few model names over and over, so reusing the string
+// when the bytes repeat saves an allocation (and GC work) on most requests.
+let lastModel: string = "";
+
+/** A string from UTF-8 bytes: the previous model when equal, else ASCII widened directly (the usual case). */
+function utf8String(ptr: usize, len: usize): string {
+  const prev = changetype<usize>(lastModel);
+  if (<usize>lastModel.length == len) {
+    let i: usize = 0;
+    while (i < len && <u32>load<u8>(ptr + i) == <u32>load<u16>(prev + (i << 1))) i++;
+    if (i == len) return lastModel;
+  }
+  const s = changetype<usize>(__new(len << 1, idof<string>()));
+  for (let i: usize = 0; i < len; i++) {
+    const c = load<u8>(ptr + i);
+    if (c >= 0x80) return String.UTF8.decodeUnsafe(ptr, len);
+    store<u16>(s + (i << 1), c);
+  }
+  lastModel = changetype<string>(s);
+  return lastModel;
 }
 
 function requireStringOrArray(facts: RequestFacts, s: Span, name: string): bool {
