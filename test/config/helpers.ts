@@ -1,16 +1,22 @@
 // Small manifests written to a temporary directory, and the problems loadConfig reports for them.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
 import { loadConfig, type LoadedConfig, type LoadOptions } from "../../src-host/config/load-config.js";
 import { ConfigError } from "../../src-host/config/problems.js";
 
 export const OPTS: LoadOptions = { modulePath: "build/ai-gateway.wasm", loadTime: 1_700_000_000 };
 
-/** Writes `files` (name → YAML) into a fresh directory and returns its path. */
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Writes `files` (name → YAML) into a fresh directory (removed after the test file) and returns its path. */
 export function manifestDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), "aigw-config-"));
+  dirs.push(dir);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 }
