@@ -19,6 +19,55 @@ export interface PluginConfig {
   pools: PoolConfig[];
   /** Largest request body the filter buffers; above it the client gets 413. */
   maxRequestBodyBytes: number;
+  /** llmRequestCosts of every AIGatewayRoute and the gateway-wide ones; a route's key beats a global one. */
+  costs: CostConfig[];
+  /** Token budgets from Envoy Gateway BackendTrafficPolicy rateLimit rules targeting the routes or Gateway. */
+  rateLimits: RateLimitConfig[];
+}
+
+export type CostType =
+  | "InputToken" | "CachedInputToken" | "CacheCreationInputToken" | "OutputToken" | "TotalToken" | "ReasoningToken" | "CEL";
+
+export interface CostConfig {
+  /** "namespace/name" of the AIGatewayRoute; "" for a gateway-wide cost. */
+  route: string;
+  metadataKey: string;
+  type: CostType;
+  /** The expression, for type CEL; "" otherwise. */
+  cel: string;
+}
+
+export interface RateLimitCost {
+  /** "Number": a fixed amount; "Metadata": the llmRequestCosts value named metadataKey (io.envoy.ai_gateway). */
+  from: "Number" | "Metadata";
+  number: number;
+  metadataKey: string;
+}
+
+export interface RateLimitConfig {
+  /** "namespace/policy/rule/<i>": names the budget in keys, logs and metrics. */
+  name: string;
+  type: "Local" | "Global";
+  /** AIGatewayRoutes ("namespace/name") the rule applies to; empty = every route of the Gateway. */
+  routes: string[];
+  /**
+   * clientSelectors headers, ANDed: Exact matches one value (one shared bucket for it); Distinct gives
+   * every value its own bucket (the header must be present). No headers = one bucket for everyone.
+   */
+  headers: Array<{ name: string; type: "Exact" | "Distinct"; value: string }>;
+  /** limit.requests per limit.unit, in the unit of the costs (tokens). */
+  limit: number;
+  unitSeconds: number;
+  /** cost.request: charged when the request is admitted (Envoy Gateway default: 1). */
+  requestCost: RateLimitCost;
+  /** cost.response: charged when the response ends (for tokens: Metadata with a cost key). */
+  responseCost: RateLimitCost;
+  /** Global only: the rate limit service (envoy.service.ratelimit.v3) cluster, domain and failure behaviour. */
+  rlsCluster: string;
+  domain: string;
+  /** true: deny (429) when the service fails; false: allow (Envoy's default failure_mode_deny: false). */
+  failureModeDeny: boolean;
+  timeoutMs: number;
 }
 
 export interface RuleConfig {
