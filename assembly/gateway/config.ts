@@ -11,6 +11,7 @@ import { JSON } from "json-as";
 import { JsonReader } from "./json/reader";
 import { jsonKindName, KIND_ARRAY, KIND_FALSE, KIND_NUMBER, KIND_OBJECT, KIND_STRING, KIND_TRUE } from "./json/scan";
 import { compileRegex, Regex } from "./regex";
+import { hasControlChar } from "./request/body";
 import { buildModelsBody } from "./request/models";
 
 export const MODEL_HEADER = "x-ai-eg-model";
@@ -241,6 +242,7 @@ class Compiler {
       if (b.weight < 0 || b.weight > MAX_WEIGHT) {
         return this.failRule(bat + ".weight: must be an integer between 0 and " + MAX_WEIGHT.toString() + ", got " + b.weight.toString());
       }
+      if (hasControlChar(b.modelNameOverride)) return this.failRule(bat + ".modelNameOverride: must not contain control characters");
       let backend: Backend;
       if (b.kind == "AIServiceBackend") {
         backend = new Backend(b.name, BackendKind.AIServiceBackend, b.weight, b.modelNameOverride, null);

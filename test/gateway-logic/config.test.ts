@@ -41,6 +41,7 @@ describe("plugin configuration", () => {
     ["fractional weight", (c) => (c.rules[2].backends[1].weight = 0.5), "rules[2].backends[1].weight: must be an integer"],
     ["weight as string", (c) => (c.rules[2].backends[1].weight = "1"), "rules[2].backends[1].weight: must be an integer, got string"],
     ["missing pool", (c) => (c.pools = []), 'rules[0].backends[0].name: no pool "default/vllm-llama3-8b-instruct" in pools'],
+    ["override with a newline", (c) => (c.rules[2].backends[1].modelNameOverride = "a\nb"), "rules[2].backends[1].modelNameOverride: must not contain control characters"],
     ["empty backend name", (c) => (c.rules[1].backends[0].name = ""), "rules[1].backends[0].name: must not be empty"],
     ["missing modelNameOverride", (c) => delete c.rules[1].backends[0].modelNameOverride, "rules[1].backends[0].modelNameOverride: missing"],
     ["zero body limit", (c) => (c.maxRequestBodyBytes = 0), "maxRequestBodyBytes: must be between 1 and 2147483647, got 0"],

@@ -175,6 +175,10 @@ describe("field rules per endpoint", () => {
     [P.chat, '{"model":{"id":"m"},"messages":[1]}', 'field "model" must be a string, got an object'],
     [P.chat, '{"model":true,"messages":[1]}', 'field "model" must be a string, got a boolean'],
     [P.chat, '{"model":"","messages":[1]}', 'field "model" must not be empty'],
+    [P.chat, '{"model":"a\\nb","messages":[1]}', 'field "model" must not contain control characters'],
+    [P.chat, '{"model":"a\\u0000","messages":[1]}', 'field "model" must not contain control characters'],
+    [P.chat, '{"model":"a\u007f","messages":[1]}', 'field "model" must not contain control characters'],
+    [P.chat, '{"model":"a\\t","messages":[1]}', 'field "model" must not contain control characters'],
     [P.chat, '{"model":"m","messages":"hi"}', 'field "messages" must be a non-empty array, got a string'],
     [P.chat, '{"model":"m","messages":[]}', 'field "messages" must be a non-empty array, got an empty array'],
     [P.chat, '{"model":"m","messages":[ \n ]}', 'field "messages" must be a non-empty array, got an empty array'],
@@ -231,7 +235,7 @@ describe("against JSON.parse on generated requests", () => {
     if (!oracleValid(bodyBytes)) return { ok: false };
     const v = JSON.parse(Buffer.from(bodyBytes).toString("utf8"));
     if (v === null || typeof v !== "object" || Array.isArray(v)) return { ok: false };
-    if (typeof v.model !== "string" || v.model === "") return { ok: false };
+    if (typeof v.model !== "string" || v.model === "" || /[\u0000-\u001f\u007f]/.test(v.model)) return { ok: false };
     if (!Array.isArray(v.messages) || v.messages.length === 0) return { ok: false };
     if (v.stream !== undefined && v.stream !== null && typeof v.stream !== "boolean") return { ok: false };
     const so = v.stream_options;
@@ -240,14 +244,20 @@ describe("against JSON.parse on generated requests", () => {
     return { ok: true, model: v.model };
   }
 
+  /** Mostly valid model names (any text but control characters), sometimes empty or with control characters. */
+  function modelName(g: Gen): string {
+    const t = g.text(12);
+    return g.rand() < 0.85 ? t.replace(/[\u0000-\u001f\u007f]/g, "") || "m" : t;
+  }
+
   function request(g: Gen): string {
     const extra = [
-      g.quote("model") + g.ws() + ":" + g.ws() + (g.rand() < 0.9 ? g.quote(g.text(12) || "m") : g.value(1)),
+      g.quote("model") + g.ws() + ":" + g.ws() + (g.rand() < 0.9 ? g.quote(modelName(g)) : g.value(1)),
       g.quote("messages") + ":" + g.ws() + (g.rand() < 0.9 ? "[" + g.object(2, []) + "]" : g.value(1)),
     ];
     if (g.rand() < 0.3) extra.push('"stream":' + g.pick(["true", "false", "null", '"true"', "1"]));
     if (g.rand() < 0.3) extra.push('"stream_options":' + g.pick(['{"include_usage":true}', "{}", "null", "[]", '{"include_usage":1}']));
-    if (g.rand() < 0.2) extra.push('"model":' + g.quote(g.text(6) || "dup")); // duplicate: the last one counts
+    if (g.rand() < 0.2) extra.push('"model":' + g.quote(modelName(g))); // duplicate: the last one counts
     if (g.rand() < 0.2) extra.push('"meta":{"model":"nested"}');
     return g.ws() + g.object(3, extra) + g.ws();
   }

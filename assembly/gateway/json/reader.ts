@@ -13,7 +13,8 @@
 // Rules: after nextMember()/nextElement() returned true the cursor is at a value, which the caller must
 // consume exactly once (skip, a read*, or enter* and iterate to the end). Iteration returns false at the
 // container's end (consumed) or on error; ok() distinguishes the two. A read of the wrong kind records
-// an error too (JSON_UNEXPECTED_CHAR at the value) without moving.
+// an error too (JSON_WRONG_TYPE at the value) without moving. Errors live in scan.ts's module state,
+// so finish with one reader (or check it) before starting another.
 
 import {
   jsonClearError, jsonError, jsonErrorAt, jsonErrorMessage, jsonFail, jsonKindAt, jsonLastStringEscaped,

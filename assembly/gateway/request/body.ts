@@ -1,11 +1,12 @@
 // One pass over a buffered request body: validates the whole document (json/scan.ts) and, on the way,
 // records the top-level fields the gateway and the EPP rely on, then checks their types for the endpoint.
 //
-// Field rules (per endpoint, see FIELD RULES below): `model` a non-empty string everywhere; `messages` a
-// non-empty array (chat); `prompt` a string or array (completions; a string for images); `input` a string
-// or array (embeddings; optional for responses; a string for speech); `stream` a boolean and
-// `stream_options` an object with a boolean `include_usage` where the endpoint streams. `null` counts as
-// absent for the optional fields, as it does in the OpenAI API and Go's encoding/json.
+// Field rules (per endpoint, see FIELD RULES below): `model` a non-empty string without control characters
+// (it becomes a header value) everywhere; `messages` a non-empty array (chat); `prompt` a string or array
+// (completions; a string for images); `input` a string or array (embeddings; optional for responses; a
+// string for speech); `stream` a boolean and `stream_options` an object with a boolean `include_usage`
+// where the endpoint streams. `null` counts as absent for the optional fields, as it does in the OpenAI
+// API and Go's encoding/json.
 //
 // Keys are compared after unescaping ("mod\u0065l" is `model`) and exactly (Go's encoding/json would also
 // match "MODEL" case-insensitively; JSON.parse and Python do not, and neither do we). A key that appears
@@ -305,6 +306,8 @@ function checkFields(endpoint: Endpoint, base: usize, facts: RequestFacts): bool
   facts.model = model.escaped
     ? jsonStringValue(base + <usize>model.start, base + <usize>model.end, true)
     : utf8String(base + <usize>model.start + 1, <usize>(model.end - model.start - 2));
+  // The model becomes the x-ai-eg-model header value, which cannot carry control characters.
+  if (hasControlChar(facts.model)) return fieldError(facts, 'field "model" must not contain control characters');
 
   switch (endpoint) {
     case Endpoint.ChatCompletions: {
@@ -353,6 +356,15 @@ function checkFields(endpoint: Endpoint, base: usize, facts: RequestFacts): bool
     }
   }
   return true;
+}
+
+/** Whether `s` holds a C0 control character or DEL (not allowed in an HTTP header value). */
+export function hasControlChar(s: string): bool {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
 }
 
 // The last model decoded. A gateway sees the same few model names over and over, so reusing the string
