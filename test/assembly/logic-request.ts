@@ -11,7 +11,7 @@ import { jsonQuote, LocalReply } from "../../assembly/gateway/errors";
 import { compileRegex } from "../../assembly/gateway/regex";
 import { GatewayConfig, loadPluginConfig } from "../../assembly/gateway/config";
 import { RequestFacts, scanRequestBody, Span } from "../../assembly/gateway/request/body";
-import { endpointOf } from "../../assembly/gateway/request/endpoint";
+import { endpointOf, endpointOperation } from "../../assembly/gateway/request/endpoint";
 import { rewriteRequestBody } from "../../assembly/gateway/request/rewrite";
 import { HeaderSource, pickBackend } from "../../assembly/gateway/request/route";
 import { bodyTooLarge, decideOnBody, decideOnHeaders } from "../../assembly/gateway/request/decide";
@@ -208,7 +208,8 @@ function replyJson(r: LocalReply | null): string {
 
 export function decideHeaders(pathPtr: usize, pathLen: usize, contentLength: i64): i32 {
   const d = decideOnHeaders(config!, str(pathPtr, pathLen), contentLength);
-  return setResult('{"endpoint":' + (<i32>d.endpoint).toString() + ',"reply":' + replyJson(d.reply) + "}");
+  return setResult('{"endpoint":' + (<i32>d.endpoint).toString() + ',"operation":' + jsonQuote(endpointOperation(d.endpoint)) +
+    ',"reply":' + replyJson(d.reply) + "}");
 }
 
 export function tooLarge(size: i64): i32 {

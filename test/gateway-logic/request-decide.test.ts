@@ -27,7 +27,7 @@ interface Decision {
 const NO_ROUTE = "No matching route found. It is likely because the model specified in your request is not configured in the Gateway.";
 const MSGS = '"messages":[{"role":"user","content":"hi"}]';
 
-function onHeaders(path: string, contentLength = -1): { endpoint: number; reply: Reply | null } {
+function onHeaders(path: string, contentLength = -1): { endpoint: number; operation: string; reply: Reply | null } {
   const [p, l] = m.put(path);
   try {
     m.exports.decideHeaders(p, l, BigInt(contentLength));
@@ -67,7 +67,7 @@ function rewrite(body: string, newModel: string, forceUsage: boolean): string | 
 
 describe("on request headers", () => {
   it("answers 404 unsupported path for other paths (scenario 1), query stripped", () => {
-    expect(onHeaders("/unknown")).toEqual({ endpoint: 0, reply: { status: 404, contentType: "text/plain", body: "unsupported path: /unknown" } });
+    expect(onHeaders("/unknown")).toEqual({ endpoint: 0, operation: "unknown", reply: { status: 404, contentType: "text/plain", body: "unsupported path: /unknown" } });
     expect(onHeaders("/v1/chat/completions/")?.reply?.body).toBe("unsupported path: /v1/chat/completions/");
     expect(onHeaders("/v1/audio/transcriptions?x=1")?.reply?.body).toBe("unsupported path: /v1/audio/transcriptions");
     expect(onHeaders("/V1/chat/completions")?.reply?.status).toBe(404);
@@ -86,6 +86,8 @@ describe("on request headers", () => {
     const paths = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/responses/input_tokens",
       "/v1/images/generations", "/v1/audio/speech", "/tokenize", "/v1/chat/completions?api-version=1"];
     paths.forEach((p) => expect(onHeaders(p, 100).reply, p).toBeNull());
+    expect(paths.map((p) => onHeaders(p).operation)).toEqual(["chat", "completion", "embeddings", "responses",
+      "responses_input_tokens", "image_generation", "speech", "tokenize", "chat"]);
     expect(onHeaders("/v1/chat/completions", -1).reply).toBeNull();
     expect(onHeaders("/v1/chat/completions", 52428800).reply).toBeNull();
     const r = onHeaders("/v1/chat/completions", 52428801).reply!;

@@ -21,7 +21,7 @@ export enum Endpoint {
 
 /** `:path` without its query string or fragment. */
 export function stripQuery(path: string): string {
-  let n = path.length;
+  const n = path.length;
   for (let i = 0; i < n; i++) {
     const c = path.charCodeAt(i);
     if (c == 0x3f || c == 0x23) return path.substring(0, i);
@@ -42,11 +42,6 @@ export function endpointOf(path: string): Endpoint {
   if (p == "/tokenize") return Endpoint.Tokenize;
   if (p == "/v1/models") return Endpoint.Models;
   return Endpoint.Unsupported;
-}
-
-/** Whether requests to the endpoint carry a JSON body with `model` that the filter must buffer and scan. */
-export function endpointHasModelBody(e: Endpoint): bool {
-  return e != Endpoint.Unsupported && e != Endpoint.Models;
 }
 
 /** Whether `stream` (a boolean) is part of the endpoint's request schema. */

@@ -60,8 +60,7 @@ function allHeadersMatch(conds: Array<HeaderMatcher>, headers: HeaderSource): bo
 export function pickBackend(rule: Rule, random: f64): Backend | null {
   const total = rule.totalWeight;
   if (total <= 0) return null;
-  let r = random < 0 ? 0 : random;
-  let point = <i64>Math.floor(r * <f64>total);
+  let point = <i64>Math.floor((random < 0 ? 0 : random) * <f64>total);
   if (point >= total) point = total - 1;
   const backends = rule.backends;
   for (let i = 0; i < backends.length; i++) {
