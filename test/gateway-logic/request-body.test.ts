@@ -178,6 +178,8 @@ describe("field rules per endpoint", () => {
     [P.chat, '{"model":"a\\nb","messages":[1]}', 'field "model" must not contain control characters'],
     [P.chat, '{"model":"a\\u0000","messages":[1]}', 'field "model" must not contain control characters'],
     [P.chat, '{"model":"a\u007f","messages":[1]}', 'field "model" must not contain control characters'],
+    [P.chat, '{"model":"é\u007f","messages":[1]}', 'field "model" must not contain control characters'],
+    [P.chat, '{"model":"\u007fé","messages":[1]}', 'field "model" must not contain control characters'],
     [P.chat, '{"model":"a\\t","messages":[1]}', 'field "model" must not contain control characters'],
     [P.chat, '{"model":"m","messages":"hi"}', 'field "messages" must be a non-empty array, got a string'],
     [P.chat, '{"model":"m","messages":[]}', 'field "messages" must be a non-empty array, got an empty array'],

@@ -121,21 +121,18 @@ export function jsonStringValue(start: usize, end: usize, escaped: bool): string
  * (the usual case for keys); escaped ones are decoded first.
  */
 export function jsonStringEquals(start: usize, end: usize, escaped: bool, name: string): bool {
+  const chars = changetype<usize>(name);
+  const len = <usize>name.length;
   if (!escaped) {
     const n = <usize>(end - start - 2);
-    const len = <usize>name.length;
     if (n < len) return false;
-    let ascii = true;
-    for (let i: usize = 0; i < len; i++) {
-      if (<u32>name.charCodeAt(<i32>i) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
+    // ASCII names (every key the gateway asks for) compare unit by byte, without allocating.
+    let i: usize = 0;
+    while (i < len && <u32>load<u16>(chars + (i << 1)) < 0x80) i++;
+    if (i == len) {
       if (n != len) return false;
-      for (let i: usize = 0; i < len; i++) {
-        if (<u32>load<u8>(start + 1 + i) != <u32>name.charCodeAt(<i32>i)) return false;
+      for (let j: usize = 0; j < len; j++) {
+        if (<u32>load<u8>(start + 1 + j) != <u32>load<u16>(chars + (j << 1))) return false;
       }
       return true;
     }

@@ -366,7 +366,7 @@ function skipLiteral(p: usize, end: usize): usize {
   const n = <usize>word.length;
   for (let i: usize = 1; i < n; i++) {
     if (p + i >= end) return jsonFail(JSON_UNEXPECTED_END, end);
-    if (<u32>load<u8>(p + i) != <u32>word.charCodeAt(<i32>i)) return jsonFail(JSON_INVALID_LITERAL, p);
+    if (<u32>load<u8>(p + i) != <u32>load<u16>(changetype<usize>(word) + (i << 1))) return jsonFail(JSON_INVALID_LITERAL, p);
   }
   return p + n;
 }

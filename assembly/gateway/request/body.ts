@@ -22,7 +22,11 @@ import {
 import { jsonStringEquals, jsonStringValue } from "../json/decode";
 import { Endpoint, endpointCanStream } from "./endpoint";
 
-/** A value's position in the body: byte offsets [start, end) of the token, and its kind (KIND_*). */
+/**
+ * A value's position in the body: byte offsets [start, end) of the token, and its kind (KIND_*).
+ * Unmanaged (allocated once per RequestFacts, never freed) so that the scan's hot path does no GC work.
+ */
+@unmanaged
 export class Span {
   kind: i32 = KIND_INVALID; // KIND_INVALID = absent
   start: i32 = -1;
@@ -34,11 +38,9 @@ export class Span {
     return this.kind != KIND_INVALID;
   }
 
+  /** Marks the value absent (start/end are meaningless then). */
   @inline clear(): void {
     this.kind = KIND_INVALID;
-    this.start = -1;
-    this.end = -1;
-    this.escaped = false;
   }
 
   @inline set(kind: i32, start: i32, end: i32, escaped: bool): void {
@@ -303,11 +305,16 @@ function checkFields(endpoint: Endpoint, base: usize, facts: RequestFacts): bool
   if (!model.present || model.kind == KIND_NULL) return fieldError(facts, 'missing required field "model"');
   if (model.kind != KIND_STRING) return typeError(facts, "model", "a string", model.kind);
   if (model.end - model.start == 2) return fieldError(facts, 'field "model" must not be empty');
-  facts.model = model.escaped
-    ? jsonStringValue(base + <usize>model.start, base + <usize>model.end, true)
-    : utf8String(base + <usize>model.start + 1, <usize>(model.end - model.start - 2));
   // The model becomes the x-ai-eg-model header value, which cannot carry control characters.
-  if (hasControlChar(facts.model)) return fieldError(facts, 'field "model" must not contain control characters');
+  let name: string | null;
+  if (model.escaped) {
+    name = jsonStringValue(base + <usize>model.start, base + <usize>model.end, true);
+    if (hasControlChar(name)) name = null;
+  } else {
+    name = modelString(base + <usize>model.start + 1, <usize>(model.end - model.start - 2));
+  }
+  if (name == null) return fieldError(facts, 'field "model" must not contain control characters');
+  facts.model = name;
 
   switch (endpoint) {
     case Endpoint.ChatCompletions: {
@@ -360,33 +367,51 @@ function checkFields(endpoint: Endpoint, base: usize, facts: RequestFacts): bool
 
 /** Whether `s` holds a C0 control character or DEL (not allowed in an HTTP header value). */
 export function hasControlChar(s: string): bool {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  const p = changetype<usize>(s);
+  const n = <usize>s.length << 1;
+  for (let i: usize = 0; i < n; i += 2) {
+    const c = load<u16>(p + i);
     if (c < 0x20 || c == 0x7f) return true;
   }
   return false;
 }
 
-// The last model decoded. A gateway sees the same few model names over and over, so reusing the string
-// when the bytes repeat saves an allocation (and GC work) on most requests.
+// The last model decoded (checked, ASCII). A gateway sees the same few model names over and over, so
+// reusing the string when the bytes repeat saves an allocation (and GC work) on most requests.
 let lastModel: string = "";
 
-/** A string from UTF-8 bytes: the previous model when equal, else ASCII widened directly (the usual case). */
-function utf8String(ptr: usize, len: usize): string {
-  const prev = changetype<usize>(lastModel);
-  if (<usize>lastModel.length == len) {
-    let i: usize = 0;
-    while (i < len && <u32>load<u8>(ptr + i) == <u32>load<u16>(prev + (i << 1))) i++;
-    if (i == len) return lastModel;
-  }
+/**
+ * The model from the bytes of an unescaped JSON string (which cannot hold C0 controls): the previous model
+ * when the bytes repeat; else a new string, ASCII widened directly; null when it holds DEL.
+ */
+function modelString(ptr: usize, len: usize): string | null {
+  if (<usize>lastModel.length == len && sameAscii(ptr, changetype<usize>(lastModel), len)) return lastModel;
   const s = changetype<usize>(__new(len << 1, idof<string>()));
   for (let i: usize = 0; i < len; i++) {
     const c = load<u8>(ptr + i);
-    if (c >= 0x80) return String.UTF8.decodeUnsafe(ptr, len);
+    if (c >= 0x80) {
+      const u = String.UTF8.decodeUnsafe(ptr, len);
+      return hasControlChar(u) ? null : u;
+    }
+    if (c == 0x7f) return null;
     store<u16>(s + (i << 1), c);
   }
   lastModel = changetype<string>(s);
   return lastModel;
+}
+
+/** Whether `len` bytes at `bytes` equal the `len` UTF-16 units at `units` (8 at a time with SIMD). */
+function sameAscii(bytes: usize, units: usize, len: usize): bool {
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 8 <= len; i += 8) {
+      if (!i16x8.all_true(i16x8.eq(v128.load8x8_u(bytes + i), v128.load(units + (i << 1))))) return false;
+    }
+  }
+  for (; i < len; i++) {
+    if (<u32>load<u8>(bytes + i) != <u32>load<u16>(units + (i << 1))) return false;
+  }
+  return true;
 }
 
 function requireStringOrArray(facts: RequestFacts, s: Span, name: string): bool {
