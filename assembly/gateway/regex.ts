@@ -34,6 +34,7 @@ const FLAG_M: i32 = 4;
 const FLAG_U: i32 = 8;
 
 const MAX_REPEAT: i32 = 1000; // RE2's limit for {n,m}
+const MAX_NESTING: i32 = 100; // group depth: parsing and compiling recurse, and a wasm stack overflow traps
 const MAX_PROGRAM: i32 = 20000; // instructions: bounds memory and per-character work
 const MAX_RUNE: u32 = 0x10ffff;
 
@@ -209,8 +210,9 @@ export function compileRegex(pattern: string): RegexResult {
   return new RegexResult(new Regex(pattern, ops, a, b, c.classes, lit), "");
 }
 
+/** The pattern for an error message, shortened so that a huge pattern does not flood the log. */
 function quoteForError(s: string): string {
-  return "`" + s + "`";
+  return "`" + (s.length > 80 ? s.substring(0, 80) + "…" : s) + "`";
 }
 
 // --- syntax tree ---
@@ -511,7 +513,7 @@ class Parser {
       }
     }
     this.depth++;
-    if (this.depth > 1000) return this.fail("nesting too deep");
+    if (this.depth > MAX_NESTING) return this.fail("groups nested deeper than " + MAX_NESTING.toString() + " levels");
     const inner = this.parseAlt();
     this.depth--;
     if (inner == null) return null;

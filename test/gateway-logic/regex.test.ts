@@ -154,14 +154,21 @@ describe("regex: RE2 syntax beyond the JS oracle", () => {
     ["(?)", "missing flags"],
     ["(?P<>a)", "invalid named capture"],
     ["(a{1000}){1000}", "pattern too large"],
+    ["(".repeat(101) + "a" + ")".repeat(101), "groups nested deeper than 100 levels"],
+    ["(".repeat(5000), "groups nested deeper than 100 levels"],
   ];
   for (const [pattern, message] of rejected) {
-    it(`rejects ${JSON.stringify(pattern)}`, () => {
+    it(`rejects ${JSON.stringify(pattern.length > 40 ? pattern.slice(0, 40) + "…" : pattern)}`, () => {
       const r = run(pattern, []);
-      expect(r.startsWith("E:invalid regex `" + pattern + "`: "), r).toBe(true);
+      const shown = pattern.length > 80 ? pattern.slice(0, 80) + "…" : pattern;
+      expect(r.startsWith("E:invalid regex `" + shown + "`: "), r).toBe(true);
       expect(r).toContain(message);
     });
   }
+
+  it("accepts 100 nested groups", () => {
+    expect(run("(".repeat(100) + "a" + ")".repeat(100), ["a", "b"])).toBe("10");
+  });
 
   it("runs in linear time on patterns that make backtracking engines explode", () => {
     const long = "a".repeat(20000);
