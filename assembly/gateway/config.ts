@@ -317,6 +317,8 @@ function checkObject(r: JsonReader, at: string, fields: Array<Field>): string {
     const f = fields[i];
     seen[i] = true;
     const path = at.length > 0 ? at + "." + f.name : f.name;
+    // json-as matches keys as written, so an escaped spelling of a known key would be silently dropped.
+    if (r.keyEscaped) return path + ": key must be written without escape sequences";
     const e = checkValue(r, path, f);
     if (e.length > 0) return e;
   }
@@ -340,6 +342,8 @@ function checkValue(r: JsonReader, path: string, f: Field): string {
       if (k != KIND_NUMBER) return path + ": must be an integer, got " + kindOf(r);
       const v = r.readInteger();
       if (!r.ok()) return path + ": must be an integer that fits in 64 bits";
+      // json-as reads only plain digits correctly (1e3 would come out wrong).
+      if (!plainInteger(r.valueStart, r.valueEnd)) return path + ": must be an integer written as plain digits";
       if (v < f.min || v > f.max) return path + ": must be between " + f.min.toString() + " and " + f.max.toString() + ", got " + v.toString();
       return "";
     }
@@ -357,6 +361,15 @@ function checkValue(r: JsonReader, path: string, f: Field): string {
     }
   }
   return r.skip() ? "" : r.errorMessage();
+}
+
+function plainInteger(start: usize, end: usize): bool {
+  let p = start;
+  if (load<u8>(p) == 0x2d) p++;
+  for (; p < end; p++) {
+    if (<u32>load<u8>(p) - 0x30 >= 10) return false;
+  }
+  return true;
 }
 
 function kindOf(r: JsonReader): string {

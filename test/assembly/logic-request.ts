@@ -254,6 +254,43 @@ export function pick(index: i32, random: f64): i32 {
   return setResult(b != null ? b.name : "");
 }
 
+/** The compiled configuration as JSON, to check that every value survived parsing. */
+export function configDump(): i32 {
+  const c = config!;
+  const rules = new Array<string>();
+  for (let i = 0; i < c.rules.length; i++) {
+    const r = c.rules[i];
+    const matches = new Array<string>();
+    for (let j = 0; j < r.matches.length; j++) {
+      const hs = new Array<string>();
+      for (let k = 0; k < r.matches[j].length; k++) {
+        const h = r.matches[j][k];
+        hs.push('{"name":' + jsonQuote(h.name) + ',"exact":' + jsonQuote(h.exact) + ',"regex":' +
+          (h.regex != null ? jsonQuote(h.regex!.pattern) : "null") + "}");
+      }
+      matches.push("[" + hs.join(",") + "]");
+    }
+    const backends = new Array<string>();
+    for (let j = 0; j < r.backends.length; j++) {
+      const b = r.backends[j];
+      backends.push('{"name":' + jsonQuote(b.name) + ',"kind":' + (<i32>b.kind).toString() + ',"weight":' + b.weight.toString() +
+        ',"modelNameOverride":' + jsonQuote(b.modelNameOverride) + ',"pool":' + (b.pool != null ? jsonQuote(b.pool!.name) : "null") + "}");
+    }
+    rules.push('{"route":' + jsonQuote(r.route) + ',"index":' + r.index.toString() + ',"totalWeight":' + r.totalWeight.toString() +
+      ',"matches":[' + matches.join(",") + '],"backends":[' + backends.join(",") + "]}");
+  }
+  const pools = new Array<string>();
+  const keys = c.pools.keys();
+  for (let i = 0; i < keys.length; i++) {
+    const p = c.pools.get(keys[i]);
+    pools.push('{"name":' + jsonQuote(p.name) + ',"eppCluster":' + jsonQuote(p.eppCluster) + ',"eppAuthority":' + jsonQuote(p.eppAuthority) +
+      ',"failureMode":' + jsonQuote(p.failureMode) + ',"bodyMode":' + jsonQuote(p.bodyMode) + ',"allowModeOverride":' +
+      p.allowModeOverride.toString() + ',"timeoutMs":' + p.timeoutMs.toString() + "}");
+  }
+  return setResult('{"maxRequestBodyBytes":' + c.maxRequestBodyBytes.toString() + ',"rules":[' + rules.join(",") +
+    '],"pools":[' + pools.join(",") + "]}");
+}
+
 export function modelsBody(): i32 {
   return setResult(config!.modelsBody);
 }

@@ -13,7 +13,39 @@ describe("plugin configuration", () => {
   it("accepts the sample configuration, pretty-printed too, and unknown keys", () => {
     expect(loadConfig(m, sampleConfig())).toBeNull();
     expect(loadConfig(m, JSON.stringify(sampleConfig(), null, 2))).toBeNull();
-    expect(loadConfig(m, { ...sampleConfig(), futureField: { nested: [1, 2] } })).toBeNull();
+    expect(loadConfig(m, { ...sampleConfig(), futureField: { nested: [1, 2e5, "\u00e9"] }, "\u0000x": 1 })).toBeNull();
+  });
+
+  it("keeps every value through parsing and compiling", () => {
+    const c = sampleConfig();
+    c.rules[1].route = 'ns/"quoted" \\ é 😀';
+    c.rules[2].backends[2].weight = 4294967295;
+    c.pools[0].timeoutMs = 2147483647;
+    c.pools[0].allowModeOverride = true;
+    c.maxRequestBodyBytes = 2147483647;
+    expect(loadConfig(m, c)).toBeNull();
+    m.exports.configDump();
+    expect(JSON.parse(m.result())).toEqual({
+      maxRequestBodyBytes: 2147483647,
+      rules: c.rules.map((r) => ({
+        route: r.route,
+        index: r.index,
+        totalWeight: r.backends.reduce((s, b) => s + b.weight, 0),
+        matches: r.matches.map((mm) => mm.headers.map((h) => ({
+          name: h.name.toLowerCase(),
+          exact: h.type === "Exact" ? h.value : "",
+          regex: h.type === "RegularExpression" ? h.value : null,
+        }))),
+        backends: r.backends.map((b) => ({
+          name: b.name,
+          kind: b.kind === "InferencePool" ? 1 : 0,
+          weight: b.weight,
+          modelNameOverride: b.kind === "InferencePool" ? "" : b.modelNameOverride,
+          pool: b.kind === "InferencePool" ? b.name : null,
+        })),
+      })),
+      pools: c.pools,
+    });
   });
 
   type Mutate = (c: any) => void;
@@ -39,6 +71,9 @@ describe("plugin configuration", () => {
     ["unknown backend kind", (c) => (c.rules[1].backends[0].kind = "Service"), 'rules[1].backends[0].kind: must be "AIServiceBackend" or "InferencePool", got "Service"'],
     ["negative weight", (c) => (c.rules[2].backends[1].weight = -2), "rules[2].backends[1].weight: must be an integer between 0 and 4294967295, got -2"],
     ["fractional weight", (c) => (c.rules[2].backends[1].weight = 0.5), "rules[2].backends[1].weight: must be an integer"],
+    ["weight with an exponent", '{"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":5e7}', "maxRequestBodyBytes: must be an integer written as plain digits"],
+    ["integer with a fraction part", '{"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100.0}', "maxRequestBodyBytes: must be an integer written as plain digits"],
+    ["escaped key", '{"rul\\u0065s":[],"models":[],"pools":[],"maxRequestBodyBytes":100}', "rules: key must be written without escape sequences"],
     ["weight as string", (c) => (c.rules[2].backends[1].weight = "1"), "rules[2].backends[1].weight: must be an integer, got string"],
     ["missing pool", (c) => (c.pools = []), 'rules[0].backends[0].name: no pool "default/vllm-llama3-8b-instruct" in pools'],
     ["override with a newline", (c) => (c.rules[2].backends[1].modelNameOverride = "a\nb"), "rules[2].backends[1].modelNameOverride: must not contain control characters"],
