@@ -4,12 +4,14 @@
 //
 // json-as aborts the module on malformed input or a field of the wrong type, so the document is first
 // checked with the project's own JSON reader against the expected shape: every problem then comes back as
-// a message naming the field (e.g. `rules[0].backends[1].weight: must be an integer >= 0`) for the glue to
-// log before failing proxy_on_configure. Unknown keys are ignored, so that newer builders can add fields.
+// a message naming the field (e.g. `rules[0].backends[1].weight: must be an integer between 0 and …`) for
+// the glue to log before failing proxy_on_configure. Unknown keys are ignored, so that newer builders can
+// add fields; a known key given twice is an error.
 
 import { JSON } from "json-as";
 import { JsonReader } from "./json/reader";
 import { jsonKindName, KIND_ARRAY, KIND_FALSE, KIND_NUMBER, KIND_OBJECT, KIND_STRING, KIND_TRUE } from "./json/scan";
+import { jsonQuote } from "./errors";
 import { compileRegex, Regex } from "./regex";
 import { hasControlChar } from "./request/body";
 import { buildModelsBody } from "./request/models";
@@ -149,9 +151,10 @@ export class ConfigResult {
 
 /** Parses, validates and compiles the plugin configuration (UTF-8 bytes at ptr/len). */
 export function loadPluginConfig(ptr: usize, len: usize): ConfigResult {
-  const shapeError = checkShape(ptr, len);
+  const canonical = new Array<string>();
+  const shapeError = checkShape(ptr, len, canonical);
   if (shapeError.length > 0) return new ConfigResult(null, "invalid plugin configuration: " + shapeError);
-  const doc = JSON.parse<PluginConfig>(String.UTF8.decodeUnsafe(ptr, len));
+  const doc = JSON.parse<PluginConfig>(canonical.join(""));
   const c = new Compiler();
   const config = c.compile(doc);
   if (config == null) return new ConfigResult(null, "invalid plugin configuration: " + c.error);
@@ -275,13 +278,17 @@ function q(s: string): string {
 }
 
 // --- shape check before json-as ---
+//
+// The walk also writes the document back out in a canonical form (known fields only, strings re-quoted by
+// jsonQuote, integers as plain digits), and that text is what json-as parses: json-as mis-decodes some
+// valid spellings (it reads "\/" as NUL and 1e3 as 633), so it only ever sees the forms it handles.
 
 const T_STRING: i32 = 0;
 const T_INTEGER: i32 = 1;
 const T_BOOL: i32 = 2;
 const T_OBJECTS: i32 = 3; // array of objects, each checked by `elem`
 
-type ElementCheck = (r: JsonReader, at: string) => string;
+type ElementCheck = (r: JsonReader, at: string, out: Array<string>) => string;
 
 class Field {
   constructor(
@@ -294,19 +301,22 @@ class Field {
   ) {}
 }
 
-function checkShape(ptr: usize, len: usize): string {
+/** Checks the document's shape; on success `out` holds its canonical text, else the error is returned. */
+function checkShape(ptr: usize, len: usize, out: Array<string>): string {
   const r = new JsonReader(ptr, len);
-  const e = checkObject(r, "", TOP_FIELDS);
+  const e = checkObject(r, "", TOP_FIELDS, out);
   if (e.length > 0) return e;
   if (!r.atEnd()) return r.errorMessage();
   return "";
 }
 
-/** Checks the object at the cursor against `fields` (all required, unknown keys skipped but validated). */
-function checkObject(r: JsonReader, at: string, fields: Array<Field>): string {
+/** Checks the object at the cursor against `fields` (all required; unknown keys are validated and dropped). */
+function checkObject(r: JsonReader, at: string, fields: Array<Field>, out: Array<string>): string {
   if (r.kind() != KIND_OBJECT) return (at.length > 0 ? at : "configuration") + ": must be an object, got " + kindOf(r);
   r.enterObject();
   const seen = new StaticArray<bool>(fields.length);
+  out.push("{");
+  let first = true;
   while (r.nextMember()) {
     let i = 0;
     while (i < fields.length && !r.keyIs(fields[i].name)) i++;
@@ -315,61 +325,63 @@ function checkObject(r: JsonReader, at: string, fields: Array<Field>): string {
       continue;
     }
     const f = fields[i];
-    seen[i] = true;
     const path = at.length > 0 ? at + "." + f.name : f.name;
-    // json-as matches keys as written, so an escaped spelling of a known key would be silently dropped.
-    if (r.keyEscaped) return path + ": key must be written without escape sequences";
-    const e = checkValue(r, path, f);
+    if (seen[i]) return path + ": duplicate key";
+    seen[i] = true;
+    if (!first) out.push(",");
+    first = false;
+    out.push(jsonQuote(f.name) + ":");
+    const e = checkValue(r, path, f, out);
     if (e.length > 0) return e;
   }
   if (!r.ok()) return r.errorMessage();
   for (let i = 0; i < fields.length; i++) {
     if (!seen[i]) return (at.length > 0 ? at + "." : "") + fields[i].name + ": missing";
   }
+  out.push("}");
   return "";
 }
 
-function checkValue(r: JsonReader, path: string, f: Field): string {
+function checkValue(r: JsonReader, path: string, f: Field, out: Array<string>): string {
   const k = r.kind();
   switch (f.type) {
-    case T_STRING:
+    case T_STRING: {
       if (k != KIND_STRING) return path + ": must be a string, got " + kindOf(r);
-      break;
+      const v = r.readString();
+      if (v == null) return r.errorMessage();
+      out.push(jsonQuote(v));
+      return "";
+    }
     case T_BOOL:
       if (k != KIND_TRUE && k != KIND_FALSE) return path + ": must be a boolean, got " + kindOf(r);
-      break;
+      out.push(r.readBool() ? "true" : "false");
+      return "";
     case T_INTEGER: {
       if (k != KIND_NUMBER) return path + ": must be an integer, got " + kindOf(r);
       const v = r.readInteger();
-      if (!r.ok()) return path + ": must be an integer that fits in 64 bits";
-      // json-as reads only plain digits correctly (1e3 would come out wrong).
-      if (!plainInteger(r.valueStart, r.valueEnd)) return path + ": must be an integer written as plain digits";
+      if (!r.ok()) return path + ": must be an integer, got " + String.UTF8.decodeUnsafe(r.valueStart, r.valueEnd - r.valueStart);
       if (v < f.min || v > f.max) return path + ": must be between " + f.min.toString() + " and " + f.max.toString() + ", got " + v.toString();
+      out.push(v.toString());
       return "";
     }
     case T_OBJECTS: {
       if (k != KIND_ARRAY) return path + ": must be an array, got " + kindOf(r);
       r.enterArray();
+      out.push("[");
       let i = 0;
       const check = f.elem!;
       while (r.nextElement()) {
-        const e = check(r, path + "[" + i.toString() + "]");
+        if (i > 0) out.push(",");
+        const e = check(r, path + "[" + i.toString() + "]", out);
         if (e.length > 0) return e;
         i++;
       }
-      return r.ok() ? "" : r.errorMessage();
+      if (!r.ok()) return r.errorMessage();
+      out.push("]");
+      return "";
     }
   }
-  return r.skip() ? "" : r.errorMessage();
-}
-
-function plainInteger(start: usize, end: usize): bool {
-  let p = start;
-  if (load<u8>(p) == 0x2d) p++;
-  for (; p < end; p++) {
-    if (<u32>load<u8>(p) - 0x30 >= 10) return false;
-  }
-  return true;
+  return path + ": unknown field type";
 }
 
 function kindOf(r: JsonReader): string {
@@ -377,15 +389,17 @@ function kindOf(r: JsonReader): string {
 }
 
 const HEADER_FIELDS: Array<Field> = [new Field("name", T_STRING), new Field("type", T_STRING), new Field("value", T_STRING)];
-const MATCH_FIELDS: Array<Field> = [new Field("headers", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, HEADER_FIELDS))];
+const MATCH_FIELDS: Array<Field> = [
+  new Field("headers", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, HEADER_FIELDS, out)),
+];
 const BACKEND_FIELDS: Array<Field> = [
   new Field("name", T_STRING), new Field("kind", T_STRING), new Field("weight", T_INTEGER),
   new Field("modelNameOverride", T_STRING),
 ];
 const RULE_FIELDS: Array<Field> = [
   new Field("route", T_STRING), new Field("index", T_INTEGER, null, 0, i32.MAX_VALUE),
-  new Field("matches", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, MATCH_FIELDS)),
-  new Field("backends", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, BACKEND_FIELDS)),
+  new Field("matches", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, MATCH_FIELDS, out)),
+  new Field("backends", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, BACKEND_FIELDS, out)),
 ];
 const POOL_FIELDS: Array<Field> = [
   new Field("name", T_STRING), new Field("eppCluster", T_STRING), new Field("eppAuthority", T_STRING),
@@ -394,8 +408,8 @@ const POOL_FIELDS: Array<Field> = [
 ];
 const MODEL_FIELDS: Array<Field> = [new Field("id", T_STRING), new Field("ownedBy", T_STRING), new Field("created", T_INTEGER)];
 const TOP_FIELDS: Array<Field> = [
-  new Field("rules", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, RULE_FIELDS)),
-  new Field("models", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, MODEL_FIELDS)),
-  new Field("pools", T_OBJECTS, (r: JsonReader, at: string): string => checkObject(r, at, POOL_FIELDS)),
+  new Field("rules", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, RULE_FIELDS, out)),
+  new Field("models", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, MODEL_FIELDS, out)),
+  new Field("pools", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, POOL_FIELDS, out)),
   new Field("maxRequestBodyBytes", T_INTEGER),
 ];

@@ -16,6 +16,17 @@ describe("plugin configuration", () => {
     expect(loadConfig(m, { ...sampleConfig(), futureField: { nested: [1, 2e5, "\u00e9"] }, "\u0000x": 1 })).toBeNull();
   });
 
+  it("reads integers with exponents or fractions and escaped keys like any JSON reader", () => {
+    expect(loadConfig(m, '{"rul\\u0065s":[],"models":[],"pools":[],"maxRequestBodyBytes":5e7}')).toBeNull();
+    m.exports.tooLarge(50000001n);
+    expect(JSON.parse(m.result()).status).toBe(413);
+    expect(loadConfig(m, '{"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100.0e0}')).toBeNull();
+    m.exports.tooLarge(100n);
+    expect(m.result()).toBe("null");
+    m.exports.tooLarge(101n);
+    expect(JSON.parse(m.result()).status).toBe(413);
+  });
+
   it("keeps every value through parsing and compiling", () => {
     const c = sampleConfig();
     c.rules[1].route = 'ns/"quoted" \\ é 😀';
@@ -23,9 +34,18 @@ describe("plugin configuration", () => {
     c.pools[0].timeoutMs = 2147483647;
     c.pools[0].allowModeOverride = true;
     c.maxRequestBodyBytes = 2147483647;
-    expect(loadConfig(m, c)).toBeNull();
-    m.exports.configDump();
-    expect(JSON.parse(m.result())).toEqual({
+    // Also with the non-ASCII characters and the slash written as escapes.
+    const escaped = JSON.stringify(c).replace("é", "\\u00e9").replace("😀", "\\ud83d\\ude00").replaceAll("/", "\\/");
+    expect(JSON.parse(escaped)).toEqual(c);
+    for (const doc of [JSON.stringify(c), escaped]) {
+      expect(loadConfig(m, doc)).toBeNull();
+      m.exports.configDump();
+      expect(JSON.parse(m.result())).toEqual(expected(c));
+    }
+  });
+
+  function expected(c: ReturnType<typeof sampleConfig>) {
+    return {
       maxRequestBodyBytes: 2147483647,
       rules: c.rules.map((r) => ({
         route: r.route,
@@ -45,8 +65,8 @@ describe("plugin configuration", () => {
         })),
       })),
       pools: c.pools,
-    });
-  });
+    };
+  }
 
   type Mutate = (c: any) => void;
   const invalid: Array<[string, Mutate | string, string]> = [
@@ -71,9 +91,8 @@ describe("plugin configuration", () => {
     ["unknown backend kind", (c) => (c.rules[1].backends[0].kind = "Service"), 'rules[1].backends[0].kind: must be "AIServiceBackend" or "InferencePool", got "Service"'],
     ["negative weight", (c) => (c.rules[2].backends[1].weight = -2), "rules[2].backends[1].weight: must be an integer between 0 and 4294967295, got -2"],
     ["fractional weight", (c) => (c.rules[2].backends[1].weight = 0.5), "rules[2].backends[1].weight: must be an integer"],
-    ["weight with an exponent", '{"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":5e7}', "maxRequestBodyBytes: must be an integer written as plain digits"],
-    ["integer with a fraction part", '{"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100.0}', "maxRequestBodyBytes: must be an integer written as plain digits"],
-    ["escaped key", '{"rul\\u0065s":[],"models":[],"pools":[],"maxRequestBodyBytes":100}', "rules: key must be written without escape sequences"],
+    ["duplicate key", '{"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100,"rules":[]}', "rules: duplicate key"],
+    ["fractional limit", '{"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100.5}', "maxRequestBodyBytes: must be an integer, got 100.5"],
     ["weight as string", (c) => (c.rules[2].backends[1].weight = "1"), "rules[2].backends[1].weight: must be an integer, got string"],
     ["missing pool", (c) => (c.pools = []), 'rules[0].backends[0].name: no pool "default/vllm-llama3-8b-instruct" in pools'],
     ["override with a newline", (c) => (c.rules[2].backends[1].modelNameOverride = "a\nb"), "rules[2].backends[1].modelNameOverride: must not contain control characters"],
