@@ -10,7 +10,8 @@
 
 import {
   BufferType, FilterDataStatus, FilterHeadersStatus, GrpcStream, GrpcStreamHandler, HttpContext, Pair,
-  RootContext, clearRouteCache, getBufferBytes, logError, replaceBuffer, requestHeaders, sendLocalResponseString,
+  RootContext, clearRouteCache, getBufferBytes, getCurrentTimeNanoseconds, logError, logWarn, replaceBuffer,
+  requestHeaders, responseHeaders, sendLocalResponseString,
 } from "../proxy-wasm";
 import { BACKEND_HEADER, BackendKind, GatewayConfig, MODEL_HEADER, PoolConfig, loadPluginConfig } from "./config";
 import { LocalReply } from "./errors";
@@ -19,6 +20,12 @@ import { bodyTooLarge, decideOnBody, decideOnHeaders } from "./request/decide";
 import { Endpoint } from "./request/endpoint";
 import { HeaderSource } from "./request/route";
 import { EppExchange, EppOwner, eppExchangesWaiting, expireEppExchanges } from "./epp";
+import { Admission, admit, currentHeaders, release, requestedOutputTokens, settleAll } from "./tokens/admission";
+import { TokenConfig, loadTokenConfig } from "./tokens/config";
+import { costValue, exportValue } from "./tokens/costs";
+import { recordOutput } from "./tokens/local-budget";
+import { UsageTracker } from "./tokens/usage-tracker";
+import { USAGE_OUTPUT } from "./response/usage";
 
 const EXT_PROC_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor";
 const EXT_PROC_METHOD = "Process";
@@ -27,6 +34,7 @@ export const ROOT_ID = "ai-gateway";
 
 export class GatewayRoot extends RootContext {
   config: GatewayConfig | null = null;
+  tokens: TokenConfig = new TokenConfig();
   /** Reused by every request of this VM: the scan results hold no pointers past a decision. */
   readonly facts: RequestFacts = new RequestFacts();
 
@@ -38,7 +46,13 @@ export class GatewayRoot extends RootContext {
       logError(result.error);
       return false;
     }
+    const tokens = loadTokenConfig(String.UTF8.decode(bytes));
+    if (tokens.config == null) {
+      logError(tokens.error);
+      return false;
+    }
     this.config = config;
+    this.tokens = tokens.config!;
     return true;
   }
 
@@ -53,6 +67,10 @@ export class GatewayRoot extends RootContext {
   }
 }
 
+function nowSeconds(): u64 {
+  return getCurrentTimeNanoseconds() / 1_000_000_000;
+}
+
 /** The request headers as the rules read them (only while Envoy still holds them). */
 class RequestHeaderSource extends HeaderSource {
   get(name: string): string | null {
@@ -65,6 +83,16 @@ export class GatewayStream extends HttpContext implements EppOwner {
   private endpoint: Endpoint = Endpoint.Unsupported;
   private path: string = "";
   private epp: EppExchange | null = null;
+  /** Request facts the response side needs. */
+  private route: string = "";
+  private backendName: string = "";
+  private model: string = "";
+  private upstreamModel: string = "";
+  private admission: Admission | null = null;
+  private tracker: UsageTracker | null = null;
+  private status: i32 = 0;
+  private eppSent: usize = 0;
+  private finished: bool = false;
 
   constructor(contextId: u32, private gateway: GatewayRoot) {
     super(contextId, gateway);
@@ -102,27 +130,90 @@ export class GatewayStream extends HttpContext implements EppOwner {
   }
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    if (this.backendName.length == 0) return FilterHeadersStatus.Continue; // a reply of the filter's own
+    const status = responseHeaders.get(":status");
+    this.status = status == null ? 0 : I32.parseInt(status);
     const epp = this.epp;
     if (epp != null) {
       epp.sendResponseHeaders();
       if (endOfStream) epp.sendResponseBody(0, 0, true);
     }
+    const admission = this.admission;
+    if (admission != null) {
+      const headers = currentHeaders(admission.reservations, nowSeconds());
+      for (let i = 0; i < headers.length; i++) responseHeaders.replace(headers[i].key, headers[i].value);
+    }
+    const tracker = new UsageTracker();
+    tracker.start(responseHeaders.get("content-type"), responseHeaders.get("content-encoding"));
+    this.tracker = tracker;
+    if (endOfStream) this.finish();
     return FilterHeadersStatus.Continue;
   }
 
   onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
+    const tracker = this.tracker;
+    if (tracker == null) return FilterDataStatus.Continue;
     const epp = this.epp;
-    if (epp != null) {
+    if (tracker.streaming) {
       const chunk = bodySize > 0 ? getBufferBytes(BufferType.HttpResponseBody, 0, bodySize) : null;
-      if (chunk != null) epp.sendResponseBody(changetype<usize>(chunk), <usize>chunk.byteLength, endOfStream);
-      else if (endOfStream) epp.sendResponseBody(0, 0, true);
+      const ptr: usize = chunk == null ? 0 : changetype<usize>(chunk);
+      const len: usize = chunk == null ? 0 : <usize>chunk.byteLength;
+      tracker.chunk(ptr, len);
+      if (epp != null) epp.sendResponseBody(ptr, len, endOfStream);
+      if (endOfStream) {
+        tracker.finishStream();
+        this.finish();
+      }
+      return FilterDataStatus.Continue;
     }
+    // A JSON answer is read whole: Envoy buffers it (body_size is cumulative) until the end.
+    if (!endOfStream) return FilterDataStatus.StopIterationAndBuffer;
+    const body = bodySize > 0 ? getBufferBytes(BufferType.HttpResponseBody, 0, bodySize) : null;
+    const ptr: usize = body == null ? 0 : changetype<usize>(body);
+    const len: usize = body == null ? 0 : <usize>body.byteLength;
+    if (this.status >= 200 && this.status < 300) tracker.body(ptr, len);
+    if (epp != null) epp.sendResponseBody(ptr, len, true);
+    this.finish();
     return FilterDataStatus.Continue;
+  }
+
+  onLog(): void {
+    // A request that never got a complete response gives its reservations back.
+    const admission = this.admission;
+    if (admission != null && !this.finished) release(admission.reservations);
   }
 
   onDelete(): void {
     const epp = this.epp;
     if (epp != null) epp.abandon();
+  }
+
+  /** End of the response: costs, filter state, budgets. */
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const tracker = this.tracker;
+    const ok = this.status >= 200 && this.status < 300 && tracker != null;
+    const usage = ok ? tracker!.usage : null;
+    const root = this.gateway;
+    const costs = root.tokens.costsFor(this.route);
+    if (usage != null) {
+      const model = this.upstreamModel;
+      for (let i = 0; i < costs.length; i++) {
+        const v = costValue(costs[i], usage, model, this.backendName, this.route);
+        if (v < 0) logWarn("llmRequestCost " + costs[i].metadataKey + " failed: " + costs[i].program!.error);
+        else exportValue(costs[i].metadataKey, v.toString());
+      }
+      exportValue("model_name_override", model);
+      exportValue("backend_name", this.backendName);
+      exportValue("route_name", this.route);
+      exportValue("response_model", usage.model.length > 0 ? usage.model : model);
+      if (usage.has(USAGE_OUTPUT)) recordOutput(model, usage.outputTokens);
+    }
+    const admission = this.admission;
+    if (admission != null) {
+      settleAll(admission.reservations, costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
+    }
   }
 
   openEppStream(pool: PoolConfig, handler: GrpcStreamHandler): GrpcStream | null {
@@ -135,13 +226,28 @@ export class GatewayStream extends HttpContext implements EppOwner {
 
   private decide(ptr: usize, len: usize): FilterDataStatus {
     const root = this.gateway;
-    const d = decideOnBody(root.config!, this.endpoint, this.path, ptr, len, REQUEST_HEADERS, Math.random(), false, root.facts);
+    const d = decideOnBody(root.config!, this.endpoint, this.path, ptr, len, REQUEST_HEADERS, Math.random(),
+      root.tokens.anyCost, root.facts);
     const reply = d.reply;
     if (reply != null) {
       this.answer(reply);
       return FilterDataStatus.StopIterationNoBuffer;
     }
     const backend = d.backend!;
+    this.route = d.rule!.route;
+    this.backendName = backend.name;
+    this.model = d.model;
+    this.upstreamModel = d.upstreamModel;
+    if (root.tokens.rateLimits.length > 0) {
+      const admission = admit(root.tokens, this.route, d.upstreamModel, backend.name, REQUEST_HEADERS, len,
+        requestedOutputTokens(ptr, len), nowSeconds());
+      const refusal = admission.refusal;
+      if (refusal != null) {
+        sendLocalResponseString(<u32>refusal.status, "token_rate_limited", refusal.body, refusal.headers);
+        return FilterDataStatus.StopIterationNoBuffer;
+      }
+      this.admission = admission;
+    }
     requestHeaders.replace(MODEL_HEADER, d.model);
     requestHeaders.replace(BACKEND_HEADER, backend.name);
     const newBody = d.body;

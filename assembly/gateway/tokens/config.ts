@@ -1,0 +1,215 @@
+// The token part of the plugin configuration (src-host/config/plugin-config.ts: costs, rateLimits), parsed
+// from the same JSON document as config.ts (which skips these keys) and compiled once at configure time:
+// CEL expressions are compiled and dry-run, costs are resolved per route (a route's key beats a global
+// one, as Envoy AI Gateway does), rate limit rules are checked.
+
+import { JSON } from "json-as";
+import { compileCel, CelProgram } from "../cel/program";
+
+@json
+export class CostJson {
+  route: string = "";
+  metadataKey: string = "";
+  type: string = "";
+  cel: string = "";
+}
+
+@json
+export class RateLimitCostJson {
+  from: string = "";
+  number: f64 = 0;
+  metadataKey: string = "";
+}
+
+@json
+export class HeaderSelectorJson {
+  name: string = "";
+  type: string = "";
+  value: string = "";
+}
+
+@json
+export class RateLimitJson {
+  name: string = "";
+  type: string = "";
+  routes: string[] = [];
+  headers: HeaderSelectorJson[] = [];
+  limit: f64 = 0;
+  unitSeconds: f64 = 0;
+  requestCost: RateLimitCostJson = new RateLimitCostJson();
+  responseCost: RateLimitCostJson = new RateLimitCostJson();
+  rlsCluster: string = "";
+  domain: string = "";
+  failureModeDeny: bool = false;
+  timeoutMs: f64 = 0;
+}
+
+@json
+export class TokenConfigJson {
+  costs: CostJson[] = [];
+  rateLimits: RateLimitJson[] = [];
+}
+
+export enum CostKind {
+  Input,
+  CachedInput,
+  CacheCreationInput,
+  Output,
+  Total,
+  Reasoning,
+  Cel,
+}
+
+export class Cost {
+  constructor(
+    public metadataKey: string,
+    public kind: CostKind,
+    public program: CelProgram | null,
+  ) {}
+}
+
+export class HeaderSelector {
+  constructor(
+    public name: string,
+    /** true: one bucket per value; false: only `value` matches. */
+    public distinct: bool,
+    public value: string,
+  ) {}
+}
+
+export class RateLimitCost {
+  constructor(
+    /** "" for a fixed number, else the cost's metadata key. */
+    public metadataKey: string,
+    public number: u64,
+  ) {}
+}
+
+export class RateLimitRule {
+  headers: Array<HeaderSelector> = [];
+  constructor(
+    public name: string,
+    public global: bool,
+    public routes: Array<string>,
+    public limit: u64,
+    public unitSeconds: u64,
+    public requestCost: RateLimitCost,
+    public responseCost: RateLimitCost,
+    public rlsCluster: string,
+    public domain: string,
+    public failureModeDeny: bool,
+    public timeoutMs: u32,
+  ) {}
+
+  appliesTo(route: string): bool {
+    return this.routes.length == 0 || this.routes.includes(route);
+  }
+}
+
+export class TokenConfig {
+  /** Costs per AIGatewayRoute ("ns/name"), global ones merged in; "" holds the global list alone. */
+  costsByRoute: Map<string, Array<Cost>> = new Map<string, Array<Cost>>();
+  rateLimits: Array<RateLimitRule> = [];
+  /** Whether any cost exists (then streaming chats are made to report usage). */
+  anyCost: bool = false;
+
+  costsFor(route: string): Array<Cost> {
+    return this.costsByRoute.has(route) ? this.costsByRoute.get(route) : this.costsByRoute.get("");
+  }
+}
+
+export class TokenConfigResult {
+  constructor(
+    public config: TokenConfig | null,
+    public error: string,
+  ) {}
+}
+
+function costKind(type: string): i32 {
+  if (type == "InputToken") return CostKind.Input;
+  if (type == "CachedInputToken") return CostKind.CachedInput;
+  if (type == "CacheCreationInputToken") return CostKind.CacheCreationInput;
+  if (type == "OutputToken") return CostKind.Output;
+  if (type == "TotalToken") return CostKind.Total;
+  if (type == "ReasoningToken") return CostKind.Reasoning;
+  if (type == "CEL") return CostKind.Cel;
+  return -1;
+}
+
+function fail(error: string): TokenConfigResult {
+  return new TokenConfigResult(null, "invalid plugin configuration: " + error);
+}
+
+/** Parses and compiles costs and rate limits from the plugin configuration text. */
+export function loadTokenConfig(text: string): TokenConfigResult {
+  const doc = JSON.parse<TokenConfigJson>(text);
+  const config = new TokenConfig();
+  const global = new Array<Cost>();
+  const routeCosts = new Map<string, Array<Cost>>();
+  for (let i = 0; i < doc.costs.length; i++) {
+    const c = doc.costs[i];
+    const at = "costs[" + i.toString() + "]";
+    if (c.metadataKey.length == 0) return fail(at + ".metadataKey: missing");
+    const kind = costKind(c.type);
+    if (kind < 0) return fail(at + ".type: unknown cost type \"" + c.type + "\"");
+    let program: CelProgram | null = null;
+    if (kind == CostKind.Cel) {
+      const compiled = compileCel(c.cel);
+      if (compiled.program == null) return fail(at + ".cel: " + compiled.error);
+      program = compiled.program;
+    }
+    const cost = new Cost(c.metadataKey, kind, program);
+    if (c.route.length == 0) {
+      global.push(cost);
+    } else {
+      if (!routeCosts.has(c.route)) routeCosts.set(c.route, new Array<Cost>());
+      routeCosts.get(c.route).push(cost);
+    }
+    config.anyCost = true;
+  }
+  // Each route sees its own keys plus the global keys it does not define itself.
+  const routes = routeCosts.keys();
+  for (let i = 0; i < routes.length; i++) {
+    const own = routeCosts.get(routes[i]);
+    const merged = own.slice(0);
+    for (let j = 0; j < global.length; j++) {
+      if (!hasKey(own, global[j].metadataKey)) merged.push(global[j]);
+    }
+    config.costsByRoute.set(routes[i], merged);
+  }
+  config.costsByRoute.set("", global);
+
+  for (let i = 0; i < doc.rateLimits.length; i++) {
+    const r = doc.rateLimits[i];
+    const at = "rateLimits[" + i.toString() + "]";
+    if (r.type != "Local" && r.type != "Global") return fail(at + ".type: must be Local or Global");
+    if (!(r.limit > 0)) return fail(at + ".limit: must be > 0");
+    if (!(r.unitSeconds > 0)) return fail(at + ".unitSeconds: must be > 0");
+    const global = r.type == "Global";
+    if (global && r.rlsCluster.length == 0) return fail(at + ".rlsCluster: missing for a Global rule");
+    const req = rateLimitCost(r.requestCost);
+    const resp = rateLimitCost(r.responseCost);
+    if (req == null) return fail(at + ".requestCost.from: must be Number or Metadata");
+    if (resp == null) return fail(at + ".responseCost.from: must be Number or Metadata");
+    const rule = new RateLimitRule(r.name, global, r.routes, <u64>r.limit, <u64>r.unitSeconds, req, resp,
+      r.rlsCluster, r.domain, r.failureModeDeny, r.timeoutMs > 0 ? <u32>r.timeoutMs : 1000);
+    for (let j = 0; j < r.headers.length; j++) {
+      const h = r.headers[j];
+      if (h.type != "Exact" && h.type != "Distinct") return fail(at + ".headers[" + j.toString() + "].type: must be Exact or Distinct");
+      rule.headers.push(new HeaderSelector(h.name.toLowerCase(), h.type == "Distinct", h.value));
+    }
+    config.rateLimits.push(rule);
+  }
+  return new TokenConfigResult(config, "");
+}
+
+function rateLimitCost(c: RateLimitCostJson): RateLimitCost | null {
+  if (c.from == "Number" || c.from.length == 0) return new RateLimitCost("", c.number > 0 ? <u64>c.number : 0);
+  if (c.from == "Metadata") return new RateLimitCost(c.metadataKey, 0);
+  return null;
+}
+
+function hasKey(costs: Array<Cost>, key: string): bool {
+  for (let i = 0; i < costs.length; i++) if (costs[i].metadataKey == key) return true;
+  return false;
+}

@@ -1,0 +1,39 @@
+// llmRequestCosts, evaluated once at the end of a 2xx response from the usage the response reported.
+// Envoy AI Gateway writes them as dynamic metadata io.envoy.ai_gateway/<key>; a wasm filter cannot write
+// dynamic metadata (envoy #15148), so they become filter state wasm.<key> (readable in access logs as
+// %FILTER_STATE(wasm.<key>:PLAIN)%), next to the same descriptive keys Envoy AI Gateway emits.
+
+import { setPropertyString } from "../../proxy-wasm";
+import { CelVars } from "../cel/program";
+import { TokenUsage } from "../response/usage";
+import { Cost, CostKind } from "./config";
+
+const vars = new CelVars();
+
+/** The value of one cost, or -1 when a CEL expression fails at run time (logged by the caller). */
+export function costValue(cost: Cost, usage: TokenUsage, model: string, backend: string, route: string): i64 {
+  switch (cost.kind) {
+    case CostKind.Input: return <i64>usage.inputTokens;
+    case CostKind.CachedInput: return <i64>usage.cachedInputTokens;
+    case CostKind.CacheCreationInput: return <i64>usage.cacheCreationInputTokens;
+    case CostKind.Output: return <i64>usage.outputTokens;
+    case CostKind.Total: return <i64>usage.totalTokens;
+    case CostKind.Reasoning: return <i64>usage.reasoningTokens;
+  }
+  vars.model = model;
+  vars.backend = backend;
+  vars.routeName = route;
+  vars.inputTokens = usage.inputTokens;
+  vars.cachedInputTokens = usage.cachedInputTokens;
+  vars.cacheCreationInputTokens = usage.cacheCreationInputTokens;
+  vars.outputTokens = usage.outputTokens;
+  vars.totalTokens = usage.totalTokens;
+  vars.reasoningTokens = usage.reasoningTokens;
+  const program = cost.program!;
+  return program.evaluate(vars) ? <i64>program.value : -1;
+}
+
+/** Writes one filter-state value (wasm.<key>). */
+export function exportValue(key: string, value: string): void {
+  setPropertyString([key], value);
+}

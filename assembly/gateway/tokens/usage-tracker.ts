@@ -1,0 +1,89 @@
+// Follows one response and collects its token usage, without changing a byte the client receives:
+// - text/event-stream: every chunk is scanned once as it passes (SseUsageScanner keeps only the incomplete
+//   trailing line), so streaming stays unbuffered and the work per callback is proportional to the chunk;
+// - JSON: the body is buffered by Envoy (StopIterationAndBuffer) and read once at the end;
+// - content-encoding gzip: the bytes are inflated incrementally (each byte decoded once) into the scanner,
+//   while the client still receives the original compressed bytes.
+
+import { GzipDecoder, FORMAT_GZIP, ByteSink, inflateInto } from "../gzip/inflate";
+import { SseUsageScanner } from "../response/sse";
+import { TokenUsage, extractJsonUsage } from "../response/usage";
+
+/** Feeds decompressed bytes to a scanner, or collects them for a JSON body read at the end. */
+class Inflated extends ByteSink {
+  scanner: SseUsageScanner | null = null;
+  collected: Array<u8> | null = null;
+
+  write(ptr: usize, len: i32): void {
+    const scanner = this.scanner;
+    if (scanner != null) {
+      scanner.feed(ptr, len);
+      return;
+    }
+    let out = this.collected;
+    if (out == null) this.collected = out = new Array<u8>();
+    for (let i = 0; i < len; i++) out.push(load<u8>(ptr + <usize>i));
+  }
+}
+
+export class UsageTracker {
+  readonly usage: TokenUsage = new TokenUsage();
+  /** The response is an event stream (scanned chunk by chunk). */
+  streaming: bool = false;
+  /** Decoding failed or the body was not understood: usage is what was seen so far. */
+  broken: bool = false;
+  private sse: SseUsageScanner | null = null;
+  private gzip: GzipDecoder | null = null;
+  private inflated: Inflated | null = null;
+
+  /** From the response headers. */
+  start(contentType: string | null, contentEncoding: string | null): void {
+    this.streaming = contentType != null && contentType.toLowerCase().includes("text/event-stream");
+    if (this.streaming) this.sse = new SseUsageScanner();
+    if (contentEncoding != null && contentEncoding.trim().toLowerCase() == "gzip") {
+      this.gzip = new GzipDecoder(FORMAT_GZIP);
+      const sink = new Inflated();
+      sink.scanner = this.sse;
+      this.inflated = sink;
+    }
+  }
+
+  /** One streamed chunk (only for event streams). */
+  chunk(ptr: usize, len: usize): void {
+    if (this.broken || len == 0) return;
+    const sse = this.sse!;
+    const gzip = this.gzip;
+    if (gzip != null) {
+      if (!inflateInto(gzip, ptr, <i32>len, this.inflated!)) this.broken = true;
+    } else {
+      sse.feed(ptr, <i32>len);
+    }
+  }
+
+  /** End of an event stream. */
+  finishStream(): void {
+    const sse = this.sse;
+    if (sse == null) return;
+    sse.finish();
+    this.usage.merge(sse.usage);
+  }
+
+  /** A whole buffered (non-streaming) body. */
+  body(ptr: usize, len: usize): void {
+    const gzip = this.gzip;
+    if (gzip != null) {
+      const sink = this.inflated!;
+      if (len > 0 && !inflateInto(gzip, ptr, <i32>len, sink)) {
+        this.broken = true;
+        return;
+      }
+      const bytes = sink.collected;
+      if (bytes == null) return;
+      const buf = new ArrayBuffer(bytes.length);
+      for (let i = 0; i < bytes.length; i++) store<u8>(changetype<usize>(buf) + <usize>i, unchecked(bytes[i]));
+      if (!extractJsonUsage(changetype<usize>(buf), <usize>buf.byteLength, this.usage)) this.broken = true;
+      return;
+    }
+    if (len > 0 && !extractJsonUsage(ptr, len, this.usage)) this.broken = true;
+  }
+}
