@@ -6,7 +6,7 @@
 // checked with the project's own JSON reader against the expected shape: every problem then comes back as
 // a message naming the field (e.g. `rules[0].backends[1].weight: must be an integer between 0 and …`) for
 // the glue to log before failing proxy_on_configure. Unknown keys are ignored, so that newer builders can
-// add fields; a known key given twice is an error.
+// add fields (`costs` and `rateLimits` are read by tokens/config.ts); a known key given twice is an error.
 
 import { JSON } from "json-as";
 import { JsonReader } from "./json/reader";

@@ -49,6 +49,9 @@ export function sampleConfig(): PluginConfig {
       allowModeOverride: false, timeoutMs: 10000,
     }],
     maxRequestBodyBytes: 52428800,
+    // Parsed by assembly/gateway/tokens/config.ts; config.ts must accept and skip them.
+    costs: [{ route: "", metadataKey: "llm_total_token", type: "TotalToken", cel: "" }],
+    rateLimits: [],
   };
 }
 
