@@ -62,23 +62,16 @@ export class Regex {
     this.stack = new StaticArray<i32>(n * 2 + 2);
   }
 
-  /** Program size, for tests and limits. */
-  get size(): i32 {
-    return this.ops.length;
-  }
-
   /** Whether the whole of `s` matches. */
   matches(s: string): bool {
     const lit = this.literal;
     if (lit != null) return s == lit;
     let clist = this.listA;
     let nlist = this.listB;
-    let cn = 0;
     const len = s.length;
     let i = 0;
-    let prev: i32 = -1;
     let cur = codePointAt(s, 0, len);
-    cn = this.addThread(clist, 0, 0, prev, cur);
+    let cn = this.addThread(clist, 0, 0, -1, cur);
     while (i < len) {
       if (cn == 0) return false;
       const width = cur > 0xffff ? 2 : 1;
@@ -99,7 +92,6 @@ export class Regex {
       clist = nlist;
       nlist = tmp;
       cn = nn;
-      prev = cur;
       cur = next;
       i += width;
     }
