@@ -1,0 +1,275 @@
+// Clusters: endpoint choice (round robin, least request, ORIGINAL_DST from a request header) and one
+// keep-alive connection pool per cluster (an http.Agent with Envoy's default circuit-breaker size of
+// 1024 connections). The pool counts connections and enforces the cluster's connect timeout, which
+// node's Agent does not have.
+import http from "node:http";
+import https from "node:https";
+import { isIP, type Socket } from "node:net";
+import type { ClusterConfig, ClusterEndpoint } from "./config.js";
+import { getHeader } from "./headers.js";
+import type { HeaderList, SocketAddress } from "./http-filter.js";
+import type { Counter, GatewayStats, Gauge } from "./stats.js";
+
+/** Envoy's default circuit breakers allow 1024 connections per cluster. */
+const MAX_CONNECTIONS = 1024;
+
+/** Error code of a connection that did not connect within the cluster's connect timeout. */
+export const CONNECT_TIMEOUT_CODE = "UPSTREAM_CONNECT_TIMEOUT";
+
+const CONNECTED = Symbol("connected");
+type TrackedSocket = Socket & { [CONNECTED]?: boolean };
+
+/** Whether the socket a request ran on ever finished connecting (false: a connect failure). */
+export function socketConnected(socket: Socket | null | undefined): boolean {
+  return (socket as TrackedSocket | null | undefined)?.[CONNECTED] === true;
+}
+
+/** An endpoint the load balancer handed out; `active` counts its requests in flight. */
+export interface Host {
+  address: string;
+  port: number;
+  hostname?: string;
+  active: number;
+}
+
+export type PickResult = { host: Host } | { failure: "no_healthy_upstream" | "original_dst_host_invalid" };
+
+export interface ClusterStats {
+  rqTotal: Counter;
+  rqCompleted: Counter;
+  rqActive: Gauge;
+  rqTimeout: Counter;
+  rqRxReset: Counter;
+  rqTxReset: Counter;
+  cxTotal: Counter;
+  cxActive: Gauge;
+  cxConnectFail: Counter;
+  cxConnectTimeout: Counter;
+  cxNoneHealthy: Counter;
+  originalDstHostInvalid: Counter;
+  cxRxBytes: Counter;
+  cxTxBytes: Counter;
+  /** upstream_rq_<code> and upstream_rq_<class>xx. */
+  responseCode(code: number): void;
+}
+
+export class Cluster {
+  readonly name: string;
+  readonly config: ClusterConfig;
+  readonly agent: http.Agent;
+  readonly request: typeof http.request;
+  readonly stats: ClusterStats;
+  private readonly ready: Host[];
+  private next = 0;
+
+  constructor(config: ClusterConfig, where: string, stats: GatewayStats) {
+    validateCluster(config, where);
+    this.name = config.name;
+    this.config = config;
+    this.ready = config.endpoints
+      .filter((e) => e.ready !== false)
+      .map((e) => ({ address: e.address, port: e.port, hostname: e.hostname, active: 0 }));
+    this.stats = clusterStats(stats, config.name);
+    const agentOptions: https.AgentOptions = {
+      keepAlive: true,
+      maxSockets: MAX_CONNECTIONS,
+      maxTotalSockets: MAX_CONNECTIONS,
+      scheduling: "lifo",
+    };
+    if (config.tls) {
+      this.agent = new https.Agent({
+        ...agentOptions,
+        rejectUnauthorized: !config.tls.insecureSkipVerify,
+        servername: config.tls.sni,
+      });
+      this.request = https.request;
+    } else {
+      this.agent = new http.Agent(agentOptions);
+      this.request = http.request;
+    }
+    this.instrumentConnections();
+  }
+
+  /** The upstream host for a request with these (final) headers. */
+  pick(headers: HeaderList): PickResult {
+    if (this.config.type === "ORIGINAL_DST" && this.config.originalDstHeader) {
+      const value = getHeader(headers, this.config.originalDstHeader);
+      if (value !== undefined) {
+        const target = firstAddress(value);
+        if (!target) {
+          this.stats.originalDstHostInvalid.inc();
+          return { failure: "original_dst_host_invalid" };
+        }
+        return { host: { ...target, active: 0 } };
+      }
+    }
+    const hosts = this.ready;
+    if (hosts.length === 0) {
+      this.stats.cxNoneHealthy.inc();
+      return { failure: "no_healthy_upstream" };
+    }
+    if (this.config.lbPolicy === "LEAST_REQUEST") return { host: this.leastRequest(hosts) };
+    const host = hosts[this.next % hosts.length];
+    this.next = (this.next + 1) % hosts.length;
+    return { host };
+  }
+
+  /** Fewest requests in flight; ties go round robin so idle hosts share the load. */
+  private leastRequest(hosts: Host[]): Host {
+    let best: Host | undefined;
+    for (let i = 0; i < hosts.length; i++) {
+      const h = hosts[(this.next + i) % hosts.length];
+      if (!best || h.active < best.active) best = h;
+    }
+    this.next = (this.next + 1) % hosts.length;
+    return best!;
+  }
+
+  /** Counts connections and fails the ones that do not connect within connectTimeoutMs. */
+  private instrumentConnections(): void {
+    const agent = this.agent as http.Agent & {
+      createConnection(options: unknown, cb?: unknown): Socket;
+    };
+    const create = agent.createConnection.bind(agent);
+    const stats = this.stats;
+    const timeoutMs = this.config.connectTimeoutMs;
+    agent.createConnection = (options: unknown, cb?: unknown) => {
+      const socket = create(options, cb) as TrackedSocket;
+      stats.cxTotal.inc();
+      stats.cxActive.add(1);
+      const timer = setTimeout(() => {
+        stats.cxConnectTimeout.inc();
+        socket.destroy(Object.assign(new Error(`connect timeout after ${timeoutMs} ms`), { code: CONNECT_TIMEOUT_CODE }));
+      }, timeoutMs);
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        socket[CONNECTED] = true;
+      });
+      socket.once("close", () => {
+        clearTimeout(timer);
+        stats.cxActive.add(-1);
+        if (!socket[CONNECTED]) stats.cxConnectFail.inc();
+        stats.cxRxBytes.inc(socket.bytesRead);
+        stats.cxTxBytes.inc(socket.bytesWritten);
+      });
+      return socket;
+    };
+  }
+}
+
+export class ClusterManager {
+  private readonly clusters = new Map<string, Cluster>();
+
+  constructor(configs: ClusterConfig[], stats: GatewayStats) {
+    if (!Array.isArray(configs)) throw new Error("clusters must be an array");
+    configs.forEach((c, i) => {
+      const cluster = new Cluster(c, `clusters[${i}]`, stats);
+      if (this.clusters.has(cluster.name)) throw new Error(`clusters[${i}].name: "${c.name}" is defined twice`);
+      this.clusters.set(cluster.name, cluster);
+    });
+  }
+
+  get(name: string): Cluster | undefined {
+    return this.clusters.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.clusters.has(name);
+  }
+
+  close(): void {
+    for (const c of this.clusters.values()) c.agent.destroy();
+  }
+}
+
+/**
+ * `ip:port` or `[v6]:port`; of a comma-separated list the first valid entry (the endpoint picker
+ * protocol lists fallbacks after it). Undefined when no entry is a valid address.
+ */
+export function firstAddress(value: string): SocketAddress | undefined {
+  for (const entry of value.split(",")) {
+    const a = parseAddress(entry.trim());
+    if (a) return a;
+  }
+  return undefined;
+}
+
+export function parseAddress(s: string): SocketAddress | undefined {
+  let host: string;
+  let portText: string;
+  if (s.startsWith("[")) {
+    const end = s.indexOf("]:");
+    if (end < 0) return undefined;
+    host = s.slice(1, end);
+    portText = s.slice(end + 2);
+    if (isIP(host) !== 6) return undefined;
+  } else {
+    const colon = s.lastIndexOf(":");
+    if (colon < 0) return undefined;
+    host = s.slice(0, colon);
+    portText = s.slice(colon + 1);
+    if (isIP(host) !== 4) return undefined;
+  }
+  if (!/^\d{1,5}$/.test(portText)) return undefined;
+  const port = Number(portText);
+  if (port < 1 || port > 65535) return undefined;
+  return { address: host, port };
+}
+
+function validateCluster(c: ClusterConfig, where: string): void {
+  if (!c || typeof c.name !== "string" || !c.name) throw new Error(`${where}.name is required`);
+  const at = `${where} ("${c.name}")`;
+  if (!["STATIC", "STRICT_DNS", "ORIGINAL_DST"].includes(c.type)) {
+    throw new Error(`${at}.type must be STATIC, STRICT_DNS or ORIGINAL_DST, not "${c.type}"`);
+  }
+  if (!Array.isArray(c.endpoints)) throw new Error(`${at}.endpoints must be an array`);
+  c.endpoints.forEach((e: ClusterEndpoint, i) => {
+    if (typeof e.address !== "string" || !e.address) throw new Error(`${at}.endpoints[${i}].address is required`);
+    if (c.type === "STATIC" && !isIP(e.address)) {
+      throw new Error(`${at}.endpoints[${i}].address "${e.address}" must be an IP address in a STATIC cluster`);
+    }
+    if (!Number.isInteger(e.port) || e.port < 1 || e.port > 65535) {
+      throw new Error(`${at}.endpoints[${i}].port must be 1..65535, not ${e.port}`);
+    }
+  });
+  if (c.type === "ORIGINAL_DST" && !c.originalDstHeader) {
+    throw new Error(`${at}.originalDstHeader is required for an ORIGINAL_DST cluster`);
+  }
+  if (c.lbPolicy !== undefined && c.lbPolicy !== "ROUND_ROBIN" && c.lbPolicy !== "LEAST_REQUEST") {
+    throw new Error(`${at}.lbPolicy must be ROUND_ROBIN or LEAST_REQUEST, not "${c.lbPolicy}"`);
+  }
+  if (!Number.isFinite(c.connectTimeoutMs) || c.connectTimeoutMs <= 0) {
+    throw new Error(`${at}.connectTimeoutMs must be a positive number of milliseconds`);
+  }
+}
+
+function clusterStats(stats: GatewayStats, name: string): ClusterStats {
+  const p = `cluster.${name}.`;
+  const codes = new Map<number, Counter>();
+  const classes = new Map<number, Counter>();
+  return {
+    rqTotal: stats.counter(`${p}upstream_rq_total`),
+    rqCompleted: stats.counter(`${p}upstream_rq_completed`),
+    rqActive: stats.gauge(`${p}upstream_rq_active`),
+    rqTimeout: stats.counter(`${p}upstream_rq_timeout`),
+    rqRxReset: stats.counter(`${p}upstream_rq_rx_reset`),
+    rqTxReset: stats.counter(`${p}upstream_rq_tx_reset`),
+    cxTotal: stats.counter(`${p}upstream_cx_total`),
+    cxActive: stats.gauge(`${p}upstream_cx_active`),
+    cxConnectFail: stats.counter(`${p}upstream_cx_connect_fail`),
+    cxConnectTimeout: stats.counter(`${p}upstream_cx_connect_timeout`),
+    cxNoneHealthy: stats.counter(`${p}upstream_cx_none_healthy`),
+    originalDstHostInvalid: stats.counter(`${p}original_dst_host_invalid`),
+    cxRxBytes: stats.counter(`${p}upstream_cx_rx_bytes_total`),
+    cxTxBytes: stats.counter(`${p}upstream_cx_tx_bytes_total`),
+    responseCode(code) {
+      let c = codes.get(code);
+      if (!c) codes.set(code, (c = stats.counter(`${p}upstream_rq_${code}`)));
+      c.inc();
+      const cls = Math.floor(code / 100);
+      let k = classes.get(cls);
+      if (!k) classes.set(cls, (k = stats.counter(`${p}upstream_rq_${cls}xx`)));
+      k.inc();
+    },
+  };
+}

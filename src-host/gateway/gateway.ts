@@ -1,0 +1,189 @@
+// The embedded data plane: one listener whose HTTP connection manager runs one filter before the router,
+// the clusters it routes to, and the admin listener — Envoy's shape for a single machine.
+import { createWriteStream, type WriteStream } from "node:fs";
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { compileFormat, defaultFormatter, type LogEntry } from "./access-log.js";
+import { startAdmin, type AdminServer } from "./admin.js";
+import { ClusterManager } from "./cluster-manager.js";
+import type { GatewayConfig } from "./config.js";
+import type { HttpFilterFactory, SocketAddress } from "./http-filter.js";
+import { RouteTable } from "./route-table.js";
+import { createGatewayStats, type GatewayStats } from "./stats.js";
+import { downstreamStats, GatewayStream, type StreamContext } from "./stream.js";
+
+export interface GatewayOptions {
+  /** The HTTP filter before the router (the wasm filter); none means the router alone. */
+  filter?: HttpFilterFactory;
+  /** Where the data plane's stats go (shared with the filter's metrics); default: a store of its own. */
+  stats?: GatewayStats;
+  /** Operational messages (warnings, filter misuse); default: stderr. */
+  log?: (line: string) => void;
+  /** Destination of access log lines, instead of config.accessLog.path. */
+  accessLog?: (line: string) => void;
+  /** Conditions that must be set with setReady(name, true) before /ready answers LIVE (e.g. "wasm"). */
+  readyConditions?: string[];
+}
+
+export interface Gateway {
+  readonly listenerAddress: SocketAddress;
+  readonly adminAddress: SocketAddress;
+  readonly stats: GatewayStats;
+  /** Sets a readiness condition; /ready is LIVE once the listener is up and every condition holds. */
+  setReady(condition: string, ready: boolean): void;
+  /** Stops both listeners, resets streams still running and closes upstream connections. */
+  close(): Promise<void>;
+}
+
+/** Envoy's stat-name form of an address: dots kept, ':' → '_' (listener.127.0.0.1_1975.*). */
+function statAddress(a: SocketAddress): string {
+  return `${a.address}_${a.port}`.replace(/:/g, "_");
+}
+
+function validateAddress(a: SocketAddress | undefined, where: string): void {
+  if (!a || typeof a.address !== "string" || !a.address) throw new Error(`${where}.address is required`);
+  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error(`${where}.port must be 0..65535`);
+}
+
+/** Everything wrong with the configuration is reported here, before anything listens. */
+function validate(config: GatewayConfig, clusters: ClusterManager, routes: RouteTable, log: (l: string) => void): void {
+  const l = config.listener;
+  if (!l || !l.name) throw new Error("listener.name is required");
+  validateAddress(l.address, "listener.address");
+  validateAddress(config.admin, "admin");
+  if (!Number.isFinite(l.requestTimeoutMs) || l.requestTimeoutMs < 0) {
+    throw new Error("listener.requestTimeoutMs must be >= 0 (0 disables the route timeout)");
+  }
+  for (const name of routes.referencedClusters) {
+    const c = clusters.get(name);
+    if (!c) log(`warning: a route sends to cluster "${name}", which is not defined (requests get 503 cluster_not_found)`);
+    else if (c.config.http2) {
+      throw new Error(`a route sends to cluster "${name}", an HTTP/2 cluster; the data plane proxies HTTP/1.1 upstreams only`);
+    }
+  }
+}
+
+function listen(server: http.Server, a: SocketAddress, what: string): Promise<SocketAddress> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (err) => reject(new Error(`${what}: cannot listen on ${a.address}:${a.port}: ${err.message}`)));
+    server.listen(a.port, a.address, () => {
+      const bound = server.address() as AddressInfo;
+      resolve({ address: bound.address, port: bound.port });
+    });
+  });
+}
+
+export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (!Array.isArray(config.statsTags)) throw new Error("statsTags must be an array");
+  const stats = opts.stats ?? createGatewayStats(config.statsTags);
+  const routes = new RouteTable(config.routes);
+  const clusters = new ClusterManager(config.clusters, stats);
+  validate(config, clusters, routes, log);
+
+  const accessLog = openAccessLog(config, opts, log);
+  const statPrefix = config.listener.name.replace(/[.:]/g, "_");
+  const ctx: StreamContext = {
+    listener: config.listener,
+    routes,
+    clusters,
+    filter: opts.filter,
+    stats: downstreamStats(stats, statPrefix),
+    onStreamEnd: accessLog.write,
+    log,
+  };
+
+  const server = http.createServer({ maxHeaderSize: 60 * 1024, noDelay: true, requestTimeout: 0 }, (req, res) =>
+    new GatewayStream(ctx, req, res).start(),
+  );
+  // Envoy keeps idle downstream connections far longer than node's 5 s default.
+  server.keepAliveTimeout = 60_000;
+  const listenerCx = {
+    total: stats.counter(`listener.${statAddress(config.listener.address)}.downstream_cx_total`),
+    active: stats.gauge(`listener.${statAddress(config.listener.address)}.downstream_cx_active`),
+    hcmTotal: stats.counter(`http.${statPrefix}.downstream_cx_total`),
+    hcmActive: stats.gauge(`http.${statPrefix}.downstream_cx_active`),
+  };
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    listenerCx.total.inc();
+    listenerCx.active.add(1);
+    listenerCx.hcmTotal.inc();
+    listenerCx.hcmActive.add(1);
+    socket.once("close", () => {
+      sockets.delete(socket);
+      listenerCx.active.add(-1);
+      listenerCx.hcmActive.add(-1);
+    });
+  });
+
+  const conditions = new Map<string, boolean>((opts.readyConditions ?? []).map((c) => [c, false]));
+  let listening = false;
+  let admin: AdminServer | undefined;
+  try {
+    admin = await startAdmin(config.admin, {
+      notReady: () => {
+        if (!listening) return "PRE_INITIALIZING";
+        for (const ok of conditions.values()) if (!ok) return "INITIALIZING";
+        return undefined;
+      },
+      prometheus: () => stats.prometheus(),
+      statsText: () => stats.text(),
+      configDump: () => config,
+    });
+    const listenerAddress = await listen(server, config.listener.address, `listener "${config.listener.name}"`);
+    listening = true;
+    const adminServer = admin;
+    return {
+      listenerAddress,
+      adminAddress: admin.address,
+      stats,
+      setReady(condition, ready) {
+        conditions.set(condition, ready);
+      },
+      async close() {
+        listening = false;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          for (const s of sockets) s.destroy();
+        });
+        clusters.close();
+        await adminServer.close();
+        await accessLog.close();
+      },
+    };
+  } catch (err) {
+    server.close();
+    clusters.close();
+    await admin?.close();
+    await accessLog.close();
+    throw err;
+  }
+}
+
+interface AccessLog {
+  write(entry: LogEntry): void;
+  close(): Promise<void>;
+}
+
+/** The access log sink: a function from the options, stdout for "-", or a file appended to. */
+function openAccessLog(config: GatewayConfig, opts: GatewayOptions, log: (l: string) => void): AccessLog {
+  if (!config.accessLog) return { write: () => {}, close: async () => {} };
+  // Envoy formats usually end in a newline; lines get exactly one here.
+  const format = config.accessLog.format ? compileFormat(config.accessLog.format.replace(/\n$/, "")) : defaultFormatter();
+  const path = config.accessLog.path;
+  let file: WriteStream | undefined;
+  let out: (line: string) => void;
+  if (opts.accessLog) out = opts.accessLog;
+  else if (path === "-") out = (line) => process.stdout.write(`${line}\n`);
+  else {
+    const f = (file = createWriteStream(path, { flags: "a" }));
+    f.on("error", (err) => log(`access log ${path}: ${err.message}`));
+    out = (line) => f.write(`${line}\n`);
+  }
+  return {
+    write: (entry) => out(format(entry)),
+    close: () => new Promise<void>((resolve) => (file ? file.end(resolve) : resolve())),
+  };
+}
