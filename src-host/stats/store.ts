@@ -1,0 +1,114 @@
+// A process-wide stats store in Envoy's model: counters, gauges and histograms keyed by their full
+// dotted name (`cluster.epp.upstream_rq_total`, `wasmcustom.ai.tokens`). One object per name, so every
+// worker VM that defines the same wasm metric shares one stat, as Envoy's stats scope does.
+import { renderPrometheus, renderText } from "./prometheus.js";
+import type { StatsTag } from "../gateway/config.js";
+
+/** Envoy's default histogram buckets (`stats_config.histogram_bucket_settings` absent). */
+export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+];
+
+export class Counter {
+  value = 0;
+  constructor(readonly name: string) {}
+  /** Adds delta (default 1); counters only grow. */
+  inc(delta = 1): void {
+    if (delta > 0) this.value += delta;
+  }
+  add(delta: number): void {
+    this.inc(delta);
+  }
+}
+
+export class Gauge {
+  value = 0;
+  constructor(readonly name: string) {}
+  set(value: number): void {
+    this.value = value;
+  }
+  add(delta: number): void {
+    this.value += delta;
+  }
+  sub(delta: number): void {
+    this.value -= delta;
+  }
+}
+
+export class Histogram {
+  /** counts[i] = values ≤ buckets[i] (not cumulative); the last slot counts values above every bound. */
+  readonly counts: number[];
+  count = 0;
+  sum = 0;
+  constructor(
+    readonly name: string,
+    readonly buckets: readonly number[],
+  ) {
+    this.counts = new Array<number>(buckets.length + 1).fill(0);
+  }
+  record(value: number): void {
+    let i = 0;
+    while (i < this.buckets.length && value > this.buckets[i]!) i++;
+    this.counts[i]!++;
+    this.count++;
+    this.sum += value;
+  }
+}
+
+export interface StatsStoreOptions {
+  /** stats_config.stats_tags, used by prometheus() / text(). */
+  tags?: readonly StatsTag[];
+  /** Envoy's use_all_default_tags (default true). */
+  defaultTags?: boolean;
+  /** Buckets for histograms created without their own. */
+  histogramBuckets?: readonly number[];
+}
+
+export class StatsStore {
+  private readonly counterMap = new Map<string, Counter>();
+  private readonly gaugeMap = new Map<string, Gauge>();
+  private readonly histogramMap = new Map<string, Histogram>();
+
+  constructor(readonly options: StatsStoreOptions = {}) {}
+
+  counter(name: string): Counter {
+    let c = this.counterMap.get(name);
+    if (!c) this.counterMap.set(name, (c = new Counter(name)));
+    return c;
+  }
+
+  gauge(name: string): Gauge {
+    let g = this.gaugeMap.get(name);
+    if (!g) this.gaugeMap.set(name, (g = new Gauge(name)));
+    return g;
+  }
+
+  histogram(name: string, buckets?: readonly number[]): Histogram {
+    let h = this.histogramMap.get(name);
+    if (!h) {
+      h = new Histogram(name, buckets ?? this.options.histogramBuckets ?? DEFAULT_HISTOGRAM_BUCKETS);
+      this.histogramMap.set(name, h);
+    }
+    return h;
+  }
+
+  counters(): IterableIterator<Counter> {
+    return this.counterMap.values();
+  }
+  gauges(): IterableIterator<Gauge> {
+    return this.gaugeMap.values();
+  }
+  histograms(): IterableIterator<Histogram> {
+    return this.histogramMap.values();
+  }
+
+  /** Prometheus text with this store's tag configuration (admin /stats/prometheus). */
+  prometheus(): string {
+    return renderPrometheus(this, this.options.tags ?? [], { defaultTags: this.options.defaultTags });
+  }
+
+  /** Envoy's /stats text (`name: value`). */
+  text(): string {
+    return renderText(this);
+  }
+}
