@@ -98,23 +98,18 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   );
   // Envoy keeps idle downstream connections far longer than node's 5 s default.
   server.keepAliveTimeout = 60_000;
-  const listenerCx = {
-    total: stats.counter(`listener.${statAddress(config.listener.address)}.downstream_cx_total`),
-    active: stats.gauge(`listener.${statAddress(config.listener.address)}.downstream_cx_active`),
-    hcmTotal: stats.counter(`http.${statPrefix}.downstream_cx_total`),
-    hcmActive: stats.gauge(`http.${statPrefix}.downstream_cx_active`),
+  const hcmCx = {
+    total: stats.counter(`http.${statPrefix}.downstream_cx_total`),
+    active: stats.gauge(`http.${statPrefix}.downstream_cx_active`),
   };
   const sockets = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
-    listenerCx.total.inc();
-    listenerCx.active.add(1);
-    listenerCx.hcmTotal.inc();
-    listenerCx.hcmActive.add(1);
+    hcmCx.total.inc();
+    hcmCx.active.add(1);
     socket.once("close", () => {
       sockets.delete(socket);
-      listenerCx.active.add(-1);
-      listenerCx.hcmActive.add(-1);
+      hcmCx.active.add(-1);
     });
   });
 
@@ -133,6 +128,16 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       configDump: () => config,
     });
     const listenerAddress = await listen(server, config.listener.address, `listener "${config.listener.name}"`);
+    // Envoy names listener stats after the bound address.
+    const listenerCx = {
+      total: stats.counter(`listener.${statAddress(listenerAddress)}.downstream_cx_total`),
+      active: stats.gauge(`listener.${statAddress(listenerAddress)}.downstream_cx_active`),
+    };
+    server.on("connection", (socket: Socket) => {
+      listenerCx.total.inc();
+      listenerCx.active.add(1);
+      socket.once("close", () => listenerCx.active.add(-1));
+    });
     listening = true;
     const adminServer = admin;
     return {

@@ -1,7 +1,8 @@
 // Shared pieces of the data plane tests: real upstream servers on loopback, a gateway configuration
 // builder, a plain HTTP client, and small JS filters that exercise the HttpFilterSink contract.
 import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import net, { type AddressInfo, type Socket } from "node:net";
+import { Worker } from "node:worker_threads";
 import type { ClusterConfig, GatewayConfig, Route } from "../../src-host/gateway/config.js";
 import { startGateway, type Gateway, type GatewayOptions } from "../../src-host/gateway/gateway.js";
 import type {
@@ -225,4 +226,42 @@ export function without(headers: HeaderList, name: string): HeaderList {
 
 export function route(name: string, clusterName: string, match: Route["match"] = { prefix: "/" }, extra: Partial<Route> = {}): Route {
   return { name, match, action: { cluster: clusterName }, ...extra };
+}
+
+/**
+ * A loopback port where new connections stall in the handshake: a worker thread listens with a backlog
+ * of 1 and never accepts, and two filler connections fill the accept queue, so the kernel drops
+ * further SYNs. `release()` lets the worker go.
+ */
+export async function stalledPort(): Promise<{ port: number; release(): Promise<void> }> {
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(
+    `const { parentPort, workerData } = require("node:worker_threads");
+     const s = require("node:net").createServer();
+     s.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => {
+       parentPort.postMessage(s.address().port);
+       Atomics.wait(workerData, 0, 0, 30000);
+       s.close();
+     });`,
+    { eval: true, workerData: gate },
+  );
+  const port = await new Promise<number>((resolve) => worker.once("message", resolve));
+  const fillers = await Promise.all(
+    [1, 2].map(
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const s = net.connect(port, "127.0.0.1", () => resolve(s));
+          s.on("error", reject);
+        }),
+    ),
+  );
+  return {
+    port,
+    async release() {
+      for (const f of fillers) f.destroy();
+      Atomics.store(gate, 0, 1);
+      Atomics.notify(gate, 0);
+      await worker.terminate();
+    },
+  };
 }
