@@ -1,0 +1,161 @@
+// The production module's Endpoint Picker exchange through the host's gRPC streams, against a real
+// grpc-js ext_proc server on loopback (plain and TLS without verification).
+import * as grpc from "@grpc/grpc-js";
+import { generate } from "selfsigned";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ClusterConfig } from "../../src-host/gateway/config.js";
+import { serviceDefinitions } from "../../src-host/epp/proto.js";
+import { TestSink, bytes, load, pluginConfig, request, until } from "./helpers.js";
+
+type Req = Record<string, any>;
+type Behaviour = "pick" | "immediate" | "silent";
+
+interface EppServer {
+  port: number;
+  received: string[];
+  metadata: grpc.Metadata[];
+  close(): Promise<void>;
+}
+
+async function startEpp(behaviour: Behaviour, tls?: { cert: string; key: string }): Promise<EppServer> {
+  const server = new grpc.Server();
+  const state: EppServer = { port: 0, received: [], metadata: [], close: async () => {} };
+  server.addService(serviceDefinitions().extProc, {
+    Process(call: grpc.ServerDuplexStream<Req, Req>) {
+      state.metadata.push(call.metadata);
+      let body = Buffer.alloc(0);
+      call.on("data", (m: Req) => {
+        const kind = m.request as string;
+        if (kind === "request_body") {
+          body = Buffer.concat([body, Buffer.from(m.request_body.body ?? [])]);
+          state.received.push(`request_body eos=${Boolean(m.request_body.end_of_stream)}`);
+        } else if (kind === "request_headers") {
+          const path = m.request_headers.headers.headers.find((h: Req) => h.key === ":path");
+          state.received.push(`request_headers ${Buffer.from(path.raw_value).toString()}`);
+        } else {
+          state.received.push(kind);
+        }
+        if (kind !== "request_body" || !m.request_body.end_of_stream) return;
+        if (behaviour === "silent") return;
+        if (behaviour === "immediate") {
+          call.write({ immediate_response: { status: { code: 429 }, body: Buffer.from("busy") } });
+          return;
+        }
+        const picked = { key: "x-gateway-destination-endpoint", raw_value: Buffer.from("10.1.2.3:8000") };
+        call.write({ request_headers: { response: { header_mutation: { set_headers: [{ header: picked }] }, clear_route_cache: true } } });
+        const rewritten = Buffer.from(JSON.stringify({ ...JSON.parse(body.toString()), epp: true }));
+        call.write({ request_body: { response: { body_mutation: { streamed_response: { body: rewritten, end_of_stream: true } } } } });
+      });
+      call.on("end", () => call.end());
+      call.on("error", () => {});
+    },
+  });
+  const creds = tls
+    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], false)
+    : grpc.ServerCredentials.createInsecure();
+  state.port = await new Promise<number>((res, rej) => server.bindAsync("127.0.0.1:0", creds, (e, p) => (e ? rej(e) : res(p))));
+  state.close = () => new Promise<void>((res) => server.tryShutdown(() => res()));
+  return state;
+}
+
+function poolSetup(port: number, opts: { tls?: boolean; ready?: boolean; failureMode?: "FailOpen" | "FailClose"; timeoutMs?: number } = {}) {
+  const config = pluginConfig({
+    rules: [{
+      route: "default/r", index: 0,
+      matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "m1" }] }],
+      backends: [{ name: "default/pool", kind: "InferencePool", weight: 1, modelNameOverride: "" }],
+    }],
+    pools: [{
+      name: "default/pool", eppCluster: "epp-cluster", eppAuthority: "epp.default.svc:9002",
+      failureMode: opts.failureMode ?? "FailClose", bodyMode: "duplex", allowModeOverride: false, timeoutMs: opts.timeoutMs ?? 5000,
+    }],
+  });
+  const cluster: ClusterConfig = {
+    name: "epp-cluster", type: "STATIC", http2: true, connectTimeoutMs: 1000,
+    endpoints: [{ address: "127.0.0.1", port, ready: opts.ready ?? true }],
+    ...(opts.tls ? { tls: { insecureSkipVerify: true } } : {}),
+  };
+  return { configuration: JSON.stringify(config), clusters: [cluster] };
+}
+
+const CHAT = JSON.stringify({ model: "m1", messages: [{ role: "user", content: "hello" }] });
+
+describe("EPP over a gRPC stream", () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+  });
+
+  for (const tls of [false, true]) {
+    it(`forwards the request to the endpoint the EPP picked, with the EPP's body (${tls ? "TLS, no verification" : "plaintext"})`, async () => {
+      const pems = tls ? await generate([{ name: "commonName", value: "epp.test" }], { keyType: "ec", curve: "P-256", algorithm: "sha256" }) : undefined;
+      const epp = await startEpp("pick", pems ? { cert: pems.cert, key: pems.private } : undefined);
+      cleanups.push(() => epp.close());
+      const setup = poolSetup(epp.port, { tls });
+      const { filter } = await load({ configuration: setup.configuration }, { clusters: setup.clusters });
+      cleanups.push(() => filter.close());
+
+      const sink = new TestSink().attach(filter);
+      sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [["content-type", "application/json"]]), false);
+      sink.stream.requestData(bytes(CHAT), true);
+      expect(sink.requestHeaders).toBeUndefined(); // waiting for the EPP
+      await until(() => sink.requestEnded);
+
+      expect(epp.received.slice(0, 2)).toEqual(["request_headers /v1/chat/completions", "request_body eos=true"]);
+      expect(sink.header("x-gateway-destination-endpoint")).toBe("10.1.2.3:8000");
+      expect(sink.header("x-ai-eg-backend")).toBe("default/pool");
+      expect(JSON.parse(sink.requestText())).toEqual({ ...JSON.parse(CHAT), epp: true });
+      expect(sink.header("content-length")).toBe(String(sink.requestText().length));
+      expect(sink.routeCacheCleared).toBeGreaterThanOrEqual(1);
+
+      // Response phase: the EPP is told the response headers and body.
+      sink.stream.responseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+      sink.stream.responseData(bytes('{"choices":[]}'), true);
+      expect(sink.responseEnded).toBe(true);
+      await until(() => epp.received.includes("response_body"));
+      expect(epp.received).toContain("response_headers");
+      sink.stream.complete();
+    });
+  }
+
+  it("relays the EPP's immediate response as a local reply", async () => {
+    const epp = await startEpp("immediate");
+    cleanups.push(() => epp.close());
+    const setup = poolSetup(epp.port);
+    const { filter } = await load({ configuration: setup.configuration }, { clusters: setup.clusters });
+    cleanups.push(() => filter.close());
+    const sink = new TestSink().attach(filter);
+    sink.stream.requestHeaders(request("POST", "/v1/chat/completions"), false);
+    sink.stream.requestData(bytes(CHAT), true);
+    await until(() => sink.localReplies.length > 0);
+    expect(sink.localReplies[0]!.status).toBe(429);
+    expect(sink.localReplies[0]!.body).toBe("busy");
+    expect(sink.requestHeaders).toBeUndefined();
+    sink.stream.complete();
+  });
+
+  it("FailClose: no ready EPP endpoint gives 503; FailOpen continues without a destination", async () => {
+    const closed = poolSetup(1, { ready: false });
+    const a = await load({ configuration: closed.configuration }, { clusters: closed.clusters });
+    cleanups.push(() => a.filter.close());
+    const s1 = new TestSink().attach(a.filter);
+    s1.stream.requestHeaders(request("POST", "/v1/chat/completions"), false);
+    s1.stream.requestData(bytes(CHAT), true);
+    await until(() => s1.localReplies.length > 0);
+    expect(s1.localReplies[0]!.status).toBe(503);
+    expect(s1.localReplies[0]!.details).toBe("endpoint_picker_failed");
+    expect(s1.localReplies[0]!.body).toContain("no healthy upstream");
+    s1.stream.complete();
+
+    const open = poolSetup(1, { ready: false, failureMode: "FailOpen" });
+    const b = await load({ configuration: open.configuration }, { clusters: open.clusters });
+    cleanups.push(() => b.filter.close());
+    const s2 = new TestSink().attach(b.filter);
+    s2.stream.requestHeaders(request("POST", "/v1/chat/completions"), false);
+    s2.stream.requestData(bytes(CHAT), true);
+    await until(() => s2.requestEnded);
+    expect(s2.header("x-gateway-destination-endpoint")).toBeUndefined();
+    expect(s2.requestText()).toBe(CHAT);
+    s2.stream.complete();
+  });
+});
