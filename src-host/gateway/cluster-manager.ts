@@ -8,7 +8,7 @@ import { isIP, type Socket } from "node:net";
 import type { ClusterConfig, ClusterEndpoint } from "./config.js";
 import { getHeader } from "./headers.js";
 import type { HeaderList, SocketAddress } from "./http-filter.js";
-import type { Counter, GatewayStats, Gauge } from "./stats.js";
+import type { Counter, Gauge, Histogram, StatsStore } from "../stats/index.js";
 
 /** Envoy's default circuit breakers allow 1024 connections per cluster. */
 const MAX_CONNECTIONS = 1024;
@@ -49,6 +49,8 @@ export interface ClusterStats {
   originalDstHostInvalid: Counter;
   cxRxBytes: Counter;
   cxTxBytes: Counter;
+  /** upstream_rq_time: ms from the request's start upstream to the end of the response. */
+  rqTime: Histogram;
   /** upstream_rq_<code> and upstream_rq_<class>xx. */
   responseCode(code: number): void;
 }
@@ -62,7 +64,7 @@ export class Cluster {
   private readonly ready: Host[];
   private next = 0;
 
-  constructor(config: ClusterConfig, where: string, stats: GatewayStats) {
+  constructor(config: ClusterConfig, where: string, stats: StatsStore) {
     validateCluster(config, where);
     this.name = config.name;
     this.config = config;
@@ -160,7 +162,7 @@ export class Cluster {
 export class ClusterManager {
   private readonly clusters = new Map<string, Cluster>();
 
-  constructor(configs: ClusterConfig[], stats: GatewayStats) {
+  constructor(configs: ClusterConfig[], stats: StatsStore) {
     if (!Array.isArray(configs)) throw new Error("clusters must be an array");
     configs.forEach((c, i) => {
       const cluster = new Cluster(c, `clusters[${i}]`, stats);
@@ -243,7 +245,7 @@ function validateCluster(c: ClusterConfig, where: string): void {
   }
 }
 
-function clusterStats(stats: GatewayStats, name: string): ClusterStats {
+function clusterStats(stats: StatsStore, name: string): ClusterStats {
   const p = `cluster.${name}.`;
   const codes = new Map<number, Counter>();
   const classes = new Map<number, Counter>();
@@ -262,6 +264,7 @@ function clusterStats(stats: GatewayStats, name: string): ClusterStats {
     originalDstHostInvalid: stats.counter(`${p}original_dst_host_invalid`),
     cxRxBytes: stats.counter(`${p}upstream_cx_rx_bytes_total`),
     cxTxBytes: stats.counter(`${p}upstream_cx_tx_bytes_total`),
+    rqTime: stats.histogram(`${p}upstream_rq_time`),
     responseCode(code) {
       let c = codes.get(code);
       if (!c) codes.set(code, (c = stats.counter(`${p}upstream_rq_${code}`)));

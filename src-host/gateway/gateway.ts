@@ -9,14 +9,15 @@ import { ClusterManager } from "./cluster-manager.js";
 import type { GatewayConfig } from "./config.js";
 import type { HttpFilterFactory, SocketAddress } from "./http-filter.js";
 import { RouteTable } from "./route-table.js";
-import { createGatewayStats, type GatewayStats } from "./stats.js";
+import { StatsStore, TagExtractor } from "../stats/index.js";
 import { downstreamStats, GatewayStream, type StreamContext } from "./stream.js";
 
 export interface GatewayOptions {
   /** The HTTP filter before the router (the wasm filter); none means the router alone. */
   filter?: HttpFilterFactory;
-  /** Where the data plane's stats go (shared with the filter's metrics); default: a store of its own. */
-  stats?: GatewayStats;
+  /** Where the data plane's stats go (shared with the wasm filter's metrics); default: a store of its own
+   * with config.statsTags. */
+  stats?: StatsStore;
   /** Operational messages (warnings, filter misuse); default: stderr. */
   log?: (line: string) => void;
   /** Destination of access log lines, instead of config.accessLog.path. */
@@ -28,7 +29,7 @@ export interface GatewayOptions {
 export interface Gateway {
   readonly listenerAddress: SocketAddress;
   readonly adminAddress: SocketAddress;
-  readonly stats: GatewayStats;
+  readonly stats: StatsStore;
   /** Sets a readiness condition; /ready is LIVE once the listener is up and every condition holds. */
   setReady(condition: string, ready: boolean): void;
   /** Stops both listeners, resets streams still running and closes upstream connections. */
@@ -76,7 +77,8 @@ function listen(server: http.Server, a: SocketAddress, what: string): Promise<So
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (!Array.isArray(config.statsTags)) throw new Error("statsTags must be an array");
-  const stats = opts.stats ?? createGatewayStats(config.statsTags);
+  new TagExtractor(config.statsTags); // a bad stats_tags regex is a start-up error, not a /metrics one
+  const stats = opts.stats ?? new StatsStore({ tags: config.statsTags });
   const routes = new RouteTable(config.routes);
   const clusters = new ClusterManager(config.clusters, stats);
   validate(config, clusters, routes, log);

@@ -28,7 +28,7 @@ import type {
   StreamInfo,
 } from "./http-filter.js";
 import type { RouteMatch, RouteTable } from "./route-table.js";
-import type { Counter, GatewayStats, Gauge } from "./stats.js";
+import type { Counter, Gauge, Histogram, StatsStore } from "../stats/index.js";
 import { UpstreamRequest, type UpstreamEvents, type UpstreamResetReason } from "./upstream-request.js";
 
 const EMPTY = new Uint8Array(0);
@@ -54,10 +54,12 @@ export interface DownstreamStats {
   noRoute: Counter;
   noCluster: Counter;
   rqDirectResponse: Counter;
+  /** downstream_rq_time: ms from the stream's start to its end. */
+  rqTime: Histogram;
   responseClass(code: number): void;
 }
 
-export function downstreamStats(stats: GatewayStats, statPrefix: string): DownstreamStats {
+export function downstreamStats(stats: StatsStore, statPrefix: string): DownstreamStats {
   const p = `http.${statPrefix}.`;
   const classes = new Map<number, Counter>();
   return {
@@ -69,6 +71,7 @@ export function downstreamStats(stats: GatewayStats, statPrefix: string): Downst
     noRoute: stats.counter(`${p}no_route`),
     noCluster: stats.counter(`${p}no_cluster`),
     rqDirectResponse: stats.counter(`${p}rq_direct_response`),
+    rqTime: stats.histogram(`${p}downstream_rq_time`),
     responseClass(code) {
       const cls = Math.floor(code / 100);
       let c = classes.get(cls);
@@ -117,6 +120,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
   private upstream?: UpstreamRequest;
   private upstreamHeadersReceived = false;
   private routeTimeoutMs = 0;
+  private upstreamStartHr = 0n;
   private routeTimer?: NodeJS.Timeout;
   /** The filter has been given response headers (Envoy: encoding started). */
   private encodingStarted = false;
@@ -295,6 +299,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     this.info.upstreamAddress = { address: host.address, port: host.port };
     cluster.stats.rqTotal.inc();
     cluster.stats.rqActive.add(1);
+    this.upstreamStartHr = process.hrtime.bigint();
     this.routeTimeoutMs = route.config.timeoutMs ?? this.ctx.listener.requestTimeoutMs;
     try {
       this.upstream = new UpstreamRequest(
@@ -370,6 +375,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     const upstream = this.upstream;
     if (!upstream) return;
     this.cluster!.stats.rqCompleted.inc();
+    this.cluster!.stats.rqTime.record(Number(process.hrtime.bigint() - this.upstreamStartHr) / 1e6);
     // A response that ends before the request did leaves the upstream connection unusable: close it.
     this.abandonUpstream();
   }
@@ -607,12 +613,14 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
         this.ctx.log(`stream ${this.info.streamId}: filter complete() threw: ${(err as Error).message}`);
       }
     }
+    const durationMs = Number(process.hrtime.bigint() - this.info.startHr) / 1e6;
+    stats.rqTime.record(durationMs);
     this.ctx.onStreamEnd({
       info: this.info,
       requestHeaders: this.requestHeaders,
       responseHeaders: this.responseHeaders,
       responseFlags: this.flags,
-      durationMs: Number(process.hrtime.bigint() - this.info.startHr) / 1e6,
+      durationMs,
       upstreamCluster: this.cluster?.name ?? this.cachedRoute?.resolved.cluster,
     });
   }
