@@ -20,6 +20,12 @@
 @external("env", "proxy_get_shared_data") declare function get_shared(kp: usize, ks: usize, vp: usize, vs: usize, casOut: usize): i32;
 @external("env", "proxy_set_shared_data") declare function set_shared(kp: usize, ks: usize, vp: usize, vs: usize, cas: u32): i32;
 @external("env", "proxy_get_property") declare function get_property(pp: usize, ps: usize, vp: usize, vs: usize): i32;
+@external("env", "proxy_http_call") declare function http_call(cp: usize, cs: usize, hp: usize, hs: usize, bp: usize, bs: usize, tp: usize, ts: usize, timeout: u32, tokenOut: usize): i32;
+@external("env", "proxy_grpc_call") declare function grpc_call(sp: usize, ss: usize, np: usize, ns: usize, mp: usize, ms: usize, ip: usize, is: usize, gp: usize, gs: usize, timeout: u32, tokenOut: usize): i32;
+@external("env", "proxy_grpc_stream") declare function grpc_stream(sp: usize, ss: usize, np: usize, ns: usize, mp: usize, ms: usize, ip: usize, is: usize, tokenOut: usize): i32;
+@external("env", "proxy_grpc_send") declare function grpc_send(token: u32, p: usize, s: usize, eos: u32): i32;
+@external("env", "proxy_grpc_close") declare function grpc_close(token: u32): i32;
+@external("env", "proxy_get_status") declare function get_status(codeOut: usize, p: usize, s: usize): i32;
 @external("env", "proxy_call_foreign_function") declare function call_foreign(np: usize, ns: usize, ap: usize, as: usize, rp: usize, rs: usize): i32;
 
 const OUT = memory.data(16);
@@ -149,6 +155,7 @@ export function proxy_on_request_headers(ctx: u32, n: u32, eos: u32): i32 {
     return 1;
   }
   if (o == "body" || o == "stop") return 1;
+  if (callout(ctx, o)) return 1;
   if (o == "metrics") metrics();
   if (o == "shared-set") sharedSet();
   if (o == "shared-cas") sharedCas();
@@ -164,6 +171,114 @@ export function proxy_on_request_headers(ctx: u32, n: u32, eos: u32): i32 {
     log("foreign_unknown=" + call_foreign(changetype<usize>(bad), bad.byteLength, 0, 0, OUT, OUT + 4).toString());
   }
   return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Callouts: the stream that made the call waits (StopAll) until the root callback continues it.
+
+let calloutContext: u32 = 0;
+
+/** Serialized pairs (proxy-wasm.md §2.1) for a flat list [k0, v0, k1, v1, ...]. */
+function pairs(kv: Array<string>): ArrayBuffer {
+  const n = kv.length / 2;
+  let size = 4 + 8 * n;
+  for (let i = 0; i < kv.length; i++) size += String.UTF8.byteLength(kv[i]) + 1;
+  const buf = new ArrayBuffer(size);
+  const p = changetype<usize>(buf);
+  store<u32>(p, n);
+  let data = p + 4 + 8 * n;
+  for (let i = 0; i < kv.length; i++) {
+    const b = str(kv[i]);
+    store<u32>(p + 4 + 4 * i, b.byteLength);
+    memory.copy(data, changetype<usize>(b), b.byteLength);
+    data += b.byteLength;
+    store<u8>(data++, 0);
+  }
+  return buf;
+}
+
+function callout(ctx: u32, o: string): bool {
+  const cluster = str(header("x-cluster"));
+  const c = changetype<usize>(cluster);
+  const cl = cluster.byteLength;
+  let r: i32 = -1;
+  if (o == "http") {
+    const h = pairs([":method", "GET", ":path", "/hello", ":authority", "test", "x-from", "wasm"]);
+    r = http_call(c, cl, changetype<usize>(h), h.byteLength, 0, 0, 0, 0, 2000, OUT + 8);
+  } else if (o == "http-nopath") {
+    const h = pairs([":method", "GET", ":authority", "test"]);
+    r = http_call(c, cl, changetype<usize>(h), h.byteLength, 0, 0, 0, 0, 2000, OUT + 8);
+  } else if (o == "grpc-call") {
+    const svc = str("wh.Echo"), m = str("Unary"), msg = str(header("x-msg"));
+    r = grpc_call(c, cl, changetype<usize>(svc), svc.byteLength, changetype<usize>(m), m.byteLength, 0, 0,
+      changetype<usize>(msg), msg.byteLength, 2000, OUT + 8);
+  } else if (o == "grpc-stream") {
+    const svc = str("wh.Echo"), m = str("Chat"), md = pairs(["x-md", "hi"]);
+    r = grpc_stream(c, cl, changetype<usize>(svc), svc.byteLength, changetype<usize>(m), m.byteLength,
+      changetype<usize>(md), md.byteLength, OUT + 8);
+    if (r == 0) {
+      const one = str("one");
+      log("send_wrong_token=" + grpc_send(load<u32>(OUT + 8) + 1, changetype<usize>(one), one.byteLength, 0).toString());
+      log("send=" + grpc_send(load<u32>(OUT + 8), changetype<usize>(one), one.byteLength, 0).toString());
+    }
+  } else {
+    return false;
+  }
+  log("call=" + r.toString());
+  if (r == 0) {
+    log("token=" + load<u32>(OUT + 8).toString());
+    calloutContext = ctx;
+  }
+  return true;
+}
+
+function statusText(): string {
+  get_status(OUT + 8, OUT, OUT + 4);
+  return load<u32>(OUT + 8).toString() + ":" + outString();
+}
+
+function resume(): void {
+  if (calloutContext == 0) return;
+  set_effective(calloutContext);
+  continue_stream(0);
+  calloutContext = 0;
+}
+
+export function proxy_on_http_call_response(root: u32, token: u32, nh: u32, bodySize: u32, nt: u32): void {
+  if (nh == 0) {
+    log("http_failed=" + statusText());
+  } else {
+    const k = str(":status");
+    get_value(6, changetype<usize>(k), k.byteLength, OUT, OUT + 4);
+    const status = outString();
+    get_buffer(4, 0, bodySize, OUT, OUT + 4);
+    log("http_response=" + token.toString() + " " + status + " " + outString());
+  }
+  resume();
+}
+
+export function proxy_on_grpc_receive_initial_metadata(root: u32, token: u32, n: u32): void {
+  const k = str("x-server-initial");
+  get_value(4, changetype<usize>(k), k.byteLength, OUT, OUT + 4);
+  log("grpc_initial=" + outString());
+}
+
+export function proxy_on_grpc_receive(root: u32, token: u32, size: u32): void {
+  get_buffer(5, 0, size, OUT, OUT + 4);
+  log("grpc_receive=" + token.toString() + " " + outString());
+  if ((token & 3) == 2) log("grpc_close_local=" + grpc_close(token).toString());
+  else resume();
+}
+
+export function proxy_on_grpc_receive_trailing_metadata(root: u32, token: u32, n: u32): void {
+  const k = str("x-server-trailing");
+  get_value(5, changetype<usize>(k), k.byteLength, OUT, OUT + 4);
+  log("grpc_trailing=" + outString());
+}
+
+export function proxy_on_grpc_close(root: u32, token: u32, status: i32): void {
+  log("grpc_close=" + token.toString() + " " + status.toString() + " " + statusText());
+  resume();
 }
 
 export function proxy_on_request_body(ctx: u32, size: u32, eos: u32): i32 {
