@@ -89,7 +89,10 @@ export class CalloutHost {
         creds = cluster.tls.insecureSkipVerify
           ? grpc.credentials.createSsl(null, null, null, { checkServerIdentity: () => undefined, rejectUnauthorized: false })
           : grpc.credentials.createSsl();
+        // SNI as configured; without one, a name instead of the IP literal Node refuses to send as SNI
+        // (verification is off in that case, so the name only labels the connection).
         if (cluster.tls.sni) options["grpc.ssl_target_name_override"] = cluster.tls.sni;
+        else if (cluster.tls.insecureSkipVerify) options["grpc.ssl_target_name_override"] = cluster.name.replace(/[^A-Za-z0-9.-]/g, "-");
       } else {
         creds = grpc.credentials.createInsecure();
       }

@@ -45,6 +45,9 @@ export interface StreamContext {
   closeStream(): () => void;
 }
 
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
 /** Out-of-bounds access to the module's memory: the host call returns InvalidMemoryAccess. */
 class MemoryFault extends Error {}
 
@@ -119,7 +122,7 @@ export class WasmVm {
     this.runStart();
     const root = this.rootContextId;
     const vmConfig = new Uint8Array(0);
-    const pluginConfig = new TextEncoder().encode(this.env.config.configuration);
+    const pluginConfig = utf8Encoder.encode(this.env.config.configuration);
     if (this.call(root, "proxy_on_context_create", [root, 0]) === null) throw this.startFailure("proxy_on_context_create");
     this.callBuffers.set(BufferType.VmConfiguration, vmConfig);
     const started = this.call(root, "proxy_on_vm_start", [root, vmConfig.length], 1);
@@ -244,7 +247,7 @@ export class WasmVm {
   }
 
   setStatus(code: number, message: string): void {
-    this.status = { code, message: new TextEncoder().encode(message) };
+    this.status = { code, message: utf8Encoder.encode(message) };
   }
 
   close(): void {
@@ -283,7 +286,10 @@ export class WasmVm {
   }
 
   readString(ptr: number, len: number): string {
-    return new TextDecoder().decode(this.read(ptr, len));
+    ptr >>>= 0;
+    len >>>= 0;
+    this.check(ptr, len);
+    return len === 0 ? "" : utf8Decoder.decode(this.mem().subarray(ptr, ptr + len));
   }
 
   writeU32(ptr: number, value: number): void {
@@ -435,7 +441,7 @@ export class WasmVm {
         if (map === "bad" || map === null) return WasmResult.BadArgument;
         const entry = map.find(([k]) => k === key);
         if (!entry) return WasmResult.NotFound;
-        return this.writeOut(new TextEncoder().encode(entry[1]), ptrOut, sizeOut);
+        return this.writeOut(utf8Encoder.encode(entry[1]), ptrOut, sizeOut);
       },
       proxy_add_header_map_value: (type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number) => {
         const key = this.readString(keyPtr, keySize).toLowerCase();
