@@ -26,6 +26,7 @@
 @external("env", "proxy_grpc_send") declare function grpc_send(token: u32, p: usize, s: usize, eos: u32): i32;
 @external("env", "proxy_grpc_close") declare function grpc_close(token: u32): i32;
 @external("env", "proxy_get_status") declare function get_status(codeOut: usize, p: usize, s: usize): i32;
+@external("env", "proxy_set_property") declare function set_property(pp: usize, ps: usize, vp: usize, vs: usize): i32;
 @external("env", "proxy_call_foreign_function") declare function call_foreign(np: usize, ns: usize, ap: usize, as: usize, rp: usize, rs: usize): i32;
 
 const OUT = memory.data(16);
@@ -165,6 +166,10 @@ export function proxy_on_request_headers(ctx: u32, n: u32, eos: u32): i32 {
     log("request.path=" + property("request\0path"));
     log("xds.route_name=" + property("xds\0route_name"));
     log("unknown=" + property("no\0such"));
+    const key = str("wh_state");
+    const val = str("remembered");
+    log("set_property=" + set_property(changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength).toString());
+    log("wh_state=" + property("wh_state"));
     const name = str("clear_route_cache");
     log("foreign=" + call_foreign(changetype<usize>(name), name.byteLength, 0, 0, OUT, OUT + 4).toString());
     const bad = str("no_such_function");

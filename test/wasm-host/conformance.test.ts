@@ -199,6 +199,10 @@ describe("properties, foreign functions, metrics, shared data", () => {
     expect(v.get("request.path")).toBe("/props?x=1");
     expect(v.get("xds.route_name")).toBe("route-a");
     expect(v.get("unknown")).toBe("#1");
+    // set_property writes filter state wasm.<path>, which get_property falls back to.
+    expect(v.get("set_property")).toBe("0");
+    expect(v.get("wh_state")).toBe("remembered");
+    expect(new TextDecoder().decode(sink.info.filterState.get("wasm.wh_state"))).toBe("remembered");
     expect(v.get("foreign")).toBe("0");
     expect(v.get("foreign_unknown")).toBe("1");
     expect(sink.routeCacheCleared).toBe(1);
