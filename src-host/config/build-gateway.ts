@@ -17,7 +17,10 @@ import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP } f
 import type { Problems } from "./problems.js";
 import { compare, PodRegistry } from "./pods.js";
 import { resolveService, serviceForHostname } from "./services.js";
-import { eppSecureServing, planWorkloads, type WorkloadPlan } from "./workloads.js";
+import { eppSecureServing, planEmbeddedRateLimit, planWorkloads, type WorkloadPlan } from "./workloads.js";
+import { buildCosts } from "./costs.js";
+import { GENAI_STATS_TAGS } from "./genai-metrics.js";
+import { buildRateLimits, rateLimitCluster } from "./rate-limits.js";
 
 export interface BuildOptions {
   /** Listener port on 127.0.0.1 that the Gateway's listener maps to (aigw run: 1975). 0 = ephemeral. */
@@ -170,11 +173,20 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
     filterEnabled: true,
   });
 
+  const costs = buildCosts(model, gateway, routes);
+  const rateLimits = buildRateLimits(model, gateway, listener, routes, costs);
+  if (rateLimits.some((r) => r.type === "Global")) {
+    const taken = planEmbeddedRateLimit(workloads, pods);
+    if (taken) problems.global(taken);
+    usedClusters.set("ratelimit", rateLimitCluster(workloads, pods));
+  }
   const plugin: PluginConfig = {
     rules,
     models,
     pools: [...usedPools.values()].sort((a, b) => compare(a.name, b.name)),
     maxRequestBodyBytes: o.maxRequestBodyBytes,
+    costs,
+    rateLimits,
   };
   const listenerName = gateway && listener ? `${gateway.namespace}/${gateway.name}/${listener.name}` : "listener";
   const config: GatewayConfig = {
@@ -200,7 +212,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
       failOpen: false,
       workers: o.workers,
     },
-    statsTags: [],
+    statsTags: [...GENAI_STATS_TAGS],
   };
   return { gateway: config, plugin, workloads, pods, model };
 }

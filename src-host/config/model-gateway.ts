@@ -8,6 +8,7 @@ import type { AppliedObject } from "./objects.js";
 import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP } from "./objects.js";
 import type { Problems } from "./problems.js";
 import { MODEL_HEADER } from "./plugin-config.js";
+import { GATEWAY_CONFIG_ANNOTATION, readCosts, type CostModel } from "./model-policy.js";
 
 export const BODY_MODE_ANNOTATION = "aigateway.envoyproxy.io/processing-body-mode";
 export const ALLOW_MODE_OVERRIDE_ANNOTATION = "aigateway.envoyproxy.io/allow-mode-override";
@@ -30,6 +31,8 @@ export interface GatewayModel {
   name: string;
   className: string;
   listeners: ListenerModel[];
+  /** The GatewayConfig (same namespace) named by the aigateway.envoyproxy.io/gateway-config annotation. */
+  gatewayConfig?: string;
 }
 
 export interface ReferenceGrantModel {
@@ -108,6 +111,8 @@ export interface RouteModel {
   createdAt?: number;
   parentRefs: ParentRefModel[];
   rules: RuleModel[];
+  /** spec.llmRequestCosts */
+  costs: CostModel[];
 }
 
 export interface AIServiceBackendModel {
@@ -157,7 +162,12 @@ export function readGateway(obj: AppliedObject, problems: Problems): GatewayMode
       field,
     });
   }
-  return { obj, f, namespace: obj.namespace, name: obj.name, className, listeners };
+  const gw: GatewayModel = { obj, f, namespace: obj.namespace, name: obj.name, className, listeners };
+  const annotations = f.stringMap(obj.object.metadata.annotations, "metadata.annotations");
+  const configName = annotations[GATEWAY_CONFIG_ANNOTATION];
+  if (configName !== undefined && configName === "") f.fail(`metadata.annotations.${GATEWAY_CONFIG_ANNOTATION}`, "must name a GatewayConfig");
+  else if (configName !== undefined) gw.gatewayConfig = configName;
+  return gw;
 }
 
 export function readReferenceGrant(obj: AppliedObject, problems: Problems): ReferenceGrantModel {
@@ -248,7 +258,6 @@ export function readAIGatewayRoute(obj: AppliedObject, problems: Problems): Rout
     f.fail("spec.schema.name", `schema ${JSON.stringify(schema.name)} is not supported by aigw run (only OpenAI)`);
   }
   if (spec.hostnames !== undefined) f.fail("spec.hostnames", "not supported by aigw run");
-  if (spec.llmRequestCosts !== undefined) f.warn("spec.llmRequestCosts", "token costs are not applied by this version");
   if (spec.filterConfig !== undefined) f.warn("spec.filterConfig", "ignored by aigw run");
 
   // targetRefs is the deprecated (v0.2) way to attach to a Gateway; it has the same shape.
@@ -274,7 +283,8 @@ export function readAIGatewayRoute(obj: AppliedObject, problems: Problems): Rout
   if (ts !== undefined) {
     createdAt = parseTimestamp(f, ts, "metadata.creationTimestamp");
   }
-  return { obj, f, namespace: obj.namespace, name: obj.name, createdAt, parentRefs, rules };
+  const costs = readCosts(f, spec.llmRequestCosts, "spec.llmRequestCosts");
+  return { obj, f, namespace: obj.namespace, name: obj.name, createdAt, parentRefs, rules, costs };
 }
 
 function readRule(f: Fields, r: Record<string, unknown>, field: string, index: number, namespace: string): RuleModel {

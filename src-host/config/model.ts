@@ -27,6 +27,8 @@ import {
   readInferencePool,
   readReferenceGrant,
 } from "./model-gateway.js";
+import type { GatewayConfigModel, TrafficPolicyModel } from "./model-policy.js";
+import { readBackendTrafficPolicy, readGatewayConfig } from "./model-policy.js";
 import type { AppliedObject } from "./objects.js";
 import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP, INFERENCE_X_GROUP } from "./objects.js";
 import type { Problems } from "./problems.js";
@@ -47,6 +49,10 @@ export interface Model {
   routes: RouteModel[];
   aiBackends: Map<string, AIServiceBackendModel>;
   backends: Map<string, BackendModel>;
+  /** Envoy AI Gateway GatewayConfig objects, keyed "namespace/name". */
+  gatewayConfigs: Map<string, GatewayConfigModel>;
+  /** Envoy Gateway BackendTrafficPolicies, in apply order. */
+  trafficPolicies: TrafficPolicyModel[];
 }
 
 export function readModel(objects: AppliedObject[], problems: Problems): Model {
@@ -65,6 +71,8 @@ export function readModel(objects: AppliedObject[], problems: Problems): Model {
     routes: [],
     aiBackends: new Map(),
     backends: new Map(),
+    gatewayConfigs: new Map(),
+    trafficPolicies: [],
   };
   for (const o of objects) {
     const id = `${o.namespace}/${o.name}`;
@@ -110,6 +118,12 @@ export function readModel(objects: AppliedObject[], problems: Problems): Model {
         break;
       case `${ENVOY_GATEWAY_GROUP}/Backend`:
         m.backends.set(id, readBackend(o, problems));
+        break;
+      case `${AIGW_GROUP}/GatewayConfig`:
+        m.gatewayConfigs.set(id, readGatewayConfig(o, problems));
+        break;
+      case `${ENVOY_GATEWAY_GROUP}/BackendTrafficPolicy`:
+        m.trafficPolicies.push(readBackendTrafficPolicy(o, problems));
         break;
       default:
         break; // an ignored kind

@@ -55,6 +55,8 @@ const SUPPORTED: Record<string, string[]> = {
   [`${AIGW_GROUP}/AIGatewayRoute`]: ["v1alpha1", "v1beta1"],
   [`${AIGW_GROUP}/AIServiceBackend`]: ["v1alpha1", "v1beta1"],
   [`${ENVOY_GATEWAY_GROUP}/Backend`]: ["v1alpha1"],
+  [`${ENVOY_GATEWAY_GROUP}/BackendTrafficPolicy`]: ["v1alpha1"],
+  [`${AIGW_GROUP}/GatewayConfig`]: ["v1alpha1", "v1beta1"],
 };
 
 /** Kinds with no meaning outside Kubernetes: accepted and ignored. */
@@ -79,6 +81,8 @@ const IGNORED = new Set([
   "admissionregistration.k8s.io/MutatingWebhookConfiguration",
   "monitoring.coreos.com/ServiceMonitor",
   "monitoring.coreos.com/PodMonitor",
+  // Deployment parameters of the Envoy proxy (resources, replicas, bootstrap patches): nothing to run here.
+  `${ENVOY_GATEWAY_GROUP}/EnvoyProxy`,
 ]);
 
 const CLUSTER_SCOPED = new Set([

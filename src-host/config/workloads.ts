@@ -2,6 +2,13 @@
 // project knows becomes one process-local server per replica, each on its own loopback address with the
 // manifest's container ports, so that Services, selectors and InferencePool targetPorts work unchanged.
 // Pod objects with status.podIP are workloads running outside the process; they are registered as is.
+//
+// The rate limit service (image envoyproxy/ratelimit) is started as aigw run's own implementation of the
+// protocol (src-host/ratelimit), configured from the plugin's Global rate limit rules rather than from the
+// container's own configuration; it keeps counters in memory, so one replica is started. When Global rules
+// exist and no such Deployment does, an embedded one is planned, as Envoy Gateway deploys envoy-ratelimit
+// itself: pod envoy-gateway-system/envoy-ratelimit-0 on 127.10.0.1:8081 (owner index 0 is never used by
+// materialized Deployments, so the address cannot collide with theirs).
 
 import type { Fields } from "./fields.js";
 import { isRecord } from "./manifests.js";
@@ -11,7 +18,7 @@ import { MAX_MATERIALIZED_OWNERS, MAX_REPLICAS, podAddress } from "./loopback.js
 import { INFERENCE_GROUP } from "./objects.js";
 import { compare, type PodRegistry } from "./pods.js";
 
-export type WorkloadKind = "testupstream" | "vllm-sim" | "epp";
+export type WorkloadKind = "testupstream" | "vllm-sim" | "epp" | "ratelimit";
 
 /** One replica to start locally. */
 export interface PlannedPod {
@@ -54,7 +61,18 @@ const KNOWN_IMAGES: Array<[string, WorkloadKind]> = [
   ["envoyproxy/ai-gateway-testupstream", "testupstream"],
   ["llm-d/llm-d-inference-sim", "vllm-sim"],
   ["gateway-api-inference-extension/epp", "epp"],
+  ["envoyproxy/ratelimit", "ratelimit"],
 ];
+
+/** envoyproxy/ratelimit's default GRPC_PORT. */
+export const RATE_LIMIT_GRPC_PORT = 8081;
+export const EMBEDDED_RATE_LIMIT_POD = { namespace: "envoy-gateway-system", name: "envoy-ratelimit-0", ip: "127.10.0.1" } as const;
+
+/** The port a rate limit pod serves gRPC on: its GRPC_PORT variable (checked at load), else 8081. */
+export function rateLimitGrpcPort(env: Record<string, string>): number {
+  const v = env.GRPC_PORT;
+  return v === undefined ? RATE_LIMIT_GRPC_PORT : Number(v);
+}
 
 /** The workload an image stands for, whatever its registry, tag or digest. */
 export function imageKind(image: string): WorkloadKind | undefined {
@@ -110,6 +128,7 @@ export function planWorkloads(m: Model, pods: PodRegistry): WorkloadPlan {
       })),
   ];
   let ownerIndex = 0;
+  let rateLimitOwner: string | undefined;
   for (const o of owners) {
     const known = o.spec.containers.filter((c) => imageKind(c.image) !== undefined);
     if (known.length === 0) {
@@ -137,7 +156,19 @@ export function planWorkloads(m: Model, pods: PodRegistry): WorkloadPlan {
       continue;
     }
     const container = known[0]!;
-    for (let r = 0; r < o.replicas; r++) {
+    let replicas = o.replicas;
+    if (imageKind(container.image) === "ratelimit") {
+      if (rateLimitOwner !== undefined) {
+        o.f.fail(`${o.spec.field}.containers`, `aigw run starts one rate limit service; ${rateLimitOwner} already is one`);
+        continue;
+      }
+      rateLimitOwner = o.label;
+      if (replicas > 1) {
+        o.f.warn("spec.replicas", "aigw run's rate limit service keeps its counters in memory: starting 1 replica");
+        replicas = 1;
+      }
+    }
+    for (let r = 0; r < replicas; r++) {
       const name = o.bare ? o.baseName : `${o.baseName}-${r}`;
       if (pods.get(o.namespace, name)) {
         o.f.fail("metadata.name", `pod name ${o.namespace}/${name} of the materialized replica is taken by a Pod object`);
@@ -183,7 +214,52 @@ function planPod(m: Model, o: Owner, c: ContainerModel, name: string, replica: n
   };
   if (kind === "epp" && replica === 0) checkEpp(m, o, c, args, files, planned);
   else if (kind === "epp") planned.pool = eppPool(args);
+  const grpcPort = env.GRPC_PORT;
+  if (kind === "ratelimit" && grpcPort !== undefined && (!/^[1-9][0-9]{0,4}$/.test(grpcPort) || Number(grpcPort) > 65535)) {
+    o.f.fail(`${c.field}.env`, `GRPC_PORT must be a port number, got "${env.GRPC_PORT}"`);
+  }
   return planned;
+}
+
+/**
+ * Plans (and registers, not ready) the embedded rate limit service, unless a "ratelimit" pod is already
+ * planned. Returns a problem when its address is taken by a declared Pod.
+ */
+export function planEmbeddedRateLimit(plan: WorkloadPlan, pods: PodRegistry): string | undefined {
+  if (plan.pods.some((p) => p.kind === "ratelimit")) return undefined;
+  const { namespace, name, ip } = EMBEDDED_RATE_LIMIT_POD;
+  const taken = pods.all().find((p) => p.ip === ip || (p.namespace === namespace && p.name === name));
+  if (taken) return `the embedded rate limit service needs pod ${namespace}/${name} on ${ip}, taken by Pod ${taken.namespace}/${taken.name}`;
+  const labels = { "app.kubernetes.io/name": "envoy-ratelimit" };
+  const container: ContainerModel = {
+    name: "envoy-ratelimit",
+    image: "docker.io/envoyproxy/ratelimit",
+    command: [],
+    args: [],
+    ports: [{ name: "grpc", containerPort: RATE_LIMIT_GRPC_PORT, protocol: "TCP" }],
+    env: [],
+    envFrom: [],
+    volumeMounts: [],
+    field: "",
+  };
+  plan.pods.push({
+    kind: "ratelimit",
+    name,
+    namespace,
+    owner: "embedded rate limit service (what Envoy Gateway deploys as envoy-ratelimit)",
+    replica: 0,
+    ip,
+    labels,
+    image: container.image,
+    container: container.name,
+    ports: container.ports.map((p) => ({ ...p })),
+    command: [],
+    args: [],
+    env: {},
+    files: {},
+  });
+  pods.add({ namespace, name, ip, labels, ready: false, containers: [container], materialized: true });
+  return undefined;
 }
 
 /** The EPP's pool must exist and its --config-file must be mounted: found at load, not when it starts. */

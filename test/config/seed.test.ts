@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import { loadConfig, type LoadedConfig } from "../../src-host/config/load-config.js";
 import { ROUTE_NOT_FOUND_BODY } from "../../src-host/config/build-gateway.js";
 import type { PluginConfig } from "../../src-host/config/plugin-config.js";
+import { GENAI_STATS_TAGS } from "../../src-host/config/genai-metrics.js";
 
 const EXAMPLE = "envoy/examples/inference-pool";
 const opts = { modulePath: "build/ai-gateway.wasm", loadTime: 1_700_000_000 };
@@ -89,6 +90,9 @@ describe("seed example", () => {
       })),
       pools: [pool("mistral", "mistral-epp"), pool("vllm-llama3-8b-instruct", "vllm-llama3-8b-instruct-epp")],
       maxRequestBodyBytes: 52428800,
+      // The seed's route declares no llmRequestCosts and no BackendTrafficPolicy limits it.
+      costs: [],
+      rateLimits: [],
     });
   });
 
@@ -141,7 +145,7 @@ describe("seed example", () => {
     });
     expect(gw.listener.bufferLimitBytes).toBeGreaterThanOrEqual(cfg.plugin.maxRequestBodyBytes);
     expect(gw.admin).toEqual({ address: "127.0.0.1", port: 1064 });
-    expect(gw.statsTags).toEqual([]);
+    expect(gw.statsTags).toEqual(GENAI_STATS_TAGS);
     expect(gw.wasm).toEqual({
       name: "ai-gateway",
       rootId: "ai-gateway",

@@ -1,0 +1,36 @@
+// llmRequestCosts → PluginConfig.costs: the costs of every served AIGatewayRoute (route "namespace/name")
+// and the gateway-wide ones of the GatewayConfig the Gateway names in its aigateway.envoyproxy.io/gateway-config
+// annotation (route ""), as Envoy AI Gateway's controller collects them. For one metadataKey a route's own
+// cost beats the global one; the filter applies that precedence.
+
+import type { Model } from "./model.js";
+import type { GatewayModel, RouteModel } from "./model-gateway.js";
+import { GATEWAY_CONFIG_ANNOTATION } from "./model-policy.js";
+import type { CostConfig } from "./plugin-config.js";
+
+export function buildCosts(m: Model, gateway: GatewayModel | undefined, routes: RouteModel[]): CostConfig[] {
+  const costs: CostConfig[] = [];
+  const referenced = gateway?.gatewayConfig === undefined ? undefined : `${gateway.namespace}/${gateway.gatewayConfig}`;
+  if (gateway && referenced !== undefined) {
+    const config = m.gatewayConfigs.get(referenced);
+    if (!config) {
+      gateway.f.fail(`metadata.annotations.${GATEWAY_CONFIG_ANNOTATION}`, `GatewayConfig ${referenced} not found (it must be in the Gateway's namespace)`);
+    } else {
+      for (const c of config.costs) costs.push({ route: "", metadataKey: c.metadataKey, type: c.type, cel: c.cel });
+    }
+  }
+  for (const config of m.gatewayConfigs.values()) {
+    if (`${config.namespace}/${config.name}` === referenced) continue;
+    const by = gateway ? `Gateway ${gateway.namespace}/${gateway.name}` : "the Gateway";
+    config.f.warn("", `not referenced by ${by} (annotation ${GATEWAY_CONFIG_ANNOTATION}): its globalLLMRequestCosts are not applied`);
+  }
+  for (const r of routes) {
+    for (const c of r.costs) costs.push({ route: `${r.namespace}/${r.name}`, metadataKey: c.metadataKey, type: c.type, cel: c.cel });
+  }
+  return costs;
+}
+
+/** The metadata keys a response on `route` ("namespace/name") gets a value for: its own and the global ones. */
+export function costKeysOf(costs: CostConfig[], route: string): Set<string> {
+  return new Set(costs.filter((c) => c.route === route || c.route === "").map((c) => c.metadataKey));
+}
