@@ -175,10 +175,6 @@ export class ClusterManager {
     return this.clusters.get(name);
   }
 
-  has(name: string): boolean {
-    return this.clusters.has(name);
-  }
-
   close(): void {
     for (const c of this.clusters.values()) c.agent.destroy();
   }
@@ -196,7 +192,7 @@ export function firstAddress(value: string): SocketAddress | undefined {
   return undefined;
 }
 
-export function parseAddress(s: string): SocketAddress | undefined {
+function parseAddress(s: string): SocketAddress | undefined {
   let host: string;
   let portText: string;
   if (s.startsWith("[")) {

@@ -85,19 +85,26 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
 
   const accessLog = openAccessLog(config, opts, log);
   const statPrefix = config.listener.name.replace(/[.:]/g, "_");
+  // Streams in flight, so close() returns only after every one of them completed.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
   const ctx: StreamContext = {
     listener: config.listener,
     routes,
     clusters,
     filter: opts.filter,
     stats: downstreamStats(stats, statPrefix),
-    onStreamEnd: accessLog.write,
+    onStreamEnd(entry) {
+      accessLog.write(entry);
+      if (--inFlight === 0) drained?.();
+    },
     log,
   };
 
-  const server = http.createServer({ maxHeaderSize: 60 * 1024, noDelay: true, requestTimeout: 0 }, (req, res) =>
-    new GatewayStream(ctx, req, res).start(),
-  );
+  const server = http.createServer({ maxHeaderSize: 60 * 1024, noDelay: true, requestTimeout: 0 }, (req, res) => {
+    inFlight++;
+    new GatewayStream(ctx, req, res).start();
+  });
   // Envoy keeps idle downstream connections far longer than node's 5 s default.
   server.keepAliveTimeout = 60_000;
   const hcmCx = {
@@ -155,6 +162,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
           server.close(() => resolve());
           for (const s of sockets) s.destroy();
         });
+        if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
         clusters.close();
         await adminServer.close();
         await accessLog.close();

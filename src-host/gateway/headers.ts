@@ -77,17 +77,6 @@ export function getHeader(headers: HeaderList, name: string): string | undefined
   return out;
 }
 
-/** First value of a header, undefined when absent. */
-export function firstHeader(headers: HeaderList, name: string): string | undefined {
-  for (const [n, v] of headers) if (n === name) return v;
-  return undefined;
-}
-
-export function hasHeader(headers: HeaderList, name: string): boolean {
-  for (const [n] of headers) if (n === name) return true;
-  return false;
-}
-
 /** Replaces every value of `name` by one value, keeping the first one's position (appends if absent). */
 export function setHeader(headers: HeaderList, name: string, value: string): void {
   let at = -1;
@@ -101,10 +90,6 @@ export function setHeader(headers: HeaderList, name: string, value: string): voi
     }
   }
   if (at < 0) headers.push([name, value]);
-}
-
-export function removeHeader(headers: HeaderList, name: string): void {
-  for (let i = headers.length - 1; i >= 0; i--) if (headers[i][0] === name) headers.splice(i, 1);
 }
 
 /**

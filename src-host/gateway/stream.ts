@@ -107,7 +107,7 @@ function requestHasBody(req: IncomingMessage): boolean {
 export class GatewayStream implements HttpFilterSink, UpstreamEvents {
   readonly info: StreamInfo;
   private readonly random = (Math.random() * 0x100000000) >>> 0;
-  private readonly filter?: HttpFilterStream;
+  private filter?: HttpFilterStream;
   /** The request headers as they stand (original, then as the filter forwarded them). */
   private requestHeaders: HeaderList;
   private routeCached = false;
@@ -153,7 +153,6 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     };
     this.requestHeaders = this.edgeRequestHeaders();
     this.resolveRoute(this.requestHeaders);
-    if (ctx.filter && this.cachedRoute?.config.filterEnabled !== false) this.filter = ctx.filter.createStream(this);
   }
 
   /** Envoy's HCM mutations before the filter chain: x-request-id, x-forwarded-for, x-forwarded-proto. */
@@ -185,8 +184,10 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
       req.on("data", (chunk: Buffer) => this.onRequestData(chunk));
       req.on("end", () => this.onRequestEnd());
     }
-    if (this.filter) {
+    const factory = this.ctx.filter;
+    if (factory && this.cachedRoute?.config.filterEnabled !== false) {
       try {
+        this.filter = factory.createStream(this);
         this.filter.requestHeaders(this.requestHeaders, endOfStream);
       } catch (err) {
         this.filterFailed(err);
@@ -597,9 +598,12 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     if (this.done) return;
     this.done = true;
     if (this.upstream) {
-      // Still running: the downstream side ended first (reset, client gone, early response).
-      this.cluster!.stats.rqTxReset.inc();
-      this.abandonUpstream();
+      if (this.upstream.complete) this.onUpstreamComplete();
+      else {
+        // Still running: the downstream side ended first (reset, client gone, early response).
+        this.cluster!.stats.rqTxReset.inc();
+        this.abandonUpstream();
+      }
     }
     if (this.requestPaused) this.req.resume();
     const stats = this.ctx.stats;

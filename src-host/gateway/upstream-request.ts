@@ -110,13 +110,19 @@ export class UpstreamRequest {
     this.res?.resume();
   }
 
+  /** Over in both directions: the whole request went out and the parser has the whole response (its
+   * "end" event may still be a tick away). */
+  get complete(): boolean {
+    return this.ended && (this.responseComplete || this.res?.complete === true);
+  }
+
   /**
    * Abandons the request unless it is over in both directions (then its connection is back in the pool);
    * the connection is closed, as Envoy does when it resets an HTTP/1 stream.
    */
   abort(): void {
     this.closed = true;
-    if (this.ended && this.responseComplete) return;
+    if (this.complete) return;
     this.req.destroy();
     this.res?.destroy();
   }

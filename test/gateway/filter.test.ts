@@ -279,6 +279,18 @@ describe("resets and failures", () => {
     expectCompletedOnce(filter.rec, 1);
   });
 
+  it("answers 500 when the filter cannot create its stream", async () => {
+    const { gw, upstream } = await setup({
+      createStream() {
+        throw new Error("no VM");
+      },
+    });
+    const r = await request(gw.listenerAddress.port, "/");
+    expect(r.status).toBe(500);
+    expect(upstream.requests.length).toBe(0);
+    expect(gw.logs.join("\n")).toMatch(/filter threw: Error: no VM/);
+  });
+
   it("resets on contract misuse (data before headers) and says so", async () => {
     const filter = testFilter((sink) => ({
       requestHeaders: () => sink.forwardRequestData(Buffer.from("x"), true),

@@ -14,6 +14,7 @@ import {
   route,
   stalledPort,
   startUpstream,
+  testFilter,
   until,
   type Upstream,
 } from "./helpers.js";
@@ -141,6 +142,56 @@ describe("ORIGINAL_DST", () => {
     expect(firstAddress("10.0.0.1:0")).toBeUndefined();
     expect(firstAddress("10.0.0.1:65536")).toBeUndefined();
     expect(firstAddress("host.local:80")).toBeUndefined();
+  });
+});
+
+describe("bodiless responses and shutdown", () => {
+  it("passes HEAD, 204 and 304 responses through without a body, keeping HEAD's content-length", async () => {
+    const up = await startUpstream((req, res) => {
+      if (req.url === "/204") return void res.writeHead(204).end();
+      if (req.url === "/304") return void res.writeHead(304, { etag: '"v1"' }).end();
+      res.writeHead(200, { "content-length": "1234", "content-type": "text/plain" });
+      res.end(req.method === "HEAD" ? undefined : "x".repeat(1234));
+    });
+    const gw = await gateway(config([route("r", "up")], [cluster("up", [up])]));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const head = await request(gw.listenerAddress.port, "/", { method: "HEAD", agent });
+      expect(head.status).toBe(200);
+      expect(head.headers["content-length"]).toBe("1234");
+      expect(head.body.length).toBe(0);
+      const noContent = await request(gw.listenerAddress.port, "/204", { agent });
+      expect(noContent.status).toBe(204);
+      const notModified = await request(gw.listenerAddress.port, "/304", { agent });
+      expect(notModified.status).toBe(304);
+      expect(notModified.headers.etag).toBe('"v1"');
+      // The same keep-alive connection still carries a full response afterwards.
+      const full = await request(gw.listenerAddress.port, "/", { agent });
+      expect(full.body.length).toBe(1234);
+      expect(up.connections).toBe(1);
+    } finally {
+      agent.destroy();
+      await gw.close();
+      await up.close();
+    }
+  });
+
+  it("close() resets streams still running, and their filter streams complete", async () => {
+    const stall = await startUpstream(() => {});
+    const filter = testFilter(() => ({}));
+    const gw = await gateway(config([route("r", "stall")], [cluster("stall", [stall])]), { filter });
+    try {
+      const pending = request(gw.listenerAddress.port, "/").then(
+        () => "answered",
+        () => "reset",
+      );
+      await until(() => stall.requests.length === 1, 5000, "the stalled request");
+      await gw.close();
+      expect(await pending).toBe("reset");
+      expect([...filter.rec.completes.values()]).toEqual([1]);
+    } finally {
+      await stall.close();
+    }
   });
 });
 
