@@ -3,7 +3,7 @@
 // reset, or throw — and complete() reaching every stream exactly once.
 import http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import type { HeaderList } from "../../src-host/gateway/http-filter.js";
+import type { HeaderList, HttpFilterFactory } from "../../src-host/gateway/http-filter.js";
 import {
   cluster,
   config,
@@ -26,7 +26,7 @@ afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!();
 });
 
-async function setup(filter: Parameters<typeof gateway>[1]["filter"], up?: Upstream) {
+async function setup(filter: HttpFilterFactory, up?: Upstream) {
   const upstream = up ?? (await echoUpstream("up"));
   const gw = await gateway(config([route("r", "up")], [cluster("up", [upstream])]), { filter });
   cleanup.push(() => upstream.close(), () => gw.close());
