@@ -12,7 +12,7 @@
 import {
   BufferType, GrpcStatus, GrpcStream, GrpcStreamHandler, MapType, Pair, StreamType, clearRouteCache,
   continueStream, getBufferBytes, getCurrentTimeNanoseconds, getHeaderMapPairsBytes, getStatus, logDebug,
-  logWarn, replaceBuffer, requestHeaders, sendLocalResponseString,
+  logWarn, replaceBuffer, requestHeaders, sendLocalResponseString, setEffectiveContext,
 } from "../proxy-wasm";
 import { DESTINATION_ENDPOINT_HEADER, PoolConfig } from "./config";
 import { errorJson, CONTENT_TYPE_JSON } from "./errors";
@@ -56,7 +56,10 @@ export function expireEppExchanges(): void {
   const now = getCurrentTimeNanoseconds();
   for (let i = waiting.length - 1; i >= 0; i--) {
     const x = unchecked(waiting[i]);
-    if (x.deadlineNs <= now) x.fail("no answer from the endpoint picker within " + x.pool.timeoutMs.toString() + "ms");
+    if (x.deadlineNs > now) continue;
+    // on_tick runs on the root context: the reply or continue must act on the request's own stream.
+    setEffectiveContext(x.owner.contextId);
+    x.fail("no answer from the endpoint picker within " + x.pool.timeoutMs.toString() + "ms");
   }
 }
 
@@ -67,6 +70,7 @@ export function eppExchangesWaiting(): bool {
 
 /** What an exchange needs from the HTTP context that owns it. */
 export interface EppOwner {
+  readonly contextId: u32;
   openEppStream(pool: PoolConfig, handler: GrpcStreamHandler): GrpcStream | null;
   /** Arms the root's tick so deadlines are checked. */
   armTick(periodMs: u32): void;
@@ -81,7 +85,7 @@ export class EppExchange implements GrpcStreamHandler {
   destination: string = "";
   deadlineNs: u64 = 0;
 
-  constructor(private owner: EppOwner, public pool: PoolConfig) {}
+  constructor(public owner: EppOwner, public pool: PoolConfig) {}
 
   /** Opens the stream and sends the request; false when the stream could not be opened. */
   start(bodyPtr: usize, bodyLen: usize): bool {

@@ -1,0 +1,159 @@
+// `aigw run`: Kubernetes manifests served on one machine. Loads the manifests, starts the workloads the
+// project knows (test upstreams, vLLM simulators, Endpoint Pickers) on their own loopback addresses,
+// loads build/ai-gateway.wasm into the proxy-wasm host, and serves the data plane in front of it.
+
+import { dirname, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig, type LoadedConfig } from "../config/load-config.js";
+import type { PlannedPod } from "../config/workloads.js";
+import { startEpp } from "../epp/epp.js";
+import { startGateway, type Gateway } from "../gateway/gateway.js";
+import { loadWasmFilter } from "../wasm-host/index.js";
+import { startTestUpstream } from "../sim/testupstream.js";
+import { startVllmSim } from "../sim/vllm/server.js";
+import { StatsStore } from "../stats/index.js";
+
+// The repository root, from src-host/cli (tests) or build/host/src-host/cli (compiled).
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = HERE.includes(`${sep}build${sep}host${sep}`) ? resolve(HERE, "../../../..") : resolve(HERE, "../..");
+
+export const DEFAULT_EXAMPLE = resolve(ROOT, "envoy/examples/inference-pool");
+export const DEFAULT_MODULE = resolve(ROOT, "build/ai-gateway.wasm");
+
+export interface RunOptions {
+  paths: string[];
+  port?: number;
+  adminPort?: number;
+  workers?: number;
+  modulePath?: string;
+  /** Serve without the wasm filter (benchmark-only configuration). */
+  noFilter?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RunningGateway {
+  config: LoadedConfig;
+  gateway: Gateway;
+  stats: StatsStore;
+  /** The materialized pods, name → loopback address. */
+  pods: Map<string, string>;
+  close(): Promise<void>;
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+/** Starts everything; on any failure, stops what was already started and throws. */
+export async function runGateway(opts: RunOptions): Promise<RunningGateway> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const modulePath = opts.modulePath ?? DEFAULT_MODULE;
+  const config = loadConfig(opts.paths.length ? opts.paths : [DEFAULT_EXAMPLE], {
+    port: opts.port,
+    adminPort: opts.adminPort,
+    workers: opts.workers,
+    modulePath,
+  });
+  for (const w of config.warnings) log(`warning: ${w}`);
+  for (const s of config.workloads.skipped) log(`not started: ${s.owner} (${s.images.join(", ")}): ${s.reason}`);
+
+  const started: Closable[] = [];
+  const stopAll = async () => {
+    for (const c of started.reverse()) await c.close().catch(() => {});
+  };
+  try {
+    const pods = new Map<string, string>();
+    // Model servers first, so the EPPs find ready pods when they start scraping.
+    const ordered = [...config.workloads.pods].sort((a, b) => Number(a.kind === "epp") - Number(b.kind === "epp"));
+    for (const pod of ordered) {
+      started.push(await startPod(pod, config, log));
+      config.setPodReady(pod.namespace, pod.name, true);
+      pods.set(`${pod.namespace}/${pod.name}`, pod.ip);
+      log(`started ${pod.kind} ${pod.namespace}/${pod.name} on ${pod.ip} (${pod.owner})`);
+    }
+
+    const stats = new StatsStore();
+    const filter = opts.noFilter || !config.gateway.wasm
+      ? undefined
+      : await loadWasmFilter({
+          config: config.gateway.wasm,
+          clusters: config.gateway.clusters,
+          bufferLimitBytes: config.gateway.listener.bufferLimitBytes,
+          stats,
+          log: (level, message) => log(`wasm log ${config.gateway.wasm!.name} [${LEVELS[level] ?? level}]: ${message}`),
+        });
+    if (filter) started.push(filter);
+
+    const gateway = await startGateway(config.gateway, { filter, stats, log });
+    started.push(gateway);
+    const l = gateway.listenerAddress;
+    const a = gateway.adminAddress;
+    log(`listening on http://${l.address}:${l.port} (admin http://${a.address}:${a.port})`);
+    return { config, gateway, stats, pods, close: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+const LEVELS = ["trace", "debug", "info", "warn", "error", "critical"];
+
+async function startPod(pod: PlannedPod, config: LoadedConfig, log: (line: string) => void): Promise<Closable> {
+  const port = pod.ports[0]?.containerPort;
+  switch (pod.kind) {
+    case "testupstream":
+      return startTestUpstream({ host: pod.ip, port: port ?? 8080, id: pod.env.TESTUPSTREAM_ID, podName: pod.name });
+    case "vllm-sim":
+      return startVllmSim({ host: pod.ip, port, args: pod.args, env: pod.env, podName: pod.name });
+    case "epp": {
+      if (!pod.pool) throw new Error(`${pod.owner}: the EPP serves no InferencePool (--pool-name missing)`);
+      return startEpp({
+        args: pod.args,
+        files: pod.files,
+        discovery: config.discovery(pod.pool),
+        host: pod.ip,
+        log: (line) => log(`epp ${pod.name}: ${line}`),
+      });
+    }
+    default:
+      throw new Error(`${pod.owner}: no local implementation of workload kind "${pod.kind}"`);
+  }
+}
+
+/** Parses `aigw run` arguments. */
+export function parseRunArgs(argv: string[]): RunOptions {
+  const opts: RunOptions = { paths: [] };
+  const number = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} needs a number, got "${v ?? ""}"`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case "--port": opts.port = number(flag, value()); break;
+      case "--admin-port": opts.adminPort = number(flag, value()); break;
+      case "--workers": opts.workers = number(flag, value()); break;
+      case "--module": opts.modulePath = value(); break;
+      default:
+        if (flag.startsWith("-")) throw new Error(`aigw run: unknown flag ${flag}`);
+        opts.paths.push(arg);
+    }
+  }
+  return opts;
+}
+
+/** The `aigw run` command: serves until SIGINT/SIGTERM, then stops cleanly. */
+export async function runCli(argv: string[]): Promise<void> {
+  const running = await runGateway(parseRunArgs(argv));
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      process.stderr.write(`${signal}: stopping\n`);
+      running.close().then(done, done);
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+}
