@@ -3,9 +3,12 @@
 //   const cfg = loadConfig(["envoy/examples/inference-pool"], { modulePath: "build/ai-gateway.wasm" });
 //   cfg.gateway    GatewayConfig for the data plane (listener 127.0.0.1:1975 for the Gateway's listener,
 //                  admin 127.0.0.1:1064, route table, clusters, the wasm filter with `plugin` as JSON)
-//   cfg.plugin     PluginConfig, the filter's configuration (also inside gateway.wasm.configuration)
-//   cfg.workloads  the pods to start locally (testupstream, vllm-sim, epp), one entry per replica, each
-//                  with its loopback address, ports, args, env and mounted files; and what was skipped
+//   cfg.plugin     PluginConfig, the filter's configuration (also inside gateway.wasm.configuration), with
+//                  llmRequestCosts (costs.ts) and BackendTrafficPolicy token budgets (rate-limits.ts)
+//   cfg.workloads  the pods to start locally (testupstream, vllm-sim, epp, ratelimit), one entry per replica,
+//                  each with its loopback address, ports, args, env and mounted files; and what was skipped.
+//                  Global rate limit rules without a declared envoyproxy/ratelimit Deployment add an
+//                  embedded "ratelimit" pod (workloads.ts) behind the "ratelimit" cluster
 //   cfg.discovery("default/mistral")   Discovery for an EPP serving that InferencePool
 //   cfg.setPodReady(ns, name, ready)   mark a pod (un)ready: materialized pods start NOT ready, the runner
 //                  marks each ready once its server listens; cluster endpoints in cfg.gateway follow in

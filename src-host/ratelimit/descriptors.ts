@@ -13,7 +13,8 @@
 //
 // A rule applies when the request's route is in rule.routes (or rule.routes is empty), every Exact header
 // equals its value, and every Distinct header is present and not empty (otherwise the rule is skipped, as
-// Envoy skips a rate limit whose actions cannot all produce an entry). Header names are lower-case.
+// Envoy skips a rate limit whose actions cannot all produce an entry). Header names are lower-case; header
+// values are the request's as the upstream will see them (x-ai-eg-model as the filter set it from the body).
 //
 // Charging, with per-descriptor hits_addend (what Envoy ≥ 1.34 sends for Envoy Gateway's cost fields):
 //   admission (request headers): n = rule.requestCost.number; n = 0 only checks the budget

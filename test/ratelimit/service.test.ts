@@ -9,6 +9,7 @@ import { descriptorEntries } from "../../src-host/ratelimit/descriptors.js";
 import { startRateLimitPod } from "../../src-host/ratelimit/pod.js";
 import { Code, Unit, rateLimitClientConstructor, type RateLimitRequest, type RateLimitResponse } from "../../src-host/ratelimit/proto.js";
 import { startRateLimitService, type RunningRateLimitService } from "../../src-host/ratelimit/service.js";
+import { GATEWAY, ipBackend, loadFiles, route } from "../config/helpers.js";
 
 const HOUR = 3600;
 /** 59:58 into an hour (UTC), in milliseconds. */
@@ -212,5 +213,45 @@ describe("rate limit pod", () => {
       await running.close();
     }
     await expect(startRateLimitPod({ ...pod, kind: "epp" }, [])).rejects.toThrow(/not a rate limit service/);
+  });
+
+  test("the pod planned from manifests enforces the BackendTrafficPolicy's limits on the descriptors of its rules", async () => {
+    const { cfg } = loadFiles({
+      "gw.yaml": GATEWAY,
+      "b.yaml": ipBackend("b"),
+      "r.yaml": route("r", [["m", "{name: b}"]]) + "  llmRequestCosts: [{metadataKey: llm_total_token, type: TotalToken}]\n",
+      "p.yaml": `apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: p}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r}]
+  rateLimit:
+    type: Global
+    global:
+      rules:
+        - clientSelectors: [{headers: [{name: x-tenant-id, type: Distinct}]}]
+          limit: {requests: 1000, unit: Hour}
+          cost:
+            request: {from: Number, number: 0}
+            response: {from: Metadata, metadata: {namespace: io.envoy.ai_gateway, key: llm_total_token}}
+`,
+    });
+    const [pod] = cfg.workloads.pods.filter((p) => p.kind === "ratelimit");
+    const [rl] = cfg.plugin.rateLimits;
+    // An ephemeral port on the pod's own address, so that parallel runs do not collide.
+    const running = await startRateLimitPod({ ...pod!, env: { GRPC_PORT: "0" } }, cfg.plugin.rateLimits, () => T0);
+    expect(running.address.address).toBe("127.10.0.1");
+    const Client = rateLimitClientConstructor();
+    const c = new Client(`${running.address.address}:${running.address.port}`, grpc.credentials.createInsecure()) as typeof client;
+    try {
+      const tenant = { "x-tenant-id": "t1" };
+      const send = (hits: number) => call({ domain: rl!.domain, descriptors: [descriptor(rl!, tenant, hits)] }, c);
+      expect((await send(rl!.requestCost.number)).statuses[0]).toMatchObject({ code: Code.OK, limit_remaining: 1000 });
+      expect((await send(1200)).overall_code).toBe(Code.OVER_LIMIT); // the charge at stream end overshoots...
+      expect((await send(rl!.requestCost.number)).overall_code).toBe(Code.OVER_LIMIT); // ...and the next request is refused
+    } finally {
+      c.close();
+      await running.close();
+    }
   });
 });
