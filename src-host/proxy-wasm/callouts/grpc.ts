@@ -1,0 +1,159 @@
+// gRPC callouts over a real client (@grpc/grpc-js with identity serializers): messages cross the ABI
+// unframed, grpc-js adds and strips the 5-byte frame. One channel per endpoint (and TLS setting).
+import * as grpc from "@grpc/grpc-js";
+import type { ClusterConfig, ClusterEndpoint } from "../../gateway/config.js";
+import type { HeaderList } from "../../gateway/http-filter.js";
+import { hostPort } from "./endpoints.js";
+
+export interface GrpcTarget {
+  cluster: ClusterConfig;
+  endpoint: ClusterEndpoint | undefined;
+  authority?: string;
+}
+
+export interface GrpcUnaryHandlers {
+  onMessage(message: Uint8Array): void;
+  onClose(status: number, message: string): void;
+}
+
+export interface GrpcStreamHandlers {
+  onInitialMetadata(md: HeaderList): void;
+  onMessage(message: Uint8Array): void;
+  onTrailingMetadata(md: HeaderList): void;
+  onClose(status: number, message: string): void;
+}
+
+export interface GrpcStreamHandle {
+  send(message: Uint8Array, endStream: boolean): void;
+  /** Half-close: no more messages from us. */
+  close(): void;
+  cancel(): void;
+}
+
+const identity = (b: Buffer) => b;
+const RESERVED = new Set(["content-type", "te", "user-agent", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "content-length", "host"]);
+
+function toMetadata(pairs: HeaderList): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [k, v] of pairs) {
+    if (k.startsWith(":") || RESERVED.has(k)) continue;
+    if (k.endsWith("-bin")) md.add(k, Buffer.from(v, "base64"));
+    else md.add(k, v);
+  }
+  return md;
+}
+
+function fromMetadata(md: grpc.Metadata | undefined): HeaderList {
+  const out: HeaderList = [];
+  if (!md) return out;
+  for (const [k, v] of Object.entries(md.toHttp2Headers())) {
+    if (v === undefined) continue;
+    for (const x of Array.isArray(v) ? v : [v]) out.push([k, String(x)]);
+  }
+  return out;
+}
+
+export class GrpcClients {
+  private readonly clients = new Map<string, grpc.Client>();
+
+  private client(target: GrpcTarget, endpoint: ClusterEndpoint): grpc.Client {
+    const tls = target.cluster.tls;
+    const key = `${hostPort(endpoint)}|${tls ? `tls:${tls.insecureSkipVerify}:${tls.sni ?? ""}` : "plain"}|${target.authority ?? ""}`;
+    let c = this.clients.get(key);
+    if (!c) {
+      const creds = tls
+        ? grpc.credentials.createSsl(null, null, null, {
+            rejectUnauthorized: !tls.insecureSkipVerify,
+            checkServerIdentity: tls.insecureSkipVerify ? () => undefined : undefined,
+          })
+        : grpc.credentials.createInsecure();
+      const options: grpc.ChannelOptions = {};
+      if (tls?.sni) options["grpc.ssl_target_name_override"] = tls.sni;
+      if (target.authority) options["grpc.default_authority"] = target.authority;
+      c = new grpc.Client(hostPort(endpoint), creds, options);
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  /** A precondition Envoy's cluster would fail on (no endpoint, not HTTP/2), as (status, message). */
+  private refuse(target: GrpcTarget): [number, string] | undefined {
+    if (!target.endpoint) return [grpc.status.UNAVAILABLE, "no healthy upstream"];
+    if (!target.cluster.http2) {
+      // Envoy sends gRPC over HTTP/1.1 to such a cluster and maps the upstream's 400 to Internal.
+      return [grpc.status.INTERNAL, `cluster ${target.cluster.name} does not speak HTTP/2`];
+    }
+    return undefined;
+  }
+
+  unary(target: GrpcTarget, path: string, metadata: HeaderList, message: Uint8Array, timeoutMs: number, h: GrpcUnaryHandlers) {
+    const refused = this.refuse(target);
+    if (refused) {
+      const t = setImmediate(() => h.onClose(...refused));
+      return { cancel: () => clearImmediate(t) };
+    }
+    const options: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
+    const call = this.client(target, target.endpoint!).makeUnaryRequest(
+      path,
+      identity,
+      identity,
+      Buffer.from(message),
+      toMetadata(metadata),
+      options,
+      (err, value) => {
+        if (err) h.onClose(err.code ?? grpc.status.UNKNOWN, err.details ?? err.message);
+        else h.onMessage(value ?? new Uint8Array(0));
+      },
+    );
+    return { cancel: () => call.cancel() };
+  }
+
+  stream(target: GrpcTarget, path: string, metadata: HeaderList, h: GrpcStreamHandlers): GrpcStreamHandle {
+    const refused = this.refuse(target);
+    if (refused) {
+      const t = setImmediate(() => h.onClose(...refused));
+      return { send() {}, close() {}, cancel: () => clearImmediate(t) };
+    }
+    const call = this.client(target, target.endpoint!).makeBidiStreamRequest(path, identity, identity, toMetadata(metadata));
+    let sawMetadata = false;
+    call.on("metadata", (md: grpc.Metadata) => {
+      sawMetadata = true;
+      h.onInitialMetadata(fromMetadata(md));
+    });
+    call.on("data", (m: Buffer) => h.onMessage(m));
+    call.on("error", () => {}); // the status event carries the outcome
+    call.on("status", (s: grpc.StatusObject) => {
+      // Trailing metadata only when the server answered (not for a connection that never came up).
+      const answered = sawMetadata || Object.keys(s.metadata.getMap()).length > 0;
+      if (answered) {
+        const trailers: HeaderList = [["grpc-status", String(s.code)]];
+        if (s.details) trailers.push(["grpc-message", s.details]);
+        h.onTrailingMetadata([...trailers, ...fromMetadata(s.metadata)]);
+      }
+      h.onClose(s.code, s.details);
+    });
+    let ended = false;
+    return {
+      send: (message, endStream) => {
+        if (ended) return;
+        call.write(Buffer.from(message));
+        if (endStream) {
+          ended = true;
+          call.end();
+        }
+      },
+      close: () => {
+        if (!ended) {
+          ended = true;
+          call.end();
+        }
+      },
+      cancel: () => call.cancel(),
+    };
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

@@ -1,0 +1,23 @@
+// What every VM of one loaded filter shares: configuration, clusters, stats, logging and the callout
+// clients. (Shared data and queues are process-wide, see shared.ts.)
+import type { ClusterConfig, WasmFilterConfig } from "../gateway/config.js";
+import type { StatsStore } from "../stats/store.js";
+import { EndpointPicker } from "./callouts/endpoints.js";
+import { GrpcClients } from "./callouts/grpc.js";
+
+export type WasmLog = (level: number, message: string, vmIndex: number) => void;
+
+export interface HostEnv {
+  readonly config: WasmFilterConfig;
+  readonly clusters: ReadonlyMap<string, ClusterConfig>;
+  readonly stats: StatsStore;
+  readonly bufferLimitBytes: number;
+  /** Envoy's wasm log level (proxy_get_log_level); lower levels are dropped. */
+  readonly logLevel: number;
+  readonly log: WasmLog;
+  readonly environment: ReadonlyArray<readonly [string, string]>;
+  readonly vmConfiguration: Uint8Array;
+  readonly pluginConfiguration: Uint8Array;
+  readonly endpoints: EndpointPicker;
+  readonly grpc: GrpcClients;
+}

@@ -1,0 +1,64 @@
+// Bounds-checked access to a module's linear memory. malloc can grow memory, which detaches every view
+// of the old buffer, so views are rebuilt whenever memory.buffer has changed (checked on each access).
+
+export class VmMemory {
+  private buffer: ArrayBuffer | undefined;
+  private u8 = new Uint8Array(0);
+  private view = new DataView(new ArrayBuffer(0));
+
+  constructor(private readonly memory: WebAssembly.Memory) {}
+
+  private refresh(): void {
+    const b = this.memory.buffer;
+    if (b !== this.buffer) {
+      this.buffer = b;
+      this.u8 = new Uint8Array(b);
+      this.view = new DataView(b);
+    }
+  }
+
+  size(): number {
+    this.refresh();
+    return this.u8.length;
+  }
+
+  inBounds(ptr: number, len: number): boolean {
+    this.refresh();
+    return ptr >= 0 && len >= 0 && ptr + len <= this.u8.length;
+  }
+
+  /** A view of [ptr, ptr+len), or undefined when out of bounds. Valid until the module runs again. */
+  view8(ptr: number, len: number): Uint8Array | undefined {
+    if (!this.inBounds(ptr, len)) return undefined;
+    return this.u8.subarray(ptr, ptr + len);
+  }
+
+  /** A copy of [ptr, ptr+len), or undefined when out of bounds. */
+  read(ptr: number, len: number): Uint8Array | undefined {
+    if (!this.inBounds(ptr, len)) return undefined;
+    return this.u8.slice(ptr, ptr + len);
+  }
+
+  write(ptr: number, data: Uint8Array): boolean {
+    if (!this.inBounds(ptr, data.length)) return false;
+    this.u8.set(data, ptr);
+    return true;
+  }
+
+  getU32(ptr: number): number | undefined {
+    if (!this.inBounds(ptr, 4)) return undefined;
+    return this.view.getUint32(ptr, true);
+  }
+
+  setU32(ptr: number, value: number): boolean {
+    if (!this.inBounds(ptr, 4)) return false;
+    this.view.setUint32(ptr, value >>> 0, true);
+    return true;
+  }
+
+  setU64(ptr: number, value: bigint): boolean {
+    if (!this.inBounds(ptr, 8)) return false;
+    this.view.setBigUint64(ptr, BigInt.asUintN(64, value), true);
+    return true;
+  }
+}
