@@ -77,6 +77,12 @@ export function buildRateLimits(
     if (a.gateway && gatewayOwner === a.policy) {
       const free = attached.filter((r) => !routeOwner.has(`${r.namespace}/${r.name}`));
       everyRoute = free.length === attached.length && covered.size === 0;
+      for (const r of attached) {
+        const owner = routeOwner.get(`${r.namespace}/${r.name}`);
+        if (owner && owner !== a.policy) {
+          a.policy.f.warn("spec.rateLimit", `not applied to route ${r.namespace}/${r.name}: BackendTrafficPolicy ${owner.namespace}/${owner.name} targets it (policies are not merged)`);
+        }
+      }
       for (const r of free) covered.set(`${r.namespace}/${r.name}`, r);
     }
     const routeIds = [...covered.keys()];

@@ -341,6 +341,7 @@ spec:
     expect(cfg.gateway.clusters.map((c) => c.name)).not.toContain("ratelimit");
     expect(cfg.warnings).toEqual([
       `${join(dir, "local.yaml")}: BackendTrafficPolicy default/local-budget: spec.rateLimit.local.rules[0].cost.response: Envoy Gateway refuses response costs on Local rules; aigw run applies them (use Global to stay portable)`,
+      `${join(dir, "policy.yaml")}: BackendTrafficPolicy default/token-ratelimit-policy: spec.rateLimit: not applied to route default/token-ratelimit: BackendTrafficPolicy default/local-budget targets it (policies are not merged)`,
       `${join(dir, "policy.yaml")}: BackendTrafficPolicy default/token-ratelimit-policy: spec.rateLimit: applies to no served route`,
     ]);
   });
