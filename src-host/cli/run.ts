@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig, type LoadedConfig } from "../config/load-config.js";
 import type { PlannedPod } from "../config/workloads.js";
 import { startEpp } from "../epp/epp.js";
+import { startRateLimitPod } from "../ratelimit/pod.js";
 import { startGateway, type Gateway } from "../gateway/gateway.js";
 import { loadWasmFilter } from "../wasm-host/index.js";
 import { startTestUpstream } from "../sim/testupstream.js";
@@ -115,6 +116,8 @@ async function startPod(pod: PlannedPod, config: LoadedConfig, log: (line: strin
         log: (line) => log(`epp ${pod.name}: ${line}`),
       });
     }
+    case "ratelimit":
+      return startRateLimitPod(pod, config.plugin.rateLimits);
     default:
       throw new Error(`${pod.owner}: no local implementation of workload kind "${pod.kind}"`);
   }
