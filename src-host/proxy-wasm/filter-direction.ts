@@ -58,7 +58,7 @@ export class FilterDirection {
   }
 
   onHeaders(headers: HeaderList, endOfStream: boolean): void {
-    if (this.halted()) return;
+    if (this.halted() || this.headers) return;
     this.headers = headers;
     this.complete = endOfStream;
     const status = this.filter.headers(headers, endOfStream);
@@ -87,7 +87,8 @@ export class FilterDirection {
   }
 
   onData(chunk: Uint8Array, endOfStream: boolean): void {
-    if (this.halted() || this.endedByFilter || !this.headers) return;
+    // Frames after the end of this direction (e.g. upstream data after a local reply replaced it) are dropped.
+    if (this.halted() || this.endedByFilter || !this.headers || this.complete) return;
     if (endOfStream) this.complete = true;
     if (this.stoppedAll) {
       // The filter does not see data while stopped-all; it is held and replayed on continue.
@@ -100,7 +101,7 @@ export class FilterDirection {
   }
 
   onTrailers(trailers: HeaderList): void {
-    if (this.halted() || this.endedByFilter || !this.headers) return;
+    if (this.halted() || this.endedByFilter || !this.headers || this.complete) return;
     this.trailers = trailers;
     this.trailersPending = true;
     this.complete = true;

@@ -1,0 +1,148 @@
+// Load-time checks, each against a module built for the case: Envoy's ABI marker detection, import
+// linking (names and signatures, 0.1.0-only calls), the allocator lookup, callback signatures, and the
+// restricted host-call set while the module starts. The ABI checker tool must agree on every refusal.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type WasmFilterConfig } from "../../src-host/gateway/config.js";
+import { WasmLoadError, loadWasmFilter, validateModule } from "../../src-host/proxy-wasm/index.js";
+import { StatsStore } from "../../src-host/stats/index.js";
+import { fixtureBytes, uniqueVmId } from "./helpers.js";
+import { type FuncSpec, MALLOC, MARKER, type ModuleSpec, buildModule, op } from "./wasm-builder.js";
+
+const config = (): WasmFilterConfig => ({
+  name: "t",
+  rootId: "r",
+  vmId: uniqueVmId(),
+  modulePath: "",
+  configuration: "",
+  allowOnHeadersStopIteration: false,
+  failOpen: false,
+  workers: 1,
+});
+
+async function load(spec: ModuleSpec, logs: string[] = []) {
+  const filter = await loadWasmFilter({
+    config: config(),
+    module: buildModule(spec),
+    clusters: [],
+    bufferLimitBytes: 1024,
+    stats: new StatsStore(),
+    log: (_l, m) => logs.push(m),
+  });
+  await filter.close();
+  return logs;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "abi-"));
+function checker(spec: ModuleSpec): number {
+  const file = join(dir, `m${Math.random().toString(36).slice(2)}.wasm`);
+  writeFileSync(file, buildModule(spec));
+  return spawnSync("node", ["../shared/tools/wasm-abi-check.mjs", file]).status ?? -1;
+}
+
+const LOG_IMPORT = { module: "env", name: "proxy_log", params: ["i32", "i32", "i32"], results: ["i32"] } as const;
+
+describe("ABI marker", () => {
+  it("accepts the minimal 0.2.1 module", async () => {
+    await expect(load({ funcs: [MARKER, MALLOC] })).resolves.toEqual([]);
+    expect(checker({ funcs: [MARKER, MALLOC] })).toBe(0);
+  });
+
+  it("refuses a module without a marker", async () => {
+    await expect(load({ funcs: [MALLOC] })).rejects.toThrow("Missing or unknown Proxy-Wasm ABI version");
+    expect(checker({ funcs: [MALLOC] })).toBe(1);
+  });
+
+  it("refuses the 0.1.0 and 0.2.0 ABIs with a clear message", async () => {
+    await expect(load({ funcs: [{ exports: ["proxy_abi_version_0_1_0"] }, MALLOC] })).rejects.toThrow(/ABI version 0\.1\.0 is not supported/);
+    await expect(load({ funcs: [{ exports: ["proxy_abi_version_0_2_0"] }, MALLOC] })).rejects.toThrow(/ABI version 0\.2\.0 is not supported/);
+  });
+});
+
+describe("import linking", () => {
+  const cases: Array<[string, ModuleSpec, RegExp]> = [
+    ["an unknown env import", { imports: [{ module: "env", name: "proxy_foo", results: ["i32"] }], funcs: [MARKER, MALLOC] }, /missing import: env\.proxy_foo$/],
+    ["AssemblyScript's env.abort", { imports: [{ module: "env", name: "abort", params: ["i32", "i32", "i32", "i32"] }], funcs: [MARKER, MALLOC] }, /missing import: env\.abort/],
+    ["a mistyped proxy_log", { imports: [{ ...LOG_IMPORT, params: ["i32", "i32"] }], funcs: [MARKER, MALLOC] }, /import type mismatch for env\.proxy_log/],
+    ["a 0.1.0-only import", { imports: [{ module: "env", name: "proxy_clear_route_cache", results: ["i32"] }], funcs: [MARKER, MALLOC] }, /missing import: env\.proxy_clear_route_cache \(registered only for ABI 0\.1\.0/],
+    ["an unknown WASI function", { imports: [{ module: "wasi_snapshot_preview1", name: "sock_accept", params: ["i32", "i32", "i32"], results: ["i32"] }], funcs: [MARKER, MALLOC] }, /missing import: wasi_snapshot_preview1\.sock_accept/],
+    ["a mistyped WASI function", { imports: [{ module: "wasi_unstable", name: "clock_time_get", params: ["i32", "i32", "i32"], results: ["i32"] }], funcs: [MARKER, MALLOC] }, /import type mismatch for wasi_unstable\.clock_time_get/],
+    ["a global import", { imports: [{ module: "env", name: "g", global: true }], funcs: [MARKER, MALLOC] }, /missing import: env\.g/],
+  ];
+  for (const [what, spec, message] of cases) {
+    it(`refuses ${what}`, async () => {
+      await expect(load(spec)).rejects.toThrow(message);
+      expect(checker(spec)).toBe(1);
+    });
+  }
+
+  it("links WASI under both module names", async () => {
+    const fdWrite = { name: "fd_write", params: ["i32", "i32", "i32", "i32"], results: ["i32"] } as const;
+    const spec: ModuleSpec = { imports: [{ module: "wasi_unstable", ...fdWrite }, { module: "wasi_snapshot_preview1", ...fdWrite }], funcs: [MARKER, MALLOC] };
+    await expect(load(spec)).resolves.toEqual([]);
+  });
+});
+
+describe("exports", () => {
+  it("refuses a module without malloc or proxy_on_memory_allocate", async () => {
+    await expect(load({ funcs: [MARKER] })).rejects.toThrow("Wasm module is missing malloc function.");
+    expect(checker({ funcs: [MARKER] })).toBe(1);
+  });
+
+  it("accepts proxy_on_memory_allocate as the allocator", async () => {
+    await expect(load({ funcs: [MARKER, { ...MALLOC, exports: ["proxy_on_memory_allocate"] }] })).resolves.toEqual([]);
+  });
+
+  it("refuses a callback with the wrong signature (the 0.1.0 two-parameter on_request_headers)", async () => {
+    const spec = { funcs: [MARKER, MALLOC, { params: ["i32", "i32"], results: ["i32"], body: op.i32const(0), exports: ["proxy_on_request_headers"] } as FuncSpec] };
+    await expect(load(spec)).rejects.toThrow("Bad function signature for: proxy_on_request_headers");
+    expect(checker(spec)).toBe(1);
+  });
+
+  it("refuses a module without a memory export", async () => {
+    await expect(load({ funcs: [MARKER, MALLOC], memory: false })).rejects.toThrow(/missing memory export/);
+  });
+
+  it("calls every export by name, also when optimization merged two of them into one function", async () => {
+    // One function exported as both on_vm_start and on_configure: returning 0 must fail at on_vm_start.
+    const spec: ModuleSpec = { funcs: [MARKER, MALLOC, { params: ["i32", "i32"], results: ["i32"], body: op.i32const(0), exports: ["proxy_on_vm_start", "proxy_on_configure"] }] };
+    await expect(load(spec)).rejects.toThrow(/proxy_on_vm_start returned false/);
+  });
+});
+
+describe("start-up under the restricted host-call set", () => {
+  const logFrom = (name: string): FuncSpec => ({ body: [...op.i32const(2), ...op.i32const(16), ...op.i32const(5), ...op.call(0), ...op.drop], exports: [name] });
+  const data = [{ offset: 16, bytes: Uint8Array.from(Buffer.from("hello")) }];
+
+  it("runs _start, where proxy_log is allowed", async () => {
+    await expect(load({ imports: [LOG_IMPORT], funcs: [MARKER, MALLOC, logFrom("_start")], data })).resolves.toEqual(["hello"]);
+  });
+
+  it("runs _initialize and then main(0, 0), and not _start", async () => {
+    const main: FuncSpec = { params: ["i32", "i32"], results: ["i32"], body: [...op.i32const(2), ...op.i32const(17), ...op.i32const(4), ...op.call(0), ...op.drop, ...op.i32const(0)], exports: ["main"] };
+    const logs = await load({ imports: [LOG_IMPORT], funcs: [MARKER, MALLOC, logFrom("_initialize"), main, logFrom("_start")], data });
+    expect(logs).toEqual(["hello", "ello"]);
+  });
+
+  it("traps with restricted_callback when start-up calls any other host function", async () => {
+    const spec: ModuleSpec = {
+      imports: [{ module: "env", name: "proxy_set_tick_period_milliseconds", params: ["i32"], results: ["i32"] }],
+      funcs: [MARKER, MALLOC, { body: [...op.i32const(10), ...op.call(0), ...op.drop], exports: ["_start"] }],
+    };
+    await expect(load(spec)).rejects.toThrow(/restricted_callback: env\.proxy_set_tick_period_milliseconds/);
+  });
+
+  it("fails the load when start-up traps", async () => {
+    await expect(load({ funcs: [MARKER, MALLOC, { body: op.unreachable, exports: ["_start"] }] })).rejects.toThrow(WasmLoadError);
+  });
+});
+
+describe("compiled fixtures", () => {
+  it("validateModule accepts the AssemblyScript fixtures (wasi-shim _start, re-exported malloc)", () => {
+    const v = validateModule(fixtureBytes("host-lifecycle"));
+    expect(v).toMatchObject({ abiVersion: "0.2.1", allocator: "malloc", start: "command" });
+  });
+});
