@@ -146,7 +146,13 @@ export class GatewayStream extends HttpContext implements EppOwner {
     const tracker = new UsageTracker();
     tracker.start(responseHeaders.get("content-type"), responseHeaders.get("content-encoding"));
     this.tracker = tracker;
-    if (endOfStream) this.finish();
+    if (endOfStream) {
+      this.finish();
+      return FilterHeadersStatus.Continue;
+    }
+    // A JSON answer under a token budget: hold its headers until the body says what it really cost, so
+    // x-ratelimit-remaining counts spent tokens rather than the estimate.
+    if (admission != null && !tracker.streaming) return FilterHeadersStatus.StopIteration;
     return FilterHeadersStatus.Continue;
   }
 
@@ -212,7 +218,10 @@ export class GatewayStream extends HttpContext implements EppOwner {
     }
     const admission = this.admission;
     if (admission != null) {
-      settleAll(admission.reservations, costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
+      const limits = settleAll(admission.reservations, costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
+      if (tracker != null && !tracker.streaming) {
+        for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
+      }
     }
   }
 

@@ -27,6 +27,8 @@ export interface RunOptions {
   adminPort?: number;
   workers?: number;
   modulePath?: string;
+  /** Where access-log lines go (default: stdout), one per finished request with its wasm.* filter state. */
+  accessLog?: (line: string) => void;
   /** Serve without the wasm filter (benchmark-only configuration). */
   noFilter?: boolean;
   log?: (line: string) => void;
@@ -85,7 +87,8 @@ export async function runGateway(opts: RunOptions): Promise<RunningGateway> {
         });
     if (filter) started.push(filter);
 
-    const gateway = await startGateway(config.gateway, { filter, stats, log });
+    config.gateway.accessLog ??= { path: "-" };
+    const gateway = await startGateway(config.gateway, { filter, stats, log, accessLog: opts.accessLog });
     started.push(gateway);
     const l = gateway.listenerAddress;
     const a = gateway.adminAddress;

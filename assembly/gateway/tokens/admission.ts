@@ -114,7 +114,7 @@ export function admit(config: TokenConfig, route: string, model: string, backend
     if (!state.ok) {
       release(result.reservations);
       result.reservations.length = 0;
-      result.refusal = refusal(rule, state.spent, windowEnd - nowSec);
+      result.refusal = refusal(rule, state.spent, amount, windowEnd - nowSec);
       return result;
     }
     result.reservations.push(new Reservation(rule, key, amount, windowEnd));
@@ -169,11 +169,13 @@ function limitHeaders(limit: u64, remaining: u64, resetSec: u64): Array<Pair> {
   ];
 }
 
-function refusal(rule: RateLimitRule, spent: u64, resetSec: u64): Refusal {
-  const headers = limitHeaders(rule.limit, 0, resetSec);
+function refusal(rule: RateLimitRule, spent: u64, estimate: u64, resetSec: u64): Refusal {
+  const remaining = spent >= rule.limit ? 0 : rule.limit - spent;
+  const headers = limitHeaders(rule.limit, remaining, resetSec);
   headers.push(new Pair("content-type", "application/json"));
   const body = errorJson("RateLimitExceeded", "429",
-    "token budget of rate limit " + rule.name + " exhausted: " + spent.toString() + " of " + rule.limit.toString() +
-    " tokens used in this window; retry in " + resetSec.toString() + "s");
+    "token budget of rate limit " + rule.name + ": " + spent.toString() + " of " + rule.limit.toString() +
+    " tokens used or reserved in this window, and this request is estimated at " + estimate.toString() +
+    "; retry in " + resetSec.toString() + "s");
   return new Refusal(429, body, headers);
 }

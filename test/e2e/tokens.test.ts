@@ -1,0 +1,167 @@
+// Token costs and Local token budgets end to end through `aigw run`, configured as users write them for
+// Envoy AI Gateway: llmRequestCosts on the AIGatewayRoute, a BackendTrafficPolicy rateLimit on its route.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runGateway, type RunningGateway } from "../../src-host/cli/run.js";
+
+const manifests = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: eg }
+spec: { controllerName: gateway.envoyproxy.io/gatewayclass-controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: eg }
+spec:
+  gatewayClassName: eg
+  listeners: [{ name: http, protocol: HTTP, port: 80 }]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: upstream }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: upstream } }
+  template:
+    metadata: { labels: { app: upstream } }
+    spec:
+      containers:
+      - name: testupstream
+        image: docker.io/envoyproxy/ai-gateway-testupstream:latest
+        ports: [{ containerPort: 8080 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: upstream }
+spec:
+  selector: { app: upstream }
+  ports: [{ port: 80, targetPort: 8080 }]
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: Backend
+metadata: { name: upstream }
+spec:
+  endpoints: [{ fqdn: { hostname: upstream.default.svc.cluster.local, port: 80 } }]
+---
+apiVersion: aigateway.envoyproxy.io/v1alpha1
+kind: AIServiceBackend
+metadata: { name: upstream }
+spec:
+  schema: { name: OpenAI }
+  backendRef: { name: upstream, kind: Backend, group: gateway.envoyproxy.io }
+---
+apiVersion: aigateway.envoyproxy.io/v1alpha1
+kind: AIGatewayRoute
+metadata: { name: tokens }
+spec:
+  parentRefs: [{ name: eg, kind: Gateway, group: gateway.networking.k8s.io }]
+  rules:
+  - matches: [{ headers: [{ type: Exact, name: x-ai-eg-model, value: some-model }] }]
+    backendRefs: [{ name: upstream }]
+  llmRequestCosts:
+  - metadataKey: llm_input_token
+    type: InputToken
+  - metadataKey: llm_output_token
+    type: OutputToken
+  - metadataKey: llm_total_token
+    type: TotalToken
+  - metadataKey: weighted
+    type: CEL
+    cel: "input_tokens * uint(3) + output_tokens"
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: { name: token-budget }
+spec:
+  targetRefs: [{ group: gateway.networking.k8s.io, kind: HTTPRoute, name: tokens }]
+  rateLimit:
+    type: Local
+    local:
+      rules:
+      - clientSelectors:
+        - headers: [{ name: x-user-id, type: Distinct }]
+        limit: { requests: 1000, unit: Hour }
+        cost:
+          request: { from: Number, number: 0 }
+          response:
+            from: Metadata
+            metadata: { namespace: io.envoy.ai_gateway, key: llm_total_token }
+`;
+
+let gw: RunningGateway;
+let client: OpenAI;
+const accessLog: string[] = [];
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), "aigw-tokens-"));
+  writeFileSync(join(dir, "tokens.yaml"), manifests);
+  gw = await runGateway({ paths: [dir], port: 0, adminPort: 0, log: () => {}, accessLog: (l) => accessLog.push(l) });
+  const a = gw.gateway.listenerAddress;
+  client = new OpenAI({ baseURL: `http://${a.address}:${a.port}/v1`, apiKey: "unused", maxRetries: 0 });
+}, 60_000);
+
+afterAll(async () => {
+  await gw?.close();
+});
+
+const ask = (user: string) =>
+  client.chat.completions
+    .create({ model: "some-model", messages: [{ role: "user", content: "hello" }] }, { headers: { "x-user-id": user } })
+    .withResponse();
+
+describe("llmRequestCosts", () => {
+  it("exports each cost of a 2xx response as filter state, printed in the access log", async () => {
+    // The test upstream's canned chat answer reports usage prompt 1, completion 100, total 300.
+    const { response } = await ask("costs");
+    expect(response.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 50));
+    const line = accessLog.find((l) => l.includes("wasm.llm_total_token="));
+    expect(line, accessLog.join("\n")).toBeDefined();
+    expect(line).toContain("wasm.llm_input_token=1");
+    expect(line).toContain("wasm.llm_output_token=100");
+    expect(line).toContain("wasm.llm_total_token=300");
+    expect(line).toContain("wasm.weighted=103");
+    expect(line).toContain("wasm.route_name=default/tokens");
+  });
+});
+
+describe("a Local token budget per x-user-id", () => {
+  it("admits while tokens remain, then answers 429 with headers counting what was spent", async () => {
+    const remaining: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { response } = await ask("alice");
+      expect(response.status).toBe(200);
+      remaining.push(response.headers.get("x-ratelimit-remaining") ?? "");
+      expect(response.headers.get("x-ratelimit-limit")).toBe("1000");
+    }
+    // 300 tokens per answer, settled before the headers of a JSON answer leave.
+    expect(remaining).toEqual(["700", "400", "100"]);
+    const err = (await ask("alice").catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(err.status).toBe(429);
+    // 100 tokens are left; the request's estimate (prompt bytes / 4 + the model's recent output) does not fit.
+    expect(err.headers?.get("x-ratelimit-remaining")).toBe("100");
+    expect(err.message).toContain("900 of 1000 tokens used or reserved");
+    expect(Number(err.headers?.get("x-ratelimit-reset"))).toBeGreaterThan(0);
+    expect(Number(err.headers?.get("x-ratelimit-reset"))).toBeLessThanOrEqual(3600);
+  });
+
+  it("keeps every user's budget apart", async () => {
+    const { response } = await ask("bob");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-ratelimit-remaining")).toBe("700");
+  });
+
+  it("does not overshoot under a burst: concurrent requests see each other's reservations", async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, () => ask("carol").then((r) => r.response.status, (e) => (e as { status: number }).status)));
+    const admitted = results.filter((s) => s === 200).length;
+    // 1000 tokens at 300 per answer: at most 4 may start (the fourth on an estimate that still fits).
+    expect(admitted).toBeGreaterThanOrEqual(1);
+    expect(admitted).toBeLessThanOrEqual(4);
+    expect(results.filter((s) => s === 429).length).toBe(8 - admitted);
+  });
+});
