@@ -3,13 +3,14 @@
 //   path, method (strings), root_id (plugin_root_id), time_positive (request.time as i64 ns > 0),
 //   port (source.port as i64), probe (x-probe from the request.headers map), missing (lastResult of a
 //   path that does not exist), roundtrip (set_property then get_property of a single component),
-//   mtls (connection.mtls as bool, or its lastResult), size_mismatch (lastResult of reading a string as
-//   an i64).
+//   flag (a one-byte value stored with set_property, read back as bool), list (a pairs value with empty
+//   values stored with set_property, read back as a list), size_mismatch (lastResult of reading a
+//   string as an i64).
 export * from "../../assembly/proxy-wasm/exports";
 import {
   RootContext, HttpContext, registerRootContext, FilterHeadersStatus, findPair, lastResult,
-  getProperty, getPropertyString, getPropertyI64, getPropertyBool, getPropertyMap, setPropertyString,
-  sendLocalResponseString, WasmResult,
+  getProperty, getPropertyString, getPropertyI64, getPropertyBool, getPropertyMap, getPropertyList,
+  setProperty, setPropertyString, sendLocalResponseString, encodePairs, Pair,
 } from "../../assembly/proxy-wasm";
 
 function orNull(s: string | null): string {
@@ -31,8 +32,13 @@ class PropsStream extends HttpContext {
     out += "missing=" + (<i32>lastResult()).toString() + "\n";
     setPropertyString(["sdk_probe"], "v\u00e9");
     out += "roundtrip=" + orNull(getPropertyString(["sdk_probe"])) + "\n";
-    const mtls = getPropertyBool(["connection", "mtls"], true);
-    out += "mtls=" + (lastResult() == WasmResult.Ok ? (mtls ? "true" : "false") : "error " + (<i32>lastResult()).toString()) + "\n";
+    const one = new ArrayBuffer(1);
+    store<u8>(changetype<usize>(one), 1);
+    setProperty(["sdk_flag"], one);
+    out += "flag=" + (getPropertyBool(["sdk_flag"], false) ? "true" : "false") + "\n";
+    setProperty(["sdk_list"], encodePairs([new Pair("a", ""), new Pair("b\u00e9", "")]));
+    const list = getPropertyList(["sdk_list"]);
+    out += "list=" + (list === null ? "<null>" : list.join(",")) + "\n";
     getPropertyI64(["request", "path"], 0);
     out += "size_mismatch=" + (<i32>lastResult()).toString() + "\n";
     sendLocalResponseString(200, "sdk_props", out, null);
