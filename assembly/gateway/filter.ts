@@ -10,7 +10,7 @@
 
 import {
   BufferType, FilterDataStatus, FilterHeadersStatus, GrpcStream, GrpcStreamHandler, HttpContext, Pair,
-  RootContext, clearRouteCache, getBufferBytes, getCurrentTimeNanoseconds, logError, logWarn, replaceBuffer,
+  RootContext, clearRouteCache, getBufferBytes, getCurrentTimeNanoseconds, getPropertyString, logError, logWarn, replaceBuffer,
   requestHeaders, responseHeaders, sendLocalResponseString,
 } from "../proxy-wasm";
 import { BACKEND_HEADER, BackendKind, GatewayConfig, MODEL_HEADER, PoolConfig, loadPluginConfig } from "./config";
@@ -25,6 +25,9 @@ import { TokenConfig, loadTokenConfig } from "./tokens/config";
 import { costValue, exportValue } from "./tokens/costs";
 import { recordOutput } from "./tokens/local-budget";
 import { UsageTracker } from "./tokens/usage-tracker";
+import { GenAiLabels, countBackendRequest } from "./tokens/metrics";
+import { endpointOperation } from "./request/endpoint";
+import { timePerOutputToken } from "./response/timing";
 import { USAGE_OUTPUT } from "./response/usage";
 
 const EXT_PROC_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor";
@@ -91,8 +94,9 @@ export class GatewayStream extends HttpContext implements EppOwner {
   private admission: Admission | null = null;
   private tracker: UsageTracker | null = null;
   private status: i32 = 0;
-  private eppSent: usize = 0;
   private finished: bool = false;
+  private startNs: u64 = 0;
+  private firstByteNs: u64 = 0;
 
   constructor(contextId: u32, private gateway: GatewayRoot) {
     super(contextId, gateway);
@@ -100,6 +104,7 @@ export class GatewayStream extends HttpContext implements EppOwner {
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     const config = this.gateway.config!;
+    this.startNs = getCurrentTimeNanoseconds();
     // Internal routing header: only this filter may set it.
     requestHeaders.remove(BACKEND_HEADER);
     const path = requestHeaders.get(":path");
@@ -159,6 +164,7 @@ export class GatewayStream extends HttpContext implements EppOwner {
   onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
     const tracker = this.tracker;
     if (tracker == null) return FilterDataStatus.Continue;
+    if (this.firstByteNs == 0 && bodySize > 0) this.firstByteNs = getCurrentTimeNanoseconds();
     const epp = this.epp;
     if (tracker.streaming) {
       const chunk = bodySize > 0 ? getBufferBytes(BufferType.HttpResponseBody, 0, bodySize) : null;
@@ -187,6 +193,25 @@ export class GatewayStream extends HttpContext implements EppOwner {
     // A request that never got a complete response gives its reservations back.
     const admission = this.admission;
     if (admission != null && !this.finished) release(admission.reservations);
+    if (this.backendName.length == 0 && this.model.length == 0) return; // answered before routing
+    const failed = !this.finished || this.status < 200 || this.status >= 300;
+    const labels = this.labels();
+    labels.recordDuration((getCurrentTimeNanoseconds() - this.startNs) / 1_000_000, failed);
+    if (this.backendName.length > 0) {
+      const endpoint = getPropertyString(["upstream", "address"]);
+      countBackendRequest(this.backendName, endpoint == null ? "" : endpoint, failed || this.status >= 500);
+    }
+  }
+
+  private labels(): GenAiLabels {
+    const l = new GenAiLabels();
+    l.op = endpointOperation(this.endpoint);
+    l.provider = "openai";
+    l.originalModel = this.model;
+    l.requestModel = this.upstreamModel;
+    const tracker = this.tracker;
+    l.responseModel = tracker != null && tracker.usage.model.length > 0 ? tracker.usage.model : this.upstreamModel;
+    return l;
   }
 
   onDelete(): void {
@@ -215,6 +240,14 @@ export class GatewayStream extends HttpContext implements EppOwner {
       exportValue("route_name", this.route);
       exportValue("response_model", usage.model.length > 0 ? usage.model : model);
       if (usage.has(USAGE_OUTPUT)) recordOutput(model, usage.outputTokens);
+      const labels = this.labels();
+      labels.recordUsage(usage);
+      if (tracker!.streaming && this.firstByteNs > 0) {
+        const now = getCurrentTimeNanoseconds();
+        labels.recordTimeToFirstToken((this.firstByteNs - this.startNs) / 1_000_000);
+        const tpot = timePerOutputToken(<f64>this.firstByteNs / 1e6, <f64>now / 1e6, usage.outputTokens);
+        if (tpot >= 0) labels.recordTimePerOutputToken(<u64>Math.round(tpot));
+      }
     }
     const admission = this.admission;
     if (admission != null) {

@@ -13,9 +13,9 @@
 //
 //   base                                          segments (in this order)
 //   gen_ai.client.token.usage                     op provider original_model request_model response_model token_type
-//   gen_ai.server.request.duration_seconds        op provider original_model request_model response_model [error_type]
-//   gen_ai.server.time_to_first_token_seconds     op provider original_model request_model response_model
-//   gen_ai.server.time_per_output_token_seconds   op provider original_model request_model response_model
+//   gen_ai.server.request.duration_milliseconds       op provider original_model request_model response_model [error_type]
+//   gen_ai.server.time_to_first_token_milliseconds    op provider original_model request_model response_model
+//   gen_ai.server.time_per_output_token_milliseconds  op provider original_model request_model response_model
 //   aigw.backend.requests_total                   backend endpoint
 //   aigw.backend.errors_total                     backend endpoint
 //
@@ -35,15 +35,15 @@
 // `gen_ai_client_token_usage{gen_ai_operation_name="chat",gen_ai_provider_name="openai",...}`.
 // `/`, `:`, `.` and `=` pass unchanged (a value ends at the next ";"), so model names keep their spelling.
 //
-// Values are proxy-wasm integers: token counts as they are; the `_seconds` histograms can only hold whole
-// units, so what the filter records there (and the histogram buckets to match) is the filter's decision.
+// Values are proxy-wasm integers: token counts as they are, durations in whole milliseconds (Envoy's
+// histogram convention) — hence *_milliseconds where Envoy AI Gateway has fractional *_seconds.
 
 import type { StatsTag } from "../gateway/config.js";
 
 export const GEN_AI_TOKEN_USAGE = "gen_ai.client.token.usage";
-export const GEN_AI_REQUEST_DURATION = "gen_ai.server.request.duration_seconds";
-export const GEN_AI_TIME_TO_FIRST_TOKEN = "gen_ai.server.time_to_first_token_seconds";
-export const GEN_AI_TIME_PER_OUTPUT_TOKEN = "gen_ai.server.time_per_output_token_seconds";
+export const GEN_AI_REQUEST_DURATION = "gen_ai.server.request.duration_milliseconds";
+export const GEN_AI_TIME_TO_FIRST_TOKEN = "gen_ai.server.time_to_first_token_milliseconds";
+export const GEN_AI_TIME_PER_OUTPUT_TOKEN = "gen_ai.server.time_per_output_token_milliseconds";
 export const BACKEND_REQUESTS = "aigw.backend.requests_total";
 export const BACKEND_ERRORS = "aigw.backend.errors_total";
 

@@ -32,10 +32,10 @@ describe("GenAI metric names", () => {
     );
     // error_type only on the request duration; token_type only on the token usage.
     expect(genAiMetricName(GEN_AI_REQUEST_DURATION, chat("m", { errorType: "_OTHER", tokenType: "input" }))).toBe(
-      "gen_ai.server.request.duration_seconds;op=chat;provider=openai;original_model=m;request_model=m;response_model=m;error_type=_OTHER",
+      "gen_ai.server.request.duration_milliseconds;op=chat;provider=openai;original_model=m;request_model=m;response_model=m;error_type=_OTHER",
     );
     expect(genAiMetricName(GEN_AI_TIME_TO_FIRST_TOKEN, chat("", { errorType: "_OTHER" }))).toBe(
-      "gen_ai.server.time_to_first_token_seconds;op=chat;provider=openai;original_model=unknown;request_model=unknown;response_model=unknown",
+      "gen_ai.server.time_to_first_token_milliseconds;op=chat;provider=openai;original_model=unknown;request_model=unknown;response_model=unknown",
     );
     expect(() => genAiMetricName(GEN_AI_TOKEN_USAGE, chat("m"))).toThrow(/needs a token type/);
     expect(backendMetricName(BACKEND_REQUESTS, "default/mistral", "127.10.1.1:8000")).toBe(
@@ -60,7 +60,7 @@ describe("GenAI metric names", () => {
     // A ";" inside a value would end it early, so it is escaped; "=" needs no escape.
     const odd = `wasmcustom.${genAiMetricName(GEN_AI_TIME_PER_OUTPUT_TOKEN, chat("a;b=c"))}`;
     expect(x.extract(odd).tags.find(([k]) => k === "gen_ai_request_model")).toEqual(["gen_ai_request_model", "a%3Bb=c"]);
-    expect(x.extract(odd).name).toBe("wasmcustom.gen_ai.server.time_per_output_token_seconds");
+    expect(x.extract(odd).name).toBe("wasmcustom.gen_ai.server.time_per_output_token_milliseconds");
     // Other stats are left alone.
     expect(x.extract("wasmcustom.other;op=chat")).toEqual({ name: "wasmcustom.other;op=chat", tags: [] });
   });
@@ -79,8 +79,8 @@ describe("GenAI metric names", () => {
     expect(text).toContain("# TYPE gen_ai_client_token_usage histogram\n");
     expect(text).toContain(`gen_ai_client_token_usage_bucket{${labels(LLAMA, ',gen_ai_token_type="input"')},le="16"} 1\n`);
     expect(text).toContain(`gen_ai_client_token_usage_sum{${labels("mistral:latest", ',gen_ai_token_type="output"')}} 3\n`);
-    expect(text).toContain(`gen_ai_server_request_duration_seconds_count{${labels("mistral:latest", ',error_type="_OTHER"')}} 1\n`);
-    expect(text).toContain(`gen_ai_server_time_to_first_token_seconds_count{${labels(LLAMA)}} 1\n`);
+    expect(text).toContain(`gen_ai_server_request_duration_milliseconds_count{${labels("mistral:latest", ',error_type="_OTHER"')}} 1\n`);
+    expect(text).toContain(`gen_ai_server_time_to_first_token_milliseconds_count{${labels(LLAMA)}} 1\n`);
     expect(text).toContain('aigw_backend_requests_total{backend="default/mistral",endpoint="127.10.1.1:8000"} 5\n');
     expect(text).toContain('aigw_backend_errors_total{backend="default/mistral",endpoint="127.10.1.1:8000"} 1\n');
     // Every metric name is one of the expected families: no dimension leaked into a name.
@@ -89,8 +89,8 @@ describe("GenAI metric names", () => {
       "aigw_backend_errors_total",
       "aigw_backend_requests_total",
       "gen_ai_client_token_usage",
-      "gen_ai_server_request_duration_seconds",
-      "gen_ai_server_time_to_first_token_seconds",
+      "gen_ai_server_request_duration_milliseconds",
+      "gen_ai_server_time_to_first_token_milliseconds",
     ]);
   });
 

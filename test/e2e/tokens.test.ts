@@ -165,3 +165,27 @@ describe("a Local token budget per x-user-id", () => {
     expect(results.filter((s) => s === 429).length).toBe(8 - admitted);
   });
 });
+
+describe("GenAI metrics", () => {
+  it("exports token usage, durations and backend counters with Envoy AI Gateway's labels", async () => {
+    const a = gw.gateway.adminAddress;
+    const text = await (await fetch(`http://${a.address}:${a.port}/metrics`)).text();
+    const labels =
+      'gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_original_model="some-model",' +
+      'gen_ai_request_model="some-model",gen_ai_response_model="some-model"';
+    const sum = (type: string) => {
+      const m = text.match(new RegExp(`^gen_ai_client_token_usage_sum\\{[^}]*gen_ai_token_type="${type}"[^}]*\\} (\\d+)`, "m"));
+      expect(m, `${type} in\n${text.split("\n").filter((l) => l.startsWith("gen_ai")).join("\n")}`).not.toBeNull();
+      expect(m![0]).toContain(labels);
+      return Number(m![1]);
+    };
+    // Every admitted request of this file got usage 1/100 (prompt/completion) from the test upstream.
+    const input = sum("input");
+    expect(sum("output")).toBe(input * 100);
+    expect(input).toBeGreaterThanOrEqual(5);
+    expect(text).toMatch(/^gen_ai_server_request_duration_milliseconds_count\{[^}]*gen_ai_original_model="some-model"[^}]*\} \d+/m);
+    // The refused requests count as failures.
+    expect(text).toMatch(/^gen_ai_server_request_duration_milliseconds_count\{[^}]*error_type="_OTHER"[^}]*\} \d+/m);
+    expect(text).toMatch(/^aigw_backend_requests_total\{[^}]*backend="default\/upstream"[^}]*\} \d+/m);
+  });
+});
