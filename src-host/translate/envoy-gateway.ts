@@ -1,0 +1,323 @@
+// The same manifests for Kubernetes with Envoy Gateway instead of Envoy AI Gateway: what EG's own APIs can
+// say, plus one EnvoyPatchPolicy for the rest.
+//
+//   HTTPRoute per AIGatewayRoute (same name): one rule per (rule, backend), matching the rule's headers plus
+//     x-ai-eg-backend, as the route table of `aigw run` does; backendRefs: the AIServiceBackend's Backend or
+//     Service, or for an InferencePool a headless Service selecting the pool's pods (aigw-pool-<pool>);
+//   HTTPRoute aigw-route-not-found: the 404 catch-all (an EG HTTPRouteFilter direct response), on which the
+//     filter also runs (it answers /v1/models and rewrites the headers the other routes match);
+//   BackendTrafficPolicy per HTTPRoute: the cluster buffer limit and, for pools, endpointOverride on
+//     x-gateway-destination-endpoint (EG's override_host: the header's endpoint, else round robin - FailOpen);
+//   ClientTrafficPolicy on the Gateway: the listener buffer limit (EG's default is 32 KiB);
+//   EnvoyExtensionPolicy (per namespace of the HTTPRoutes): the wasm filter with the plugin configuration;
+//   EnvoyPatchPolicy on the Gateway: allow_on_headers_stop_iteration on that filter (EG's Wasm API has no
+//     field for it, envoyproxy/gateway #8382), the Endpoint Picker clusters (HTTP/2, TLS without
+//     verification for the stock EPP) and, for Global rate limits, the rate limit service cluster.
+//
+// xDS names the patches rely on (EG's default "V1" naming): listener <gateway ns>/<gateway>/<listener>;
+// wasm filter envoy.filters.http.wasm/envoyextensionpolicy/<ns>/<policy>/wasm/<index>.
+
+import type { ClusterConfig } from "../gateway/config.js";
+import type { LoadedConfig } from "../config/load-config.js";
+import { readModel, type Model } from "../config/model.js";
+import type { AIServiceBackendModel, RouteModel } from "../config/model-gateway.js";
+import { ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP } from "../config/objects.js";
+import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, type BackendConfig, type RuleConfig } from "../config/plugin-config.js";
+import { ConfigError, Problems } from "../config/problems.js";
+import { RATE_LIMIT_CLUSTER } from "../config/rate-limits.js";
+import { duration, renderCluster, WASM_FILTER_NAME, type EndpointAddress } from "./bootstrap.js";
+import { checkMessage } from "./envoy-schema.js";
+
+export type WasmCode = { type: "Image"; url: string; sha256?: string } | { type: "HTTP"; url: string; sha256: string };
+
+export interface EnvoyGatewayOptions {
+  code: WasmCode;
+  /** Kubernetes cluster domain, for the EPP Service addresses. Default cluster.local. */
+  clusterDomain?: string;
+  /** The rate limit service Global rules talk to (cluster "ratelimit"). Required when there are any. */
+  rateLimitService?: EndpointAddress;
+}
+
+export interface EnvoyGatewayResult {
+  docs: Obj[];
+  warnings: string[];
+}
+
+type Obj = Record<string, unknown>;
+
+const EG_API = `${ENVOY_GATEWAY_GROUP}/v1alpha1`;
+const MANAGED = { "app.kubernetes.io/managed-by": "aigw-translate" };
+const POLICY_NAME = "ai-gateway";
+const NOT_FOUND_ROUTE = "aigw-route-not-found";
+/** Gateway API limits (HTTPRoute CRD validation). */
+const MAX_RULES = 16;
+const MAX_MATCHES = 64;
+const MAX_HEADERS = 16;
+
+export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptions): EnvoyGatewayResult {
+  const problems = new Problems();
+  const model = readModel(loaded.objects, new Problems());
+  const { gateway, plugin } = loaded;
+  const wasm = gateway.wasm;
+  if (!wasm) throw new Error("the gateway has no wasm filter to deploy");
+  const [gwNs, gwName, listenerName] = gateway.listener.name.split("/") as [string, string, string];
+  const gw = model.gateways.find((g) => g.namespace === gwNs && g.name === gwName);
+  if (!gw || listenerName === undefined) throw new Error(`listener ${gateway.listener.name} is not <namespace>/<gateway>/<listener>`);
+  const bufferLimit = quantity(gateway.listener.bufferLimitBytes);
+  const warnings: string[] = [];
+
+  const routeIds = [...new Set(plugin.rules.map((r) => r.route))];
+  const routes = routeIds.map((id) => model.routes.find((r) => `${r.namespace}/${r.name}` === id)!);
+  const pools = new Set<string>();
+  const httpRoutes: Obj[] = [];
+  const trafficPolicies: Obj[] = [];
+  for (const route of routes) {
+    const id = `${route.namespace}/${route.name}`;
+    const rules = plugin.rules.filter((r) => r.route === id).flatMap((r) => httpRouteRules(model, loaded, route, r, problems, warnings));
+    const routePools = plugin.rules.filter((r) => r.route === id).flatMap((r) => r.backends.filter((b) => b.kind === "InferencePool"));
+    for (const b of routePools) pools.add(b.name);
+    const names: string[] = [];
+    for (let i = 0; i < Math.max(rules.length, 1); i += MAX_RULES) {
+      const name = i === 0 ? route.name : `${route.name}-${i / MAX_RULES + 1}`;
+      names.push(name);
+      httpRoutes.push({
+        apiVersion: `${GATEWAY_API_GROUP}/v1`,
+        kind: "HTTPRoute",
+        metadata: meta(name, route.namespace, { "aigw.translate/source": `AIGatewayRoute ${id}` }),
+        spec: { parentRefs: parentRefs(route, gw.namespace, gw.name, listenerName), rules: rules.slice(i, i + MAX_RULES) },
+      });
+    }
+    for (const name of names) {
+      const spec: Obj = { targetRefs: [{ group: GATEWAY_API_GROUP, kind: "HTTPRoute", name }], connection: { bufferLimit } };
+      if (routePools.length > 0) {
+        spec.loadBalancer = { type: "RoundRobin", endpointOverride: { extractFrom: [{ header: DESTINATION_ENDPOINT_HEADER }] } };
+      }
+      trafficPolicies.push({ apiVersion: EG_API, kind: "BackendTrafficPolicy", metadata: meta(name, route.namespace), spec });
+      const theirs = model.trafficPolicies.filter((p) => p.targets.some((t) => t.kind === "HTTPRoute" && t.name === name && p.namespace === route.namespace));
+      for (const p of theirs) {
+        warnings.push(
+          `BackendTrafficPolicy ${p.namespace}/${p.name} targets HTTPRoute ${route.namespace}/${name}, as the generated one does: ` +
+            "Envoy Gateway applies one of them. Do not apply it: the wasm filter enforces its token limits itself.",
+        );
+      }
+    }
+  }
+
+  const notFound = gateway.routes.virtualHosts[0]?.routes.find((r) => "directResponse" in r.action);
+  const catchAll: Obj[] = [];
+  if (notFound && "directResponse" in notFound.action) {
+    const d = notFound.action.directResponse;
+    catchAll.push(
+      {
+        apiVersion: EG_API,
+        kind: "HTTPRouteFilter",
+        metadata: meta(NOT_FOUND_ROUTE, gw.namespace),
+        spec: { directResponse: { contentType: d.contentType ?? "text/plain", statusCode: d.status, body: { type: "Inline", inline: d.body } } },
+      },
+      {
+        apiVersion: `${GATEWAY_API_GROUP}/v1`,
+        kind: "HTTPRoute",
+        metadata: meta(NOT_FOUND_ROUTE, gw.namespace),
+        spec: {
+          parentRefs: [{ group: GATEWAY_API_GROUP, kind: "Gateway", name: gw.name, sectionName: listenerName }],
+          rules: [
+            {
+              matches: [{ path: { type: "PathPrefix", value: "/" } }],
+              filters: [{ type: "ExtensionRef", extensionRef: { group: ENVOY_GATEWAY_GROUP, kind: "HTTPRouteFilter", name: NOT_FOUND_ROUTE } }],
+            },
+          ],
+        },
+      },
+    );
+  }
+
+  const poolServices = [...pools].sort().map((id) => poolService(model, id, problems));
+  problems.throwIfAny();
+
+  const byNamespace = new Map<string, string[]>();
+  for (const r of [...httpRoutes, ...catchAll].filter((d) => d.kind === "HTTPRoute")) {
+    const m = r.metadata as { name: string; namespace: string };
+    byNamespace.set(m.namespace, [...(byNamespace.get(m.namespace) ?? []), m.name]);
+  }
+  const extensionPolicies = [...byNamespace].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ns, names]) => ({
+    apiVersion: EG_API,
+    kind: "EnvoyExtensionPolicy",
+    metadata: meta(POLICY_NAME, ns),
+    spec: {
+      targetRefs: names.map((name) => ({ group: GATEWAY_API_GROUP, kind: "HTTPRoute", name })),
+      wasm: [
+        {
+          name: wasm.name,
+          rootID: wasm.rootId,
+          code: opts.code.type === "Image" ? { type: "Image", image: strip(opts.code) } : { type: "HTTP", http: strip(opts.code) },
+          config: plugin,
+          failOpen: wasm.failOpen,
+        },
+      ],
+    },
+  }));
+
+  const clientPolicy = {
+    apiVersion: EG_API,
+    kind: "ClientTrafficPolicy",
+    metadata: meta(`${gw.name}-${POLICY_NAME}`, gw.namespace),
+    spec: { targetRefs: [{ group: GATEWAY_API_GROUP, kind: "Gateway", name: gw.name }], connection: { bufferLimit } },
+  };
+
+  const patches: Obj[] = [...byNamespace.keys()].sort().map((ns) => ({
+    type: "type.googleapis.com/envoy.config.listener.v3.Listener",
+    name: gateway.listener.name,
+    operation: {
+      op: "add",
+      jsonPath: `..http_filters[?(@.name=='${WASM_FILTER_NAME}/envoyextensionpolicy/${ns}/${POLICY_NAME}/wasm/0')]`,
+      path: "/typed_config/config/allow_on_headers_stop_iteration",
+      value: true,
+    },
+  }));
+  const patchClusters: ClusterConfig[] = [];
+  const domain = opts.clusterDomain ?? "cluster.local";
+  for (const pool of plugin.pools) {
+    const epp = gateway.clusters.find((c) => c.name === pool.eppCluster)!;
+    const [host, port] = splitHostPort(pool.eppAuthority);
+    patchClusters.push({ ...epp, type: "STRICT_DNS", endpoints: [{ address: `${host}.${domain}`, port }] });
+  }
+  if (plugin.rateLimits.some((r) => r.type === "Global")) {
+    const rls = gateway.clusters.find((c) => c.name === RATE_LIMIT_CLUSTER);
+    if (!opts.rateLimitService || !rls) {
+      throw new ConfigError([
+        `rate limits ${plugin.rateLimits.filter((r) => r.type === "Global").map((r) => r.name).join(", ")}: Global rules need a rate limit ` +
+          "service; pass --ratelimit HOST:PORT (an envoyproxy/ratelimit configured for aigw's descriptors, see envoy/README.md)",
+      ]);
+    }
+    patchClusters.push({ ...rls, type: "STRICT_DNS", endpoints: [{ address: opts.rateLimitService.address, port: opts.rateLimitService.port }] });
+  }
+  for (const c of patchClusters) {
+    const value = renderCluster(c, gateway.listener.bufferLimitBytes, (_c, e) => ({ address: e.address, port: e.port }));
+    const bad = checkMessage("envoy.config.cluster.v3.Cluster", value, `EnvoyPatchPolicy cluster ${c.name}`);
+    if (bad.length > 0) throw new Error(`generated cluster does not match Envoy's API:\n  ${bad.join("\n  ")}`);
+    patches.push({ type: "type.googleapis.com/envoy.config.cluster.v3.Cluster", name: c.name, operation: { op: "add", path: "", value } });
+  }
+  const bad = checkMessage("envoy.extensions.wasm.v3.PluginConfig", { allow_on_headers_stop_iteration: true }, "listener patch");
+  if (bad.length > 0) throw new Error(bad.join("\n"));
+  const patchPolicy = {
+    apiVersion: EG_API,
+    kind: "EnvoyPatchPolicy",
+    metadata: meta(`${gw.name}-${POLICY_NAME}`, gw.namespace),
+    spec: { targetRef: { group: GATEWAY_API_GROUP, kind: "Gateway", name: gw.name }, type: "JSONPatch", jsonPatches: patches },
+  };
+
+  return {
+    docs: [...poolServices, ...catchAll.filter((d) => d.kind === "HTTPRouteFilter"), ...httpRoutes, ...catchAll.filter((d) => d.kind === "HTTPRoute"),
+      ...trafficPolicies, clientPolicy, ...extensionPolicies, patchPolicy],
+    warnings,
+  };
+}
+
+function meta(name: string, namespace: string, annotations?: Record<string, string>): Obj {
+  const m: Obj = { name, namespace, labels: { ...MANAGED } };
+  if (annotations) m.annotations = annotations;
+  return m;
+}
+
+function strip(code: WasmCode): Obj {
+  const out: Obj = { url: code.url };
+  if (code.sha256) out.sha256 = code.sha256;
+  return out;
+}
+
+/** Bytes as a Kubernetes quantity, in Mi when whole. */
+export function quantity(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)}Mi` : String(bytes);
+}
+
+function splitHostPort(authority: string): [string, number] {
+  const i = authority.lastIndexOf(":");
+  return [authority.slice(0, i), Number(authority.slice(i + 1))];
+}
+
+function parentRefs(route: RouteModel, gwNs: string, gwName: string, listener: string): Obj[] {
+  return route.parentRefs
+    .filter((p) => p.group === GATEWAY_API_GROUP && p.kind === "Gateway" && p.namespace === gwNs && p.name === gwName)
+    .map((p) => {
+      const ref: Obj = { group: p.group, kind: p.kind, name: p.name };
+      if (p.namespace !== route.namespace) ref.namespace = p.namespace;
+      ref.sectionName = p.sectionName ?? listener;
+      if (p.port !== undefined) ref.port = p.port;
+      return ref;
+    });
+}
+
+/** The HTTPRoute rules of one AIGatewayRoute rule: one per backend, as the filter picks one and names it. */
+function httpRouteRules(model: Model, loaded: LoadedConfig, route: RouteModel, rule: RuleConfig, problems: Problems, warnings: string[]): Obj[] {
+  const field = `spec.rules[${rule.index}]`;
+  const matches = rule.matches.length > 0 ? rule.matches : [{ headers: [] }];
+  if (matches.length > MAX_MATCHES) problems.error(route.obj, `${field}.matches`, `an HTTPRoute rule holds at most ${MAX_MATCHES} matches`);
+  if (matches.some((m) => m.headers.length + 1 > MAX_HEADERS)) {
+    problems.error(route.obj, `${field}.matches`, `an HTTPRoute match holds at most ${MAX_HEADERS} headers, x-ai-eg-backend included`);
+  }
+  const prefix = `aigatewayroute/${route.namespace}/${route.name}/rule/${rule.index}/`;
+  const timeoutMs = loaded.gateway.routes.virtualHosts[0]?.routes.find((r) => r.name.startsWith(prefix))?.timeoutMs;
+  return rule.backends.map((b) => {
+    const out: Obj = {
+      matches: matches.map((m) => ({
+        path: { type: "PathPrefix", value: "/" },
+        headers: [...m.headers.map((h) => ({ type: h.type, name: h.name, value: h.value })), { type: "Exact", name: BACKEND_HEADER, value: b.name }],
+      })),
+      backendRefs: [backendRef(model, route, b, `${field}.backendRefs`, warnings)],
+    };
+    if (timeoutMs !== undefined) out.timeouts = { request: duration(timeoutMs) };
+    return out;
+  });
+}
+
+function backendRef(model: Model, route: RouteModel, b: BackendConfig, field: string, warnings: string[]): Obj {
+  const [ns, name] = splitId(b.name);
+  let ref: Obj;
+  if (b.kind === "InferencePool") {
+    const pool = model.pools.get(b.name)!;
+    ref = { group: "", kind: "Service", name: poolServiceName(name), port: pool.targetPorts[0] };
+  } else {
+    const backend: AIServiceBackendModel = model.aiBackends.get(b.name)!;
+    const r = backend.backendRef;
+    ref = r.kind === "Backend" ? { group: ENVOY_GATEWAY_GROUP, kind: "Backend", name: r.name } : { group: "", kind: "Service", name: r.name, port: r.port };
+    if (r.namespace !== route.namespace) {
+      warnings.push(
+        `${route.obj.source}: AIGatewayRoute ${route.namespace}/${route.name}: ${field}: HTTPRoute ${route.namespace}/${route.name} refers to ` +
+          `${r.kind} ${r.namespace}/${r.name}; a ReferenceGrant in ${r.namespace} must allow HTTPRoutes from ${route.namespace}`,
+      );
+      ref.namespace = r.namespace;
+    }
+    return ref;
+  }
+  if (ns !== route.namespace) {
+    warnings.push(
+      `${route.obj.source}: AIGatewayRoute ${route.namespace}/${route.name}: ${field}: HTTPRoute ${route.namespace}/${route.name} refers to ` +
+        `Service ${ns}/${poolServiceName(name)}; a ReferenceGrant in ${ns} must allow HTTPRoutes from ${route.namespace}`,
+    );
+    ref.namespace = ns;
+  }
+  return ref;
+}
+
+function poolServiceName(pool: string): string {
+  return `aigw-pool-${pool}`;
+}
+
+/** A headless Service selecting the pool's pods: EG's cluster for it has the pool's endpoints (EDS). */
+function poolService(model: Model, id: string, problems: Problems): Obj {
+  const pool = model.pools.get(id)!;
+  const name = poolServiceName(pool.name);
+  if (name.length > 63) problems.error(pool.obj, "metadata.name", `the generated Service ${name} is longer than 63 characters`);
+  const port = pool.targetPorts[0]!;
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(name, pool.namespace, { "aigw.translate/source": `InferencePool ${id}` }),
+    spec: { clusterIP: "None", selector: { ...pool.selector }, ports: [{ name: "http", port, targetPort: port, protocol: "TCP" }] },
+  };
+}
+
+function splitId(id: string): [string, string] {
+  const i = id.indexOf("/");
+  return [id.slice(0, i), id.slice(i + 1)];
+}
