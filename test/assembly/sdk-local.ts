@@ -3,14 +3,19 @@
 //   x-local-body     the body (string variant) ; x-local-bytes present: the ArrayBuffer variant is used
 //   x-local-grpc     a grpc status (default -1: none)
 // The reply carries `x-local: yes` and details `sdk_local_reply`.
+// `x-close` present instead: the stream is reset with closeStream(Request).
 export * from "../../assembly/proxy-wasm/exports";
 import {
   RootContext, HttpContext, registerRootContext, FilterHeadersStatus, Pair, requestHeaders,
-  sendLocalResponse, sendLocalResponseString,
+  sendLocalResponse, sendLocalResponseString, closeStream, StreamType,
 } from "../../assembly/proxy-wasm";
 
 class LocalStream extends HttpContext {
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    if (requestHeaders.get("x-close") !== null) {
+      closeStream(StreamType.Request);
+      return FilterHeadersStatus.StopIteration;
+    }
     const status = requestHeaders.get("x-local-status");
     if (status === null) return FilterHeadersStatus.Continue;
     const bodyHeader = requestHeaders.get("x-local-body");

@@ -5,12 +5,14 @@
 //   path that does not exist), roundtrip (set_property then get_property of a single component),
 //   flag (a one-byte value stored with set_property, read back as bool), list (a pairs value with empty
 //   values stored with set_property, read back as a list), size_mismatch (lastResult of reading a
-//   string as an i64).
+//   string as an i64), log_level (getLogLevel), clock (getCurrentTimeNanoseconds within a second of
+//   request.time), foreign (lastResult of an unknown foreign function).
 export * from "../../assembly/proxy-wasm/exports";
 import {
   RootContext, HttpContext, registerRootContext, FilterHeadersStatus, findPair, lastResult,
   getProperty, getPropertyString, getPropertyI64, getPropertyBool, getPropertyMap, getPropertyList,
-  setProperty, setPropertyString, sendLocalResponseString, encodePairs, Pair,
+  setProperty, setPropertyString, sendLocalResponseString, encodePairs, Pair, getLogLevel,
+  getCurrentTimeNanoseconds, callForeignFunction,
 } from "../../assembly/proxy-wasm";
 
 function orNull(s: string | null): string {
@@ -41,6 +43,11 @@ class PropsStream extends HttpContext {
     out += "list=" + (list === null ? "<null>" : list.join(",")) + "\n";
     getPropertyI64(["request", "path"], 0);
     out += "size_mismatch=" + (<i32>lastResult()).toString() + "\n";
+    out += "log_level=" + (<i32>getLogLevel()).toString() + "\n";
+    const now = <i64>getCurrentTimeNanoseconds();
+    out += "clock=" + (now >= t && now - t < 1_000_000_000 ? "close" : "off by " + (now - t).toString()) + "\n";
+    callForeignFunction("no_such_function", null);
+    out += "foreign=" + (<i32>lastResult()).toString() + "\n";
     sendLocalResponseString(200, "sdk_props", out, null);
     return FilterHeadersStatus.StopIteration;
   }

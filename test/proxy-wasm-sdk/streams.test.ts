@@ -248,8 +248,18 @@ describe("local responses", () => {
   });
 });
 
+describe("closing a stream", () => {
+  it("closeStream resets the stream with Envoy's details", async () => {
+    const { filter } = await load("sdk-local");
+    const { stream, sink } = openStream(filter);
+    stream.requestHeaders(reqHeaders([["x-close", "1"]]), true);
+    expect(sink.events).toEqual([{ kind: "reset", details: "wasm_close_stream" }]);
+    stream.complete();
+  });
+});
+
 describe("properties", () => {
-  it("strings, 8-byte integers, maps, lists, bools, set/get round trip, and the failures", async () => {
+  it("strings, 8-byte integers, maps, lists, bools, set/get round trip, the failures; log level, clock, foreign functions", async () => {
     const { filter } = await load("sdk-props", { rootId: "props-root" });
     const { stream, sink } = openStream(filter);
     stream.requestHeaders(reqHeaders([["x-probe", "probe-value"]], "/p?q=1"), true);
@@ -267,6 +277,9 @@ describe("properties", () => {
       flag: "true",
       list: "a,b\u00e9",
       size_mismatch: "4",
+      log_level: "2",
+      clock: "close",
+      foreign: "1",
     });
     expect(Buffer.from(sink.info.filterState.get("wasm.sdk_probe")!).toString("utf8")).toBe("v\u00e9");
     stream.complete();
