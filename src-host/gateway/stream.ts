@@ -593,7 +593,10 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     if (flag && !this.flags.split(",").includes(flag)) this.flags = this.flags ? `${this.flags},${flag}` : flag;
   }
 
-  /** The stream is over: upstream released, filter completed (exactly once), then the access log. */
+  /**
+   * The stream is over: upstream released now; the filter's complete() (exactly once) and then the access
+   * log follow after the current call returns, since a reset can come from inside a filter callback.
+   */
   private finish(): void {
     if (this.done) return;
     this.done = true;
@@ -610,22 +613,24 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     stats.rqActive.add(-1);
     if (this.res.writableFinished) stats.rqCompleted.inc();
     if (this.info.responseCode !== undefined) stats.responseClass(this.info.responseCode);
-    if (this.filter) {
-      try {
-        this.filter.complete();
-      } catch (err) {
-        this.ctx.log(`stream ${this.info.streamId}: filter complete() threw: ${(err as Error).message}`);
-      }
-    }
     const durationMs = Number(process.hrtime.bigint() - this.info.startHr) / 1e6;
     stats.rqTime.record(durationMs);
-    this.ctx.onStreamEnd({
-      info: this.info,
-      requestHeaders: this.requestHeaders,
-      responseHeaders: this.responseHeaders,
-      responseFlags: this.flags,
-      durationMs,
-      upstreamCluster: this.cluster?.name ?? this.cachedRoute?.resolved.cluster,
+    queueMicrotask(() => {
+      if (this.filter) {
+        try {
+          this.filter.complete();
+        } catch (err) {
+          this.ctx.log(`stream ${this.info.streamId}: filter complete() threw: ${(err as Error).message}`);
+        }
+      }
+      this.ctx.onStreamEnd({
+        info: this.info,
+        requestHeaders: this.requestHeaders,
+        responseHeaders: this.responseHeaders,
+        responseFlags: this.flags,
+        durationMs,
+        upstreamCluster: this.cluster?.name ?? this.cachedRoute?.resolved.cluster,
+      });
     });
   }
 }

@@ -266,6 +266,44 @@ describe("resets and failures", () => {
     expectCompletedOnce(filter.rec, 1);
   });
 
+  it("never re-enters a filter from inside its own callback (reset, local reply, misuse)", async () => {
+    let inside = false;
+    let reentered = 0;
+    const guard = (f: () => void) => () => {
+      if (inside) reentered++;
+      inside = true;
+      try {
+        f();
+      } finally {
+        inside = false;
+      }
+    };
+    const factory: HttpFilterFactory = {
+      createStream(sink) {
+        return {
+          requestHeaders: (h) => {
+            const p = h.find(([n]) => n === ":path")![1];
+            guard(() => {
+              if (p === "/reset") sink.reset("dropped");
+              else if (p === "/reply") sink.localReply(403, [], Buffer.from("no"), "denied");
+              else sink.forwardRequestData(Buffer.from("x"), true); // misuse: data before headers
+            })();
+          },
+          requestData: guard(() => {}),
+          requestTrailers: guard(() => {}),
+          responseHeaders: (h, eos) => guard(() => sink.forwardResponseHeaders(h, eos))(),
+          responseData: (d, eos) => guard(() => sink.forwardResponseData(d, eos))(),
+          responseTrailers: guard(() => {}),
+          complete: guard(() => {}),
+        };
+      },
+    };
+    const { gw } = await setup(factory);
+    for (const p of ["/reset", "/reply", "/misuse"]) await outcome(gw.listenerAddress.port, p);
+    await until(() => gw.accessLog.length === 3);
+    expect(reentered).toBe(0);
+  });
+
   it("answers 500 when the filter throws, and logs why", async () => {
     const filter = testFilter(() => ({
       requestHeaders: () => {
