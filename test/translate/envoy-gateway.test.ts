@@ -5,9 +5,11 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { loadConfig } from "../../src-host/config/load-config.js";
+import { StatsStore } from "../../src-host/stats/index.js";
+import { loadWasmFilter } from "../../src-host/wasm-host/index.js";
 import { checkMessage } from "../../src-host/translate/envoy-schema.js";
 import type { WasmCode } from "../../src-host/translate/envoy-gateway.js";
-import { DEFAULT_INPUT, translate, type TranslateOptions } from "../../src-host/translate/translate.js";
+import { BUILT_MODULE, DEFAULT_INPUT, translate, type TranslateOptions } from "../../src-host/translate/translate.js";
 import { expectGolden, seedWith } from "./helpers.js";
 
 type Obj = Record<string, any>;
@@ -234,6 +236,33 @@ spec:
     // The user's policy targets the HTTPRoute the generated BackendTrafficPolicy targets: one must go.
     expect(warnings).toEqual([expect.stringMatching(/BackendTrafficPolicy default\/tokens targets HTTPRoute default\/inference-pool-with-aigwroute/)]);
   });
+});
+
+/** JSON as Go's encoding/json writes it, which is how Kubernetes hands the policy's config to Envoy Gateway. */
+function goJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(goJson).join(",")}]`;
+  if (typeof v === "object" && v !== null) {
+    return `{${Object.keys(v).sort().map((k) => `${goJson(k)}:${goJson((v as Obj)[k])}`).join(",")}}`;
+  }
+  if (typeof v === "string") return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(v);
+}
+
+test("the module accepts the EnvoyExtensionPolicy config as Envoy Gateway passes it (keys sorted, <>& escaped)", async () => {
+  const dir = seedWith(editedRoute((spec) => spec.rules[2].matches.push({ headers: [{ type: "RegularExpression", name: "x-ai-eg-model", value: "a<b>&c.*" }] })));
+  const { docs } = resources({ paths: [dir] });
+  const config = goJson(find(docs, "EnvoyExtensionPolicy")[0]!.spec.wasm[0].config);
+  expect(config).toContain("a\\u003cb\\u003e\\u0026c");
+  expect(config.startsWith('{"costs":')).toBe(true);
+  const loaded = loadConfig([dir], { modulePath: BUILT_MODULE, loadTime: 0 });
+  const filter = await loadWasmFilter({
+    config: { ...loaded.gateway.wasm!, configuration: config, workers: 1 },
+    clusters: loaded.gateway.clusters,
+    bufferLimitBytes: loaded.gateway.listener.bufferLimitBytes,
+    stats: new StatsStore(),
+    log: () => {},
+  });
+  await filter.close();
 });
 
 test("the golden file parses as plain YAML documents", () => {
