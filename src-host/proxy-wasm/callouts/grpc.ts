@@ -53,6 +53,9 @@ function fromMetadata(md: grpc.Metadata | undefined): HeaderList {
   return out;
 }
 
+/** grpc-js reports "OK" as the details of a clean close; on the wire there is no grpc-message. */
+const statusDetails = (s: { code: number; details?: string }): string => (s.code === grpc.status.OK && s.details === "OK" ? "" : s.details ?? "");
+
 export class GrpcClients {
   private readonly clients = new Map<string, grpc.Client>();
 
@@ -101,7 +104,7 @@ export class GrpcClients {
       toMetadata(metadata),
       options,
       (err, value) => {
-        if (err) h.onClose(err.code ?? grpc.status.UNKNOWN, err.details ?? err.message);
+        if (err) h.onClose(err.code ?? grpc.status.UNKNOWN, statusDetails(err));
         else h.onMessage(value ?? new Uint8Array(0));
       },
     );
@@ -123,14 +126,15 @@ export class GrpcClients {
     call.on("data", (m: Buffer) => h.onMessage(m));
     call.on("error", () => {}); // the status event carries the outcome
     call.on("status", (s: grpc.StatusObject) => {
+      const details = statusDetails(s);
       // Trailing metadata only when the server answered (not for a connection that never came up).
       const answered = sawMetadata || Object.keys(s.metadata.getMap()).length > 0;
       if (answered) {
         const trailers: HeaderList = [["grpc-status", String(s.code)]];
-        if (s.details) trailers.push(["grpc-message", s.details]);
+        if (details) trailers.push(["grpc-message", details]);
         h.onTrailingMetadata([...trailers, ...fromMetadata(s.metadata)]);
       }
-      h.onClose(s.code, s.details);
+      h.onClose(s.code, details);
     });
     let ended = false;
     return {
