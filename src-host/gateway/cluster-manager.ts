@@ -61,16 +61,19 @@ export class Cluster {
   readonly agent: http.Agent;
   readonly request: typeof http.request;
   readonly stats: ClusterStats;
-  private readonly ready: Host[];
+  /** One host per configured endpoint; an endpoint's `ready` is read at every pick, so readiness changed
+   * in place on the configuration (a pod that stops or starts) takes effect on the next request. */
+  private readonly hosts: Array<{ endpoint: ClusterEndpoint; host: Host }>;
   private next = 0;
 
   constructor(config: ClusterConfig, where: string, stats: StatsStore) {
     validateCluster(config, where);
     this.name = config.name;
     this.config = config;
-    this.ready = config.endpoints
-      .filter((e) => e.ready !== false)
-      .map((e) => ({ address: e.address, port: e.port, hostname: e.hostname, active: 0 }));
+    this.hosts = config.endpoints.map((endpoint) => ({
+      endpoint,
+      host: { address: endpoint.address, port: endpoint.port, hostname: endpoint.hostname, active: 0 },
+    }));
     this.stats = clusterStats(stats, config.name);
     const agentOptions: https.AgentOptions = {
       keepAlive: true,
@@ -105,26 +108,36 @@ export class Cluster {
         return { host: { ...target, active: 0 } };
       }
     }
-    const hosts = this.ready;
-    if (hosts.length === 0) {
+    const host = this.config.lbPolicy === "LEAST_REQUEST" ? this.leastRequest() : this.roundRobin();
+    if (!host) {
       this.stats.cxNoneHealthy.inc();
       return { failure: "no_healthy_upstream" };
     }
-    if (this.config.lbPolicy === "LEAST_REQUEST") return { host: this.leastRequest(hosts) };
-    const host = hosts[this.next % hosts.length];
-    this.next = (this.next + 1) % hosts.length;
     return { host };
   }
 
-  /** Fewest requests in flight; ties go round robin so idle hosts share the load. */
-  private leastRequest(hosts: Host[]): Host {
-    let best: Host | undefined;
-    for (let i = 0; i < hosts.length; i++) {
-      const h = hosts[(this.next + i) % hosts.length];
-      if (!best || h.active < best.active) best = h;
+  /** The next ready host after the previous pick. */
+  private roundRobin(): Host | undefined {
+    const n = this.hosts.length;
+    for (let i = 0; i < n; i++) {
+      const at = (this.next + i) % n;
+      if (this.hosts[at].endpoint.ready === false) continue;
+      this.next = (at + 1) % n;
+      return this.hosts[at].host;
     }
-    this.next = (this.next + 1) % hosts.length;
-    return best!;
+    return undefined;
+  }
+
+  /** The ready host with the fewest requests in flight; ties go round robin so idle hosts share the load. */
+  private leastRequest(): Host | undefined {
+    const n = this.hosts.length;
+    let best: Host | undefined;
+    for (let i = 0; i < n; i++) {
+      const { endpoint, host } = this.hosts[(this.next + i) % n];
+      if (endpoint.ready !== false && (!best || host.active < best.active)) best = host;
+    }
+    if (n > 0) this.next = (this.next + 1) % n;
+    return best;
   }
 
   /** Counts connections and fails the ones that do not connect within connectTimeoutMs. */

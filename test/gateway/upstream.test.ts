@@ -50,6 +50,22 @@ describe("load balancing", () => {
     }
   });
 
+  it("follows endpoint readiness changed in place on the configuration", async () => {
+    const cfg = config([route("r", "pool")], [cluster("pool", [a, c])]);
+    const gw = await gateway(cfg);
+    try {
+      const via = async () => echoed(await request(gw.listenerAddress.port, "/")).upstream;
+      cfg.clusters[0].endpoints[0].ready = false;
+      expect([await via(), await via()]).toEqual(["c", "c"]);
+      cfg.clusters[0].endpoints[1].ready = false;
+      expect((await request(gw.listenerAddress.port, "/")).status).toBe(503);
+      cfg.clusters[0].endpoints[0].ready = true;
+      expect([await via(), await via()]).toEqual(["a", "a"]);
+    } finally {
+      await gw.close();
+    }
+  });
+
   it("sends to the endpoint with the fewest requests in flight with LEAST_REQUEST", async () => {
     let release: () => void = () => {};
     const slow = await startUpstream((req, res) => {
