@@ -3,7 +3,8 @@
 //
 //   HTTPRoute per AIGatewayRoute (same name): one rule per (rule, backend), matching the rule's headers plus
 //     x-ai-eg-backend, as the route table of `aigw run` does; backendRefs: the AIServiceBackend's Backend or
-//     Service, or for an InferencePool a headless Service selecting the pool's pods (aigw-pool-<pool>);
+//     Service, or for an InferencePool a headless Service selecting the pool's pods (aigw-pool-<pool>): plain
+//     Envoy Gateway refuses InferencePool backendRefs (they go to Envoy AI Gateway's extension server);
 //   HTTPRoute aigw-route-not-found: the 404 catch-all (an EG HTTPRouteFilter direct response), on which the
 //     filter also runs (it answers /v1/models and rewrites the headers the other routes match);
 //   BackendTrafficPolicy per HTTPRoute: the cluster buffer limit and, for pools, endpointOverride on
