@@ -37,6 +37,8 @@ export function proxy_on_request_body(ctx: u32, size: u32, eos: u32): i32 {
   log("late-set " + replaceHeader(0, "x-late", "1").toString());
   proxy_get_header_map_pairs(0, OUT, OUT + 4);
   log("late-pairs " + load<u32>(OUT + 4).toString());
+  // Request trailers can be added from the last body callback only.
+  log("add-trailer " + eos.toString() + " " + addHeader(1, "x-added-trailer", "t").toString());
   return 0;
 }
 

@@ -94,6 +94,20 @@ describe("header maps", () => {
     expect(sink.of("requestHeaders")[0]!.headers).toContainEqual(["x-late", "1"]);
   });
 
+  it("lets the last body callback add request trailers, which then end the request", async () => {
+    const l = (loaded = await loadFixture("host-headers"));
+    const { stream, sink } = openStream(l.filter);
+    stream.requestHeaders(input(), false);
+    stream.requestData(bytes("a"), false);
+    stream.requestData(bytes("b"), true);
+    expect(l.messages().filter((m) => m.startsWith("add-trailer"))).toEqual(["add-trailer 0 2", "add-trailer 1 0"]);
+    expect(sink.events.slice(1)).toEqual([
+      { kind: "requestData", data: "a", eos: false },
+      { kind: "requestData", data: "b", eos: false },
+      { kind: "requestTrailers", trailers: [["x-added-trailer", "t"]] },
+    ]);
+  });
+
   it("changes response headers; request headers are gone in the response phase; on_log reads both but cannot change them", async () => {
     const l = (loaded = await loadFixture("host-headers"));
     const { stream, sink } = openStream(l.filter);

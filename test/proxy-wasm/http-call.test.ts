@@ -1,6 +1,7 @@
 // proxy_http_call against real HTTP servers on loopback: request shape, response delivery on the root
 // context, Envoy's argument checks, and the outcomes of failures (local 503 / 504 replies, resets).
 import http from "node:http";
+import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterConfig } from "../../src-host/gateway/config.js";
@@ -16,6 +17,8 @@ interface Seen {
 const seen: Seen[] = [];
 let server: http.Server;
 let port = 0;
+let h2server: http2.Http2Server;
+let h2port = 0;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -36,8 +39,22 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   port = (server.address() as AddressInfo).port;
+  h2server = http2.createServer();
+  h2server.on("stream", (stream, headers) => {
+    let body = "";
+    stream.on("data", (c) => (body += c));
+    stream.on("end", () => {
+      stream.respond({ ":status": 201, "x-echo": `${headers[":authority"]} ${body}` });
+      stream.end("over h2");
+    });
+  });
+  await new Promise<void>((r) => h2server.listen(0, "127.0.0.1", r));
+  h2port = (h2server.address() as AddressInfo).port;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+  await new Promise<void>((r) => h2server.close(() => r()));
+});
 
 let loaded: Loaded | undefined;
 afterEach(async () => {
@@ -47,6 +64,7 @@ afterEach(async () => {
 
 const clusters = (): ClusterConfig[] => [
   { name: "svc", type: "STATIC", endpoints: [{ address: "127.0.0.1", port }], connectTimeoutMs: 1000 },
+  { name: "h2", type: "STATIC", endpoints: [{ address: "127.0.0.1", port: h2port }], http2: true, connectTimeoutMs: 1000 },
   { name: "dead", type: "STATIC", endpoints: [{ address: "127.0.0.1", port: 1 }], connectTimeoutMs: 1000 },
 ];
 
@@ -70,6 +88,12 @@ describe("proxy_http_call", () => {
     expect(Number(nh)).toBeGreaterThanOrEqual(4); // :status, x-echo, content-type, date, ...
     expect(l.messages().slice(2)).toEqual(["status 202 body got POST /ok echo hi", "effective 0", "after-effective 202"]);
     expect(sink.of("requestHeaders")[0]!.headers).toContainEqual(["x-callout-status", "202"]);
+  });
+
+  it("speaks HTTP/2 (prior knowledge) to a cluster configured for it", async () => {
+    const { l, sink } = await call([["x-cluster", "h2"]]);
+    await until(() => sink.of("requestHeaders").length > 0, "the stream to resume");
+    expect(l.messages()[2]).toBe("status 201 body over h2 echo svc.local hi");
   });
 
   it("refuses an unknown cluster or a request without :authority (BadArgument)", async () => {

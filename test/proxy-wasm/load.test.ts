@@ -140,6 +140,36 @@ describe("start-up under the restricted host-call set", () => {
   });
 });
 
+describe("memory", () => {
+  // on_vm_start returns (host call result == expected): the load succeeds only if the host answered so.
+  const GET_PROPERTY = { module: "env", name: "proxy_get_property", params: ["i32", "i32", "i32", "i32"], results: ["i32"] } as const;
+  const name = [{ offset: 16, bytes: Uint8Array.from(Buffer.from("plugin_name")) }];
+  const vmStartChecking = (call: number[], expected: number): FuncSpec => ({
+    params: ["i32", "i32"],
+    results: ["i32"],
+    body: [...call, ...op.i32const(expected), ...op.i32eq],
+    exports: ["proxy_on_vm_start"],
+  });
+  const getPluginName = [...op.i32const(16), ...op.i32const(11), ...op.i32const(64), ...op.i32const(68), ...op.call(0)];
+
+  it("answers InvalidMemoryAccess (6) for a pointer outside linear memory", async () => {
+    const outOfBounds = [...op.i32const(2), ...op.i32const(65530), ...op.i32const(10), ...op.call(0)];
+    await expect(load({ imports: [LOG_IMPORT], funcs: [MARKER, MALLOC, vmStartChecking(outOfBounds, 6)] })).resolves.toEqual([]);
+    await expect(load({ imports: [LOG_IMPORT], funcs: [MARKER, MALLOC, vmStartChecking(outOfBounds, 0)] })).rejects.toThrow(/returned false/);
+  });
+
+  it("answers InvalidMemoryAccess when malloc returns 0", async () => {
+    const nullMalloc: FuncSpec = { ...MALLOC, body: op.i32const(0) };
+    await expect(load({ imports: [GET_PROPERTY], funcs: [MARKER, nullMalloc, vmStartChecking(getPluginName, 6)], data: name })).resolves.toEqual([]);
+  });
+
+  it("writes out-values into memory that malloc just grew", async () => {
+    // malloc grows memory by a page and returns the new page's address.
+    const growing: FuncSpec = { ...MALLOC, body: [...op.i32const(1), ...op.memoryGrow, ...op.i32const(65536), ...op.i32mul] };
+    await expect(load({ imports: [GET_PROPERTY], funcs: [MARKER, growing, vmStartChecking(getPluginName, 0)], data: name })).resolves.toEqual([]);
+  });
+});
+
 describe("compiled fixtures", () => {
   it("validateModule accepts the AssemblyScript fixtures (wasi-shim _start, re-exported malloc)", () => {
     const v = validateModule(fixtureBytes("host-lifecycle"));

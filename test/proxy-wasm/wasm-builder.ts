@@ -31,6 +31,9 @@ export const op = {
   call: (i: number) => [0x10, ...uleb(i)],
   drop: [0x1a],
   unreachable: [0x00],
+  i32eq: [0x46],
+  i32mul: [0x6c],
+  memoryGrow: [0x40, 0x00],
 };
 
 function uleb(n: number): number[] {
