@@ -49,3 +49,6 @@ check-abi: $(WASM)
 
 clean:
 	rm -rf build test/.build
+
+# make oci (the module as an OCI image layout) and make envoy-config (regenerate envoy/).
+include envoy/oci.mk

@@ -13,7 +13,7 @@ import {
   RootContext, clearRouteCache, getBufferBytes, getCurrentTimeNanoseconds, getPropertyString, logError, logWarn, replaceBuffer,
   requestHeaders, responseHeaders, sendLocalResponseString,
 } from "../proxy-wasm";
-import { BACKEND_HEADER, BackendKind, GatewayConfig, MODEL_HEADER, PoolConfig, loadPluginConfig } from "./config";
+import { BACKEND_HEADER, BackendKind, DESTINATION_ENDPOINT_HEADER, GatewayConfig, MODEL_HEADER, PoolConfig, loadPluginConfig } from "./config";
 import { LocalReply } from "./errors";
 import { RequestFacts } from "./request/body";
 import { bodyTooLarge, decideOnBody, decideOnHeaders } from "./request/decide";
@@ -105,8 +105,9 @@ export class GatewayStream extends HttpContext implements EppOwner {
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     const config = this.gateway.config!;
     this.startNs = getCurrentTimeNanoseconds();
-    // Internal routing header: only this filter may set it.
+    // Routing headers only this filter may set: a client's own would pick a backend or an endpoint.
     requestHeaders.remove(BACKEND_HEADER);
+    requestHeaders.remove(DESTINATION_ENDPOINT_HEADER);
     const path = requestHeaders.get(":path");
     this.path = path == null ? "" : path;
     const length = requestHeaders.get("content-length");

@@ -9,7 +9,7 @@ import type { PlannedPod } from "../config/workloads.js";
 import { startEpp } from "../epp/epp.js";
 import { startRateLimitPod } from "../ratelimit/pod.js";
 import { startGateway, type Gateway } from "../gateway/gateway.js";
-import { loadWasmFilter } from "../wasm-host/index.js";
+import { loadWasmFilter } from "../proxy-wasm/index.js";
 import { startTestUpstream } from "../sim/testupstream.js";
 import { startVllmSim } from "../sim/vllm/server.js";
 import { StatsStore } from "../stats/index.js";

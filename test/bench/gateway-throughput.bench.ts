@@ -5,7 +5,7 @@ import { cpus, loadavg } from "node:os";
 import { expect, it } from "vitest";
 import { passThroughFilter } from "../../src-host/gateway/http-filter.js";
 import { StatsStore } from "../../src-host/stats/index.js";
-import { loadWasmFilter } from "../../src-host/wasm-host/index.js";
+import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { formatTable, runDirectBench, runGatewayBench, type BenchResult } from "./gateway-bench.js";
 
 // The production filter, routing the benchmark's model to the bench cluster's backend.

@@ -180,6 +180,15 @@ describe("failure modes", () => {
     }
   });
 
+  it("a client's own x-gateway-destination-endpoint never steers the request", async () => {
+    const foreign = `${ipOf("steered-backend-0")}:8080`;
+    for (let i = 0; i < 4; i++) {
+      const r = await post("open-model", { "x-gateway-destination-endpoint": foreign });
+      expect(r.status, r.text).toBe(200);
+      expect(podsOf("open")).toContain(r.pod);
+    }
+  });
+
   it("FailClose (the default): with no EPP running, the request gets 503", async () => {
     const r = await post("closed-model");
     expect(r.status).toBe(503);

@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { loadConfig } from "../../src-host/config/load-config.js";
 import { StatsStore } from "../../src-host/stats/index.js";
-import { loadWasmFilter } from "../../src-host/wasm-host/index.js";
+import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { checkMessage } from "../../src-host/translate/envoy-schema.js";
 import type { WasmCode } from "../../src-host/translate/envoy-gateway.js";
 import { BUILT_MODULE, DEFAULT_INPUT, translate, type TranslateOptions } from "../../src-host/translate/translate.js";

@@ -6,7 +6,7 @@ import type { ClusterConfig, WasmFilterConfig } from "../../src-host/gateway/con
 import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../src-host/gateway/http-filter.js";
 import type { PluginConfig } from "../../src-host/config/plugin-config.js";
 import { StatsStore } from "../../src-host/stats/index.js";
-import { loadWasmFilter, type WasmFilter } from "../../src-host/wasm-host/index.js";
+import { loadWasmFilter, type WasmFilter } from "../../src-host/proxy-wasm/index.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const PRODUCTION = resolve(ROOT, "build/ai-gateway.wasm");
@@ -63,10 +63,6 @@ export async function load(
     log: (level, message) => logs.push({ level, message }),
   });
   return { filter, logs, stats };
-}
-
-export function moduleBytes(name: string): Uint8Array {
-  return new Uint8Array(readFileSync(fixture(name)));
 }
 
 const text = new TextDecoder();

@@ -1,7 +1,7 @@
 // The production module under the host: the routing path the gateway depends on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestSink, bytes, load, pluginConfig, request } from "./helpers.js";
-import type { WasmFilter } from "../../src-host/wasm-host/index.js";
+import type { WasmFilter } from "../../src-host/proxy-wasm/index.js";
 
 describe("production module: routing", () => {
   let filter: WasmFilter;
@@ -62,7 +62,10 @@ describe("production module: routing", () => {
   });
 
   it("spreads streams over the worker VMs, each configured", () => {
-    expect(filter.workers).toBe(2);
+    // Two worker VMs: both exist and neither failed (a third does not).
+    expect(filter.failed(0)).toBe(false);
+    expect(filter.failed(1)).toBe(false);
+    expect(() => filter.failed(2)).toThrow(RangeError);
     for (let i = 0; i < 4; i++) {
       const sink = new TestSink().attach(filter);
       sink.stream.requestHeaders(request("GET", "/v1/models"), true);
@@ -108,7 +111,7 @@ describe("production module: limits and configuration", () => {
   });
 
   it("refuses to start when on_configure rejects the configuration", async () => {
-    await expect(load({ configuration: "{" })).rejects.toThrow(/Failed to configure base Wasm plugin ai-gateway/);
+    await expect(load({ configuration: "{" })).rejects.toThrow(/Failed to configure base Wasm plugin/);
     const broken = { ...pluginConfig(), rules: "nope" };
     await expect(load({ configuration: JSON.stringify(broken) })).rejects.toThrow(/proxy_on_configure returned false/);
   });
