@@ -1,10 +1,8 @@
 // The inference extension's conformance scenarios that apply without Kubernetes, end to end through
 // `aigw run`: the filter asks each pool's Endpoint Picker over gRPC and the data plane follows the answer.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runGateway, type RunningGateway } from "../../src-host/cli/run.js";
+import type { RunningGateway } from "../../src-host/cli/run.js";
+import { GATEWAY, runManifests } from "./manifests.js";
 
 // Pool "steered" answers with the conformance EPP config (header-based-testing-filter only); pool "open"
 // is FailOpen and "closed" FailClose, both with an EPP Service that has no running EPP.
@@ -84,19 +82,7 @@ function rule(model: string, pool: string) {
     backendRefs: [{ group: inference.networking.k8s.io, kind: InferencePool, name: ${pool} }]`;
 }
 
-const gatewayAndRoute = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: eg }
-spec: { controllerName: gateway.envoyproxy.io/gatewayclass-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: eg }
-spec:
-  gatewayClassName: eg
-  listeners: [{ name: http, protocol: HTTP, port: 80 }]
----
+const route = `
 apiVersion: aigateway.envoyproxy.io/v1alpha1
 kind: AIGatewayRoute
 metadata: { name: pools }
@@ -109,12 +95,12 @@ let gw: RunningGateway;
 let base: string;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "aigw-pools-"));
-  writeFileSync(join(dir, "1-steered.yaml"), pool("steered", { epp: "steered-epp" }) + "---" + steeredEpp);
-  writeFileSync(join(dir, "2-open.yaml"), pool("open", { failureMode: "FailOpen", epp: "open-epp" }));
-  writeFileSync(join(dir, "3-closed.yaml"), pool("closed", { epp: "closed-epp" }));
-  writeFileSync(join(dir, "4-route.yaml"), gatewayAndRoute);
-  gw = await runGateway({ paths: [dir], port: 0, adminPort: 0, log: () => {} });
+  gw = await runManifests({
+    "1-steered.yaml": pool("steered", { epp: "steered-epp" }) + "---" + steeredEpp,
+    "2-open.yaml": pool("open", { failureMode: "FailOpen", epp: "open-epp" }),
+    "3-closed.yaml": pool("closed", { epp: "closed-epp" }),
+    "4-route.yaml": GATEWAY + "---" + route,
+  });
   const a = gw.gateway.listenerAddress;
   base = `http://${a.address}:${a.port}`;
 }, 60_000);

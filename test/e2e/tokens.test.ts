@@ -1,25 +1,11 @@
 // Token costs and Local token budgets end to end through `aigw run`, configured as users write them for
 // Envoy AI Gateway: llmRequestCosts on the AIGatewayRoute, a BackendTrafficPolicy rateLimit on its route.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runGateway, type RunningGateway } from "../../src-host/cli/run.js";
+import type { RunningGateway } from "../../src-host/cli/run.js";
+import { GATEWAY, runManifests } from "./manifests.js";
 
 const manifests = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: eg }
-spec: { controllerName: gateway.envoyproxy.io/gatewayclass-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: eg }
-spec:
-  gatewayClassName: eg
-  listeners: [{ name: http, protocol: HTTP, port: 80 }]
----
 apiVersion: apps/v1
 kind: Deployment
 metadata: { name: upstream }
@@ -97,9 +83,7 @@ let client: OpenAI;
 const accessLog: string[] = [];
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), "aigw-tokens-"));
-  writeFileSync(join(dir, "tokens.yaml"), manifests);
-  gw = await runGateway({ paths: [dir], port: 0, adminPort: 0, log: () => {}, accessLog: (l) => accessLog.push(l) });
+  gw = await runManifests({ "tokens.yaml": GATEWAY + "---" + manifests }, { accessLog: (l) => accessLog.push(l) });
   const a = gw.gateway.listenerAddress;
   client = new OpenAI({ baseURL: `http://${a.address}:${a.port}/v1`, apiKey: "unused", maxRetries: 0 });
 }, 60_000);
