@@ -2,6 +2,7 @@
 // names, pseudo-headers first, repeated names as repeated entries). Maps are changed in place: the
 // list the data plane handed in is the list forwarded, as Envoy shares one header map per stream.
 import type { HeaderList } from "../gateway/http-filter.js";
+import { latin1Bytes } from "./bytes.js";
 
 const isPseudo = (key: string) => key.charCodeAt(0) === 58; // ':'
 
@@ -55,3 +56,10 @@ export function headerByteSize(map: HeaderList): number {
   for (const [k, v] of map) n += Buffer.byteLength(k, "latin1") + Buffer.byteLength(v, "latin1");
   return n;
 }
+
+/** Header pairs → latin1 strings, lower-cased keys as Envoy's LowerCaseString. */
+export function pairsToHeaders(pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): HeaderList {
+  return pairs.map(([k, v]) => [Buffer.from(k).toString("latin1").toLowerCase(), Buffer.from(v).toString("latin1")]);
+}
+
+export const headersToPairs = (h: HeaderList): Array<[Uint8Array, Uint8Array]> => h.map(([k, v]) => [latin1Bytes(k), latin1Bytes(v)]);

@@ -4,10 +4,9 @@
 import { BUFFER_TYPE_MAX, MAP_TYPE_MAX, WasmResult } from "./abi.js";
 import { latin1Bytes, latin1String, utf8String } from "./bytes.js";
 import { callForeignFunction } from "./foreign.js";
-import { addHeader, getHeader, headerByteSize, removeHeader, replaceHeader, setHeaders } from "./header-map.js";
+import { addHeader, getHeader, headerByteSize, headersToPairs, pairsToHeaders, removeHeader, replaceHeader, setHeaders } from "./header-map.js";
 import { decodePairs, encodePairs } from "./pairs.js";
 import { getProperty } from "./properties.js";
-import { headersToPairs, pairsToHeaders } from "./root-context.js";
 import { sharedState } from "./shared.js";
 import { ENV_IMPORTS } from "./signatures.js";
 import type { Vm } from "./vm.js";

@@ -17,20 +17,9 @@ export class VmMemory {
     }
   }
 
-  size(): number {
-    this.refresh();
-    return this.u8.length;
-  }
-
   inBounds(ptr: number, len: number): boolean {
     this.refresh();
     return ptr >= 0 && len >= 0 && ptr + len <= this.u8.length;
-  }
-
-  /** A view of [ptr, ptr+len), or undefined when out of bounds. Valid until the module runs again. */
-  view8(ptr: number, len: number): Uint8Array | undefined {
-    if (!this.inBounds(ptr, len)) return undefined;
-    return this.u8.subarray(ptr, ptr + len);
   }
 
   /** A copy of [ptr, ptr+len), or undefined when out of bounds. */

@@ -4,7 +4,7 @@
 import type { HeaderList } from "../gateway/http-filter.js";
 import { BufferType, MapType, TokenKind, WasmResult } from "./abi.js";
 import { ConstBuffer, type WasmBuffer } from "./buffers.js";
-import { latin1Bytes, utf8Bytes, utf8String } from "./bytes.js";
+import { utf8Bytes, utf8String } from "./bytes.js";
 import { type Cancellable, type HttpCalloutResponse, sendHttpCallout } from "./callouts/http.js";
 import type { GrpcStreamHandle, GrpcTarget } from "./callouts/grpc.js";
 import { Context } from "./context.js";
@@ -254,10 +254,3 @@ export class RootContext extends Context {
     this.grpcStreams.clear();
   }
 }
-
-/** Header pairs → latin1 strings, lower-cased keys as Envoy's LowerCaseString. */
-export function pairsToHeaders(pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): HeaderList {
-  return pairs.map(([k, v]) => [Buffer.from(k).toString("latin1").toLowerCase(), Buffer.from(v).toString("latin1")]);
-}
-
-export const headersToPairs = (h: HeaderList): Array<[Uint8Array, Uint8Array]> => h.map(([k, v]) => [latin1Bytes(k), latin1Bytes(v)]);

@@ -44,9 +44,6 @@ export class RestrictedCallbackError extends Error {
   }
 }
 
-/** Root context id in every VM: the VM context is 0 and the first allocated id is 1. */
-export const ROOT_CONTEXT_ID = 1;
-
 export class Vm {
   failed = false;
   failure: string | undefined;
