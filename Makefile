@@ -30,7 +30,7 @@ $(HOST): node_modules/.stamp tsconfig.json $(TS_SRC)
 
 # Small AssemblyScript modules the host conformance tests load, one behaviour each.
 test-modules: $(AS_TEST_WASM)
-test/.build/%.wasm: test/assembly/%.ts node_modules/.stamp $(AS_SRC)
+test/.build/%.wasm: test/assembly/%.ts node_modules/.stamp $(AS_SRC) $(wildcard test/assembly/*/*.ts)
 	@mkdir -p test/.build
 	$(ASC) $< --config test/assembly/asconfig.json --outFile $@
 

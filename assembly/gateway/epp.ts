@@ -58,7 +58,7 @@ export function expireEppExchanges(): void {
     const x = unchecked(waiting[i]);
     if (x.deadlineNs > now) continue;
     // on_tick runs on the root context: the reply or continue must act on the request's own stream.
-    setEffectiveContext(x.owner.contextId);
+    setEffectiveContext(x.contextId);
     x.fail("no answer from the endpoint picker within " + x.pool.timeoutMs.toString() + "ms");
   }
 }
@@ -70,7 +70,6 @@ export function eppExchangesWaiting(): bool {
 
 /** What an exchange needs from the HTTP context that owns it. */
 export interface EppOwner {
-  readonly contextId: u32;
   openEppStream(pool: PoolConfig, handler: GrpcStreamHandler): GrpcStream | null;
   /** Arms the root's tick so deadlines are checked. */
   armTick(periodMs: u32): void;
@@ -85,7 +84,12 @@ export class EppExchange implements GrpcStreamHandler {
   destination: string = "";
   deadlineNs: u64 = 0;
 
-  constructor(public owner: EppOwner, public pool: PoolConfig) {}
+  constructor(
+    private owner: EppOwner,
+    public pool: PoolConfig,
+    /** The owning stream's context (AssemblyScript interfaces cannot expose an inherited field). */
+    public contextId: u32,
+  ) {}
 
   /** Opens the stream and sends the request; false when the stream could not be opened. */
   start(bodyPtr: usize, bodyLen: usize): bool {

@@ -299,7 +299,7 @@ export class GatewayStream extends HttpContext implements EppOwner {
       requestHeaders.replace("content-length", newBody.byteLength.toString());
     }
     if (backend.kind == BackendKind.InferencePool) {
-      const epp = new EppExchange(this, backend.pool!);
+      const epp = new EppExchange(this, backend.pool!, this.contextId);
       if (epp.start(newBody != null ? changetype<usize>(newBody) : ptr, newBody != null ? <usize>newBody.byteLength : len)) {
         this.epp = epp;
         return FilterDataStatus.StopIterationAndBuffer;

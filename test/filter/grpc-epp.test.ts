@@ -8,7 +8,7 @@ import { serviceDefinitions } from "../../src-host/epp/proto.js";
 import { TestSink, bytes, load, pluginConfig, request, until } from "./helpers.js";
 
 type Req = Record<string, any>;
-type Behaviour = "pick" | "immediate" | "silent";
+type Behaviour = "pick" | "immediate" | "silent" | "drop";
 
 interface EppServer {
   port: number;
@@ -37,6 +37,10 @@ async function startEpp(behaviour: Behaviour, tls?: { cert: string; key: string 
         }
         if (kind !== "request_body" || !m.request_body.end_of_stream) return;
         if (behaviour === "silent") return;
+        if (behaviour === "drop") {
+          call.emit("error", { code: grpc.status.UNAVAILABLE, details: "picker going away" });
+          return;
+        }
         if (behaviour === "immediate") {
           call.write({ immediate_response: { status: { code: 429 }, body: Buffer.from("busy") } });
           return;
@@ -58,7 +62,7 @@ async function startEpp(behaviour: Behaviour, tls?: { cert: string; key: string 
   return state;
 }
 
-function poolSetup(port: number, opts: { tls?: boolean; ready?: boolean; failureMode?: "FailOpen" | "FailClose"; timeoutMs?: number } = {}) {
+function poolSetup(port: number, opts: { tls?: boolean; ready?: boolean; failureMode?: "FailOpen" | "FailClose"; timeoutMs?: number; bodyMode?: "duplex" | "buffered" } = {}) {
   const config = pluginConfig({
     rules: [{
       route: "default/r", index: 0,
@@ -67,7 +71,7 @@ function poolSetup(port: number, opts: { tls?: boolean; ready?: boolean; failure
     }],
     pools: [{
       name: "default/pool", eppCluster: "epp-cluster", eppAuthority: "epp.default.svc:9002",
-      failureMode: opts.failureMode ?? "FailClose", bodyMode: "duplex", allowModeOverride: false, timeoutMs: opts.timeoutMs ?? 5000,
+      failureMode: opts.failureMode ?? "FailClose", bodyMode: opts.bodyMode ?? "duplex", allowModeOverride: false, timeoutMs: opts.timeoutMs ?? 5000,
     }],
   });
   const cluster: ClusterConfig = {
@@ -157,5 +161,55 @@ describe("EPP over a gRPC stream", () => {
     expect(s2.header("x-gateway-destination-endpoint")).toBeUndefined();
     expect(s2.requestText()).toBe(CHAT);
     s2.stream.complete();
+  });
+
+  async function send(behaviour: Behaviour, opts: Parameters<typeof poolSetup>[1], body = CHAT) {
+    const epp = await startEpp(behaviour);
+    cleanups.push(() => epp.close());
+    const setup = poolSetup(epp.port, opts);
+    const { filter } = await load({ configuration: setup.configuration }, { clusters: setup.clusters });
+    cleanups.push(() => filter.close());
+    const sink = new TestSink().attach(filter);
+    sink.stream.requestHeaders(request("POST", "/v1/chat/completions"), false);
+    sink.stream.requestData(bytes(body), true);
+    return { epp, sink };
+  }
+
+  it("a silent EPP: the deadline applies the failure mode on the request's own stream", async () => {
+    const closed = await send("silent", { timeoutMs: 200 });
+    await until(() => closed.sink.localReplies.length > 0);
+    expect(closed.sink.localReplies[0]!.status).toBe(503);
+    expect(closed.sink.localReplies[0]!.body).toContain("no answer from the endpoint picker within 200ms");
+    closed.sink.stream.complete();
+
+    const open = await send("silent", { timeoutMs: 200, failureMode: "FailOpen" });
+    await until(() => open.sink.requestEnded);
+    expect(open.sink.header("x-gateway-destination-endpoint")).toBeUndefined();
+    expect(open.sink.requestText()).toBe(CHAT);
+    open.sink.stream.complete();
+  });
+
+  it("an EPP that drops the stream: 503 under FailClose, naming the gRPC status", async () => {
+    const { sink } = await send("drop", {});
+    await until(() => sink.localReplies.length > 0);
+    expect(sink.localReplies[0]!.status).toBe(503);
+    expect(sink.localReplies[0]!.body).toContain("grpc-status 14");
+    sink.stream.complete();
+  });
+
+  it("sends a large body as 62,000-byte chunks in duplex mode and as one message in buffered mode", async () => {
+    const big = JSON.stringify({ model: "m1", messages: [{ role: "user", content: "x".repeat(150_000) }] });
+    const duplex = await send("pick", {}, big);
+    await until(() => duplex.sink.requestEnded);
+    expect(duplex.epp.received.filter((r) => r.startsWith("request_body"))).toEqual([
+      "request_body eos=false", "request_body eos=false", "request_body eos=true",
+    ]);
+    expect(JSON.parse(duplex.sink.requestText()).epp).toBe(true);
+    duplex.sink.stream.complete();
+
+    const buffered = await send("pick", { bodyMode: "buffered" }, big);
+    await until(() => buffered.sink.requestEnded);
+    expect(buffered.epp.received.filter((r) => r.startsWith("request_body"))).toEqual(["request_body eos=true"]);
+    buffered.sink.stream.complete();
   });
 });
