@@ -42,6 +42,17 @@ const ENVOY_CALLBACKS = [
   "proxy_on_upstream_data", "proxy_on_downstream_connection_close", "proxy_on_upstream_connection_close",
 ];
 
+describe("the production module", () => {
+  it("build/ai-gateway.wasm passes the Envoy ABI checker and exports every callback Envoy looks up", () => {
+    const wasm = join(ROOT, "build/ai-gateway.wasm");
+    const r = check(wasm);
+    expect(r.output).toMatch(/^ok: /m);
+    expect(r.status).toBe(0);
+    const exported = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(wasm))).map((e) => e.name);
+    for (const name of ENVOY_CALLBACKS) expect(exported, name).toContain(name);
+  });
+});
+
 describe("SDK test modules", () => {
   it("exist for every test/assembly/sdk-*.ts", () => {
     expect(sdkModules.length).toBeGreaterThanOrEqual(8);
