@@ -14,27 +14,27 @@ AS_TEST_WASM := $(patsubst test/assembly/%.ts,test/.build/%.wasm,$(AS_TESTS))
 
 all build: wasm host
 
-node_modules/.stamp: package.json package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
 wasm: $(WASM)
-$(WASM): node_modules/.stamp asconfig.json $(AS_SRC)
+$(WASM): node_modules/.package-lock.json asconfig.json $(AS_SRC)
 	$(ASC) assembly/main.ts --config asconfig.json --target release
 	@if [ -f $(ABI_CHECK) ]; then node $(ABI_CHECK) $(WASM) >/dev/null || { node $(ABI_CHECK) $(WASM); rm -f $(WASM); exit 1; }; fi
 
 host: $(HOST)
-$(HOST): node_modules/.stamp tsconfig.json $(TS_SRC)
+$(HOST): node_modules/.package-lock.json tsconfig.json $(TS_SRC)
 	$(TSC) -p tsconfig.json
 	@touch $@
 
 # Small AssemblyScript modules the host conformance tests load, one behaviour each.
 test-modules: $(AS_TEST_WASM)
-test/.build/%.wasm: test/assembly/%.ts node_modules/.stamp $(AS_SRC) $(wildcard test/assembly/*/*.ts)
+test/.build/%.wasm: test/assembly/%.ts node_modules/.package-lock.json $(AS_SRC) $(wildcard test/assembly/*/*.ts)
 	@mkdir -p test/.build
 	$(ASC) $< --config test/assembly/asconfig.json --outFile $@
 
-test: node_modules/.stamp wasm test-modules
+test: node_modules/.package-lock.json wasm test-modules
 	$(VITEST) run
 
 # Benchmarks print each figure beside a baseline measured in the same run.
