@@ -9,14 +9,15 @@
 //                        clear_route_cache, and continue — or ask the pool's Endpoint Picker first (epp.ts).
 
 import {
-  BufferType, FilterDataStatus, FilterHeadersStatus, GrpcStream, GrpcStreamHandler, HttpContext, Pair,
+  BufferType, FilterDataStatus, FilterHeadersStatus, GrpcCallHandler, GrpcStatus, GrpcStream, GrpcStreamHandler,
+  HttpContext, Pair, StreamType, continueStream,
   RootContext, clearRouteCache, getBufferBytes, getCurrentTimeNanoseconds, getPropertyString, logError, logWarn, replaceBuffer,
   requestHeaders, responseHeaders, sendLocalResponseString,
 } from "../proxy-wasm";
 import { BACKEND_HEADER, BackendKind, DESTINATION_ENDPOINT_HEADER, GatewayConfig, MODEL_HEADER, PoolConfig, loadPluginConfig } from "./config";
-import { LocalReply } from "./errors";
+import { LocalReply, errorJson } from "./errors";
 import { RequestFacts } from "./request/body";
-import { bodyTooLarge, decideOnBody, decideOnHeaders } from "./request/decide";
+import { RequestDecision, bodyTooLarge, decideOnBody, decideOnHeaders } from "./request/decide";
 import { Endpoint } from "./request/endpoint";
 import { HeaderSource } from "./request/route";
 import { EppExchange, EppOwner, eppExchangesWaiting, expireEppExchanges } from "./epp";
@@ -25,6 +26,10 @@ import { TokenConfig, loadTokenConfig } from "./tokens/config";
 import { costValue, exportValue } from "./tokens/costs";
 import { recordOutput } from "./tokens/local-budget";
 import { UsageTracker } from "./tokens/usage-tracker";
+import {
+  GlobalCheck, RLS_METHOD, RLS_SERVICE, RateLimitAnswer, applicableGlobalRules, decodeRateLimitResponse,
+  encodeRateLimitRequest, globalLimitHeaders, globalRefusalBody, responseHits, CHARGE_OUTCOME,
+} from "./tokens/global-limit";
 import { GenAiLabels, countBackendRequest } from "./tokens/metrics";
 import { endpointOperation } from "./request/endpoint";
 import { timePerOutputToken } from "./response/timing";
@@ -82,7 +87,7 @@ class RequestHeaderSource extends HeaderSource {
 }
 const REQUEST_HEADERS = new RequestHeaderSource();
 
-export class GatewayStream extends HttpContext implements EppOwner {
+export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHandler {
   private endpoint: Endpoint = Endpoint.Unsupported;
   private path: string = "";
   private epp: EppExchange | null = null;
@@ -92,6 +97,10 @@ export class GatewayStream extends HttpContext implements EppOwner {
   private model: string = "";
   private upstreamModel: string = "";
   private admission: Admission | null = null;
+  private globalCheck: GlobalCheck | null = null;
+  private globalAnswer: RateLimitAnswer | null = null;
+  /** The decision a Global check interrupted. */
+  private decision: RequestDecision | null = null;
   private tracker: UsageTracker | null = null;
   private status: i32 = 0;
   private finished: bool = false;
@@ -145,10 +154,10 @@ export class GatewayStream extends HttpContext implements EppOwner {
       if (endOfStream) epp.sendResponseBody(0, 0, true);
     }
     const admission = this.admission;
-    if (admission != null) {
-      const headers = currentHeaders(admission.reservations, nowSeconds());
-      for (let i = 0; i < headers.length; i++) responseHeaders.replace(headers[i].key, headers[i].value);
-    }
+    const limits = admission != null && admission.reservations.length > 0
+      ? currentHeaders(admission.reservations, nowSeconds())
+      : this.globalAnswer != null ? globalLimitHeaders(this.globalAnswer!) : new Array<Pair>();
+    for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
     const tracker = new UsageTracker();
     tracker.start(responseHeaders.get("content-type"), responseHeaders.get("content-encoding"));
     this.tracker = tracker;
@@ -158,7 +167,7 @@ export class GatewayStream extends HttpContext implements EppOwner {
     }
     // A JSON answer under a token budget: hold its headers until the body says what it really cost, so
     // x-ratelimit-remaining counts spent tokens rather than the estimate.
-    if (admission != null && !tracker.streaming) return FilterHeadersStatus.StopIteration;
+    if (admission != null && admission.reservations.length > 0 && !tracker.streaming) return FilterHeadersStatus.StopIteration;
     return FilterHeadersStatus.Continue;
   }
 
@@ -250,8 +259,15 @@ export class GatewayStream extends HttpContext implements EppOwner {
         if (tpot >= 0) labels.recordTimePerOutputToken(<u64>Math.round(tpot));
       }
     }
+    const check = this.globalCheck;
+    if (check != null && usage != null) {
+      const rule = check.rules[0];
+      const hits = responseHits(check, costs, usage, this.upstreamModel, this.backendName, this.route);
+      // From the root context: the charge must not be cancelled with the stream.
+      root.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits), rule.timeoutMs, CHARGE_OUTCOME);
+    }
     const admission = this.admission;
-    if (admission != null) {
+    if (admission != null && admission.reservations.length > 0) {
       const limits = settleAll(admission.reservations, costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
       if (tracker != null && !tracker.streaming) {
         for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
@@ -281,6 +297,9 @@ export class GatewayStream extends HttpContext implements EppOwner {
     this.backendName = backend.name;
     this.model = d.model;
     this.upstreamModel = d.upstreamModel;
+    // Before any budget reads them: a client's own x-ai-eg-model must not pick its bucket either.
+    requestHeaders.replace(MODEL_HEADER, d.model);
+    requestHeaders.replace(BACKEND_HEADER, backend.name);
     if (root.tokens.rateLimits.length > 0) {
       const admission = admit(root.tokens, this.route, d.upstreamModel, backend.name, REQUEST_HEADERS, len,
         requestedOutputTokens(ptr, len), nowSeconds());
@@ -290,9 +309,68 @@ export class GatewayStream extends HttpContext implements EppOwner {
         return FilterDataStatus.StopIterationNoBuffer;
       }
       this.admission = admission;
+      const check = applicableGlobalRules(root.tokens.rateLimits, this.route, REQUEST_HEADERS);
+      if (!check.empty) {
+        this.globalCheck = check;
+        this.decision = d;
+        const hits = new Array<u64>();
+        for (let i = 0; i < check.rules.length; i++) {
+          const c = check.rules[i].requestCost;
+          hits.push(c.metadataKey.length == 0 ? c.number : 0);
+        }
+        const rule = check.rules[0];
+        if (this.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits), rule.timeoutMs, this) != 0) {
+          return FilterDataStatus.StopIterationAndBuffer;
+        }
+        if (rule.failureModeDeny) {
+          this.refuseGlobal(500, "the rate limit service cannot be called (cluster " + rule.rlsCluster + ")", []);
+          return FilterDataStatus.StopIterationNoBuffer;
+        }
+        logWarn("rate limit service unavailable (cluster " + rule.rlsCluster + "); failure mode allow");
+      }
     }
-    requestHeaders.replace(MODEL_HEADER, d.model);
-    requestHeaders.replace(BACKEND_HEADER, backend.name);
+    return this.forward(d, ptr, len);
+  }
+
+  /** The rate limit service's answer to the admission check (the request waits for it). */
+  onGrpcCallResponse(token: u32, status: GrpcStatus, size: u32): void {
+    const check = this.globalCheck!;
+    const rule = check.rules[0];
+    let answer: RateLimitAnswer | null = null;
+    if (status == GrpcStatus.Ok) {
+      const bytes = getBufferBytes(BufferType.GrpcReceiveBuffer, 0, size);
+      answer = bytes == null ? null : decodeRateLimitResponse(changetype<usize>(bytes), bytes.byteLength);
+    }
+    if (answer == null || (!answer.ok && !answer.overLimit)) {
+      if (rule.failureModeDeny) {
+        this.refuseGlobal(500, "the rate limit service failed (grpc-status " + (<i32>status).toString() + ")", []);
+        return;
+      }
+      logWarn("rate limit service failed (grpc-status " + (<i32>status).toString() + "); failure mode allow");
+    } else if (answer.overLimit) {
+      this.refuseGlobal(429, "", globalLimitHeaders(answer));
+      return;
+    } else {
+      this.globalAnswer = answer;
+    }
+    const body = getBufferBytes(BufferType.HttpRequestBody, 0, u32.MAX_VALUE);
+    const ptr: usize = body == null ? 0 : changetype<usize>(body);
+    const len: usize = body == null ? 0 : <usize>body.byteLength;
+    if (this.forward(this.decision!, ptr, len) == FilterDataStatus.Continue) continueStream(StreamType.Request);
+  }
+
+  private refuseGlobal(status: i32, reason: string, headers: Array<Pair>): void {
+    const admission = this.admission;
+    if (admission != null) release(admission.reservations);
+    this.admission = null;
+    headers.push(new Pair("content-type", "application/json"));
+    const body = status == 429 ? globalRefusalBody(this.globalCheck!) : errorJson("RateLimitServiceError", status.toString(), reason);
+    sendLocalResponseString(<u32>status, status == 429 ? "token_rate_limited" : "rate_limit_service_failed", body, headers);
+  }
+
+  /** The request goes on to its backend: body rewrite, then the pool's EPP or straight to routing. */
+  private forward(d: RequestDecision, ptr: usize, len: usize): FilterDataStatus {
+    const backend = d.backend!;
     const newBody = d.body;
     if (newBody != null) {
       replaceBuffer(BufferType.HttpRequestBody, newBody);

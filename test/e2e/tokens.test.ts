@@ -58,7 +58,9 @@ spec:
   - metadataKey: weighted
     type: CEL
     cel: "input_tokens * uint(3) + output_tokens"
----
+`;
+
+const localPolicy = `
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: BackendTrafficPolicy
 metadata: { name: token-budget }
@@ -78,12 +80,15 @@ spec:
             metadata: { namespace: io.envoy.ai_gateway, key: llm_total_token }
 `;
 
+// The same budget enforced by the rate limit service (envoy.service.ratelimit.v3) that aigw run starts.
+const globalPolicy = localPolicy.replace("type: Local\n    local:", "type: Global\n    global:");
+
 let gw: RunningGateway;
 let client: OpenAI;
 const accessLog: string[] = [];
 
 beforeAll(async () => {
-  gw = await runManifests({ "tokens.yaml": GATEWAY + "---" + manifests }, { accessLog: (l) => accessLog.push(l) });
+  gw = await runManifests({ "tokens.yaml": GATEWAY + "---" + manifests + "---" + localPolicy }, { accessLog: (l) => accessLog.push(l) });
   const a = gw.gateway.listenerAddress;
   client = new OpenAI({ baseURL: `http://${a.address}:${a.port}/v1`, apiKey: "unused", maxRetries: 0 });
 }, 60_000);
@@ -171,5 +176,39 @@ describe("GenAI metrics", () => {
     // The refused requests count as failures.
     expect(text).toMatch(/^gen_ai_server_request_duration_milliseconds_count\{[^}]*error_type="_OTHER"[^}]*\} \d+/m);
     expect(text).toMatch(/^aigw_backend_requests_total\{[^}]*backend="default\/upstream"[^}]*\} \d+/m);
+  });
+});
+
+describe("a Global token budget per x-user-id, through the rate limit service", () => {
+  let global: RunningGateway;
+  let c: OpenAI;
+  beforeAll(async () => {
+    await gw.close(); // the Local gateway's pods use the same loopback addresses
+    global = await runManifests({ "tokens.yaml": GATEWAY + "---" + manifests + "---" + globalPolicy });
+    const a = global.gateway.listenerAddress;
+    c = new OpenAI({ baseURL: `http://${a.address}:${a.port}/v1`, apiKey: "unused", maxRetries: 0 });
+  }, 60_000);
+  afterAll(async () => {
+    await global?.close();
+  });
+
+  const askGlobal = (user: string) =>
+    c.chat.completions.create({ model: "some-model", messages: [{ role: "user", content: "hello" }] }, { headers: { "x-user-id": user } })
+      .withResponse();
+
+  it("checks at admission and charges real usage at the end: 429 once the window is spent", async () => {
+    // 300 tokens per answer, charged after the fact: the check passes while ≤ 1000 are spent (0, 300, 600,
+    // 900), the fifth request finds 1200.
+    for (let i = 0; i < 4; i++) {
+      const { response } = await askGlobal("dave");
+      expect(response.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 50)); // the charge is not awaited by the response
+    }
+    const err = (await askGlobal("dave").catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(err.headers?.get("x-ratelimit-limit")).toBe("1000");
+    expect(err.headers?.get("x-ratelimit-remaining")).toBe("0");
+    const other = await askGlobal("erin");
+    expect(other.response.status).toBe(200);
   });
 });
