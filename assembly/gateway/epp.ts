@@ -14,6 +14,7 @@ import {
   continueStream, getBufferBytes, getCurrentTimeNanoseconds, getHeaderMapPairsBytes, getStatus, logDebug,
   logWarn, replaceBuffer, requestHeaders, sendLocalResponseString, setEffectiveContext,
 } from "../proxy-wasm";
+import { ByteBuffer } from "./byte-buffer";
 import { DESTINATION_ENDPOINT_HEADER, PoolConfig } from "./config";
 import { errorJson, CONTENT_TYPE_JSON } from "./errors";
 import {
@@ -78,8 +79,7 @@ export interface EppOwner {
 export class EppExchange implements GrpcStreamHandler {
   private stream: GrpcStream | null = null;
   private phase: Phase = Phase.AwaitHeaders;
-  private newBody: Array<u8> | null = null;
-  private bodyReplaced: bool = false;
+  private newBody: ByteBuffer | null = null;
   /** The endpoint the request was sent to, reported back as the served endpoint. */
   destination: string = "";
   deadlineNs: u64 = 0;
@@ -167,15 +167,13 @@ export class EppExchange implements GrpcStreamHandler {
     applyHeaderMutation(common.headers);
     if (common.bodyMutation == BODY_MUTATION_STREAMED) {
       let body = this.newBody;
-      if (body == null) this.newBody = body = new Array<u8>();
-      for (let i = 0; i < common.bodyLen; i++) body.push(load<u8>(common.bodyPtr + <usize>i));
-      this.bodyReplaced = true;
+      if (body == null) this.newBody = body = new ByteBuffer();
+      body.append(common.bodyPtr, common.bodyLen);
       if (!common.streamedEndOfStream) return;
     } else if (common.bodyMutation == BODY_MUTATION_REPLACE || common.bodyMutation == BODY_MUTATION_CLEAR) {
-      const body = new Array<u8>();
-      for (let i = 0; i < common.bodyLen; i++) body.push(load<u8>(common.bodyPtr + <usize>i));
+      const body = new ByteBuffer();
+      body.append(common.bodyPtr, common.bodyLen);
       this.newBody = body;
-      this.bodyReplaced = true;
     }
     this.proceed();
   }
@@ -286,10 +284,8 @@ export class EppExchange implements GrpcStreamHandler {
   private proceed(): void {
     this.unwait();
     const body = this.newBody;
-    if (this.bodyReplaced && body != null) {
-      const buffer = new ArrayBuffer(body.length);
-      for (let i = 0; i < body.length; i++) store<u8>(changetype<usize>(buffer) + <usize>i, unchecked(body[i]));
-      replaceBuffer(BufferType.HttpRequestBody, buffer);
+    if (body != null) {
+      replaceBuffer(BufferType.HttpRequestBody, body.toArrayBuffer());
       requestHeaders.replace("content-length", body.length.toString());
     }
     this.newBody = null;

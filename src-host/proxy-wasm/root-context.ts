@@ -182,13 +182,8 @@ export class RootContext extends Context {
   }
 
   grpcClose(token: number): WasmResult {
-    if ((token & 3) === TokenKind.GrpcCall) {
-      const c = this.grpcCalls.get(token);
-      if (!c) return WasmResult.NotFound;
-      c.cancel();
-      this.grpcCalls.delete(token);
-      return WasmResult.Ok;
-    }
+    // Closing a unary call cancels it, as in Envoy.
+    if ((token & 3) === TokenKind.GrpcCall) return this.grpcCancel(token);
     if ((token & 3) === TokenKind.GrpcStream) {
       const s = this.grpcStreams.get(token);
       if (!s) return WasmResult.NotFound;

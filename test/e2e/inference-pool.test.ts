@@ -148,7 +148,7 @@ describe("the gateway follows the Endpoint Picker", () => {
     expect(r.text).toContain("inference gateway: InferencePoolResourceExhausted");
   });
 
-  it("relays the EPP's 400 for a body it cannot use", async () => {
+  it("answers a body the EPP could not use (empty messages) with the filter's own 400, before the EPP", async () => {
     const r = await post("steered-model", { "test-epp-endpoint-selection": ipOf("steered-backend-0") },
       JSON.stringify({ model: "steered-model", messages: [] }));
     // The filter itself validates messages; an empty list never reaches the EPP.

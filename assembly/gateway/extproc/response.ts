@@ -473,6 +473,43 @@ export class ProcessingResponseDecoder {
     return this.finish(r, out);
   }
 
+  // Scratch results of entry() and lenField(): views into the message being decoded.
+  private keyPtr: usize = 0;
+  private keyLen: i32 = 0;
+  private valPtr: usize = 0;
+  private valLen: i32 = -1;
+
+  /** A map entry {1 key, 2 value} (both length-delimited) at reader `level`; valLen -1 when no value. */
+  private entry(level: i32, ptr: usize, len: i32, out: ProcessingResponse): bool {
+    const e = this.readers[level].reset(ptr, len);
+    this.keyPtr = 0;
+    this.keyLen = 0;
+    this.valPtr = 0;
+    this.valLen = -1;
+    while (e.next()) {
+      if (e.wire == WIRE_LEN && (e.field == 1 || e.field == 2)) {
+        if (!e.bytes()) break;
+        if (e.field == 1) { this.keyPtr = e.ptr; this.keyLen = e.len; } else { this.valPtr = e.ptr; this.valLen = e.len; }
+      } else e.skip();
+    }
+    return this.finish(e, out);
+  }
+
+  /** Length-delimited field `field` of a message at reader `level`, into valPtr/valLen (-1 when absent). */
+  private lenField(level: i32, ptr: usize, len: i32, field: u32, out: ProcessingResponse): bool {
+    const v = this.readers[level].reset(ptr, len);
+    this.valPtr = 0;
+    this.valLen = -1;
+    while (v.next()) {
+      if (v.field == field && v.wire == WIRE_LEN) {
+        if (!v.bytes()) break;
+        this.valPtr = v.ptr;
+        this.valLen = v.len;
+      } else v.skip();
+    }
+    return this.finish(v, out);
+  }
+
   // google.protobuf.Struct → fields["envoy.lb"] → struct_value → fields[destination keys] → string_value
   private dynamicMetadata(ptr: usize, len: i32, out: ProcessingResponse): bool {
     const r = this.readers[1].reset(ptr, len);
@@ -480,25 +517,11 @@ export class ProcessingResponseDecoder {
       if (r.field != 1 || r.wire != WIRE_LEN) { r.skip(); continue; }
       if (!r.bytes()) break;
       // Struct.fields map entry {1 key, 2 Value}
-      const e = this.readers[2].reset(r.ptr, r.len);
-      let keyPtr: usize = 0, keyLen = 0, valPtr: usize = 0, valLen = -1;
-      while (e.next()) {
-        if (e.wire == WIRE_LEN && (e.field == 1 || e.field == 2)) {
-          if (!e.bytes()) break;
-          if (e.field == 1) { keyPtr = e.ptr; keyLen = e.len; } else { valPtr = e.ptr; valLen = e.len; }
-        } else e.skip();
-      }
-      if (!this.finish(e, out)) return false;
-      if (valLen < 0 || !bytesEqualAscii(keyPtr, keyLen, LB_NAMESPACE)) continue;
+      if (!this.entry(2, r.ptr, r.len, out)) return false;
+      if (this.valLen < 0 || !bytesEqualAscii(this.keyPtr, this.keyLen, LB_NAMESPACE)) continue;
       // Value{5 struct_value}
-      const v = this.readers[2].reset(valPtr, valLen);
-      while (v.next()) {
-        if (v.field == 5 && v.wire == WIRE_LEN) {
-          if (!v.bytes()) break;
-          if (!this.lbStruct(v.ptr, v.len, out)) return false;
-        } else v.skip();
-      }
-      if (!this.finish(v, out)) return false;
+      if (!this.lenField(2, this.valPtr, this.valLen, 5, out)) return false;
+      if (this.valLen >= 0 && !this.lbStruct(this.valPtr, this.valLen, out)) return false;
     }
     return this.finish(r, out);
   }
@@ -508,30 +531,15 @@ export class ProcessingResponseDecoder {
     while (r.next()) {
       if (r.field != 1 || r.wire != WIRE_LEN) { r.skip(); continue; }
       if (!r.bytes()) break;
-      const e = this.readers[4].reset(r.ptr, r.len);
-      let keyPtr: usize = 0, keyLen = 0, valPtr: usize = 0, valLen = -1;
-      while (e.next()) {
-        if (e.wire == WIRE_LEN && (e.field == 1 || e.field == 2)) {
-          if (!e.bytes()) break;
-          if (e.field == 1) { keyPtr = e.ptr; keyLen = e.len; } else { valPtr = e.ptr; valLen = e.len; }
-        } else e.skip();
-      }
-      if (!this.finish(e, out)) return false;
-      if (valLen < 0) continue;
-      const isPrimary = bytesEqualAscii(keyPtr, keyLen, DESTINATION_ENDPOINT_KEY);
-      const isFallback = !isPrimary && bytesEqualAscii(keyPtr, keyLen, DESTINATION_FALLBACK_KEY);
+      if (!this.entry(4, r.ptr, r.len, out)) return false;
+      if (this.valLen < 0) continue;
+      const isPrimary = bytesEqualAscii(this.keyPtr, this.keyLen, DESTINATION_ENDPOINT_KEY);
+      const isFallback = !isPrimary && bytesEqualAscii(this.keyPtr, this.keyLen, DESTINATION_FALLBACK_KEY);
       if (!isPrimary && !isFallback) continue;
       // Value{3 string_value}
-      const v = this.readers[5].reset(valPtr, valLen);
-      let sPtr: usize = 0, sLen = -1;
-      while (v.next()) {
-        if (v.field == 3 && v.wire == WIRE_LEN) {
-          if (!v.bytes()) break;
-          sPtr = v.ptr;
-          sLen = v.len;
-        } else v.skip();
-      }
-      if (!this.finish(v, out)) return false;
+      if (!this.lenField(5, this.valPtr, this.valLen, 3, out)) return false;
+      const sPtr = this.valPtr;
+      const sLen = this.valLen;
       if (sLen < 0) continue;
       if (isPrimary) {
         out.hasDestination = true;

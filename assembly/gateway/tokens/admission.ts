@@ -125,35 +125,37 @@ export function admit(config: TokenConfig, route: string, model: string, backend
 /** Replaces every reservation by the real cost; returns the x-ratelimit-* headers of the tightest budget. */
 export function settleAll(reservations: Array<Reservation>, costs: Array<Cost>, usage: TokenUsage | null,
   model: string, backend: string, route: string, nowSec: u64): Array<Pair> {
-  let best: Array<Pair> = [];
-  let bestRemaining: u64 = u64.MAX_VALUE;
+  const spent = new Array<u64>(reservations.length);
   for (let i = 0; i < reservations.length; i++) {
     const r = reservations[i];
-    const actual = ruleCost(r.rule, costs, usage, model, backend, route);
-    settle(r.key, r.amount, actual, state);
-    const remaining = state.spent >= r.rule.limit ? 0 : r.rule.limit - state.spent;
-    if (remaining < bestRemaining) {
-      bestRemaining = remaining;
-      best = limitHeaders(r.rule.limit, remaining, r.windowEndSec > nowSec ? r.windowEndSec - nowSec : 0);
-    }
+    settle(r.key, r.amount, ruleCost(r.rule, costs, usage, model, backend, route), state);
+    spent[i] = state.spent;
   }
-  return best;
+  return tightest(reservations, spent, nowSec);
 }
 
 /** The headers for the tightest budget as it stands now (including reservations), for a response start. */
 export function currentHeaders(reservations: Array<Reservation>, nowSec: u64): Array<Pair> {
-  let best: Array<Pair> = [];
+  const spent = new Array<u64>(reservations.length);
+  for (let i = 0; i < reservations.length; i++) spent[i] = spentIn(reservations[i].key);
+  return tightest(reservations, spent, nowSec);
+}
+
+/** x-ratelimit-* of the budget with the fewest tokens left, `spent[i]` being budget i's count. */
+function tightest(reservations: Array<Reservation>, spent: Array<u64>, nowSec: u64): Array<Pair> {
+  let best = -1;
   let bestRemaining: u64 = u64.MAX_VALUE;
   for (let i = 0; i < reservations.length; i++) {
-    const r = reservations[i];
-    const spent = spentIn(r.key);
-    const remaining = spent >= r.rule.limit ? 0 : r.rule.limit - spent;
+    const limit = reservations[i].rule.limit;
+    const remaining = spent[i] >= limit ? 0 : limit - spent[i];
     if (remaining < bestRemaining) {
       bestRemaining = remaining;
-      best = limitHeaders(r.rule.limit, remaining, r.windowEndSec > nowSec ? r.windowEndSec - nowSec : 0);
+      best = i;
     }
   }
-  return best;
+  if (best < 0) return [];
+  const r = reservations[best];
+  return limitHeaders(r.rule.limit, bestRemaining, r.windowEndSec > nowSec ? r.windowEndSec - nowSec : 0);
 }
 
 /** Gives back reservations of a request that will not run (refused elsewhere, or failed before upstream). */

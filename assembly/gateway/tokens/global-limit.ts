@@ -25,6 +25,7 @@ export const RLS_METHOD = "ShouldRateLimit";
 const writer = new ProtoWriter(512);
 const reader = new ProtoReader();
 const inner = new ProtoReader();
+const leaf = new ProtoReader();
 
 /** The Global rules that apply to a request, with the header values their descriptors carry. */
 export class GlobalCheck {
@@ -119,17 +120,12 @@ function readStatus(ptr: usize, len: i32, a: RateLimitAnswer): void {
   let hasLimit = false;
   while (inner.next()) {
     if (inner.field == 2 && inner.bytesField()) {
-      const sub = new ProtoReader().reset(inner.ptr, inner.len);
-      while (sub.next()) {
-        if (sub.field == 1) { limit = sub.varintField(); hasLimit = true; } else sub.skip();
-      }
+      limit = firstVarint(inner.ptr, inner.len); // RateLimit.requests_per_unit
+      hasLimit = true;
     } else if (inner.field == 3) {
       remaining = inner.varintField();
     } else if (inner.field == 4 && inner.bytesField()) {
-      const sub = new ProtoReader().reset(inner.ptr, inner.len);
-      while (sub.next()) {
-        if (sub.field == 1) reset = sub.varintField(); else sub.skip();
-      }
+      reset = firstVarint(inner.ptr, inner.len); // Duration.seconds
     } else {
       inner.skip();
     }
@@ -139,6 +135,17 @@ function readStatus(ptr: usize, len: i32, a: RateLimitAnswer): void {
     a.remaining = remaining;
     a.resetSeconds = reset;
   }
+}
+
+/** Field 1 of a small message as a varint (0 when absent). */
+function firstVarint(ptr: usize, len: i32): u64 {
+  leaf.reset(ptr, len);
+  let v: u64 = 0;
+  while (leaf.next()) {
+    if (leaf.field == 1) v = leaf.varintField();
+    else leaf.skip();
+  }
+  return v;
 }
 
 export function globalLimitHeaders(a: RateLimitAnswer): Array<Pair> {

@@ -5,6 +5,7 @@
 // - content-encoding gzip: the bytes are inflated incrementally (each byte decoded once) into the scanner,
 //   while the client still receives the original compressed bytes.
 
+import { ByteBuffer } from "../byte-buffer";
 import { GzipDecoder, FORMAT_GZIP, ByteSink, inflateInto } from "../gzip/inflate";
 import { SseUsageScanner } from "../response/sse";
 import { TokenUsage, extractJsonUsage } from "../response/usage";
@@ -12,17 +13,12 @@ import { TokenUsage, extractJsonUsage } from "../response/usage";
 /** Feeds decompressed bytes to a scanner, or collects them for a JSON body read at the end. */
 class Inflated extends ByteSink {
   scanner: SseUsageScanner | null = null;
-  collected: Array<u8> | null = null;
+  readonly collected: ByteBuffer = new ByteBuffer();
 
   write(ptr: usize, len: i32): void {
     const scanner = this.scanner;
-    if (scanner != null) {
-      scanner.feed(ptr, len);
-      return;
-    }
-    let out = this.collected;
-    if (out == null) this.collected = out = new Array<u8>();
-    for (let i = 0; i < len; i++) out.push(load<u8>(ptr + <usize>i));
+    if (scanner != null) scanner.feed(ptr, len);
+    else this.collected.append(ptr, len);
   }
 }
 
@@ -78,10 +74,7 @@ export class UsageTracker {
         return;
       }
       const bytes = sink.collected;
-      if (bytes == null) return;
-      const buf = new ArrayBuffer(bytes.length);
-      for (let i = 0; i < bytes.length; i++) store<u8>(changetype<usize>(buf) + <usize>i, unchecked(bytes[i]));
-      if (!extractJsonUsage(changetype<usize>(buf), <usize>buf.byteLength, this.usage)) this.broken = true;
+      if (bytes.length > 0 && !extractJsonUsage(bytes.dataStart, <usize>bytes.length, this.usage)) this.broken = true;
       return;
     }
     if (len > 0 && !extractJsonUsage(ptr, len, this.usage)) this.broken = true;
