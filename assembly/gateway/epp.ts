@@ -23,7 +23,7 @@ import {
 } from "./extproc/request";
 import {
   ADD_IF_ABSENT, APPEND_IF_EXISTS_OR_ADD, BODY_MUTATION_CLEAR, BODY_MUTATION_REPLACE, BODY_MUTATION_STREAMED,
-  HeaderMutationView, OVERWRITE_IF_EXISTS, ProcessingResponse, ProcessingResponseDecoder, RESP_IMMEDIATE,
+  HEADER_MODE_SKIP, HeaderMutationView, OVERWRITE_IF_EXISTS, ProcessingResponse, ProcessingResponseDecoder, RESP_IMMEDIATE,
   RESP_REQUEST_BODY, RESP_REQUEST_HEADERS, viewToString,
 } from "./extproc/response";
 
@@ -82,6 +82,9 @@ export class EppExchange implements GrpcStreamHandler {
   private newBody: ByteBuffer | null = null;
   /** The endpoint the request was sent to, reported back as the served endpoint. */
   destination: string = "";
+  /** What the response phase sends; a mode_override in the headers reply may turn either off. */
+  private sendsResponseHeaders: bool = true;
+  private sendsResponseBody: bool = true;
   deadlineNs: u64 = 0;
 
   constructor(
@@ -146,6 +149,7 @@ export class EppExchange implements GrpcStreamHandler {
         return;
       }
       applyHeaderMutation(message.common.headers);
+      if (message.hasModeOverride) this.overrideMode();
       let destination = requestHeaders.get(DESTINATION_ENDPOINT_HEADER);
       if (destination == null && message.hasDestination) {
         destination = viewToString(message.primaryPtr, message.primaryLen);
@@ -193,6 +197,10 @@ export class EppExchange implements GrpcStreamHandler {
   sendResponseHeaders(): void {
     const stream = this.stream;
     if (stream == null || this.phase != Phase.Response) return;
+    if (!this.sendsResponseHeaders) {
+      if (!this.sendsResponseBody) this.finish();
+      return;
+    }
     encoder.start();
     encoder.beginHeaders(PHASE_RESPONSE);
     const pairs = getHeaderMapPairsBytes(MapType.HttpResponseHeaders);
@@ -205,6 +213,10 @@ export class EppExchange implements GrpcStreamHandler {
   sendResponseBody(ptr: usize, len: usize, endOfStream: bool): void {
     const stream = this.stream;
     if (stream == null || this.phase != Phase.Response) return;
+    if (!this.sendsResponseBody) {
+      if (endOfStream) this.finish();
+      return;
+    }
     let sent: usize = 0;
     do {
       const n = min(<usize>EPP_CHUNK_BYTES, len - sent);
@@ -216,6 +228,21 @@ export class EppExchange implements GrpcStreamHandler {
       sent += n;
     } while (sent < len);
     if (endOfStream) this.finish();
+  }
+
+  /**
+   * mode_override in the request_headers reply, as Envoy's ext_proc applies it: only when the pool allows it
+   * (annotation aigateway.envoyproxy.io/allow-mode-override), replacing the whole mode. The request body has
+   * already gone out by then, so what it can change is the response phase: headers SKIP, body NONE.
+   */
+  private overrideMode(): void {
+    if (!this.pool.allowModeOverride) {
+      logDebug("endpoint picker for pool " + this.pool.name + " sent mode_override; ignored (allow-mode-override is off)");
+      return;
+    }
+    const mode = message.modeOverride;
+    this.sendsResponseHeaders = mode.responseHeaderMode != HEADER_MODE_SKIP;
+    this.sendsResponseBody = mode.responseBodyMode != BODY_MODE_NONE;
   }
 
   /** The request's stream is being deleted: nothing may outlive it. */

@@ -8,7 +8,7 @@ import { serviceDefinitions } from "../../src-host/epp/proto.js";
 import { TestSink, bytes, load, pluginConfig, request, until } from "./helpers.js";
 
 type Req = Record<string, any>;
-type Behaviour = "pick" | "immediate" | "silent" | "drop";
+type Behaviour = "pick" | "override" | "immediate" | "silent" | "drop";
 
 interface EppServer {
   port: number;
@@ -46,11 +46,16 @@ async function startEpp(behaviour: Behaviour, tls?: { cert: string; key: string 
           return;
         }
         const picked = { key: "x-gateway-destination-endpoint", raw_value: Buffer.from("10.1.2.3:8000") };
-        call.write({ request_headers: { response: { header_mutation: { set_headers: [{ header: picked }] }, clear_route_cache: true } } });
+        // "override": response headers SKIP; the body mode, left out, is NONE (the whole mode is replaced).
+        const mode_override = behaviour === "override" ? { response_header_mode: "SKIP" } : undefined;
+        call.write({ request_headers: { response: { header_mutation: { set_headers: [{ header: picked }] }, clear_route_cache: true } }, mode_override });
         const rewritten = Buffer.from(JSON.stringify({ ...JSON.parse(body.toString()), epp: true }));
         call.write({ request_body: { response: { body_mutation: { streamed_response: { body: rewritten, end_of_stream: true } } } } });
       });
-      call.on("end", () => call.end());
+      call.on("end", () => {
+        state.received.push("end");
+        call.end();
+      });
       call.on("error", () => {});
     },
   });
@@ -62,7 +67,7 @@ async function startEpp(behaviour: Behaviour, tls?: { cert: string; key: string 
   return state;
 }
 
-function poolSetup(port: number, opts: { tls?: boolean; ready?: boolean; failureMode?: "FailOpen" | "FailClose"; timeoutMs?: number; bodyMode?: "duplex" | "buffered" } = {}) {
+function poolSetup(port: number, opts: { tls?: boolean; ready?: boolean; failureMode?: "FailOpen" | "FailClose"; timeoutMs?: number; bodyMode?: "duplex" | "buffered"; allowModeOverride?: boolean } = {}) {
   const config = pluginConfig({
     rules: [{
       route: "default/r", index: 0,
@@ -71,7 +76,7 @@ function poolSetup(port: number, opts: { tls?: boolean; ready?: boolean; failure
     }],
     pools: [{
       name: "default/pool", eppCluster: "epp-cluster", eppAuthority: "epp.default.svc:9002",
-      failureMode: opts.failureMode ?? "FailClose", bodyMode: opts.bodyMode ?? "duplex", allowModeOverride: false, timeoutMs: opts.timeoutMs ?? 5000,
+      failureMode: opts.failureMode ?? "FailClose", bodyMode: opts.bodyMode ?? "duplex", allowModeOverride: opts.allowModeOverride ?? false, timeoutMs: opts.timeoutMs ?? 5000,
     }],
   });
   const cluster: ClusterConfig = {
@@ -211,5 +216,20 @@ describe("EPP over a gRPC stream", () => {
     await until(() => buffered.sink.requestEnded);
     expect(buffered.epp.received.filter((r) => r.startsWith("request_body"))).toEqual(["request_body eos=true"]);
     buffered.sink.stream.complete();
+  });
+
+  it("honours the EPP's mode_override only when the pool allows it", async () => {
+    for (const allowModeOverride of [true, false]) {
+      const { epp, sink } = await send("override", { allowModeOverride });
+      await until(() => sink.requestEnded);
+      expect(sink.header("x-gateway-destination-endpoint")).toBe("10.1.2.3:8000");
+      sink.stream.responseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+      sink.stream.responseData(bytes('{"choices":[]}'), true);
+      expect(sink.responseEnded).toBe(true);
+      await until(() => epp.received.includes("end"));
+      const responsePhase = epp.received.filter((r) => r.startsWith("response_"));
+      expect(responsePhase).toEqual(allowModeOverride ? [] : ["response_headers", "response_body"]);
+      sink.stream.complete();
+    }
   });
 });

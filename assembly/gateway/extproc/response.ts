@@ -156,6 +156,9 @@ export class ImmediateResponseView {
   detailsString(): string { return viewToString(this.detailsPtr, this.detailsLen); }
 }
 
+/** ProcessingMode.HeaderSendMode SKIP (DEFAULT 0 and SEND 1 both send). */
+export const HEADER_MODE_SKIP: i32 = 2;
+
 /** envoy.extensions.filters.http.ext_proc.v3.ProcessingMode (mode_override). */
 export class ProcessingModeView {
   requestHeaderMode: i32 = 0;
