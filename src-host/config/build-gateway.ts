@@ -20,7 +20,8 @@ import { resolveService, serviceForHostname } from "./services.js";
 import { eppSecureServing, planEmbeddedRateLimit, planWorkloads, type WorkloadPlan } from "./workloads.js";
 import { buildCosts } from "./costs.js";
 import { GENAI_STATS_TAGS } from "./genai-metrics.js";
-import { buildRateLimits, rateLimitCluster } from "./rate-limits.js";
+import { buildRateLimits, policyFor, policyOwners, rateLimitCluster, type PolicyOwners } from "./rate-limits.js";
+import type { TrafficPolicyModel } from "./model-policy.js";
 
 export interface BuildOptions {
   /** Listener port on 127.0.0.1 that the Gateway's listener maps to (aigw run: 1975). 0 = ephemeral. */
@@ -173,8 +174,10 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
     filterEnabled: true,
   });
 
+  const owners = policyOwners(model, gateway, listener, routes);
+  applyLoadBalancers(owners, routes, backendClusters);
   const costs = buildCosts(model, gateway, routes);
-  const rateLimits = buildRateLimits(model, gateway, listener, routes, costs);
+  const rateLimits = buildRateLimits(owners, routes, costs);
   if (rateLimits.some((r) => r.type === "Global")) {
     const taken = planEmbeddedRateLimit(workloads, pods);
     if (taken) problems.global(taken);
@@ -218,6 +221,32 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
 }
 
 type Options = Required<BuildOptions>;
+
+/**
+ * BackendTrafficPolicy loadBalancer → the lbPolicy of the routes' AIServiceBackend clusters (InferencePool
+ * endpoints are the EPP's choice). Envoy Gateway builds a cluster per route rule; aigw run has one per
+ * AIServiceBackend, so two routes asking one backend for different balancers is refused.
+ */
+function applyLoadBalancers(owners: PolicyOwners, routes: RouteModel[], backendClusters: Map<string, ClusterConfig>): void {
+  const setBy = new Map<string, { policy: TrafficPolicyModel; route: string }>();
+  for (const route of routes) {
+    const policy = policyFor(owners, route);
+    const lb = policy?.loadBalancer;
+    if (!policy || !lb) continue;
+    const routeId = `${route.namespace}/${route.name}`;
+    for (const ref of route.rules.flatMap((r) => r.backendRefs)) {
+      const cluster = ref.kind === "InferencePool" ? undefined : backendClusters.get(`${ref.namespace}/${ref.name}`);
+      if (!cluster) continue;
+      const first = setBy.get(cluster.name);
+      if (first && first.policy.loadBalancer !== lb) {
+        policy.f.fail("spec.loadBalancer.type", `AIServiceBackend ${ref.namespace}/${ref.name} of route ${routeId} is also behind route ${first.route}, whose BackendTrafficPolicy ${first.policy.namespace}/${first.policy.name} asks for another load balancer (aigw run has one cluster per AIServiceBackend)`);
+        continue;
+      }
+      setBy.set(cluster.name, { policy, route: routeId });
+      cluster.lbPolicy = lb;
+    }
+  }
+}
 
 function checkOptions(opts: BuildOptions, problems: Problems): Options {
   const o: Options = {

@@ -105,6 +105,8 @@ export interface TrafficPolicyModel {
     failureModeDeny: boolean;
     timeoutMs: number;
   };
+  /** spec.loadBalancer.type, for the routes' AIServiceBackend clusters. */
+  loadBalancer?: "ROUND_ROBIN" | "LEAST_REQUEST";
 }
 
 /** llmRequestCosts (or globalLLMRequestCosts) at `field`: every entry checked, duplicate keys refused. */
@@ -158,7 +160,7 @@ export function readBackendTrafficPolicy(obj: AppliedObject, problems: Problems)
   const f = new Fields(problems, obj);
   const spec = f.record(obj.object.spec, "spec", true) ?? {};
   for (const k of Object.keys(spec)) {
-    if (!["targetRef", "targetRefs", "targetSelectors", "rateLimit"].includes(k)) {
+    if (!["targetRef", "targetRefs", "targetSelectors", "rateLimit", "loadBalancer"].includes(k)) {
       f.warn(`spec.${k}`, k === "mergeType" ? "policies are not merged by aigw run" : "ignored by aigw run");
     }
   }
@@ -189,7 +191,20 @@ export function readBackendTrafficPolicy(obj: AppliedObject, problems: Problems)
   const policy: TrafficPolicyModel = { obj, f, namespace: obj.namespace, name: obj.name, targets };
   const rl = f.record(spec.rateLimit, "spec.rateLimit");
   if (rl) policy.rateLimit = readRateLimit(f, rl, obj);
+  const lb = f.record(spec.loadBalancer, "spec.loadBalancer");
+  if (lb) policy.loadBalancer = readLoadBalancer(f, lb);
   return policy;
+}
+
+/** Envoy Gateway's LoadBalancer: the two types the embedded data plane implements; other settings ignored. */
+function readLoadBalancer(f: Fields, lb: Json): TrafficPolicyModel["loadBalancer"] {
+  for (const k of Object.keys(lb)) if (k !== "type") f.warn(`spec.loadBalancer.${k}`, "ignored by aigw run");
+  const type = f.string(lb.type, "spec.loadBalancer.type", true);
+  if (type === "RoundRobin") return "ROUND_ROBIN";
+  if (type === "LeastRequest") return "LEAST_REQUEST";
+  if (type === "Random" || type === "ConsistentHash") f.fail("spec.loadBalancer.type", `${type} is not supported by aigw run (RoundRobin or LeastRequest)`);
+  else if (type !== undefined) f.fail("spec.loadBalancer.type", `must be RoundRobin, LeastRequest, Random or ConsistentHash, got "${type}"`);
+  return undefined;
 }
 
 function readRateLimit(f: Fields, rl: Json, obj: AppliedObject): NonNullable<TrafficPolicyModel["rateLimit"]> {

@@ -31,19 +31,26 @@ export const RATE_LIMIT_CLUSTER = "ratelimit";
 /** The rate limit domain of every Global rule (Envoy Gateway uses the listener name; the service is ours). */
 export const RATE_LIMIT_DOMAIN = "ai-gateway";
 
-interface Attachment {
+export interface Attachment {
   policy: TrafficPolicyModel;
   gateway: boolean;
   routes: RouteModel[];
 }
 
-export function buildRateLimits(
+/** Which BackendTrafficPolicy owns each attached route and the Gateway (one policy per target). */
+export interface PolicyOwners {
+  attachments: Attachment[];
+  /** Route id → the policy targeting it. */
+  routeOwner: Map<string, TrafficPolicyModel>;
+  gatewayOwner: TrafficPolicyModel | undefined;
+}
+
+export function policyOwners(
   m: Model,
   gateway: GatewayModel | undefined,
   listener: ListenerModel | undefined,
   attached: RouteModel[],
-  costs: CostConfig[],
-): RateLimitConfig[] {
+): PolicyOwners {
   const attachments = m.trafficPolicies.map((p) => resolveTargets(m, p, gateway, listener, attached));
 
   // One policy per target: later ones conflict with the first.
@@ -66,7 +73,16 @@ export function buildRateLimits(
       return true;
     });
   }
+  return { attachments, routeOwner, gatewayOwner };
+}
 
+/** The policy that applies to a route: its own, else the Gateway's (policies are not merged). */
+export function policyFor(owners: PolicyOwners, route: RouteModel): TrafficPolicyModel | undefined {
+  return owners.routeOwner.get(`${route.namespace}/${route.name}`) ?? owners.gatewayOwner;
+}
+
+export function buildRateLimits(owners: PolicyOwners, attached: RouteModel[], costs: CostConfig[]): RateLimitConfig[] {
+  const { attachments, routeOwner, gatewayOwner } = owners;
   const out: RateLimitConfig[] = [];
   for (const a of attachments) {
     const rl = a.policy.rateLimit;
