@@ -1,0 +1,143 @@
+// The EPP hop's added latency (`make bench`): the same chat completion, one request at a time, to the same 3
+// simulated vLLM servers (zero simulated latency) through `aigw run`, once via an InferencePool — the
+// filter streams the request to the EPP over gRPC and waits for its pick — and once via an ordinary
+// backend. Requests of the two arms alternate so drift on a shared machine hits both alike.
+import { cpus, loadavg } from "node:os";
+import { expect, it } from "vitest";
+import { GATEWAY, runManifests } from "../e2e/manifests.js";
+
+const MODEL = "bench-llama";
+const DIRECT_MODEL = "bench-llama-direct";
+const ROUNDS = 300;
+
+const MANIFESTS = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: vllm }
+spec:
+  replicas: 3
+  selector: { matchLabels: { app: vllm } }
+  template:
+    metadata: { labels: { app: vllm } }
+    spec:
+      containers:
+      - name: vllm-sim
+        image: ghcr.io/llm-d/llm-d-inference-sim:v0.4.0
+        args: ["--model", "${MODEL}", "--port", "8000", "--max-model-len", "65536", "--kv-cache-size", "8192", "--mode", "echo"]
+        ports: [{ containerPort: 8000 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: vllm }
+spec:
+  selector: { app: vllm }
+  ports: [{ port: 8000, targetPort: 8000 }]
+---
+apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: { name: vllm }
+spec:
+  targetPorts: [{ number: 8000 }]
+  selector: { matchLabels: { app: vllm } }
+  endpointPickerRef: { name: vllm-epp, port: { number: 9002 } }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: vllm-epp }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: vllm-epp } }
+  template:
+    metadata: { labels: { app: vllm-epp } }
+    spec:
+      containers:
+      - name: epp
+        image: registry.k8s.io/gateway-api-inference-extension/epp:v1.0.1
+        args: ["--pool-name", "vllm", "--pool-namespace", "default"]
+        ports: [{ containerPort: 9002 }, { containerPort: 9003 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: vllm-epp }
+spec:
+  selector: { app: vllm-epp }
+  ports: [{ protocol: TCP, port: 9002, targetPort: 9002, appProtocol: http2 }]
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: Backend
+metadata: { name: vllm }
+spec:
+  endpoints: [{ fqdn: { hostname: vllm.default.svc.cluster.local, port: 8000 } }]
+---
+apiVersion: aigateway.envoyproxy.io/v1alpha1
+kind: AIServiceBackend
+metadata: { name: vllm }
+spec:
+  schema: { name: OpenAI }
+  backendRef: { name: vllm, kind: Backend, group: gateway.envoyproxy.io }
+---
+apiVersion: aigateway.envoyproxy.io/v1alpha1
+kind: AIGatewayRoute
+metadata: { name: bench }
+spec:
+  parentRefs: [{ name: eg, kind: Gateway, group: gateway.networking.k8s.io }]
+  rules:
+  - matches: [{ headers: [{ type: Exact, name: x-ai-eg-model, value: ${MODEL} }] }]
+    backendRefs: [{ name: vllm, group: inference.networking.k8s.io, kind: InferencePool }]
+  - matches: [{ headers: [{ type: Exact, name: x-ai-eg-model, value: ${DIRECT_MODEL} }] }]
+    backendRefs: [{ name: vllm, modelNameOverride: ${MODEL} }]
+`;
+
+/** A chat whose JSON body is `bytes` long (words, so the simulator tokenizes it as text). */
+function chatBody(model: string, bytes: number): string {
+  const skeleton = JSON.stringify({ model, messages: [{ role: "user", content: "" }], max_tokens: 1 });
+  const words = "lorem ipsum dolor sit amet consectetur adipiscing elit ".repeat(Math.ceil(bytes / 56));
+  return JSON.stringify({ model, messages: [{ role: "user", content: words.slice(0, Math.max(bytes - skeleton.length, 0)) }], max_tokens: 1 });
+}
+
+async function timed(url: string, body: string): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`status ${res.status}: ${text.slice(0, 200)}`);
+  return performance.now() - t0;
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+
+it("EPP hop: added latency per request at 1 KB and 128 KB bodies", async () => {
+  const gw = await runManifests({ "gateway.yaml": GATEWAY, "bench.yaml": MANIFESTS }, { accessLog: () => {} });
+  const lines: string[] = [];
+  try {
+    const a = gw.gateway.listenerAddress;
+    const url = `http://${a.address}:${a.port}/v1/chat/completions`;
+    for (const bytes of [1024, 128 * 1024]) {
+      const pooled = chatBody(MODEL, bytes);
+      const direct = chatBody(DIRECT_MODEL, bytes);
+      for (let i = 0; i < 20; i++) await timed(url, i % 2 ? pooled : direct); // warm-up: connections, caches, JIT
+      const viaPool: number[] = [];
+      const viaBackend: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        viaPool.push(await timed(url, pooled));
+        viaBackend.push(await timed(url, direct));
+      }
+      const [p50, b50] = [quantile(viaPool, 0.5), quantile(viaBackend, 0.5)];
+      const [p90, b90] = [quantile(viaPool, 0.9), quantile(viaBackend, 0.9)];
+      lines.push(
+        `${`${bytes / 1024} KiB`.padEnd(8)} ${b50.toFixed(2).padStart(9)} ${p50.toFixed(2).padStart(9)} ${(p50 - b50).toFixed(2).padStart(9)} ` +
+          `${(p50 / b50).toFixed(2).padStart(6)}× ${b90.toFixed(2).padStart(9)} ${p90.toFixed(2).padStart(9)} ${(p90 - b90).toFixed(2).padStart(9)}`,
+      );
+      expect(viaPool).toHaveLength(ROUNDS);
+    }
+  } finally {
+    await gw.close();
+  }
+  console.log(
+    `\nOne request at a time, ${ROUNDS} per arm, alternating (${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}); ms\n` +
+      `${"body".padEnd(8)} ${"backend".padStart(9)} ${"pool+EPP".padStart(9)} ${"added".padStart(9)} ${"ratio".padStart(7)} ` +
+      `${"p90 back".padStart(9)} ${"p90 pool".padStart(9)} ${"added".padStart(9)}\n${lines.join("\n")}\n`,
+  );
+});
