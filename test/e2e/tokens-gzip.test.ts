@@ -285,7 +285,7 @@ describe("a gzip'd event stream", () => {
   // Known bug: UsageTracker.finishStream (assembly/gateway/tokens/usage-tracker.ts) merges the scanner's
   // counts but not its model, so a stream's response model falls back to the request model. Flip to `it`
   // once fixed.
-  it.fails("names the chunks' model as the response model", async () => {
+  it("names the chunks' model as the response model", async () => {
     expect(await logLineFor("gzip-sse")).toContain(`wasm.response_model=${SSE_MODEL}`);
     const labels = { ...genAiLabels("gzip-sse"), gen_ai_response_model: SSE_MODEL, gen_ai_token_type: "output" };
     expect(sample(await metricsText(), "gen_ai_client_token_usage_sum", labels)).toBe(3);

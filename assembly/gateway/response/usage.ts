@@ -45,7 +45,7 @@ export class TokenUsage {
 
   has(field: u32): bool { return (this.seen & field) != 0; }
 
-  /** Overwrites, field by field, the counts `newer` has seen; the others keep their values. */
+  /** Overwrites, field by field, the counts (and model) `newer` has seen; the others keep their values. */
   merge(newer: TokenUsage): void {
     const s = newer.seen;
     if (s & USAGE_INPUT) this.inputTokens = newer.inputTokens;
@@ -55,6 +55,7 @@ export class TokenUsage {
     if (s & USAGE_TOTAL) this.totalTokens = newer.totalTokens;
     if (s & USAGE_REASONING) this.reasoningTokens = newer.reasoningTokens;
     this.seen |= s;
+    if (newer.model.length > 0) this.model = newer.model;
   }
 
   set(field: u32, value: u64): void {
