@@ -1,6 +1,8 @@
 // The production module under the host: the routing path the gateway depends on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestSink, bytes, load, pluginConfig, request } from "./helpers.js";
+import { TestSink, bytes, load, pluginConfig, request, wasmConfig } from "./helpers.js";
+import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
+import { StatsStore } from "../../src-host/stats/index.js";
 import type { WasmFilter } from "../../src-host/proxy-wasm/index.js";
 
 describe("production module: routing", () => {
@@ -114,5 +116,32 @@ describe("production module: limits and configuration", () => {
     await expect(load({ configuration: "{" })).rejects.toThrow(/Failed to configure base Wasm plugin/);
     const broken = { ...pluginConfig(), rules: "nope" };
     await expect(load({ configuration: JSON.stringify(broken) })).rejects.toThrow(/proxy_on_configure returned false/);
+  });
+
+  it("refuses Global rules that one ShouldRateLimit call cannot carry", async () => {
+    const rule = (over: Record<string, unknown>) => ({
+      name: "r", type: "Global", routes: [], headers: [], limit: 10, unitSeconds: 60,
+      requestCost: { from: "Number", number: 1, metadataKey: "" }, responseCost: { from: "Number", number: 0, metadataKey: "" },
+      rlsCluster: "ratelimit", domain: "ai-gateway", failureModeDeny: false, timeoutMs: 1000, ...over,
+    });
+    const attempt = async (rateLimits: unknown[]) => {
+      const logs: string[] = [];
+      const loading = loadWasmFilter({
+        config: wasmConfig({ configuration: JSON.stringify({ ...pluginConfig(), rateLimits }) }),
+        clusters: [], bufferLimitBytes: 1 << 20, stats: new StatsStore(), log: (_level, message) => logs.push(message),
+      });
+      const filter = await loading.catch(() => undefined);
+      await filter?.close();
+      return { loaded: filter !== undefined, logs: logs.join("\n") };
+    };
+    const domains = await attempt([rule({}), rule({ domain: "other" })]);
+    expect(domains.loaded).toBe(false);
+    expect(domains.logs).toContain('rateLimits[1].domain: "other" differs from "ai-gateway" of rateLimits[0] (one domain for all Global rules)');
+    const sameRoute = await attempt([rule({ routes: ["default/a"] }), rule({ routes: ["default/a", "default/b"], failureModeDeny: true })]);
+    expect(sameRoute.loaded).toBe(false);
+    expect(sameRoute.logs).toContain("rateLimits[1].failureModeDeny: differs from that of rateLimits[0], which applies to the same route");
+    // Policies on different routes may differ: one request never meets both.
+    const apart = await attempt([rule({ routes: ["default/a"] }), rule({ routes: ["default/b"], failureModeDeny: true, timeoutMs: 50 })]);
+    expect(apart).toEqual({ loaded: true, logs: expect.any(String) });
   });
 });

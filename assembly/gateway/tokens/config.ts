@@ -200,7 +200,47 @@ export function loadTokenConfig(text: string): TokenConfigResult {
     }
     config.rateLimits.push(rule);
   }
+  const conflict = globalRulesConflict(config.rateLimits);
+  if (conflict.length > 0) return fail(conflict);
   return new TokenConfigResult(config, "");
+}
+
+/**
+ * The Global rules that apply to one request go to the rate limit service in one ShouldRateLimit call, as
+ * Envoy's rate limit filter sends them: so every Global rule names the same service and domain (Envoy
+ * Gateway has one rate limit service per gateway), and rules that share a route share the failure mode
+ * and timeout (in Envoy Gateway they come from the one policy attached to that route).
+ */
+function globalRulesConflict(rules: Array<RateLimitRule>): string {
+  let first: RateLimitRule | null = null;
+  let firstAt = 0;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i];
+    if (!r.global) continue;
+    const at = "rateLimits[" + i.toString() + "]";
+    if (first == null) {
+      first = r;
+      firstAt = i;
+      continue;
+    }
+    const was = " of rateLimits[" + firstAt.toString() + "]";
+    if (r.rlsCluster != first.rlsCluster) return at + ".rlsCluster: \"" + r.rlsCluster + "\" differs from \"" + first.rlsCluster + "\"" + was + " (one rate limit service for all Global rules)";
+    if (r.domain != first.domain) return at + ".domain: \"" + r.domain + "\" differs from \"" + first.domain + "\"" + was + " (one domain for all Global rules)";
+    for (let j = 0; j < i; j++) {
+      const o = rules[j];
+      if (!o.global || !shareRoute(o, r)) continue;
+      const other = " of rateLimits[" + j.toString() + "], which applies to the same route";
+      if (o.failureModeDeny != r.failureModeDeny) return at + ".failureModeDeny: differs from that" + other;
+      if (o.timeoutMs != r.timeoutMs) return at + ".timeoutMs: differs from that" + other;
+    }
+  }
+  return "";
+}
+
+function shareRoute(a: RateLimitRule, b: RateLimitRule): bool {
+  if (a.routes.length == 0 || b.routes.length == 0) return true;
+  for (let i = 0; i < a.routes.length; i++) if (b.routes.includes(a.routes[i])) return true;
+  return false;
 }
 
 function rateLimitCost(c: RateLimitCostJson): RateLimitCost | null {
