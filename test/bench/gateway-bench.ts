@@ -71,8 +71,10 @@ function defaults(o: BenchOptions): Required<Omit<BenchOptions, "label">> {
   };
 }
 
-function benchConfig(upstreamPort: number): GatewayConfig {
+/** One catch-all route to one upstream; `accessLog` turns on the access log (lines go to startGateway's sink). */
+export function benchConfig(upstreamPort: number, opts: { accessLog?: boolean } = {}): GatewayConfig {
   return {
+    ...(opts.accessLog ? { accessLog: { path: "-" } } : {}),
     listener: { name: "bench", address: { address: "127.0.0.1", port: 0 }, bufferLimitBytes: 50 << 20, requestTimeoutMs: 60_000 },
     admin: { address: "127.0.0.1", port: 0 },
     routes: {

@@ -13,7 +13,7 @@ import { cpus, loadavg } from "node:os";
 import { Worker } from "node:worker_threads";
 import { expect, it } from "vitest";
 import type { PluginConfig } from "../../src-host/config/plugin-config.js";
-import type { GatewayConfig } from "../../src-host/gateway/config.js";
+import { benchConfig } from "./gateway-bench.js";
 import { startGateway, type Gateway } from "../../src-host/gateway/gateway.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../src-host/stats/index.js";
@@ -128,20 +128,6 @@ function threadCpuNs(): number {
   return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ")[0]);
 }
 
-function gatewayConfig(upstreamPort: number): GatewayConfig {
-  return {
-    listener: { name: "response-path", address: { address: "127.0.0.1", port: 0 }, bufferLimitBytes: 1 << 20, requestTimeoutMs: 60_000 },
-    admin: { address: "127.0.0.1", port: 0 },
-    routes: {
-      name: "response-path",
-      virtualHosts: [{ name: "all", domains: ["*"], routes: [{ name: "chat", match: { prefix: "/" }, action: { cluster: "upstream" } }] }],
-    },
-    clusters: [{ name: "upstream", type: "STATIC", endpoints: [{ address: "127.0.0.1", port: upstreamPort }], connectTimeoutMs: 5000 }],
-    statsTags: [],
-    accessLog: { path: "-" },
-  };
-}
-
 /** The production module with one route for the benchmark's model and token costs (so usage is scanned). */
 function pluginConfig(): PluginConfig {
   return {
@@ -194,7 +180,7 @@ it("response path: SSE events through the data plane with ai-gateway.wasm vs wit
   const gateways: Gateway[] = [];
   const rows: Row[] = [];
   try {
-    const config = gatewayConfig(worker.upstreamPort);
+    const config = benchConfig(worker.upstreamPort, { accessLog: true });
     gateways.push(await startGateway(config, { log: () => {}, accessLog: () => {} }));
     gateways.push(await startGateway(config, { filter, stats, log: () => {}, accessLog: (l) => wasmLog.push(l) }));
     const cases: Case[] = [

@@ -20,6 +20,46 @@ spec:
   listeners: [{ name: http, protocol: HTTP, port: 80 }]
 `;
 
+/** One test upstream pod behind Service, Backend and AIServiceBackend "upstream" (Service port 80). */
+export function testUpstreamBackend(containerPort: number): string {
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: upstream }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: upstream } }
+  template:
+    metadata: { labels: { app: upstream } }
+    spec:
+      containers:
+      - name: testupstream
+        image: docker.io/envoyproxy/ai-gateway-testupstream:latest
+        ports: [{ containerPort: ${containerPort} }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: upstream }
+spec:
+  selector: { app: upstream }
+  ports: [{ port: 80, targetPort: ${containerPort} }]
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: Backend
+metadata: { name: upstream }
+spec:
+  endpoints: [{ fqdn: { hostname: upstream.default.svc.cluster.local, port: 80 } }]
+---
+apiVersion: aigateway.envoyproxy.io/v1alpha1
+kind: AIServiceBackend
+metadata: { name: upstream }
+spec:
+  schema: { name: OpenAI }
+  backendRef: { name: upstream, kind: Backend, group: gateway.envoyproxy.io }
+---
+`;
+}
+
 /** Writes `files` (name → YAML) to a new directory and serves them on ephemeral ports. */
 export function runManifests(files: Record<string, string>, opts: Partial<RunOptions> = {}): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), "aigw-e2e-"));

@@ -7,47 +7,13 @@ import zlib from "node:zlib";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src-host/cli/run.js";
-import { GATEWAY, runManifests } from "./manifests.js";
+import { GATEWAY, runManifests, testUpstreamBackend } from "./manifests.js";
 
 // Port 8086 rather than the 8080 of the other e2e files: materialized pods take the same loopback
 // addresses in every file (127.10.<owner>.<replica+1>), so a distinct port keeps parallel files apart.
 const UPSTREAM_PORT = 8086;
 
-const manifests = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: upstream }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: upstream } }
-  template:
-    metadata: { labels: { app: upstream } }
-    spec:
-      containers:
-      - name: testupstream
-        image: docker.io/envoyproxy/ai-gateway-testupstream:latest
-        ports: [{ containerPort: ${UPSTREAM_PORT} }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: upstream }
-spec:
-  selector: { app: upstream }
-  ports: [{ port: 80, targetPort: ${UPSTREAM_PORT} }]
----
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: Backend
-metadata: { name: upstream }
-spec:
-  endpoints: [{ fqdn: { hostname: upstream.default.svc.cluster.local, port: 80 } }]
----
-apiVersion: aigateway.envoyproxy.io/v1alpha1
-kind: AIServiceBackend
-metadata: { name: upstream }
-spec:
-  schema: { name: OpenAI }
-  backendRef: { name: upstream, kind: Backend, group: gateway.envoyproxy.io }
----
+const manifests = `${testUpstreamBackend(UPSTREAM_PORT)}
 apiVersion: aigateway.envoyproxy.io/v1alpha1
 kind: AIGatewayRoute
 metadata: { name: gzip }

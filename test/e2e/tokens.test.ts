@@ -3,43 +3,9 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src-host/cli/run.js";
-import { GATEWAY, runManifests } from "./manifests.js";
+import { GATEWAY, runManifests, testUpstreamBackend } from "./manifests.js";
 
-const manifests = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: upstream }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: upstream } }
-  template:
-    metadata: { labels: { app: upstream } }
-    spec:
-      containers:
-      - name: testupstream
-        image: docker.io/envoyproxy/ai-gateway-testupstream:latest
-        ports: [{ containerPort: 8080 }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: upstream }
-spec:
-  selector: { app: upstream }
-  ports: [{ port: 80, targetPort: 8080 }]
----
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: Backend
-metadata: { name: upstream }
-spec:
-  endpoints: [{ fqdn: { hostname: upstream.default.svc.cluster.local, port: 80 } }]
----
-apiVersion: aigateway.envoyproxy.io/v1alpha1
-kind: AIServiceBackend
-metadata: { name: upstream }
-spec:
-  schema: { name: OpenAI }
-  backendRef: { name: upstream, kind: Backend, group: gateway.envoyproxy.io }
----
+const manifests = `${testUpstreamBackend(8080)}
 apiVersion: aigateway.envoyproxy.io/v1alpha1
 kind: AIGatewayRoute
 metadata: { name: tokens }
