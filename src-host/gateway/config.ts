@@ -50,8 +50,15 @@ export interface HeaderMatcher {
 
 export interface Route {
   name: string;
-  match: { prefix?: string; path?: string; headers?: HeaderMatcher[] };
+  /**
+   * Exactly one path matcher, on the path without its query: `prefix`; `path` (exact); `pathSeparatedPrefix`
+   * (the path equals it or continues with "/": Gateway API PathPrefix; no trailing "/"); `safeRegex` (RE2,
+   * full match). Header matchers may also name pseudo-headers such as ":method".
+   */
+  match: { prefix?: string; path?: string; pathSeparatedPrefix?: string; safeRegex?: string; headers?: HeaderMatcher[] };
   action: RouteAction;
+  /** Status when the chosen cluster does not exist (Envoy cluster_not_found_response_code; default 503). */
+  clusterNotFoundStatus?: 404 | 500 | 503;
   /** Route metadata, surfaced as xds.route_metadata. */
   metadata?: Record<string, unknown>;
   /** Whether the wasm filter runs on this route (Envoy Gateway enables it per route). Default true. */

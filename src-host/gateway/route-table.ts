@@ -1,8 +1,9 @@
 // The route table, evaluated as Envoy's RouteMatcher does: the virtual host by :authority (exact domain,
 // then the longest `*.suffix`, then the longest `prefix.*`, then `*`; the port ignored as Envoy Gateway's
 // ignore_port_in_host_matching does), then the first route of that host whose path and header matchers
-// all match. A weighted-cluster action picks its cluster with the stream's random value, once, when the
-// route is resolved — so the cached route keeps the same cluster until the cache is cleared.
+// all match (header matchers also see the pseudo-headers, so ":method" matches the method). A
+// weighted-cluster action picks its cluster with the stream's random value, once, when the route is
+// resolved — so the cached route keeps the same cluster until the cache is cleared.
 import type { HeaderMatcher, Route, RouteConfig, VirtualHost } from "./config.js";
 import { getHeader } from "./headers.js";
 import type { HeaderList, ResolvedRoute } from "./http-filter.js";
@@ -29,8 +30,8 @@ interface CompiledHeaderMatcher {
 
 interface CompiledRoute {
   config: Route;
-  prefix?: string;
-  path?: string;
+  /** Route.match's path matcher, on the path without its query. */
+  matchPath: (path: string) => boolean;
   headers: CompiledHeaderMatcher[];
   clusters?: Array<{ name: string; weight: number }>;
   totalWeight: number;
@@ -65,8 +66,7 @@ export class RouteTable {
     // Envoy's PathMatcher compares the path without its query and fragment, for prefix and exact alike.
     const path = pathWithoutQuery(getHeader(headers, ":path") ?? "/");
     for (const r of vh.routes) {
-      if (r.prefix !== undefined && !path.startsWith(r.prefix)) continue;
-      if (r.path !== undefined && path !== r.path) continue;
+      if (!r.matchPath(path)) continue;
       if (!r.headers.every((m) => matchesHeader(m, headers))) continue;
       return {
         resolved: { name: r.config.name, cluster: pickCluster(r, random), metadata: r.config.metadata },
@@ -116,13 +116,9 @@ export class RouteTable {
   private compileRoute(r: Route, where: string): CompiledRoute {
     if (!r.name) throw new Error(`${where}.name is required`);
     const m = r.match ?? {};
-    if ((m.prefix === undefined) === (m.path === undefined)) {
-      throw new Error(`${where}.match: exactly one of prefix and path is required`);
-    }
     const out: CompiledRoute = {
       config: r,
-      prefix: m.prefix,
-      path: m.path,
+      matchPath: compilePathMatcher(m, `${where}.match`),
       headers: (m.headers ?? []).map((h, i) => compileHeaderMatcher(h, `${where}.match.headers[${i}]`)),
       totalWeight: 0,
     };
@@ -154,11 +150,46 @@ export class RouteTable {
         contentType: d.contentType ?? "text/plain",
       };
     }
+    const status = r.clusterNotFoundStatus;
+    if (status !== undefined && status !== 404 && status !== 500 && status !== 503) {
+      throw new Error(`${where}.clusterNotFoundStatus must be 404, 500 or 503`);
+    }
     for (const c of out.clusters ?? []) {
       out.totalWeight += c.weight;
-      this.referencedClusters.add(c.name);
+      // A route that names its answer for a missing cluster refers to one on purpose (Gateway API: invalid backends).
+      if (status === undefined) this.referencedClusters.add(c.name);
     }
     return out;
+  }
+}
+
+function compilePathMatcher(m: Route["match"], where: string): (path: string) => boolean {
+  const given = (["prefix", "path", "pathSeparatedPrefix", "safeRegex"] as const).filter((k) => m[k] !== undefined);
+  if (given.length !== 1) throw new Error(`${where}: exactly one of prefix, path, pathSeparatedPrefix and safeRegex is required`);
+  if (m.prefix !== undefined) {
+    const prefix = m.prefix;
+    return (p) => p.startsWith(prefix);
+  }
+  if (m.path !== undefined) {
+    const exact = m.path;
+    return (p) => p === exact;
+  }
+  if (m.pathSeparatedPrefix !== undefined) {
+    const prefix = m.pathSeparatedPrefix;
+    // Envoy's own constraint on the field: no query or fragment characters, no trailing "/".
+    if (!/^[^?#]+[^?#/]$/.test(prefix)) throw new Error(`${where}.pathSeparatedPrefix "${prefix}" must not end with "/" or hold "?" or "#"`);
+    return (p) => p.startsWith(prefix) && (p.length === prefix.length || p[prefix.length] === "/");
+  }
+  const re = fullMatch(m.safeRegex!, `${where}.safeRegex`);
+  return (p) => re.test(p);
+}
+
+/** RE2 full match; JS syntax is a superset for the patterns routes use. */
+function fullMatch(pattern: string, where: string): RegExp {
+  try {
+    return new RegExp(`^(?:${pattern})$`);
+  } catch (err) {
+    throw new Error(`${where} "${pattern}" is not a valid regular expression: ${(err as Error).message}`);
   }
 }
 
@@ -173,13 +204,7 @@ function compileHeaderMatcher(h: HeaderMatcher, where: string): CompiledHeaderMa
     return { name, invert, test: (v) => v === want };
   }
   if (h.regex !== undefined) {
-    let re: RegExp;
-    try {
-      // RE2 full match; JS syntax is a superset for the patterns routes use.
-      re = new RegExp(`^(?:${h.regex})$`);
-    } catch (err) {
-      throw new Error(`${where}.regex "${h.regex}" is not a valid regular expression: ${(err as Error).message}`);
-    }
+    const re = fullMatch(h.regex, `${where}.regex`);
     return { name, invert, test: (v) => re.test(v) };
   }
   // Envoy: a matcher with no value specifier is a presence match.

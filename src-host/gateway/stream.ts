@@ -287,7 +287,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     const cluster = this.ctx.clusters.get(clusterName);
     if (!cluster) {
       stats.noCluster.inc();
-      return this.sendLocalReply(503, [], EMPTY, "cluster_not_found", "NC");
+      return this.sendLocalReply(route.config.clusterNotFoundStatus ?? 503, [], EMPTY, "cluster_not_found", "NC");
     }
     this.cluster = cluster;
     const pick = cluster.pick(headers);

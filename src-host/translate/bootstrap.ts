@@ -118,7 +118,7 @@ function routerFilter(): Obj {
 
 function routeConfig(gateway: GatewayConfig): Obj {
   const rc = gateway.routes;
-  return {
+  const out: Obj = {
     name: rc.name,
     virtual_hosts: rc.virtualHosts.map((vh) => ({
       name: vh.name,
@@ -126,18 +126,28 @@ function routeConfig(gateway: GatewayConfig): Obj {
       routes: vh.routes.map((r) => route(r, gateway.listener.requestTimeoutMs)),
     })),
   };
+  // Static route tables have their clusters checked at load; a route that answers for a missing cluster
+  // (an HTTPRoute's invalid backends) refers to one on purpose, as Envoy Gateway's RDS tables may.
+  if (rc.virtualHosts.some((vh) => vh.routes.some((r) => r.clusterNotFoundStatus !== undefined))) out.validate_clusters = false;
+  return out;
 }
+
+const CLUSTER_NOT_FOUND_CODES = { 404: "NOT_FOUND", 500: "INTERNAL_SERVER_ERROR", 503: "SERVICE_UNAVAILABLE" } as const;
 
 function route(r: Route, defaultTimeoutMs: number): Obj {
   const match: Obj = {};
   if (r.match.path !== undefined) match.path = r.match.path;
+  else if (r.match.pathSeparatedPrefix !== undefined) match.path_separated_prefix = r.match.pathSeparatedPrefix;
+  else if (r.match.safeRegex !== undefined) match.safe_regex = { regex: r.match.safeRegex };
   else match.prefix = r.match.prefix ?? "/";
   if (r.match.headers?.length) match.headers = r.match.headers.map(headerMatcher);
   const out: Obj = { name: r.name, match };
   const a = r.action;
   if ("directResponse" in a) {
-    out.direct_response = { status: a.directResponse.status, body: { inline_string: a.directResponse.body } };
-    if (a.directResponse.contentType) {
+    out.direct_response = a.directResponse.body
+      ? { status: a.directResponse.status, body: { inline_string: a.directResponse.body } }
+      : { status: a.directResponse.status };
+    if (a.directResponse.body && a.directResponse.contentType) {
       out.response_headers_to_add = [
         { header: { key: "content-type", value: a.directResponse.contentType }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" },
       ];
@@ -148,6 +158,7 @@ function route(r: Route, defaultTimeoutMs: number): Obj {
         ? { cluster: a.cluster }
         : { weighted_clusters: { clusters: a.weightedClusters.map((c) => ({ name: c.name, weight: c.weight })) } };
     action.timeout = duration(r.timeoutMs ?? defaultTimeoutMs);
+    if (r.clusterNotFoundStatus !== undefined) action.cluster_not_found_response_code = CLUSTER_NOT_FOUND_CODES[r.clusterNotFoundStatus];
     out.route = action;
   }
   if (r.metadata) out.metadata = { filter_metadata: r.metadata };

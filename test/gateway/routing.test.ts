@@ -187,7 +187,7 @@ describe("actions", () => {
       return startGateway(cfg);
     };
     await expect(bad((c) => (c.routes.virtualHosts[0].routes[0].match = { headers: [] }))).rejects.toThrow(
-      /routes\.virtualHosts\[0\]\.routes\[0\]\.match: exactly one of prefix and path/,
+      /routes\.virtualHosts\[0\]\.routes\[0\]\.match: exactly one of prefix, path, pathSeparatedPrefix and safeRegex/,
     );
     await expect(
       bad((c) => (c.routes.virtualHosts[0].routes[0].match.headers = [{ name: "x", regex: "(" }])),
