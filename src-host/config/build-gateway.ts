@@ -3,18 +3,20 @@
 // controller and extension server generate for the same manifests (ai-gateway.md §1.4, §1.11, §3):
 // one route per rule × match × backend on the rule's headers plus `x-ai-eg-backend`, a `route-not-found`
 // catch-all, a cluster per AIServiceBackend, an ORIGINAL_DST cluster per InferencePool and an HTTP/2
-// cluster per Endpoint Picker.
+// cluster per Endpoint Picker. Gateway API HTTPRoutes come first in the route table (build-httproutes.ts).
 
 import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, Route } from "../gateway/config.js";
 import type { BackendConfig, ModelInfo, PluginConfig, PoolConfig, RuleConfig } from "./plugin-config.js";
 import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER } from "./plugin-config.js";
 import type { Model } from "./model.js";
 import { readModel, referenceAllowed } from "./model.js";
-import type { AIServiceBackendModel, GatewayModel, ListenerModel, PoolModel, RouteModel } from "./model-gateway.js";
+import type { AIServiceBackendModel, GatewayModel, PoolModel, RouteModel } from "./model-gateway.js";
 import { isModelListing } from "./model-gateway.js";
 import type { AppliedObject } from "./objects.js";
-import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP } from "./objects.js";
+import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, INFERENCE_GROUP } from "./objects.js";
 import type { Problems } from "./problems.js";
+import { attachedRoutes, checkDanglingParents } from "./attachment.js";
+import { buildHTTPRoutes, type BuiltPool } from "./build-httproutes.js";
 import { compare, PodRegistry } from "./pods.js";
 import { resolveService, serviceForHostname } from "./services.js";
 import { eppSecureServing, planEmbeddedRateLimit, planWorkloads, type WorkloadPlan } from "./workloads.js";
@@ -77,15 +79,16 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
 
   const gateway = selectGateway(model, problems);
   const listener = gateway?.listeners[0];
-  const routes = gateway && listener ? attachedRoutes(model, gateway, listener, o.loadTime) : [];
-  checkDanglingParents(model, gateway);
+  const routes = gateway && listener ? attachedRoutes(model.routes, gateway, listener, o.loadTime) : [];
+  const httpRoutes = gateway && listener ? attachedRoutes(model.httpRoutes, gateway, listener, o.loadTime) : [];
+  checkDanglingParents(model, [...model.routes, ...model.httpRoutes], gateway);
 
   const backendClusters = new Map<string, ClusterConfig>();
   for (const b of model.aiBackends.values()) {
     const c = backendCluster(model, pods, b);
     if (c) backendClusters.set(`${b.namespace}/${b.name}`, c);
   }
-  const poolClusters = new Map<string, { pool: ClusterConfig; epp: ClusterConfig; config: PoolConfig }>();
+  const poolClusters = new Map<string, BuiltPool>();
   for (const p of model.pools.values()) {
     const built = buildPoolClusters(model, pods, p, o.eppTimeoutMs);
     if (built) poolClusters.set(`${p.namespace}/${p.name}`, built);
@@ -101,6 +104,16 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
   const routeTable: Route[] = [];
   const usedClusters = new Map<string, ClusterConfig>();
   const usedPools = new Map<string, PoolConfig>();
+  // HTTPRoutes first: a request on a path they match is theirs (the AIGatewayRoute routes match only once
+  // the filter has set x-ai-eg-backend, which it removes from clients).
+  const plain = listener
+    ? buildHTTPRoutes({ model, pods, listener, pools: poolClusters, connectTimeoutMs: CONNECT_TIMEOUT_MS, aiRoutes: routes.length > 0 }, httpRoutes)
+    : undefined;
+  if (plain) {
+    routeTable.push(...plain.routes);
+    for (const c of plain.clusters) usedClusters.set(c.name, c);
+    for (const p of plain.pools) usedPools.set(p.name, p);
+  }
   for (const route of routes) {
     for (const rule of route.rules) {
       const backends: BackendConfig[] = [];
@@ -191,6 +204,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
     costs,
     rateLimits,
   };
+  if (plain && plain.rules.length > 0) plugin.httpRoutes = plain.rules;
   const listenerName = gateway && listener ? `${gateway.namespace}/${gateway.name}/${listener.name}` : "listener";
   const config: GatewayConfig = {
     listener: {
@@ -290,45 +304,6 @@ function selectGateway(m: Model, problems: Problems): GatewayModel | undefined {
   return gw;
 }
 
-/** Routes whose parentRefs attach them to the listener, ordered as Envoy AI Gateway orders them. */
-function attachedRoutes(m: Model, gw: GatewayModel, listener: ListenerModel, loadTime: number): RouteModel[] {
-  const attached: RouteModel[] = [];
-  for (const r of m.routes) {
-    let ok = false;
-    for (const p of r.parentRefs) {
-      if (p.group !== GATEWAY_API_GROUP || p.kind !== "Gateway" || p.namespace !== gw.namespace || p.name !== gw.name) continue;
-      if (p.sectionName !== undefined && p.sectionName !== listener.name) {
-        r.f.fail(`${p.field}.sectionName`, `Gateway ${gw.namespace}/${gw.name} has no listener named "${p.sectionName}"`);
-      } else if (p.port !== undefined && p.port !== listener.port) {
-        r.f.fail(`${p.field}.port`, `Gateway ${gw.namespace}/${gw.name} has no listener on port ${p.port}`);
-      } else if (listener.routesFrom === "Same" && r.namespace !== gw.namespace) {
-        r.f.fail(p.field, `listener ${listener.name} of Gateway ${gw.namespace}/${gw.name} accepts routes from its own namespace only`);
-      } else ok = true;
-    }
-    if (ok) attached.push(r);
-  }
-  const key = (r: RouteModel): [number, string] => [r.createdAt ?? loadTime, `${r.namespace}/${r.name}`];
-  return attached.sort((a, b) => {
-    const [ta, na] = key(a);
-    const [tb, nb] = key(b);
-    return ta - tb || compare(na, nb);
-  });
-}
-
-/** A parentRef that names no Gateway (or something that is not a Gateway) is a configuration error. */
-function checkDanglingParents(m: Model, gw: GatewayModel | undefined): void {
-  for (const r of m.routes) {
-    for (const p of r.parentRefs) {
-      if (p.group !== GATEWAY_API_GROUP || p.kind !== "Gateway") {
-        r.f.fail(p.field, `must refer to a Gateway (${GATEWAY_API_GROUP}), got ${p.group}/${p.kind}`);
-      } else if (!gw || p.namespace !== gw.namespace || p.name !== gw.name) {
-        const exists = m.gateways.some((g) => g.namespace === p.namespace && g.name === p.name);
-        if (!exists) r.f.fail(p.field, `Gateway ${p.namespace}/${p.name} not found`);
-      }
-    }
-  }
-}
-
 /** The STATIC cluster of an AIServiceBackend, resolved through its Backend (or Service) to loopback endpoints. */
 function backendCluster(m: Model, pods: PodRegistry, b: AIServiceBackendModel): ClusterConfig | undefined {
   const ref = b.backendRef;
@@ -405,7 +380,7 @@ function buildPoolClusters(
   pods: PodRegistry,
   p: PoolModel,
   eppTimeoutMs: number,
-): { pool: ClusterConfig; epp: ClusterConfig; config: PoolConfig } | undefined {
+): BuiltPool | undefined {
   const id = `${p.namespace}/${p.name}`;
   const selected = pods.select(p.namespace, p.selector);
   if (selected.length === 0) {

@@ -19,6 +19,11 @@
 // unsupported kind or schema) is found here, before anything starts: loadConfig throws one ConfigError
 // listing all of them, each as "<file>: <Kind> <namespace>/<name>: <field>: <message>".
 //
+// Gateway API HTTPRoutes are served as plain routes before the AIGatewayRoute ones (build-httproutes.ts): a
+// backendRef to a missing Service or InferencePool (or one across namespaces without a ReferenceGrant) is
+// a warning and gets 500 for its share of the requests, as Gateway API says, while a malformed or
+// unsupported one (filters, query parameter matches, other kinds) is a problem.
+//
 // Decisions: a Deployment whose image is unknown is not started (listed in workloads.skipped, and warned);
 // an InferencePool whose endpointPickerRef Service does not exist is refused (an EPP Service without ready
 // endpoints is accepted and its requests get 503, or a pool endpoint under FailOpen); materialized pods are

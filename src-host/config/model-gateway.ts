@@ -102,7 +102,8 @@ export interface ParentRefModel {
   field: string;
 }
 
-export interface RouteModel {
+/** What routes of every kind have: identity, age and the Gateways they attach to. */
+export interface RouteBaseModel {
   obj: AppliedObject;
   f: Fields;
   namespace: string;
@@ -110,6 +111,10 @@ export interface RouteModel {
   /** metadata.creationTimestamp in unix seconds, when given. */
   createdAt?: number;
   parentRefs: ParentRefModel[];
+}
+
+/** An AIGatewayRoute. */
+export interface RouteModel extends RouteBaseModel {
   rules: RuleModel[];
   /** spec.llmRequestCosts */
   costs: CostModel[];
@@ -262,29 +267,33 @@ export function readAIGatewayRoute(obj: AppliedObject, problems: Problems): Rout
 
   // targetRefs is the deprecated (v0.2) way to attach to a Gateway; it has the same shape.
   const refsField = spec.parentRefs !== undefined || spec.targetRefs === undefined ? "spec.parentRefs" : "spec.targetRefs";
-  const parentRefs: ParentRefModel[] = f
-    .records(spec[refsField.slice(5)], refsField, true)
-    .map(([p, pf]) => ({
-      group: f.string(p.group, `${pf}.group`) ?? GATEWAY_API_GROUP,
-      kind: f.string(p.kind, `${pf}.kind`) ?? "Gateway",
-      namespace: f.string(p.namespace, `${pf}.namespace`) ?? obj.namespace,
-      name: f.string(p.name, `${pf}.name`, true) ?? "",
-      sectionName: f.string(p.sectionName, `${pf}.sectionName`),
-      port: f.port(p.port, `${pf}.port`),
-      field: pf,
-    }));
+  const parentRefs = readParentRefs(f, spec[refsField.slice(5)], refsField, obj.namespace);
 
   const rules = f.records(spec.rules, "spec.rules", true).map(([r, rf], index) => readRule(f, r, rf, index, obj.namespace));
   if (rules.length > MAX_RULES_PER_ROUTE) {
     f.warn("spec.rules", `Envoy AI Gateway accepts at most ${MAX_RULES_PER_ROUTE} rules per route (aigw run serves all ${rules.length}); split the route to stay portable`);
   }
-  let createdAt: number | undefined;
-  const ts = obj.object.metadata.creationTimestamp;
-  if (ts !== undefined) {
-    createdAt = parseTimestamp(f, ts, "metadata.creationTimestamp");
-  }
   const costs = readCosts(f, spec.llmRequestCosts, "spec.llmRequestCosts");
-  return { obj, f, namespace: obj.namespace, name: obj.name, createdAt, parentRefs, rules, costs };
+  return { obj, f, namespace: obj.namespace, name: obj.name, createdAt: readCreatedAt(f, obj), parentRefs, rules, costs };
+}
+
+/** A route's parentRefs (Gateway API ParentReference: group and kind default to a Gateway, namespace to the route's). */
+export function readParentRefs(f: Fields, value: unknown, field: string, routeNamespace: string): ParentRefModel[] {
+  return f.records(value, field, true).map(([p, pf]) => ({
+    group: f.string(p.group, `${pf}.group`) ?? GATEWAY_API_GROUP,
+    kind: f.string(p.kind, `${pf}.kind`) ?? "Gateway",
+    namespace: f.string(p.namespace, `${pf}.namespace`) ?? routeNamespace,
+    name: f.string(p.name, `${pf}.name`, true) ?? "",
+    sectionName: f.string(p.sectionName, `${pf}.sectionName`),
+    port: f.port(p.port, `${pf}.port`),
+    field: pf,
+  }));
+}
+
+/** metadata.creationTimestamp in unix seconds, when given (routes of equal precedence: the oldest wins). */
+export function readCreatedAt(f: Fields, obj: AppliedObject): number | undefined {
+  const ts = obj.object.metadata.creationTimestamp;
+  return ts === undefined ? undefined : parseTimestamp(f, ts, "metadata.creationTimestamp");
 }
 
 function readRule(f: Fields, r: Record<string, unknown>, field: string, index: number, namespace: string): RuleModel {

@@ -27,6 +27,7 @@ import {
   readInferencePool,
   readReferenceGrant,
 } from "./model-gateway.js";
+import { readHTTPRoute, type HTTPRouteModel } from "./model-httproute.js";
 import type { GatewayConfigModel, TrafficPolicyModel } from "./model-policy.js";
 import { readBackendTrafficPolicy, readGatewayConfig } from "./model-policy.js";
 import type { AppliedObject } from "./objects.js";
@@ -46,7 +47,10 @@ export interface Model {
   grants: ReferenceGrantModel[];
   pools: Map<string, PoolModel>;
   objectives: ObjectiveModel[];
+  /** AIGatewayRoutes. */
   routes: RouteModel[];
+  /** Gateway API HTTPRoutes (plain routes: no AI processing). */
+  httpRoutes: HTTPRouteModel[];
   aiBackends: Map<string, AIServiceBackendModel>;
   backends: Map<string, BackendModel>;
   /** Envoy AI Gateway GatewayConfig objects, keyed "namespace/name". */
@@ -69,6 +73,7 @@ export function readModel(objects: AppliedObject[], problems: Problems): Model {
     pools: new Map(),
     objectives: [],
     routes: [],
+    httpRoutes: [],
     aiBackends: new Map(),
     backends: new Map(),
     gatewayConfigs: new Map(),
@@ -100,6 +105,9 @@ export function readModel(objects: AppliedObject[], problems: Problems): Model {
         break;
       case `${GATEWAY_API_GROUP}/Gateway`:
         m.gateways.push(readGateway(o, problems));
+        break;
+      case `${GATEWAY_API_GROUP}/HTTPRoute`:
+        m.httpRoutes.push(readHTTPRoute(o, problems));
         break;
       case `${GATEWAY_API_GROUP}/ReferenceGrant`:
         m.grants.push(readReferenceGrant(o, problems));

@@ -50,6 +50,7 @@ const SUPPORTED: Record<string, string[]> = {
   [`${GATEWAY_API_GROUP}/GatewayClass`]: ["v1", "v1beta1"],
   [`${GATEWAY_API_GROUP}/Gateway`]: ["v1", "v1beta1"],
   [`${GATEWAY_API_GROUP}/ReferenceGrant`]: ["v1beta1", "v1alpha2"],
+  [`${GATEWAY_API_GROUP}/HTTPRoute`]: ["v1", "v1beta1"],
   [`${INFERENCE_GROUP}/InferencePool`]: ["v1"],
   [`${INFERENCE_X_GROUP}/InferenceObjective`]: ["v1alpha2"],
   [`${AIGW_GROUP}/AIGatewayRoute`]: ["v1alpha1", "v1beta1"],

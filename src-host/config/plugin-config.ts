@@ -7,6 +7,10 @@
 // weight, and sets the internal header `x-ai-eg-backend: <backend name>` (a client's own value is always
 // removed). The route table matches both headers, so Envoy (or the embedded data plane) sends the
 // request to that backend's cluster after `clear_route_cache`.
+//
+// Routes of Gateway API HTTPRoutes (`httpRoutes`) are plain: the filter reads `xds.route_name`, and on such
+// a route does no AI processing; it drops a client's x-gateway-destination-endpoint and, when the route's
+// cluster is an InferencePool's, asks that pool's Endpoint Picker (headers only for a bodiless request).
 
 export const MODEL_HEADER = "x-ai-eg-model";
 export const BACKEND_HEADER = "x-ai-eg-backend";
@@ -23,6 +27,16 @@ export interface PluginConfig {
   costs: CostConfig[];
   /** Token budgets from Envoy Gateway BackendTrafficPolicy rateLimit rules targeting the routes or Gateway. */
   rateLimits: RateLimitConfig[];
+  /** The rules of the attached HTTPRoutes; left out when there are none. */
+  httpRoutes?: HTTPRouteRuleConfig[];
+}
+
+/** One HTTPRoute rule: its routes are named "<name>/match/<j>/<host>" (as Envoy Gateway names them). */
+export interface HTTPRouteRuleConfig {
+  /** "httproute/<namespace>/<name>/rule/<index>" */
+  name: string;
+  /** The clusters the rule's routes may pick, each with its InferencePool ("namespace/name", in `pools`) or "". */
+  backends: Array<{ cluster: string; pool: string }>;
 }
 
 export type CostType =

@@ -51,8 +51,8 @@ describe("malformed input", () => {
     const { dir, problems } = problemsOf({
       "a.yaml": `${GATEWAY}---
 apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: h}
+kind: GRPCRoute
+metadata: {name: g}
 ---
 apiVersion: inference.networking.x-k8s.io/v1alpha2
 kind: InferencePool
@@ -69,7 +69,7 @@ metadata: {name: cr}
     });
     const f = join(dir, "a.yaml");
     expect(problems).toEqual([
-      `${f}: HTTPRoute default/h: kind HTTPRoute (gateway.networking.k8s.io/v1) is not supported by aigw run`,
+      `${f}: GRPCRoute default/g: kind GRPCRoute (gateway.networking.k8s.io/v1) is not supported by aigw run`,
       `${f}: InferencePool default/old: kind InferencePool (inference.networking.x-k8s.io/v1alpha2) is not supported by aigw run`,
     ]);
   });
