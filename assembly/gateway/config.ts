@@ -7,6 +7,7 @@
 // a message naming the field (e.g. `rules[0].backends[1].weight: must be an integer between 0 and …`) for
 // the glue to log before failing proxy_on_configure. Unknown keys are ignored, so that newer builders can
 // add fields (`costs` and `rateLimits` are read by tokens/config.ts); a known key given twice is an error.
+// `httpRoutes` may be left out (no HTTPRoutes).
 
 import { JSON } from "json-as";
 import { JsonReader } from "./json/reader";
@@ -31,6 +32,21 @@ export class PluginConfig {
   models: ModelInfo[] = [];
   pools: PoolConfig[] = [];
   maxRequestBodyBytes: i64 = 0;
+  httpRoutes: HTTPRouteRuleConfig[] = [];
+}
+
+/** One HTTPRoute rule: its routes are named "<name>/match/<j>[/<host>]". */
+@json
+export class HTTPRouteRuleConfig {
+  name: string = "";
+  backends: HTTPRouteBackendConfig[] = [];
+}
+
+@json
+export class HTTPRouteBackendConfig {
+  cluster: string = "";
+  /** "namespace/name" of an InferencePool in `pools`, or "" (a Service). */
+  pool: string = "";
 }
 
 @json
@@ -132,8 +148,38 @@ export class Rule {
   }
 }
 
+/** A cluster an HTTPRoute rule may pick, with the pool whose Endpoint Picker chooses its endpoint. */
+export class PlainBackend {
+  constructor(
+    public cluster: string,
+    public pool: PoolConfig | null,
+  ) {}
+}
+
+/** An HTTPRoute rule: its requests get no AI processing. */
+export class PlainRule {
+  backends: Array<PlainBackend> = [];
+
+  constructor(public name: string) {}
+
+  /** The pool behind `cluster` (the cluster the route picked), or null for a Service or an unknown cluster. */
+  poolOf(cluster: string): PoolConfig | null {
+    const b = this.backends;
+    for (let i = 0; i < b.length; i++) if (unchecked(b[i]).cluster == cluster) return unchecked(b[i]).pool;
+    return null;
+  }
+}
+
+/** "httproute/<ns>/<name>/rule/<i>/match/<j>[/<host>]" → "httproute/<ns>/<name>/rule/<i>", or "" for other names. */
+export function plainRuleKey(routeName: string): string {
+  const cut = routeName.lastIndexOf("/match/");
+  return cut < 0 ? "" : routeName.substring(0, cut);
+}
+
 export class GatewayConfig {
   rules: Array<Rule> = [];
+  /** HTTPRoute rules by name; empty when there are none (then route names are never read). */
+  plainRules: Map<string, PlainRule> = new Map<string, PlainRule>();
   pools: Map<string, PoolConfig> = new Map<string, PoolConfig>();
   models: Array<ModelInfo> = [];
   maxRequestBodyBytes: i64 = 0;
@@ -203,6 +249,12 @@ class Compiler {
       g.rules.push(rule);
     }
 
+    for (let i = 0; i < doc.httpRoutes.length; i++) {
+      const rule = this.compilePlainRule(doc.httpRoutes[i], "httpRoutes[" + i.toString() + "]", g);
+      if (rule == null) return null;
+      g.plainRules.set(rule.name, rule);
+    }
+
     for (let i = 0; i < doc.models.length; i++) {
       const m = doc.models[i];
       const at = "models[" + i.toString() + "]";
@@ -262,12 +314,38 @@ class Compiler {
     return rule;
   }
 
+  private compilePlainRule(r: HTTPRouteRuleConfig, at: string, g: GatewayConfig): PlainRule | null {
+    // Route names are this name plus "/match/<j>...": the name itself cannot hold that part.
+    if (r.name.length == 0 || r.name.indexOf("/match/") >= 0) {
+      return this.failPlain(at + '.name: must be "httproute/<namespace>/<name>/rule/<index>", got ' + q(r.name));
+    }
+    if (g.plainRules.has(r.name)) return this.failPlain(at + ".name: duplicate rule " + q(r.name));
+    const rule = new PlainRule(r.name);
+    for (let j = 0; j < r.backends.length; j++) {
+      const b = r.backends[j];
+      const bat = at + ".backends[" + j.toString() + "]";
+      if (b.cluster.length == 0) return this.failPlain(bat + ".cluster: must not be empty");
+      let pool: PoolConfig | null = null;
+      if (b.pool.length > 0) {
+        if (!g.pools.has(b.pool)) return this.failPlain(bat + ".pool: no pool " + q(b.pool) + " in pools");
+        pool = g.pools.get(b.pool);
+      }
+      rule.backends.push(new PlainBackend(b.cluster, pool));
+    }
+    return rule;
+  }
+
   private fail(message: string): GatewayConfig | null {
     this.error = message;
     return null;
   }
 
   private failRule(message: string): Rule | null {
+    this.error = message;
+    return null;
+  }
+
+  private failPlain(message: string): PlainRule | null {
     this.error = message;
     return null;
   }
@@ -298,6 +376,8 @@ class Field {
     /** Bounds for T_INTEGER. */
     public min: i64 = i64.MIN_VALUE,
     public max: i64 = i64.MAX_VALUE,
+    /** An optional T_OBJECTS field: absent means an empty array. */
+    public optional: bool = false,
   ) {}
 }
 
@@ -336,7 +416,10 @@ function checkObject(r: JsonReader, at: string, fields: Array<Field>, out: Array
   }
   if (!r.ok()) return r.errorMessage();
   for (let i = 0; i < fields.length; i++) {
-    if (!seen[i]) return (at.length > 0 ? at + "." : "") + fields[i].name + ": missing";
+    if (seen[i]) continue;
+    if (!fields[i].optional) return (at.length > 0 ? at + "." : "") + fields[i].name + ": missing";
+    out.push((first ? "" : ",") + jsonQuote(fields[i].name) + ":[]");
+    first = false;
   }
   out.push("}");
   return "";
@@ -406,10 +489,17 @@ const POOL_FIELDS: Array<Field> = [
   new Field("failureMode", T_STRING), new Field("bodyMode", T_STRING), new Field("allowModeOverride", T_BOOL),
   new Field("timeoutMs", T_INTEGER, null, 1, i32.MAX_VALUE),
 ];
+const PLAIN_BACKEND_FIELDS: Array<Field> = [new Field("cluster", T_STRING), new Field("pool", T_STRING)];
+const PLAIN_RULE_FIELDS: Array<Field> = [
+  new Field("name", T_STRING),
+  new Field("backends", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, PLAIN_BACKEND_FIELDS, out)),
+];
 const MODEL_FIELDS: Array<Field> = [new Field("id", T_STRING), new Field("ownedBy", T_STRING), new Field("created", T_INTEGER)];
 const TOP_FIELDS: Array<Field> = [
   new Field("rules", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, RULE_FIELDS, out)),
   new Field("models", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, MODEL_FIELDS, out)),
   new Field("pools", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, POOL_FIELDS, out)),
   new Field("maxRequestBodyBytes", T_INTEGER),
+  new Field("httpRoutes", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, PLAIN_RULE_FIELDS, out),
+    i64.MIN_VALUE, i64.MAX_VALUE, true),
 ];

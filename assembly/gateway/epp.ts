@@ -4,7 +4,8 @@
 // "buffered" mode), then the EPP's answer: a headers reply (x-gateway-destination-endpoint and other
 // mutations, the same endpoint in dynamic_metadata envoy.lb) followed by the body as streamed chunks, or an
 // immediate response. The request waits (StopIterationAndBuffer) until the answer is complete, a deadline
-// passes, or the stream fails; then the pool's failure mode decides.
+// passes, or the stream fails; then the pool's failure mode decides. A request without a body is sent as
+// request_headers with end of stream, and only the headers reply is awaited (the EPP picks a random pod).
 //
 // After the request continues, the stream stays open for the response phase: the EPP is told the response
 // headers (with the served endpoint in metadata_context) and body, without the client waiting on it.
@@ -85,6 +86,8 @@ export class EppExchange implements GrpcStreamHandler {
   /** What the response phase sends; a mode_override in the headers reply may turn either off. */
   private sendsResponseHeaders: bool = true;
   private sendsResponseBody: bool = true;
+  /** The request had no body: request_headers carried end of stream, and no body reply comes. */
+  private bodiless: bool = false;
   deadlineNs: u64 = 0;
 
   constructor(
@@ -94,30 +97,36 @@ export class EppExchange implements GrpcStreamHandler {
     public contextId: u32,
   ) {}
 
-  /** Opens the stream and sends the request; false when the stream could not be opened. */
-  start(bodyPtr: usize, bodyLen: usize): bool {
+  /**
+   * Opens the stream and sends the request (`bodiless`: the headers alone, with end of stream); false when
+   * the stream could not be opened.
+   */
+  start(bodyPtr: usize, bodyLen: usize, bodiless: bool = false): bool {
     const stream = this.owner.openEppStream(this.pool, this);
     if (stream == null) return false;
     this.stream = stream;
+    this.bodiless = bodiless;
     const duplex = this.pool.bodyMode != "buffered";
 
     encoder.start();
     encoder.beginHeaders(PHASE_REQUEST);
     const pairs = getHeaderMapPairsBytes(MapType.HttpRequestHeaders);
     if (pairs != null) encoder.headersFromPairs(changetype<usize>(pairs), pairs.byteLength);
-    encoder.endHeaders(false);
+    encoder.endHeaders(bodiless);
     encoder.protocolConfig(duplex ? BODY_MODE_FULL_DUPLEX_STREAMED : BODY_MODE_BUFFERED, BODY_MODE_NONE);
     stream.sendUnsafe(encoder.dataStart, <usize>encoder.length, false);
 
-    const chunk = duplex ? <usize>EPP_CHUNK_BYTES : bodyLen;
-    let sent: usize = 0;
-    do {
-      const n = min(chunk, bodyLen - sent);
-      encoder.start();
-      encoder.body(PHASE_REQUEST, bodyPtr + sent, <i32>n, sent + n == bodyLen);
-      stream.sendUnsafe(encoder.dataStart, <usize>encoder.length, false);
-      sent += n;
-    } while (sent < bodyLen);
+    if (!bodiless) {
+      const chunk = duplex ? <usize>EPP_CHUNK_BYTES : bodyLen;
+      let sent: usize = 0;
+      do {
+        const n = min(chunk, bodyLen - sent);
+        encoder.start();
+        encoder.body(PHASE_REQUEST, bodyPtr + sent, <i32>n, sent + n == bodyLen);
+        stream.sendUnsafe(encoder.dataStart, <usize>encoder.length, false);
+        sent += n;
+      } while (sent < bodyLen);
+    }
 
     this.deadlineNs = getCurrentTimeNanoseconds() + <u64>this.pool.timeoutMs * 1_000_000;
     waiting.push(this);
@@ -160,7 +169,8 @@ export class EppExchange implements GrpcStreamHandler {
         return;
       }
       this.destination = firstEndpoint(destination);
-      this.phase = Phase.AwaitBody;
+      if (this.bodiless) this.proceed();
+      else this.phase = Phase.AwaitBody;
       return;
     }
     if (message.kind != RESP_REQUEST_BODY) {
@@ -191,6 +201,11 @@ export class EppExchange implements GrpcStreamHandler {
       this.fail("stream closed with grpc-status " + (<i32>status).toString() + (s.message.length > 0 ? ": " + s.message : ""));
     }
     this.phase = Phase.Done;
+  }
+
+  /** Whether the response phase still reports to the EPP (the request went on and the stream is open). */
+  get reporting(): bool {
+    return this.stream != null && this.phase == Phase.Response;
   }
 
   /** Response phase: tells the EPP what came back; it answers, and the answers are not awaited. */

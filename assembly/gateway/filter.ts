@@ -7,6 +7,10 @@
 //   on_request_body    → StopIterationAndBuffer until end of stream, then decide on the whole body:
 //                        overwrite x-ai-eg-model, set x-ai-eg-backend, maybe replace the body,
 //                        clear_route_cache, and continue — or ask the pool's Endpoint Picker first (epp.ts).
+//
+// A route of an HTTPRoute (its name, xds.route_name, is one of config.plainRules) is plain: no AI processing
+// at all. To a Service it just continues; to an InferencePool it asks the pool's Endpoint Picker, with the
+// headers alone when the request has no body, else with the buffered body, and follows its answer.
 
 import {
   BufferType, FilterDataStatus, FilterHeadersStatus, GrpcCallHandler, GrpcStatus, GrpcStream, GrpcStreamHandler,
@@ -14,7 +18,10 @@ import {
   RootContext, clearRouteCache, getBufferBytes, getCurrentTimeNanoseconds, getPropertyString, logError, logWarn, replaceBuffer,
   requestHeaders, responseHeaders, sendLocalResponseString,
 } from "../proxy-wasm";
-import { BACKEND_HEADER, BackendKind, DESTINATION_ENDPOINT_HEADER, GatewayConfig, MODEL_HEADER, PoolConfig, loadPluginConfig } from "./config";
+import {
+  BACKEND_HEADER, BackendKind, DESTINATION_ENDPOINT_HEADER, GatewayConfig, MODEL_HEADER, PlainRule, PoolConfig, loadPluginConfig,
+  plainRuleKey,
+} from "./config";
 import { LocalReply, errorJson } from "./errors";
 import { RequestFacts } from "./request/body";
 import { RequestDecision, bodyTooLarge, decideOnBody, decideOnHeaders } from "./request/decide";
@@ -37,6 +44,53 @@ import { USAGE_OUTPUT } from "./response/usage";
 
 const EXT_PROC_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor";
 const EXT_PROC_METHOD = "Process";
+const ROUTE_NAME: Array<string> = ["xds", "route_name"];
+const CLUSTER_NAME: Array<string> = ["xds", "cluster_name"];
+
+/** How an Endpoint Picker exchange started. */
+enum EppStart {
+  /** The request waits for the answer. */
+  Waiting,
+  /** No stream, FailOpen: the request goes on now. */
+  Continue,
+  /** No stream, FailClose: answered 503. */
+  Refused,
+}
+
+function dataStatus(s: EppStart): FilterDataStatus {
+  return s == EppStart.Waiting ? FilterDataStatus.StopIterationAndBuffer
+    : s == EppStart.Continue ? FilterDataStatus.Continue : FilterDataStatus.StopIterationNoBuffer;
+}
+
+/** The HTTPRoute rule of the request's route, or null (an AIGatewayRoute route or the catch-all). */
+function plainRuleOf(config: GatewayConfig): PlainRule | null {
+  const route = getPropertyString(ROUTE_NAME);
+  if (route == null) return null;
+  const key = plainRuleKey(route);
+  return key.length > 0 && config.plainRules.has(key) ? config.plainRules.get(key) : null;
+}
+
+/** The pool the request's route sends to: the rule's only backend, else the one of the cluster the route picked. */
+function plainPool(rule: PlainRule): PoolConfig | null {
+  const backends = rule.backends;
+  if (backends.length == 0) return null;
+  if (backends.length == 1) return unchecked(backends[0]).pool;
+  const cluster = getPropertyString(CLUSTER_NAME);
+  return cluster == null ? null : rule.poolOf(cluster);
+}
+
+/** The first `size` bytes of a body buffer (the current chunk, or all that is buffered), or null for none. */
+function bodyChunk(type: BufferType, size: u32): ArrayBuffer | null {
+  return size > 0 ? getBufferBytes(type, 0, size) : null;
+}
+
+function ptrOf(b: ArrayBuffer | null): usize {
+  return b == null ? 0 : changetype<usize>(b);
+}
+
+function lenOf(b: ArrayBuffer | null): usize {
+  return b == null ? 0 : <usize>b.byteLength;
+}
 
 export const ROOT_ID = "ai-gateway";
 
@@ -91,6 +145,10 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   private endpoint: Endpoint = Endpoint.Unsupported;
   private path: string = "";
   private epp: EppExchange | null = null;
+  /** An HTTPRoute's request: no AI processing. */
+  private plain: bool = false;
+  /** The pool of a plain request with a body, asked once the body is complete. */
+  private plainPool: PoolConfig | null = null;
   /** Request facts the response side needs. */
   private route: string = "";
   private backendName: string = "";
@@ -117,6 +175,10 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     // Routing headers only this filter may set: a client's own would pick a backend or an endpoint.
     requestHeaders.remove(BACKEND_HEADER);
     requestHeaders.remove(DESTINATION_ENDPOINT_HEADER);
+    if (config.plainRules.size > 0) {
+      const rule = plainRuleOf(config);
+      if (rule != null) return this.startPlain(rule, endOfStream);
+    }
     const path = requestHeaders.get(":path");
     this.path = path == null ? "" : path;
     const length = requestHeaders.get("content-length");
@@ -133,6 +195,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
 
   onRequestBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
     if (this.epp != null) return FilterDataStatus.StopIterationAndBuffer;
+    if (this.plain) return this.plainBody(bodySize, endOfStream);
     const tooLarge = bodyTooLarge(this.gateway.config!, <i64>bodySize);
     if (tooLarge != null) {
       this.answer(tooLarge);
@@ -145,14 +208,14 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   }
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
-    if (this.backendName.length == 0) return FilterHeadersStatus.Continue; // a reply of the filter's own
-    const status = responseHeaders.get(":status");
-    this.status = status == null ? 0 : I32.parseInt(status);
     const epp = this.epp;
     if (epp != null) {
       epp.sendResponseHeaders();
       if (endOfStream) epp.sendResponseBody(0, 0, true);
     }
+    if (this.backendName.length == 0) return FilterHeadersStatus.Continue; // a plain route, or a reply of the filter's own
+    const status = responseHeaders.get(":status");
+    this.status = status == null ? 0 : I32.parseInt(status);
     const admission = this.admission;
     const limits = admission != null && admission.reservations.length > 0
       ? currentHeaders(admission.reservations, nowSeconds())
@@ -173,13 +236,20 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
 
   onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
     const tracker = this.tracker;
-    if (tracker == null) return FilterDataStatus.Continue;
-    if (this.firstByteNs == 0 && bodySize > 0) this.firstByteNs = getCurrentTimeNanoseconds();
     const epp = this.epp;
+    if (tracker == null) {
+      // A plain route to a pool: the EPP still learns the response, chunk by chunk.
+      if (epp != null && epp.reporting) {
+        const chunk = bodyChunk(BufferType.HttpResponseBody, bodySize);
+        epp.sendResponseBody(ptrOf(chunk), lenOf(chunk), endOfStream);
+      }
+      return FilterDataStatus.Continue;
+    }
+    if (this.firstByteNs == 0 && bodySize > 0) this.firstByteNs = getCurrentTimeNanoseconds();
     if (tracker.streaming) {
-      const chunk = bodySize > 0 ? getBufferBytes(BufferType.HttpResponseBody, 0, bodySize) : null;
-      const ptr: usize = chunk == null ? 0 : changetype<usize>(chunk);
-      const len: usize = chunk == null ? 0 : <usize>chunk.byteLength;
+      const chunk = bodyChunk(BufferType.HttpResponseBody, bodySize);
+      const ptr = ptrOf(chunk);
+      const len = lenOf(chunk);
       tracker.chunk(ptr, len);
       if (epp != null) epp.sendResponseBody(ptr, len, endOfStream);
       if (endOfStream) {
@@ -190,9 +260,9 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     }
     // A JSON answer is read whole: Envoy buffers it (body_size is cumulative) until the end.
     if (!endOfStream) return FilterDataStatus.StopIterationAndBuffer;
-    const body = bodySize > 0 ? getBufferBytes(BufferType.HttpResponseBody, 0, bodySize) : null;
-    const ptr: usize = body == null ? 0 : changetype<usize>(body);
-    const len: usize = body == null ? 0 : <usize>body.byteLength;
+    const body = bodyChunk(BufferType.HttpResponseBody, bodySize);
+    const ptr = ptrOf(body);
+    const len = lenOf(body);
     if (this.status >= 200 && this.status < 300) tracker.body(ptr, len);
     if (epp != null) epp.sendResponseBody(ptr, len, true);
     this.finish();
@@ -354,8 +424,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       this.globalAnswer = answer;
     }
     const body = getBufferBytes(BufferType.HttpRequestBody, 0, u32.MAX_VALUE);
-    const ptr: usize = body == null ? 0 : changetype<usize>(body);
-    const len: usize = body == null ? 0 : <usize>body.byteLength;
+    const ptr = ptrOf(body);
+    const len = lenOf(body);
     if (this.forward(this.decision!, ptr, len) == FilterDataStatus.Continue) continueStream(StreamType.Request);
   }
 
@@ -377,16 +447,50 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       requestHeaders.replace("content-length", newBody.byteLength.toString());
     }
     if (backend.kind == BackendKind.InferencePool) {
-      const epp = new EppExchange(this, backend.pool!, this.contextId);
-      if (epp.start(newBody != null ? changetype<usize>(newBody) : ptr, newBody != null ? <usize>newBody.byteLength : len)) {
-        this.epp = epp;
-        return FilterDataStatus.StopIterationAndBuffer;
-      }
-      // The stream could not even be opened: the failure mode decides, right now.
-      return epp.failedBeforeStart() ? FilterDataStatus.Continue : FilterDataStatus.StopIterationNoBuffer;
+      return dataStatus(this.askEpp(backend.pool!, newBody != null ? changetype<usize>(newBody) : ptr,
+        newBody != null ? <usize>newBody.byteLength : len, false));
     }
     clearRouteCache();
     return FilterDataStatus.Continue;
+  }
+
+  /** Opens the exchange with the pool's Endpoint Picker and sends the request (`bodiless`: headers only). */
+  private askEpp(pool: PoolConfig, ptr: usize, len: usize, bodiless: bool): EppStart {
+    const epp = new EppExchange(this, pool, this.contextId);
+    if (epp.start(ptr, len, bodiless)) {
+      this.epp = epp;
+      return EppStart.Waiting;
+    }
+    // The stream could not even be opened: the failure mode decides, right now.
+    return epp.failedBeforeStart() ? EppStart.Continue : EppStart.Refused;
+  }
+
+  /** An HTTPRoute's request: a Service's just continues; a pool's waits for its Endpoint Picker. */
+  private startPlain(rule: PlainRule, endOfStream: bool): FilterHeadersStatus {
+    this.plain = true;
+    const pool = plainPool(rule);
+    if (pool == null) return FilterHeadersStatus.Continue;
+    if (endOfStream) {
+      return this.askEpp(pool, 0, 0, true) == EppStart.Continue ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopIteration;
+    }
+    this.plainPool = pool;
+    const length = requestHeaders.get("content-length");
+    const tooLarge = bodyTooLarge(this.gateway.config!, length == null ? -1 : I64.parseInt(length));
+    return tooLarge != null ? this.answer(tooLarge) : FilterHeadersStatus.StopIteration;
+  }
+
+  /** The body of a plain request to a pool: buffered whole, then sent to the Endpoint Picker. */
+  private plainBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
+    const pool = this.plainPool;
+    if (pool == null) return FilterDataStatus.Continue;
+    const tooLarge = bodyTooLarge(this.gateway.config!, <i64>bodySize);
+    if (tooLarge != null) {
+      this.answer(tooLarge);
+      return FilterDataStatus.StopIterationNoBuffer;
+    }
+    if (!endOfStream) return FilterDataStatus.StopIterationAndBuffer;
+    const body = bodyChunk(BufferType.HttpRequestBody, bodySize);
+    return dataStatus(this.askEpp(pool, ptrOf(body), lenOf(body), false));
   }
 
   /** Sends one of the filter's own answers; the callback's return value becomes "stop" in Envoy. */
