@@ -7,6 +7,9 @@
 //     Envoy Gateway refuses InferencePool backendRefs (they go to Envoy AI Gateway's extension server);
 //   HTTPRoute aigw-route-not-found: the 404 catch-all (an EG HTTPRouteFilter direct response), on which the
 //     filter also runs (it answers /v1/models and rewrites the headers the other routes match);
+//   the input's own HTTPRoutes are applied as written, except those with InferencePool backendRefs: they
+//     are generated again (same name, the pools as their headless Services, the rest as written); the
+//     filter runs on all of them (it knows their rules from the plugin configuration);
 //   BackendTrafficPolicy per HTTPRoute: the cluster buffer limit and, for pools, endpointOverride on
 //     x-gateway-destination-endpoint (EG's override_host: the header's endpoint, else round robin - FailOpen);
 //   ClientTrafficPolicy on the Gateway: the listener buffer limit (EG's default is 32 KiB);
@@ -22,8 +25,15 @@ import type { ClusterConfig } from "../gateway/config.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { readModel, type Model } from "../config/model.js";
 import type { AIServiceBackendModel, RouteModel } from "../config/model-gateway.js";
-import { ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP } from "../config/objects.js";
-import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, type BackendConfig, type RuleConfig } from "../config/plugin-config.js";
+import type { HTTPRouteModel } from "../config/model-httproute.js";
+import { ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP } from "../config/objects.js";
+import {
+  BACKEND_HEADER,
+  DESTINATION_ENDPOINT_HEADER,
+  type BackendConfig,
+  type HTTPRouteRuleConfig,
+  type RuleConfig,
+} from "../config/plugin-config.js";
 import { ConfigError, Problems } from "../config/problems.js";
 import { RATE_LIMIT_CLUSTER } from "../config/rate-limits.js";
 import { duration, renderCluster, WASM_FILTER_NAME, type EndpointAddress } from "./bootstrap.js";
@@ -104,6 +114,30 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
     }
   }
 
+  // The input's HTTPRoutes: the filter runs on all of them; those with pools are generated again.
+  const ownRoutes: Array<{ namespace: string; name: string }> = [];
+  for (const hr of attachedHTTPRoutes(model, plugin.httpRoutes ?? [])) {
+    ownRoutes.push(hr);
+    if (routes.some((r) => r.namespace === hr.namespace && r.name === hr.name)) {
+      problems.error(hr.obj, "metadata.name", `AIGatewayRoute ${hr.namespace}/${hr.name} becomes an HTTPRoute of the same name for Envoy Gateway: rename one of them`);
+    }
+    const poolIds = regeneratedPools(hr, problems);
+    if (poolIds.length === 0) continue;
+    for (const id of poolIds) pools.add(id);
+    httpRoutes.push(poolsAsServices(model, hr, warnings));
+    trafficPolicies.push({
+      apiVersion: EG_API,
+      kind: "BackendTrafficPolicy",
+      metadata: meta(hr.name, hr.namespace),
+      spec: {
+        targetRefs: [{ group: GATEWAY_API_GROUP, kind: "HTTPRoute", name: hr.name }],
+        connection: { bufferLimit },
+        loadBalancer: { type: "RoundRobin", endpointOverride: { extractFrom: [{ header: DESTINATION_ENDPOINT_HEADER }] } },
+      },
+    });
+    warnings.push(`${hr.obj.source}: HTTPRoute ${hr.namespace}/${hr.name}: generated again with its InferencePools as headless Services (Envoy Gateway refuses InferencePool backendRefs): apply the generated one instead`);
+  }
+
   const notFound = gateway.routes.virtualHosts[0]?.routes.find((r) => "directResponse" in r.action);
   const catchAll: Obj[] = [];
   if (notFound && "directResponse" in notFound.action) {
@@ -136,9 +170,10 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
   problems.throwIfAny();
 
   const byNamespace = new Map<string, string[]>();
-  for (const r of [...httpRoutes, ...catchAll].filter((d) => d.kind === "HTTPRoute")) {
-    const m = r.metadata as { name: string; namespace: string };
-    byNamespace.set(m.namespace, [...(byNamespace.get(m.namespace) ?? []), m.name]);
+  const targeted = [...httpRoutes, ...catchAll].filter((d) => d.kind === "HTTPRoute").map((r) => r.metadata as { name: string; namespace: string });
+  for (const m of [...targeted, ...ownRoutes]) {
+    const names = byNamespace.get(m.namespace) ?? [];
+    if (!names.includes(m.name)) byNamespace.set(m.namespace, [...names, m.name]);
   }
   const extensionPolicies = [...byNamespace].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ns, names]) => ({
     apiVersion: EG_API,
@@ -298,6 +333,55 @@ function backendRef(model: Model, route: RouteModel, b: BackendConfig, field: st
     ref.namespace = ns;
   }
   return ref;
+}
+
+/** The input HTTPRoutes the plugin configuration has rules of, in its order. */
+function attachedHTTPRoutes(model: Model, rules: HTTPRouteRuleConfig[]): HTTPRouteModel[] {
+  const ids = [...new Set(rules.map((r) => r.name.split("/").slice(1, 3).join("/")))];
+  return ids.map((id) => model.httpRoutes.find((r) => `${r.namespace}/${r.name}` === id)!);
+}
+
+/**
+ * The pools an HTTPRoute sends to. Envoy Gateway builds one cluster per rule, so the filter tells a rule's
+ * pool only when it is the rule's one backend.
+ */
+function regeneratedPools(hr: HTTPRouteModel, problems: Problems): string[] {
+  const ids: string[] = [];
+  for (const rule of hr.rules) {
+    const pools = rule.backendRefs.filter((b) => b.kind === "InferencePool");
+    if (pools.length === 0) continue;
+    if (rule.backendRefs.length > 1) {
+      problems.error(hr.obj, `${rule.field}.backendRefs`, "with Envoy Gateway an InferencePool must be the rule's only backend (one cluster per rule: the filter could not tell which pool a request goes to)");
+    }
+    for (const b of pools) ids.push(`${b.namespace}/${b.name}`);
+  }
+  return ids;
+}
+
+/** The HTTPRoute as written, its InferencePool backendRefs replaced by the pools' headless Services. */
+function poolsAsServices(model: Model, hr: HTTPRouteModel, warnings: string[]): Obj {
+  const spec = structuredClone(hr.obj.object.spec) as Obj;
+  for (const rule of (spec.rules ?? []) as Obj[]) {
+    rule.backendRefs = ((rule.backendRefs ?? []) as Obj[]).map((b) => {
+      const pool = b.group === INFERENCE_GROUP && b.kind === "InferencePool" ? model.pools.get(`${b.namespace ?? hr.namespace}/${b.name}`) : undefined;
+      if (!pool) return b;
+      const ref: Obj = { group: "", kind: "Service", name: poolServiceName(pool.name), port: pool.targetPorts[0] };
+      if (b.namespace !== undefined && b.namespace !== hr.namespace) {
+        ref.namespace = b.namespace;
+        warnings.push(
+          `${hr.obj.source}: HTTPRoute ${hr.namespace}/${hr.name}: refers to Service ${pool.namespace}/${ref.name}; a ReferenceGrant in ${pool.namespace} must allow HTTPRoutes from ${hr.namespace}`,
+        );
+      }
+      if (b.weight !== undefined) ref.weight = b.weight;
+      return ref;
+    });
+  }
+  return {
+    apiVersion: `${GATEWAY_API_GROUP}/v1`,
+    kind: "HTTPRoute",
+    metadata: meta(hr.name, hr.namespace, { "aigw.translate/source": `HTTPRoute ${hr.namespace}/${hr.name}` }),
+    spec,
+  };
 }
 
 function poolServiceName(pool: string): string {

@@ -175,8 +175,9 @@ export function checkMessage(typeName: string, value: unknown, at = ""): string[
 
 /**
  * Problems of a bootstrap document: everything checkMessage finds, duplicate cluster names, and every cluster
- * that a route, a gRPC service, an HTTP URI or the ai-gateway plugin configuration (pools[].eppCluster,
- * Global rateLimits[].rlsCluster) names without static_resources defining it.
+ * that a route (of a route table that validates its clusters), a gRPC service, an HTTP URI or the ai-gateway
+ * plugin configuration (pools[].eppCluster, Global rateLimits[].rlsCluster) names without static_resources
+ * defining it.
  */
 export function checkBootstrap(doc: unknown): string[] {
   const walk: Walk = { problems: [], references: [] };
@@ -218,6 +219,14 @@ function messageValue(type: PbType, value: unknown, at: string, w: Walk): void {
   }
   if (!isPlainObject(value)) {
     w.problems.push(`${at || "(document)"}: expected a ${type.name} message (a map), got ${show(value)}`);
+    return;
+  }
+  // Envoy checks a route table's clusters unless validate_clusters is false (an HTTPRoute's invalid
+  // backends name a cluster that does not exist on purpose, and get cluster_not_found_response_code).
+  if (full === ".envoy.config.route.v3.RouteConfiguration" && value.validate_clusters === false) {
+    const before = w.references.length;
+    fields(type, value, at, w);
+    w.references.length = before;
     return;
   }
   fields(type, value, at, w);
