@@ -2,7 +2,7 @@
 // argument checks, memory bounds (InvalidMemoryAccess), out-values through the module's malloc, and the
 // context each call acts on (current or effective; callouts and status always on its root context).
 import { BUFFER_TYPE_MAX, MAP_TYPE_MAX, WasmResult } from "./abi.js";
-import { latin1Bytes, latin1String, utf8String } from "./bytes.js";
+import { latin1String, utf8String } from "./bytes.js";
 import { callForeignFunction } from "./foreign.js";
 import { addHeader, getHeader, headerByteSize, headersToPairs, pairsToHeaders, removeHeader, replaceHeader, setHeaders } from "./header-map.js";
 import { decodePairs, encodePairs } from "./pairs.js";
@@ -22,9 +22,11 @@ export function guard(vm: Vm, module: string, fns: Record<string, HostFn>): Reco
   const out: Record<string, HostFn> = {};
   for (const [name, fn] of Object.entries(fns)) {
     const qualified = `${module}.${name}`;
-    out[name] = (...args: unknown[]) => {
+    // Fixed parameters rather than rest/spread: this wrapper runs on every host call. The ABI's widest
+    // function takes 12 arguments; missing ones are undefined, as with spread.
+    out[name] = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown, i?: unknown, j?: unknown, k?: unknown, l?: unknown) => {
       if (vm.restricted !== null && !vm.restricted.has(qualified)) throw new RestrictedCallbackError(qualified);
-      return fn(...args);
+      return fn(a, b, c, d, e, f, g, h, i, j, k, l);
     };
   }
   return out;
@@ -45,6 +47,8 @@ function proxyFunctions(vm: Vm): Record<string, HostFn> {
   const read = (ptr: number, len: number) => mem().read(u(ptr), u(len));
   const ctx = () => vm.activeContext();
   const copyOut = (data: Uint8Array, pp: number, sp: number) => vm.copyOut(data, u(pp), u(sp));
+  // Keys and values decoded straight from linear memory (no intermediate copy); undefined when out of bounds.
+  const latin1 = (ptr: number, len: number) => mem().latin1(u(ptr), u(len));
   const headerPairs = (ptr: number, len: number) => {
     const b = read(ptr, len);
     return b ? pairsToHeaders(decodePairs(b)) : undefined;
@@ -92,19 +96,19 @@ function proxyFunctions(vm: Vm): Record<string, HostFn> {
 
     // Shared data and queues.
     proxy_get_shared_data(kp: number, ks: number, vpp: number, vsp: number, casPtr: number) {
-      const key = read(kp, ks);
-      if (!key) return WasmResult.InvalidMemoryAccess;
-      const entry = sharedState.get(vm.env.config.vmId, latin1String(key));
+      const key = latin1(kp, ks);
+      if (key === undefined) return WasmResult.InvalidMemoryAccess;
+      const entry = sharedState.get(vm.env.config.vmId, key);
       if (!entry) return WasmResult.NotFound;
       const r = copyOut(entry.value, vpp, vsp);
       if (r !== WasmResult.Ok) return r;
       return mem().setU32(u(casPtr), entry.cas) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
     proxy_set_shared_data(kp: number, ks: number, vp: number, vs: number, cas: number) {
-      const key = read(kp, ks);
+      const key = latin1(kp, ks);
       const value = read(vp, vs);
-      if (!key || !value) return WasmResult.InvalidMemoryAccess;
-      return sharedState.set(vm.env.config.vmId, latin1String(key), value, u(cas));
+      if (key === undefined || !value) return WasmResult.InvalidMemoryAccess;
+      return sharedState.set(vm.env.config.vmId, key, value, u(cas));
     },
     proxy_register_shared_queue(np: number, ns: number, tokenPtr: number) {
       const name = read(np, ns);
@@ -135,42 +139,42 @@ function proxyFunctions(vm: Vm): Record<string, HostFn> {
     // Header maps.
     proxy_get_header_map_value(type: number, kp: number, ks: number, vpp: number, vsp: number) {
       if (u(type) > MAP_TYPE_MAX) return WasmResult.BadArgument;
-      const key = read(kp, ks);
-      if (!key) return WasmResult.InvalidMemoryAccess;
+      const key = latin1(kp, ks);
+      if (key === undefined) return WasmResult.InvalidMemoryAccess;
       const c = ctx();
       const map = c.getMap(type, false);
       if (!map) return c.accessLogPhase ? WasmResult.NotFound : WasmResult.BadArgument;
-      const value = getHeader(map, latin1String(key));
+      const value = getHeader(map, key);
       if (value === undefined) return WasmResult.NotFound;
-      return copyOut(latin1Bytes(value), vpp, vsp);
+      return vm.copyOutLatin1(value, u(vpp), u(vsp));
     },
     proxy_add_header_map_value(type: number, kp: number, ks: number, vp: number, vs: number) {
       if (u(type) > MAP_TYPE_MAX) return WasmResult.BadArgument;
-      const key = read(kp, ks);
-      const value = read(vp, vs);
-      if (!key || !value) return WasmResult.InvalidMemoryAccess;
+      const key = latin1(kp, ks);
+      const value = latin1(vp, vs);
+      if (key === undefined || value === undefined) return WasmResult.InvalidMemoryAccess;
       const map = ctx().getMap(type, true);
       if (!map) return WasmResult.BadArgument;
-      addHeader(map, latin1String(key), latin1String(value));
+      addHeader(map, key, value);
       return WasmResult.Ok;
     },
     proxy_replace_header_map_value(type: number, kp: number, ks: number, vp: number, vs: number) {
       if (u(type) > MAP_TYPE_MAX) return WasmResult.BadArgument;
-      const key = read(kp, ks);
-      const value = read(vp, vs);
-      if (!key || !value) return WasmResult.InvalidMemoryAccess;
+      const key = latin1(kp, ks);
+      const value = latin1(vp, vs);
+      if (key === undefined || value === undefined) return WasmResult.InvalidMemoryAccess;
       const map = ctx().getMap(type, true);
       if (!map) return WasmResult.BadArgument;
-      replaceHeader(map, latin1String(key), latin1String(value));
+      replaceHeader(map, key, value);
       return WasmResult.Ok;
     },
     proxy_remove_header_map_value(type: number, kp: number, ks: number) {
       if (u(type) > MAP_TYPE_MAX) return WasmResult.BadArgument;
-      const key = read(kp, ks);
-      if (!key) return WasmResult.InvalidMemoryAccess;
+      const key = latin1(kp, ks);
+      if (key === undefined) return WasmResult.InvalidMemoryAccess;
       const map = ctx().getMap(type, true);
       if (!map) return WasmResult.BadArgument;
-      removeHeader(map, latin1String(key));
+      removeHeader(map, key);
       return WasmResult.Ok;
     },
     proxy_get_header_map_pairs(type: number, pp: number, sp: number) {

@@ -4,6 +4,8 @@
 export class VmMemory {
   private buffer: ArrayBuffer | undefined;
   private u8 = new Uint8Array(0);
+  /** The same bytes as a Buffer, for string decoding and encoding without intermediate copies. */
+  private buf = Buffer.alloc(0);
   private view = new DataView(new ArrayBuffer(0));
 
   constructor(private readonly memory: WebAssembly.Memory) {}
@@ -13,6 +15,7 @@ export class VmMemory {
     if (b !== this.buffer) {
       this.buffer = b;
       this.u8 = new Uint8Array(b);
+      this.buf = Buffer.from(b);
       this.view = new DataView(b);
     }
   }
@@ -26,6 +29,24 @@ export class VmMemory {
   read(ptr: number, len: number): Uint8Array | undefined {
     if (!this.inBounds(ptr, len)) return undefined;
     return this.u8.slice(ptr, ptr + len);
+  }
+
+  /** [ptr, ptr+len) decoded as latin1 (header bytes) or UTF-8, or undefined when out of bounds. */
+  latin1(ptr: number, len: number): string | undefined {
+    if (!this.inBounds(ptr, len)) return undefined;
+    return this.buf.toString("latin1", ptr, ptr + len);
+  }
+
+  utf8(ptr: number, len: number): string | undefined {
+    if (!this.inBounds(ptr, len)) return undefined;
+    return this.buf.toString("utf8", ptr, ptr + len);
+  }
+
+  /** Writes a string's latin1 bytes at ptr (the caller sized the block with Buffer.byteLength). */
+  writeLatin1(ptr: number, s: string): boolean {
+    if (!this.inBounds(ptr, s.length)) return false;
+    this.buf.write(s, ptr, "latin1");
+    return true;
   }
 
   write(ptr: number, data: Uint8Array): boolean {

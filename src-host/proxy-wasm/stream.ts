@@ -19,6 +19,7 @@ import type { CallOutcome, Vm } from "./vm.js";
 const replaceSpaces = (s: string) => s.replace(/[ \t\f\v\n\r]/g, "_");
 
 const GRPC_UNAVAILABLE = 14;
+const NONE_PENDING: ReadonlyArray<() => void> = [];
 
 interface DirectionPointers {
   /** headers_ pointer: set during the headers callback, kept while the filter did not Continue. */
@@ -49,7 +50,7 @@ export class WasmStream extends Context implements HttpFilterStream {
   private completed = false;
   private responseHeadersForwarded = false;
   private responseStarted = false;
-  private pendingActions: Array<() => void> = [];
+  private pendingActions: ReadonlyArray<() => void> = NONE_PENDING;
   private accessLog: { request?: HeaderList; response?: HeaderList; responseTrailers?: HeaderList } | undefined;
 
   constructor(
@@ -273,7 +274,7 @@ export class WasmStream extends Context implements HttpFilterStream {
 
   private runPending(): void {
     const actions = this.pendingActions;
-    this.pendingActions = [];
+    this.pendingActions = NONE_PENDING;
     for (const a of actions) a();
   }
 

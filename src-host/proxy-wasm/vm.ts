@@ -15,6 +15,9 @@ import type { ValidatedModule } from "./validate.js";
 import { WasmLoadError } from "./validate.js";
 
 /** What a call into the module produced. */
+/** The actions of a call that deferred none; shared, never pushed to (defer allocates a list first). */
+const NO_ACTIONS: Array<() => void> = [];
+
 export interface CallOutcome {
   /** False when the call trapped (the VM is now failed). */
   ok: boolean;
@@ -63,7 +66,7 @@ export class Vm {
   private depth = 0;
   private current: Context;
   private effectiveId = 0;
-  private actions: Array<() => void> = [];
+  private actions: Array<() => void> = NO_ACTIONS;
   private stopNext = false;
   private closed = false;
 
@@ -160,11 +163,16 @@ export class Vm {
   /** Calls an export with ctx as the current context. Traps fail the VM; nothing is thrown. */
   invoke(ctx: Context, name: string, args: number[], restricted: ReadonlySet<string> | null = null): CallOutcome {
     const fn = this.fns.get(name);
-    if (!fn || this.failed) return { ok: !this.failed, value: 0, stopNext: false, actions: [] };
-    const saved = { current: this.current, effectiveId: this.effectiveId, actions: this.actions, stopNext: this.stopNext, restricted: this.restricted };
+    if (!fn || this.failed) return { ok: !this.failed, value: 0, stopNext: false, actions: NO_ACTIONS };
+    // Saved in locals, not an object: this runs for every callback and every malloc.
+    const savedCurrent = this.current;
+    const savedEffectiveId = this.effectiveId;
+    const savedActions = this.actions;
+    const savedStopNext = this.stopNext;
+    const savedRestricted = this.restricted;
     this.current = ctx;
     this.effectiveId = 0;
-    this.actions = [];
+    this.actions = NO_ACTIONS;
     this.stopNext = false;
     this.restricted = restricted;
     this.depth++;
@@ -178,12 +186,12 @@ export class Vm {
     } finally {
       this.depth--;
     }
-    const outcome: CallOutcome = { ok, value, stopNext: this.stopNext, actions: ok ? this.actions : [] };
-    this.current = saved.current;
-    this.effectiveId = saved.effectiveId;
-    this.actions = saved.actions;
-    this.stopNext = saved.stopNext;
-    this.restricted = saved.restricted;
+    const outcome: CallOutcome = { ok, value, stopNext: this.stopNext, actions: ok ? this.actions : NO_ACTIONS };
+    this.current = savedCurrent;
+    this.effectiveId = savedEffectiveId;
+    this.actions = savedActions;
+    this.stopNext = savedStopNext;
+    this.restricted = savedRestricted;
     return outcome;
   }
 
@@ -193,6 +201,7 @@ export class Vm {
 
   /** Defers an action until the current call into the module returns (addAfterVmCallAction). */
   defer(action: () => void): void {
+    if (this.actions === NO_ACTIONS) this.actions = [];
     this.actions.push(action);
   }
 
@@ -204,7 +213,7 @@ export class Vm {
   whenIdle(fn: () => void): void {
     if (this.closed) return;
     if (this.depth === 0) fn();
-    else this.actions.push(fn);
+    else this.defer(fn);
   }
 
   /** The module's allocator, with only the allocator's host calls allowed; 0 on failure. */
@@ -218,14 +227,24 @@ export class Vm {
     }
   }
 
-  /** copyToPointerSize: empty values are written as 0/0 without calling malloc. */
+  /** copyToPointerSize: a block the module allocates holds the data; empty values are 0/0 without malloc. */
   copyOut(data: Uint8Array, ptrPtr: number, sizePtr: number): WasmResult {
-    if (data.length === 0) {
+    return this.placeOut(data, data.length, ptrPtr, sizePtr);
+  }
+
+  /** copyOut of a header value's latin1 bytes, written straight into the module's block. */
+  copyOutLatin1(value: string, ptrPtr: number, sizePtr: number): WasmResult {
+    return this.placeOut(value, value.length, ptrPtr, sizePtr);
+  }
+
+  private placeOut(data: Uint8Array | string, len: number, ptrPtr: number, sizePtr: number): WasmResult {
+    if (len === 0) {
       return this.memory.setU32(ptrPtr, 0) && this.memory.setU32(sizePtr, 0) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     }
-    const ptr = this.malloc(data.length);
-    if (ptr === 0 || !this.memory.write(ptr, data)) return WasmResult.InvalidMemoryAccess;
-    return this.memory.setU32(ptrPtr, ptr) && this.memory.setU32(sizePtr, data.length) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+    const ptr = this.malloc(len);
+    const written = ptr !== 0 && (typeof data === "string" ? this.memory.writeLatin1(ptr, data) : this.memory.write(ptr, data));
+    if (!written) return WasmResult.InvalidMemoryAccess;
+    return this.memory.setU32(ptrPtr, ptr) && this.memory.setU32(sizePtr, len) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
   }
 
   /** Callout tokens: the kind in the low two bits, advancing by 4 (first: 4, 5, 6). */
