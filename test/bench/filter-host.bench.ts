@@ -1,0 +1,140 @@
+// The filter's CPU per request through the Node proxy-wasm host, without a network: a loop of streams
+// (request headers, body, JSON response with usage, on_log/on_done/on_delete) driven straight into the
+// filter, in alternating rounds so drift hits every case alike. Beside it, in the same run: the stream API
+// with the JS pass-through filter, and a wasm module that continues everything (the host's own floor).
+// The production module's share is what it costs above that floor (performance.md goals 1, 2 and 9).
+import { cpus, loadavg } from "node:os";
+import { expect, it } from "vitest";
+import type { PluginConfig } from "../../src-host/config/plugin-config.js";
+import type { HeaderList, HttpFilterFactory, HttpFilterSink } from "../../src-host/gateway/http-filter.js";
+import { passThroughFilter } from "../../src-host/gateway/http-filter.js";
+import { loadWasmFilter, type WasmFilter } from "../../src-host/proxy-wasm/index.js";
+import { StatsStore } from "../../src-host/stats/index.js";
+import { fixture, wasmConfig } from "../filter/helpers.js";
+
+const ROUNDS = 5;
+const STREAMS = 4000;
+
+function plugin(costs: boolean): PluginConfig {
+  return {
+    rules: [{ route: "bench/route", index: 0, matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "llama-3" }] }],
+      backends: [{ name: "bench/upstream", kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }] }],
+    models: [{ id: "llama-3", ownedBy: "", created: 0 }],
+    pools: [],
+    maxRequestBodyBytes: 50 << 20,
+    costs: costs
+      ? [{ route: "", metadataKey: "in", type: "InputToken", cel: "" }, { route: "", metadataKey: "out", type: "OutputToken", cel: "" },
+         { route: "", metadataKey: "weighted", type: "CEL", cel: "input_tokens + output_tokens * uint(4)" }]
+      : [],
+    rateLimits: [],
+  };
+}
+
+function load(module: string, config: PluginConfig): Promise<WasmFilter> {
+  return loadWasmFilter({
+    config: wasmConfig({ modulePath: module, configuration: JSON.stringify(config), workers: 1 }),
+    clusters: [], bufferLimitBytes: 51 << 20, stats: new StatsStore(),
+  });
+}
+
+function chat(bytes: number, modelFirst: boolean): Uint8Array {
+  const pad = "x".repeat(Math.max(bytes - 80, 0));
+  const text = modelFirst
+    ? JSON.stringify({ model: "llama-3", messages: [{ role: "user", content: pad }] })
+    : JSON.stringify({ messages: [{ role: "user", content: pad }], model: "llama-3" });
+  return new TextEncoder().encode(text);
+}
+
+const RESPONSE = new TextEncoder().encode(JSON.stringify({
+  id: "c1", object: "chat.completion", model: "llama-3",
+  choices: [{ index: 0, message: { role: "assistant", content: "hello" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 250, completion_tokens: 2, total_tokens: 252 },
+}));
+
+/** A sink that only counts what reaches the upstream and the client. */
+class CountingSink implements HttpFilterSink {
+  static upstreamBodies = 0;
+  static clientBodies = 0;
+  readonly info = {
+    streamId: 1, startTimeMs: Date.now(), startHr: process.hrtime.bigint(), protocol: "HTTP/1.1",
+    downstreamRemote: { address: "127.0.0.1", port: 40000 }, downstreamLocal: { address: "127.0.0.1", port: 8080 },
+    requestBodyBytes: 0, responseBodyBytes: 0, filterState: new Map<string, Uint8Array>(), route: { name: "route", cluster: "cluster" },
+  };
+  forwardRequestHeaders(): void {}
+  forwardRequestData(_d: Uint8Array, eos: boolean): void { if (eos) CountingSink.upstreamBodies++; }
+  forwardRequestTrailers(): void {}
+  forwardResponseHeaders(): void {}
+  forwardResponseData(_d: Uint8Array, eos: boolean): void { if (eos) CountingSink.clientBodies++; }
+  forwardResponseTrailers(): void {}
+  localReply(status: number): void { throw new Error(`unexpected local reply ${status}`); }
+  reset(details: string): void { throw new Error(`unexpected reset ${details}`); }
+  clearRouteCache(): void {}
+  resolveRoute() { return this.info.route; }
+}
+
+function stream(filter: HttpFilterFactory, body: Uint8Array): void {
+  const s = filter.createStream(new CountingSink());
+  const headers: HeaderList = [[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "gw"], [":scheme", "http"],
+    ["content-type", "application/json"], ["content-length", String(body.length)]];
+  s.requestHeaders(headers, false);
+  s.requestData(body, true);
+  s.responseHeaders([[":status", "200"], ["content-type", "application/json"], ["content-length", String(RESPONSE.length)]], false);
+  s.responseData(RESPONSE, true);
+  s.complete();
+}
+
+/** CPU µs per stream (user + system of this process) over `n` streams. */
+function cpuPerStream(filter: HttpFilterFactory, body: Uint8Array, n: number): number {
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) stream(filter, body);
+  const c = process.cpuUsage(t0);
+  return (c.user + c.system) / n;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+it("filter CPU per request through the host: ai-gateway.wasm beside a no-op module and the JS pass-through", async () => {
+  const noop = await load(fixture("host-noop"), plugin(false));
+  const routing = await load("build/ai-gateway.wasm", plugin(false));
+  const counting = await load("build/ai-gateway.wasm", plugin(true));
+  const cases: Array<{ label: string; filter: HttpFilterFactory; body: Uint8Array; samples: number[] }> = [];
+  for (const [size, label] of [[1024, "1 KiB"], [128 * 1024, "128 KiB"]] as const) {
+    const first = chat(size, true);
+    const last = chat(size, false);
+    cases.push(
+      { label: `${label}  JS pass-through`, filter: passThroughFilter, body: last, samples: [] },
+      { label: `${label}  host-noop.wasm (host floor)`, filter: noop, body: last, samples: [] },
+      { label: `${label}  ai-gateway.wasm, model first`, filter: routing, body: first, samples: [] },
+      { label: `${label}  ai-gateway.wasm, model last`, filter: routing, body: last, samples: [] },
+      { label: `${label}  ai-gateway.wasm, model last, costs`, filter: counting, body: last, samples: [] },
+    );
+  }
+  const streams = (c: (typeof cases)[number]) => (c.body.length > 64 * 1024 ? STREAMS / 8 : STREAMS);
+  for (const c of cases) cpuPerStream(c.filter, c.body, streams(c) / 4); // warm-up: JIT, pools
+  CountingSink.upstreamBodies = CountingSink.clientBodies = 0;
+  let expected = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of cases) {
+      c.samples.push(cpuPerStream(c.filter, c.body, streams(c)));
+      expected += streams(c);
+    }
+  }
+  for (const f of [noop, routing, counting]) await f.close();
+  // Every stream reached the upstream and the client whole: no local reply, no reset, nothing held back.
+  expect(CountingSink.upstreamBodies).toBe(expected);
+  expect(CountingSink.clientBodies).toBe(expected);
+
+  const floor = new Map<string, number>();
+  const lines = cases.map((c) => {
+    const size = c.label.split("  ")[0]!;
+    const us = median(c.samples);
+    if (c.label.includes("host-noop")) floor.set(size, us);
+    const above = floor.has(size) && c.label.includes("ai-gateway") ? `${(us - floor.get(size)!).toFixed(1).padStart(8)}` : "".padStart(8);
+    return `${c.label.padEnd(44)} ${us.toFixed(1).padStart(8)} ${above}`;
+  });
+  console.log(
+    `\nOne stream = request headers + body, JSON response with usage, on_log; CPU µs per stream, median of ${ROUNDS} rounds ` +
+      `(${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(" ")})\n` +
+      `${"case".padEnd(44)} ${"µs".padStart(8)} ${"− floor".padStart(8)}\n${lines.join("\n")}\n`,
+  );
+});
