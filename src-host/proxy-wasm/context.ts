@@ -66,7 +66,7 @@ export abstract class Context {
   clearRouteCache(): void {}
 
   /** set_property: NotFound without stream info, as Envoy. */
-  setProperty(_path: Uint8Array, _value: Uint8Array): WasmResult {
+  setProperty(_path: string, _value: Uint8Array): WasmResult {
     return WasmResult.NotFound;
   }
   /** The value of a top-level property token for this context, or undefined. */

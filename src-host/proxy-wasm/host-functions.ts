@@ -57,9 +57,9 @@ function proxyFunctions(vm: Vm): Record<string, HostFn> {
   const fns: Record<string, HostFn> = {
     proxy_log(level: number, ptr: number, size: number) {
       if (u(level) > 5) return WasmResult.BadArgument;
-      const msg = read(ptr, size);
-      if (!msg) return WasmResult.InvalidMemoryAccess;
-      vm.log(level, utf8String(msg));
+      const msg = mem().utf8(u(ptr), u(size));
+      if (msg === undefined) return WasmResult.InvalidMemoryAccess;
+      vm.log(level, msg);
       return WasmResult.Ok;
     },
     proxy_get_log_level(ptr: number) {
@@ -71,14 +71,14 @@ function proxyFunctions(vm: Vm): Record<string, HostFn> {
       return copyOut(root.statusMessage, pp, sp);
     },
     proxy_set_property(kp: number, ks: number, vp: number, vs: number) {
-      const key = read(kp, ks);
+      const key = latin1(kp, ks);
       const value = read(vp, vs);
-      if (!key || !value) return WasmResult.InvalidMemoryAccess;
+      if (key === undefined || !value) return WasmResult.InvalidMemoryAccess;
       return ctx().setProperty(key, value);
     },
     proxy_get_property(pp: number, ps: number, vpp: number, vsp: number) {
-      const path = read(pp, ps);
-      if (!path) return WasmResult.InvalidMemoryAccess;
+      const path = latin1(pp, ps);
+      if (path === undefined) return WasmResult.InvalidMemoryAccess;
       const c = ctx();
       const r = getProperty(path, (name) => c.findProperty(name));
       if (r.result !== WasmResult.Ok) return r.result;
@@ -315,10 +315,10 @@ function proxyFunctions(vm: Vm): Record<string, HostFn> {
       return WasmResult.NotFound;
     },
     proxy_call_foreign_function(np: number, ns: number, ap: number, as: number, rp: number, rs: number) {
-      const name = read(np, ns);
+      const name = mem().utf8(u(np), u(ns));
       const args = read(ap, as);
-      if (!name || !args) return WasmResult.InvalidMemoryAccess;
-      const r = callForeignFunction(ctx(), utf8String(name), args);
+      if (name === undefined || !args) return WasmResult.InvalidMemoryAccess;
+      const r = callForeignFunction(ctx(), name, args);
       if (!r) return WasmResult.NotFound;
       let address = 0;
       const out = r.results ?? new Uint8Array(0);

@@ -3,7 +3,7 @@
 // timestamps and durations int64 nanoseconds, messages serialized, maps as pairs (values encoded
 // recursively), lists as pairs with empty values. Path components are separated by NUL.
 import { WasmResult } from "./abi.js";
-import { latin1Bytes, latin1String, utf8Bytes } from "./bytes.js";
+import { latin1Bytes, utf8Bytes } from "./bytes.js";
 import { encodePairs } from "./pairs.js";
 
 export type PropertyValue =
@@ -92,10 +92,10 @@ export function serializeProperty(v: PropertyValue): Uint8Array | undefined {
 
 /** Resolves a NUL-separated path (a trailing NUL is tolerated) with Context::getProperty's rules. */
 export function getProperty(
-  path: Uint8Array,
+  path: string,
   findTop: (name: string) => PropertyValue | undefined,
 ): { result: WasmResult; value?: Uint8Array } {
-  const parts = latin1String(path).split("\0");
+  const parts = path.split("\0");
   if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop();
   if (parts.length === 0 || (parts.length === 1 && parts[0] === "")) return { result: WasmResult.NotFound };
   let value = findTop(parts[0]!);

@@ -6,7 +6,6 @@ import type { HeaderList, HttpFilterSink, HttpFilterStream } from "../gateway/ht
 import { BufferType, DataStatus, HeadersStatus, MapType, StreamType, TrailersStatus, WasmResult } from "./abi.js";
 import { BodyBuffer, UNSET_BUFFER, type WasmBuffer } from "./buffers.js";
 import type { ByteBuf } from "./byte-buf.js";
-import { latin1String } from "./bytes.js";
 import { Context, type LocalResponse } from "./context.js";
 import { FilterDirection } from "./filter-direction.js";
 import { getHeader } from "./header-map.js";
@@ -387,8 +386,9 @@ export class WasmStream extends Context implements HttpFilterStream {
     return p.body ? new BodyBuffer(p.body) : UNSET_BUFFER;
   }
 
-  override setProperty(path: Uint8Array, value: Uint8Array): WasmResult {
-    this.sink.info.filterState.set("wasm." + latin1String(path), value.slice());
+  /** value is the host's own copy of the module's bytes. */
+  override setProperty(path: string, value: Uint8Array): WasmResult {
+    this.sink.info.filterState.set("wasm." + path, value);
     return WasmResult.Ok;
   }
 
