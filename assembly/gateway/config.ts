@@ -11,8 +11,7 @@
 
 import { JSON } from "json-as";
 import { JsonReader } from "./json/reader";
-import { jsonKindName, KIND_ARRAY, KIND_FALSE, KIND_NUMBER, KIND_OBJECT, KIND_STRING, KIND_TRUE } from "./json/scan";
-import { jsonQuote } from "./errors";
+import { checkObject, checkShape, Field, T_BOOL, T_INTEGER, T_OBJECTS, T_STRING } from "./json/shape";
 import { compileRegex, Regex } from "./regex";
 import { hasControlChar } from "./request/body";
 import { buildModelsBody } from "./request/models";
@@ -198,7 +197,7 @@ export class ConfigResult {
 /** Parses, validates and compiles the plugin configuration (UTF-8 bytes at ptr/len). */
 export function loadPluginConfig(ptr: usize, len: usize): ConfigResult {
   const canonical = new Array<string>();
-  const shapeError = checkShape(ptr, len, canonical);
+  const shapeError = checkShape(ptr, len, TOP_FIELDS, canonical);
   if (shapeError.length > 0) return new ConfigResult(null, "invalid plugin configuration: " + shapeError);
   const doc = JSON.parse<PluginConfig>(canonical.join(""));
   const c = new Compiler();
@@ -355,121 +354,7 @@ function q(s: string): string {
   return '"' + s + '"';
 }
 
-// --- shape check before json-as ---
-//
-// The walk also writes the document back out in a canonical form (known fields only, strings re-quoted by
-// jsonQuote, integers as plain digits), and that text is what json-as parses: json-as mis-decodes some
-// valid spellings (it reads "\/" as NUL and 1e3 as 633), so it only ever sees the forms it handles.
-
-const T_STRING: i32 = 0;
-const T_INTEGER: i32 = 1;
-const T_BOOL: i32 = 2;
-const T_OBJECTS: i32 = 3; // array of objects, each checked by `elem`
-
-type ElementCheck = (r: JsonReader, at: string, out: Array<string>) => string;
-
-class Field {
-  constructor(
-    public name: string,
-    public type: i32,
-    public elem: ElementCheck | null = null,
-    /** Bounds for T_INTEGER. */
-    public min: i64 = i64.MIN_VALUE,
-    public max: i64 = i64.MAX_VALUE,
-    /** An optional T_OBJECTS field: absent means an empty array. */
-    public optional: bool = false,
-  ) {}
-}
-
-/** Checks the document's shape; on success `out` holds its canonical text, else the error is returned. */
-function checkShape(ptr: usize, len: usize, out: Array<string>): string {
-  const r = new JsonReader(ptr, len);
-  const e = checkObject(r, "", TOP_FIELDS, out);
-  if (e.length > 0) return e;
-  if (!r.atEnd()) return r.errorMessage();
-  return "";
-}
-
-/** Checks the object at the cursor against `fields` (all required; unknown keys are validated and dropped). */
-function checkObject(r: JsonReader, at: string, fields: Array<Field>, out: Array<string>): string {
-  if (r.kind() != KIND_OBJECT) return (at.length > 0 ? at : "configuration") + ": must be an object, got " + kindOf(r);
-  r.enterObject();
-  const seen = new StaticArray<bool>(fields.length);
-  out.push("{");
-  let first = true;
-  while (r.nextMember()) {
-    let i = 0;
-    while (i < fields.length && !r.keyIs(fields[i].name)) i++;
-    if (i == fields.length) {
-      if (!r.skip()) return r.errorMessage();
-      continue;
-    }
-    const f = fields[i];
-    const path = at.length > 0 ? at + "." + f.name : f.name;
-    if (seen[i]) return path + ": duplicate key";
-    seen[i] = true;
-    if (!first) out.push(",");
-    first = false;
-    out.push(jsonQuote(f.name) + ":");
-    const e = checkValue(r, path, f, out);
-    if (e.length > 0) return e;
-  }
-  if (!r.ok()) return r.errorMessage();
-  for (let i = 0; i < fields.length; i++) {
-    if (seen[i]) continue;
-    if (!fields[i].optional) return (at.length > 0 ? at + "." : "") + fields[i].name + ": missing";
-    out.push((first ? "" : ",") + jsonQuote(fields[i].name) + ":[]");
-    first = false;
-  }
-  out.push("}");
-  return "";
-}
-
-function checkValue(r: JsonReader, path: string, f: Field, out: Array<string>): string {
-  const k = r.kind();
-  switch (f.type) {
-    case T_STRING: {
-      if (k != KIND_STRING) return path + ": must be a string, got " + kindOf(r);
-      const v = r.readString();
-      if (v == null) return r.errorMessage();
-      out.push(jsonQuote(v));
-      return "";
-    }
-    case T_BOOL:
-      if (k != KIND_TRUE && k != KIND_FALSE) return path + ": must be a boolean, got " + kindOf(r);
-      out.push(r.readBool() ? "true" : "false");
-      return "";
-    case T_INTEGER: {
-      if (k != KIND_NUMBER) return path + ": must be an integer, got " + kindOf(r);
-      const v = r.readInteger();
-      if (!r.ok()) return path + ": must be an integer, got " + String.UTF8.decodeUnsafe(r.valueStart, r.valueEnd - r.valueStart);
-      if (v < f.min || v > f.max) return path + ": must be between " + f.min.toString() + " and " + f.max.toString() + ", got " + v.toString();
-      out.push(v.toString());
-      return "";
-    }
-    case T_OBJECTS: {
-      if (k != KIND_ARRAY) return path + ": must be an array, got " + kindOf(r);
-      r.enterArray();
-      out.push("[");
-      let i = 0;
-      const check = f.elem!;
-      while (r.nextElement()) {
-        if (i > 0) out.push(",");
-        const e = check(r, path + "[" + i.toString() + "]", out);
-        if (e.length > 0) return e;
-        i++;
-      }
-      if (!r.ok()) return r.errorMessage();
-      out.push("]");
-      return "";
-    }
-  }
-  return path + ": unknown field type";
-}
-
-function kindOf(r: JsonReader): string {
-  return r.ok() ? jsonKindName(r.kind()) : r.errorMessage();
-}
+// --- the expected shape (json/shape.ts) ---
 
 const HEADER_FIELDS: Array<Field> = [new Field("name", T_STRING), new Field("type", T_STRING), new Field("value", T_STRING)];
 const MATCH_FIELDS: Array<Field> = [

@@ -108,7 +108,7 @@ export class GatewayRoot extends RootContext {
       logError(result.error);
       return false;
     }
-    const tokens = loadTokenConfig(String.UTF8.decode(bytes));
+    const tokens = loadTokenConfig(changetype<usize>(bytes), <usize>bytes.byteLength);
     if (tokens.config == null) {
       logError(tokens.error);
       return false;

@@ -144,4 +144,27 @@ describe("production module: limits and configuration", () => {
     const apart = await attempt([rule({ routes: ["default/a"] }), rule({ routes: ["default/b"], failureModeDeny: true, timeoutMs: 50 })]);
     expect(apart).toEqual({ loaded: true, logs: expect.any(String) });
   });
+
+  it("reads the token section through the shape check: escapes and exponents as JSON means them, wrong types named", async () => {
+    const limit = (value: string, cel: string) =>
+      JSON.stringify({ ...pluginConfig(), costs: [{ route: "", metadataKey: "k", type: "CEL", cel: "CEL" }], rateLimits: [{
+        name: "r", type: "Local", routes: [], headers: [], limit: 7, unitSeconds: 60,
+        requestCost: { from: "Number", number: 1, metadataKey: "" }, responseCost: { from: "Metadata", number: 0, metadataKey: "k" },
+        rlsCluster: "", domain: "", failureModeDeny: false, timeoutMs: 1000,
+      }] }).replace('"limit":7', `"limit":${value}`).replace('"CEL"}', `${JSON.stringify(cel).replace("/", "\\/")}}`);
+    const attempt = async (configuration: string) => {
+      const logs: string[] = [];
+      const filter = await loadWasmFilter({
+        config: wasmConfig({ configuration }), clusters: [], bufferLimitBytes: 1 << 20, stats: new StatsStore(),
+        log: (_level, message) => logs.push(message),
+      }).catch(() => undefined);
+      await filter?.close();
+      return { loaded: filter !== undefined, logs: logs.join("\n") };
+    };
+    // "\/" is "/" (json-as alone read it as NUL and the CEL expression failed to compile).
+    expect(await attempt(limit("1e3", "input_tokens / uint(2)"))).toEqual({ loaded: true, logs: "" });
+    const wrong = await attempt(limit('"ten"', "input_tokens"));
+    expect(wrong.loaded).toBe(false);
+    expect(wrong.logs).toContain("invalid plugin configuration: rateLimits[0].limit: must be an integer, got string");
+  });
 });

@@ -1,10 +1,13 @@
-// The token part of the plugin configuration (src-host/config/plugin-config.ts: costs, rateLimits), parsed
-// from the same JSON document as config.ts (which skips these keys) and compiled once at configure time:
+// The token part of the plugin configuration (src-host/config/plugin-config.ts: costs, rateLimits), read
+// from the same JSON document as config.ts (which skips these keys) — shape-checked and made canonical
+// (json/shape.ts) before json-as sees it — and compiled once at configure time:
 // CEL expressions are compiled and dry-run, costs are resolved per route (a route's key beats a global
 // one, as Envoy AI Gateway does), rate limit rules are checked.
 
 import { JSON } from "json-as";
 import { compileCel, CelProgram } from "../cel/program";
+import { JsonReader } from "../json/reader";
+import { checkObject, checkShape, Field, T_BOOL, T_INTEGER, T_OBJECT, T_OBJECTS, T_STRING, T_STRINGS } from "../json/shape";
 
 @json
 export class CostJson {
@@ -140,9 +143,35 @@ function fail(error: string): TokenConfigResult {
   return new TokenConfigResult(null, "invalid plugin configuration: " + error);
 }
 
-/** Parses and compiles costs and rate limits from the plugin configuration text. */
-export function loadTokenConfig(text: string): TokenConfigResult {
-  const doc = JSON.parse<TokenConfigJson>(text);
+const COST_FIELDS: Array<Field> = [
+  new Field("route", T_STRING), new Field("metadataKey", T_STRING), new Field("type", T_STRING), new Field("cel", T_STRING),
+];
+const RATE_LIMIT_COST_FIELDS: Array<Field> = [
+  new Field("from", T_STRING), new Field("number", T_INTEGER, null, 0), new Field("metadataKey", T_STRING),
+];
+const HEADER_SELECTOR_FIELDS: Array<Field> = [new Field("name", T_STRING), new Field("type", T_STRING), new Field("value", T_STRING)];
+const RATE_LIMIT_FIELDS: Array<Field> = [
+  new Field("name", T_STRING), new Field("type", T_STRING), new Field("routes", T_STRINGS),
+  new Field("headers", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, HEADER_SELECTOR_FIELDS, out)),
+  new Field("limit", T_INTEGER, null, 0), new Field("unitSeconds", T_INTEGER, null, 0),
+  new Field("requestCost", T_OBJECT, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, RATE_LIMIT_COST_FIELDS, out)),
+  new Field("responseCost", T_OBJECT, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, RATE_LIMIT_COST_FIELDS, out)),
+  new Field("rlsCluster", T_STRING), new Field("domain", T_STRING), new Field("failureModeDeny", T_BOOL),
+  new Field("timeoutMs", T_INTEGER, null, 0, i32.MAX_VALUE),
+];
+const TOKEN_FIELDS: Array<Field> = [
+  new Field("costs", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, COST_FIELDS, out),
+    i64.MIN_VALUE, i64.MAX_VALUE, true),
+  new Field("rateLimits", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, RATE_LIMIT_FIELDS, out),
+    i64.MIN_VALUE, i64.MAX_VALUE, true),
+];
+
+/** Parses and compiles costs and rate limits from the plugin configuration (UTF-8 bytes at ptr/len). */
+export function loadTokenConfig(ptr: usize, len: usize): TokenConfigResult {
+  const canonical = new Array<string>();
+  const shapeError = checkShape(ptr, len, TOKEN_FIELDS, canonical);
+  if (shapeError.length > 0) return fail(shapeError);
+  const doc = JSON.parse<TokenConfigJson>(canonical.join(""));
   const config = new TokenConfig();
   const global = new Array<Cost>();
   const routeCosts = new Map<string, Array<Cost>>();
