@@ -167,7 +167,9 @@ function resolveTargets(
       continue;
     }
     const route = m.routes.find((r) => r.namespace === p.namespace && r.name === t.name);
-    if (!route) {
+    if (!route && m.httpRoutes.some((r) => r.namespace === p.namespace && r.name === t.name)) {
+      p.f.fail(`${t.field}.name`, `HTTPRoute ${id} is a plain HTTPRoute: aigw run applies BackendTrafficPolicies only to the HTTPRoutes Envoy AI Gateway generates for AIGatewayRoutes (plain routes get no AI processing)`);
+    } else if (!route) {
       p.f.fail(`${t.field}.name`, `HTTPRoute ${id} not found: aigw run knows the HTTPRoutes Envoy AI Gateway generates, one per AIGatewayRoute, named after it`);
     } else if (t.sectionName !== undefined) {
       p.f.fail(`${t.field}.sectionName`, "not supported by aigw run (a policy applies to the whole route)");

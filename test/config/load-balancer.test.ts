@@ -56,4 +56,24 @@ describe("BackendTrafficPolicy loadBalancer", () => {
       `${join(conflict.dir, "p2.yaml")}: BackendTrafficPolicy default/two: spec.loadBalancer.type: AIServiceBackend default/a of route default/two is also behind route default/one, whose BackendTrafficPolicy default/one asks for another load balancer (aigw run has one cluster per AIServiceBackend)`,
     ]);
   });
+
+  test("a policy naming a plain HTTPRoute is refused, saying why", () => {
+    const plain = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: plain}
+spec:
+  parentRefs: [{name: gw}]
+  rules: [{backendRefs: [{name: svc, port: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc}
+spec:
+  ports: [{port: 80, targetPort: 8080}]
+`;
+    const { dir, problems } = problemsOf({ "r.yaml": ROUTES, "plain.yaml": plain, "p.yaml": policy("p", "plain", "RoundRobin") });
+    expect(problems).toEqual([
+      `${join(dir, "p.yaml")}: BackendTrafficPolicy default/p: spec.targetRefs[0].name: HTTPRoute default/plain is a plain HTTPRoute: aigw run applies BackendTrafficPolicies only to the HTTPRoutes Envoy AI Gateway generates for AIGatewayRoutes (plain routes get no AI processing)`,
+    ]);
+  });
 });
