@@ -17,7 +17,11 @@ interface EppServer {
   close(): Promise<void>;
 }
 
-async function startEpp(behaviour: Behaviour, tls?: { cert: string; key: string }): Promise<EppServer> {
+async function startEpp(
+  behaviour: Behaviour,
+  tls?: { cert: string; key: string },
+  immediate: { code: number; text: string } = { code: 429, text: "busy" },
+): Promise<EppServer> {
   const server = new grpc.Server();
   const state: EppServer = { port: 0, received: [], metadata: [], close: async () => {} };
   server.addService(serviceDefinitions().extProc, {
@@ -42,7 +46,7 @@ async function startEpp(behaviour: Behaviour, tls?: { cert: string; key: string 
           return;
         }
         if (behaviour === "immediate") {
-          call.write({ immediate_response: { status: { code: 429 }, body: Buffer.from("busy") } });
+          call.write({ immediate_response: { status: { code: immediate.code }, body: Buffer.from(immediate.text) } });
           return;
         }
         const picked = { key: "x-gateway-destination-endpoint", raw_value: Buffer.from("10.1.2.3:8000") };
@@ -127,21 +131,25 @@ describe("EPP over a gRPC stream", () => {
     });
   }
 
-  it("relays the EPP's immediate response as a local reply", async () => {
-    const epp = await startEpp("immediate");
-    cleanups.push(() => epp.close());
-    const setup = poolSetup(epp.port);
-    const { filter } = await load({ configuration: setup.configuration }, { clusters: setup.clusters });
-    cleanups.push(() => filter.close());
-    const sink = new TestSink().attach(filter);
-    sink.stream.requestHeaders(request("POST", "/v1/chat/completions"), false);
-    sink.stream.requestData(bytes(CHAT), true);
-    await until(() => sink.localReplies.length > 0);
-    expect(sink.localReplies[0]!.status).toBe(429);
-    expect(sink.localReplies[0]!.body).toBe("busy");
-    expect(sink.requestHeaders).toBeUndefined();
-    sink.stream.complete();
-  });
+  // The v1.0 EPP's immediate answers: 400 (bad request), 429 (shed), 503 (no ready endpoint).
+  for (const [code, text] of [[400, "model not found"], [429, "busy"], [503, "no pods available"]] as const) {
+    it(`relays the EPP's immediate response ${code} as a local reply`, async () => {
+      const epp = await startEpp("immediate", undefined, { code, text });
+      cleanups.push(() => epp.close());
+      const setup = poolSetup(epp.port);
+      const { filter } = await load({ configuration: setup.configuration }, { clusters: setup.clusters });
+      cleanups.push(() => filter.close());
+      const sink = new TestSink().attach(filter);
+      sink.stream.requestHeaders(request("POST", "/v1/chat/completions"), false);
+      sink.stream.requestData(bytes(CHAT), true);
+      await until(() => sink.localReplies.length > 0);
+      expect(sink.localReplies[0]!.status).toBe(code);
+      expect(sink.localReplies[0]!.body).toBe(text);
+      expect(sink.localReplies[0]!.details).toBe("endpoint_picker_immediate_response");
+      expect(sink.requestHeaders).toBeUndefined();
+      sink.stream.complete();
+    });
+  }
 
   it("FailClose: no ready EPP endpoint gives 503; FailOpen continues without a destination", async () => {
     const closed = poolSetup(1, { ready: false });
