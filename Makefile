@@ -9,6 +9,9 @@ TS_SRC   := $(shell find src-host -name '*.ts' 2>/dev/null)
 ABI_CHECK := ../shared/tools/wasm-abi-check.mjs
 AS_TESTS := $(wildcard test/assembly/*.ts)
 AS_TEST_WASM := $(patsubst test/assembly/%.ts,test/.build/%.wasm,$(AS_TESTS))
+# json-as generates only its slow-path deserializers: the configuration is parsed once, at configure time,
+# and the fast-path variants are a quarter of the module (374 → 288 KB, no change per request).
+export JSON_USE_FAST_PATH := 0
 
 .PHONY: all build wasm host test-modules test bench run check-abi clean
 
@@ -19,7 +22,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@touch $@
 
 wasm: $(WASM)
-$(WASM): node_modules/.package-lock.json asconfig.json $(AS_SRC)
+$(WASM): node_modules/.package-lock.json asconfig.json Makefile $(AS_SRC)
 	$(ASC) assembly/main.ts --config asconfig.json --target release
 	@if [ -f $(ABI_CHECK) ]; then node $(ABI_CHECK) $(WASM) >/dev/null || { node $(ABI_CHECK) $(WASM); rm -f $(WASM); exit 1; }; fi
 
