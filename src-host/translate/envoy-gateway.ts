@@ -22,6 +22,7 @@
 // wasm filter envoy.filters.http.wasm/envoyextensionpolicy/<ns>/<policy>/wasm/<index>.
 
 import type { ClusterConfig } from "../gateway/config.js";
+import { clusterName } from "../config/build-gateway.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { readModel, type Model } from "../config/model.js";
 import type { AIServiceBackendModel, RouteModel } from "../config/model-gateway.js";
@@ -102,13 +103,17 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
       const spec: Obj = { targetRefs: [{ group: GATEWAY_API_GROUP, kind: "HTTPRoute", name }], connection: { bufferLimit } };
       if (routePools.length > 0) {
         spec.loadBalancer = { type: "RoundRobin", endpointOverride: { extractFrom: [{ header: DESTINATION_ENDPOINT_HEADER }] } };
+      } else if (roundRobin(loaded, plugin.rules.filter((r) => r.route === id))) {
+        // The user's loadBalancer (on this route or the Gateway) lives on here: this policy shadows theirs.
+        spec.loadBalancer = { type: "RoundRobin" };
       }
       trafficPolicies.push({ apiVersion: EG_API, kind: "BackendTrafficPolicy", metadata: meta(name, route.namespace), spec });
       const theirs = model.trafficPolicies.filter((p) => p.targets.some((t) => t.kind === "HTTPRoute" && t.name === name && p.namespace === route.namespace));
       for (const p of theirs) {
         warnings.push(
           `BackendTrafficPolicy ${p.namespace}/${p.name} targets HTTPRoute ${route.namespace}/${name}, as the generated one does: ` +
-            "Envoy Gateway applies one of them. Do not apply it: the wasm filter enforces its token limits itself.",
+            "Envoy Gateway applies one of them. Do not apply it: the wasm filter enforces its token limits itself" +
+            (p.loadBalancer ? ", and its loadBalancer is in the generated one." : "."),
         );
       }
     }
@@ -356,6 +361,15 @@ function regeneratedPools(hr: HTTPRouteModel, problems: Problems): string[] {
     for (const b of pools) ids.push(`${b.namespace}/${b.name}`);
   }
   return ids;
+}
+
+/** Whether aigw run balances the rules' AIServiceBackends round robin (a BackendTrafficPolicy loadBalancer). */
+function roundRobin(loaded: LoadedConfig, rules: RuleConfig[]): boolean {
+  const names = new Set(rules.flatMap((r) => r.backends.filter((b) => b.kind === "AIServiceBackend").map((b) => {
+    const [ns, name] = b.name.split("/") as [string, string];
+    return clusterName("aiservicebackend", ns, name);
+  })));
+  return loaded.gateway.clusters.some((c) => names.has(c.name) && c.lbPolicy === "ROUND_ROBIN");
 }
 
 /** The HTTPRoute as written, its InferencePool backendRefs replaced by the pools' headless Services. */

@@ -267,4 +267,50 @@ test("the module accepts the EnvoyExtensionPolicy config as Envoy Gateway passes
 
 test("the golden file parses as plain YAML documents", () => {
   expect(() => parse(readFileSync(join(import.meta.dirname, "golden", "envoy-gateway.yaml"), "utf8").split("---\n")[1]!)).not.toThrow();
+
+});
+
+test("a BackendTrafficPolicy loadBalancer on an AIGatewayRoute's route is carried into the generated policy that shadows it", () => {
+  // The seed's AIGatewayRoute reaches pools (RoundRobin + endpointOverride already): a route of its own to the
+  // AIServiceBackend shows the user's balancer.
+  const route = `apiVersion: aigateway.envoyproxy.io/v1alpha1
+kind: AIGatewayRoute
+metadata:
+  name: plain-backend
+  namespace: default
+spec:
+  parentRefs:
+    - name: inference-pool-with-aigwroute
+      kind: Gateway
+      group: gateway.networking.k8s.io
+  rules:
+    - matches:
+        - headers:
+            - type: Exact
+              name: x-ai-eg-model
+              value: another-model
+      backendRefs:
+        - name: envoy-ai-gateway-basic-testupstream
+`;
+  const policy = `apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata:
+  name: rr
+  namespace: default
+spec:
+  targetRefs:
+    - group: gateway.networking.k8s.io
+      kind: HTTPRoute
+      name: plain-backend
+  loadBalancer:
+    type: RoundRobin
+`;
+  const without = resources({ paths: [seedWith({ "07-route.yaml": route })] });
+  expect(find(without.docs, "BackendTrafficPolicy", "plain-backend")[0]!.spec.loadBalancer).toBeUndefined();
+  const { docs, warnings } = resources({ paths: [seedWith({ "07-route.yaml": route, "08-policy.yaml": policy })] });
+  expect(find(docs, "BackendTrafficPolicy", "plain-backend")[0]!.spec.loadBalancer).toEqual({ type: "RoundRobin" });
+  expect(warnings).toEqual([
+    "BackendTrafficPolicy default/rr targets HTTPRoute default/plain-backend, as the generated one does: Envoy Gateway applies one of them. " +
+      "Do not apply it: the wasm filter enforces its token limits itself, and its loadBalancer is in the generated one.",
+  ]);
 });
