@@ -10,7 +10,7 @@
 import { cpus, loadavg } from "node:os";
 import { expect, it } from "vitest";
 import type { RunningGateway } from "../../src-host/cli/run.js";
-import { GATEWAY, runManifests } from "../e2e/manifests.js";
+import { GATEWAY, eppDeployment, runManifests } from "../e2e/manifests.js";
 
 const MODEL = "bench-llama";
 const TENANTS = 12;
@@ -67,28 +67,7 @@ spec:
   selector: { matchLabels: { app: vllm } }
   endpointPickerRef: { name: vllm-epp, port: { number: 9002 } }
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: vllm-epp }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: vllm-epp } }
-  template:
-    metadata: { labels: { app: vllm-epp } }
-    spec:
-      containers:
-      - name: epp
-        image: registry.k8s.io/gateway-api-inference-extension/epp:v1.0.1
-        args: ["--pool-name", "vllm", "--pool-namespace", "default"]
-        ports: [{ containerPort: 9002 }, { containerPort: 9003 }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: vllm-epp }
-spec:
-  selector: { app: vllm-epp }
-  ports: [{ protocol: TCP, port: 9002, targetPort: 9002, appProtocol: http2 }]
----
+${eppDeployment("vllm-epp", "vllm")}---
 ${routeTo("{ name: vllm, group: inference.networking.k8s.io, kind: InferencePool }")}`;
 
 const ROUND_ROBIN_ARM = `${SIMS}

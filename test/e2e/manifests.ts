@@ -60,6 +60,35 @@ spec:
 `;
 }
 
+/** Our EPP (the v1.0 image's stand-in) for `pool` as Deployment and Service `name`, serving gRPC on `port`. */
+export function eppDeployment(name: string, pool: string, opts: { port?: number; args?: string[] } = {}): string {
+  const port = opts.port ?? 9002;
+  const args = ["--pool-name", pool, "--pool-namespace", "default", ...(port === 9002 ? [] : ["--grpc-port", String(port)]), ...(opts.args ?? [])];
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+      containers:
+      - name: epp
+        image: registry.k8s.io/gateway-api-inference-extension/epp:v1.0.1
+        args: ${JSON.stringify(args)}
+        ports: [{ containerPort: ${port} }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ${name} }
+spec:
+  selector: { app: ${name} }
+  ports: [{ protocol: TCP, port: ${port}, targetPort: ${port}, appProtocol: http2 }]
+`;
+}
+
 /** Writes `files` (name → YAML) to a new directory and serves them on ephemeral ports. */
 export function runManifests(files: Record<string, string>, opts: Partial<RunOptions> = {}): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), "aigw-e2e-"));

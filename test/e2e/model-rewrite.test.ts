@@ -4,7 +4,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src-host/cli/run.js";
-import { GATEWAY, runManifests } from "./manifests.js";
+import { GATEWAY, eppDeployment, runManifests } from "./manifests.js";
 
 // Ports of their own: materialized pods take the same loopback addresses in every e2e file.
 const SIM_PORT = 8097;
@@ -34,29 +34,7 @@ spec:
   selector: { matchLabels: { app: rewrite-vllm } }
   endpointPickerRef: { name: rewrite-epp, port: { number: ${EPP_PORT} } }
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: rewrite-epp }
-spec:
-  replicas: 1
-  selector: { matchLabels: { app: rewrite-epp } }
-  template:
-    metadata: { labels: { app: rewrite-epp } }
-    spec:
-      containers:
-      - name: epp
-        image: registry.k8s.io/gateway-api-inference-extension/epp:v1.0.1
-        args: ["--pool-name", "rewrite-pool", "--pool-namespace", "default", "--grpc-port", "${EPP_PORT}",
-               "--grpc-health-port", "9013", "--metrics-port", "9014"]
-        ports: [{ containerPort: ${EPP_PORT} }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: rewrite-epp }
-spec:
-  selector: { app: rewrite-epp }
-  ports: [{ protocol: TCP, port: ${EPP_PORT}, targetPort: ${EPP_PORT}, appProtocol: http2 }]
----
+${eppDeployment("rewrite-epp", "rewrite-pool", { port: EPP_PORT, args: ["--grpc-health-port", "9013", "--metrics-port", "9014"] })}---
 apiVersion: aigateway.envoyproxy.io/v1alpha1
 kind: AIGatewayRoute
 metadata: { name: rewrite }
