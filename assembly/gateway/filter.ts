@@ -319,7 +319,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       exportValue("backend_name", this.backendName);
       exportValue("route_name", this.route);
       exportValue("response_model", usage.model.length > 0 ? usage.model : model);
-      if (usage.has(USAGE_OUTPUT)) recordOutput(model, usage.outputTokens);
+      // Only admission estimates read a model's recent output: no rate limits, no shared-data round trip.
+      if (usage.has(USAGE_OUTPUT) && root.tokens.rateLimits.length > 0) recordOutput(model, usage.outputTokens);
       const labels = this.labels();
       labels.recordUsage(usage);
       if (tracker!.streaming && this.firstByteNs > 0) {
