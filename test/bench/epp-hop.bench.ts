@@ -9,57 +9,13 @@ import * as grpc from "@grpc/grpc-js";
 import { cpus, loadavg } from "node:os";
 import { expect, it } from "vitest";
 import { serviceDefinitions } from "../../src-host/epp/proto.js";
-import { GATEWAY, eppDeployment, runManifests } from "../e2e/manifests.js";
+import { GATEWAY, poolWithEpp, runManifests, serviceBackend, vllmSims } from "../e2e/manifests.js";
 
 const MODEL = "bench-llama";
 const DIRECT_MODEL = "bench-llama-direct";
 const ROUNDS = 300;
 
-const MANIFESTS = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: vllm }
-spec:
-  replicas: 3
-  selector: { matchLabels: { app: vllm } }
-  template:
-    metadata: { labels: { app: vllm } }
-    spec:
-      containers:
-      - name: vllm-sim
-        image: ghcr.io/llm-d/llm-d-inference-sim:v0.4.0
-        args: ["--model", "${MODEL}", "--port", "8000", "--max-model-len", "65536", "--kv-cache-size", "8192", "--mode", "echo"]
-        ports: [{ containerPort: 8000 }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: vllm }
-spec:
-  selector: { app: vllm }
-  ports: [{ port: 8000, targetPort: 8000 }]
----
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata: { name: vllm }
-spec:
-  targetPorts: [{ number: 8000 }]
-  selector: { matchLabels: { app: vllm } }
-  endpointPickerRef: { name: vllm-epp, port: { number: 9002 } }
----
-${eppDeployment("vllm-epp", "vllm")}---
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: Backend
-metadata: { name: vllm }
-spec:
-  endpoints: [{ fqdn: { hostname: vllm.default.svc.cluster.local, port: 8000 } }]
----
-apiVersion: aigateway.envoyproxy.io/v1alpha1
-kind: AIServiceBackend
-metadata: { name: vllm }
-spec:
-  schema: { name: OpenAI }
-  backendRef: { name: vllm, kind: Backend, group: gateway.envoyproxy.io }
----
+const MANIFESTS = `${vllmSims("vllm", 3, 8000, ["--model", MODEL, "--max-model-len", "65536", "--kv-cache-size", "8192", "--mode", "echo"])}---${serviceBackend("vllm", 8000, 8000)}---${poolWithEpp("vllm", "vllm", 8000)}---
 apiVersion: aigateway.envoyproxy.io/v1alpha1
 kind: AIGatewayRoute
 metadata: { name: bench }

@@ -10,7 +10,7 @@
 import { cpus, loadavg } from "node:os";
 import { expect, it } from "vitest";
 import type { RunningGateway } from "../../src-host/cli/run.js";
-import { GATEWAY, eppDeployment, runManifests } from "../e2e/manifests.js";
+import { GATEWAY, poolWithEpp, runManifests, serviceBackend, vllmSims } from "../e2e/manifests.js";
 
 const MODEL = "bench-llama";
 const TENANTS = 12;
@@ -23,28 +23,13 @@ const MEASURED_REQUESTS = 360;
 const ROUNDS = 2;
 
 const SIM_ARGS = [
-  "--model", MODEL, "--port", "8000", "--max-num-seqs", "16", "--max-model-len", "4096",
+  "--model", MODEL, "--max-num-seqs", "16", "--max-model-len", "4096",
   "--kv-cache-size", "520", "--block-size", "16",
   "--prefill-overhead", "2ms", "--prefill-time-per-token", "0.1ms", "--inter-token-latency", "4ms",
   "--time-factor-under-load", "1.5", "--seed", "7",
 ];
 
-const SIMS = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: vllm }
-spec:
-  replicas: 3
-  selector: { matchLabels: { app: vllm } }
-  template:
-    metadata: { labels: { app: vllm } }
-    spec:
-      containers:
-      - name: vllm-sim
-        image: ghcr.io/llm-d/llm-d-inference-sim:v0.4.0
-        args: ${JSON.stringify(SIM_ARGS)}
-        ports: [{ containerPort: 8000 }]
-`;
+const SIMS = vllmSims("vllm", 3, 8000, SIM_ARGS);
 
 const routeTo = (backendRef: string) => `
 apiVersion: aigateway.envoyproxy.io/v1alpha1
@@ -58,41 +43,10 @@ spec:
 `;
 
 /** The seed's pool shape: InferencePool + our EPP with no --config-file (the chart's default plugins). */
-const EPP_ARM = `${SIMS}
----
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata: { name: vllm }
-spec:
-  targetPorts: [{ number: 8000 }]
-  selector: { matchLabels: { app: vllm } }
-  endpointPickerRef: { name: vllm-epp, port: { number: 9002 } }
----
-${eppDeployment("vllm-epp", "vllm")}---
+const EPP_ARM = `${SIMS}---${poolWithEpp("vllm", "vllm", 8000)}---
 ${routeTo("{ name: vllm, group: inference.networking.k8s.io, kind: InferencePool }")}`;
 
-const ROUND_ROBIN_ARM = `${SIMS}
----
-apiVersion: v1
-kind: Service
-metadata: { name: vllm }
-spec:
-  selector: { app: vllm }
-  ports: [{ port: 8000, targetPort: 8000 }]
----
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: Backend
-metadata: { name: vllm }
-spec:
-  endpoints: [{ fqdn: { hostname: vllm.default.svc.cluster.local, port: 8000 } }]
----
-apiVersion: aigateway.envoyproxy.io/v1alpha1
-kind: AIServiceBackend
-metadata: { name: vllm }
-spec:
-  schema: { name: OpenAI }
-  backendRef: { name: vllm, kind: Backend, group: gateway.envoyproxy.io }
----
+const ROUND_ROBIN_ARM = `${SIMS}---${serviceBackend("vllm", 8000, 8000)}---
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: BackendTrafficPolicy
 metadata: { name: round-robin }

@@ -36,32 +36,70 @@ spec:
       - name: testupstream
         image: docker.io/envoyproxy/ai-gateway-testupstream:latest
         ports: [{ containerPort: ${containerPort} }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: upstream }
-spec:
-  selector: { app: upstream }
-  ports: [{ port: 80, targetPort: ${containerPort} }]
----
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: Backend
-metadata: { name: upstream }
-spec:
-  endpoints: [{ fqdn: { hostname: upstream.default.svc.cluster.local, port: 80 } }]
----
-apiVersion: aigateway.envoyproxy.io/v1alpha1
-kind: AIServiceBackend
-metadata: { name: upstream }
-spec:
-  schema: { name: OpenAI }
-  backendRef: { name: upstream, kind: Backend, group: gateway.envoyproxy.io }
----
+---${serviceBackend("upstream", 80, containerPort)}---
 `;
 }
 
+/** `replicas` simulated vLLM servers (app=<name>) run with `args`, serving on `port`. */
+export function vllmSims(name: string, replicas: number, port: number, args: string[]): string {
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name} }
+spec:
+  replicas: ${replicas}
+  selector: { matchLabels: { app: ${name} } }
+  template:
+    metadata: { labels: { app: ${name} } }
+    spec:
+      containers:
+      - name: vllm-sim
+        image: ghcr.io/llm-d/llm-d-inference-sim:v0.4.0
+        args: ${JSON.stringify([...args, "--port", String(port)])}
+        ports: [{ containerPort: ${port} }]
+`;
+}
+
+/** The pods labelled app=<name> as Service, Backend and AIServiceBackend `name` (Service port → targetPort). */
+export function serviceBackend(name: string, port: number, targetPort: number): string {
+  return `
+apiVersion: v1
+kind: Service
+metadata: { name: ${name} }
+spec:
+  selector: { app: ${name} }
+  ports: [{ port: ${port}, targetPort: ${targetPort} }]
+---
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: Backend
+metadata: { name: ${name} }
+spec:
+  endpoints: [{ fqdn: { hostname: ${name}.default.svc.cluster.local, port: ${port} } }]
+---
+apiVersion: aigateway.envoyproxy.io/v1alpha1
+kind: AIServiceBackend
+metadata: { name: ${name} }
+spec:
+  schema: { name: OpenAI }
+  backendRef: { name: ${name}, kind: Backend, group: gateway.envoyproxy.io }
+`;
+}
+
+/** InferencePool `name` over the pods labelled app=<app> on `port`, with its EPP `<name>-epp` (eppDeployment). */
+export function poolWithEpp(name: string, app: string, port: number, epp: { port?: number; args?: string[] } = {}): string {
+  return `
+apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata: { name: ${name} }
+spec:
+  targetPorts: [{ number: ${port} }]
+  selector: { matchLabels: { app: ${app} } }
+  endpointPickerRef: { name: ${name}-epp, port: { number: ${epp.port ?? 9002} } }
+---${eppDeployment(`${name}-epp`, name, epp)}`;
+}
+
 /** Our EPP (the v1.0 image's stand-in) for `pool` as Deployment and Service `name`, serving gRPC on `port`. */
-export function eppDeployment(name: string, pool: string, opts: { port?: number; args?: string[] } = {}): string {
+function eppDeployment(name: string, pool: string, opts: { port?: number; args?: string[] } = {}): string {
   const port = opts.port ?? 9002;
   const args = ["--pool-name", pool, "--pool-namespace", "default", ...(port === 9002 ? [] : ["--grpc-port", String(port)]), ...(opts.args ?? [])];
   return `

@@ -4,37 +4,13 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src-host/cli/run.js";
-import { GATEWAY, eppDeployment, runManifests } from "./manifests.js";
+import { GATEWAY, poolWithEpp, runManifests, vllmSims } from "./manifests.js";
 
 // Ports of their own: materialized pods take the same loopback addresses in every e2e file.
 const SIM_PORT = 8097;
 const EPP_PORT = 9012;
 
-const manifests = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: rewrite-vllm }
-spec:
-  replicas: 2
-  selector: { matchLabels: { app: rewrite-vllm } }
-  template:
-    metadata: { labels: { app: rewrite-vllm } }
-    spec:
-      containers:
-      - name: vllm-sim
-        image: ghcr.io/llm-d/llm-d-inference-sim:v0.4.0
-        args: ["--model", "target-model", "--port", "${SIM_PORT}"]
-        ports: [{ containerPort: ${SIM_PORT} }]
----
-apiVersion: inference.networking.k8s.io/v1
-kind: InferencePool
-metadata: { name: rewrite-pool }
-spec:
-  targetPorts: [{ number: ${SIM_PORT} }]
-  selector: { matchLabels: { app: rewrite-vllm } }
-  endpointPickerRef: { name: rewrite-epp, port: { number: ${EPP_PORT} } }
----
-${eppDeployment("rewrite-epp", "rewrite-pool", { port: EPP_PORT, args: ["--grpc-health-port", "9013", "--metrics-port", "9014"] })}---
+const manifests = `${vllmSims("rewrite-vllm", 2, SIM_PORT, ["--model", "target-model"])}---${poolWithEpp("rewrite-pool", "rewrite-vllm", SIM_PORT, { port: EPP_PORT, args: ["--grpc-health-port", "9013", "--metrics-port", "9014"] })}---
 apiVersion: aigateway.envoyproxy.io/v1alpha1
 kind: AIGatewayRoute
 metadata: { name: rewrite }
