@@ -220,7 +220,7 @@ class Compiler {
   compile(doc: PluginConfig): GatewayConfig | null {
     const g = new GatewayConfig();
     if (doc.maxRequestBodyBytes <= 0 || doc.maxRequestBodyBytes > MAX_BODY_LIMIT) {
-      return this.fail("maxRequestBodyBytes: must be between 1 and " + MAX_BODY_LIMIT.toString() + ", got " +
+      return this.fail<GatewayConfig>("maxRequestBodyBytes: must be between 1 and " + MAX_BODY_LIMIT.toString() + ", got " +
         doc.maxRequestBodyBytes.toString());
     }
     g.maxRequestBodyBytes = doc.maxRequestBodyBytes;
@@ -228,17 +228,17 @@ class Compiler {
     for (let i = 0; i < doc.pools.length; i++) {
       const p = doc.pools[i];
       const at = "pools[" + i.toString() + "]";
-      if (p.name.length == 0) return this.fail(at + ".name: must not be empty");
-      if (g.pools.has(p.name)) return this.fail(at + ".name: duplicate pool " + q(p.name));
-      if (p.eppCluster.length == 0) return this.fail(at + ".eppCluster: must not be empty");
-      if (p.eppAuthority.length == 0) return this.fail(at + ".eppAuthority: must not be empty");
+      if (p.name.length == 0) return this.fail<GatewayConfig>(at + ".name: must not be empty");
+      if (g.pools.has(p.name)) return this.fail<GatewayConfig>(at + ".name: duplicate pool " + q(p.name));
+      if (p.eppCluster.length == 0) return this.fail<GatewayConfig>(at + ".eppCluster: must not be empty");
+      if (p.eppAuthority.length == 0) return this.fail<GatewayConfig>(at + ".eppAuthority: must not be empty");
       if (p.failureMode != "FailOpen" && p.failureMode != "FailClose") {
-        return this.fail(at + '.failureMode: must be "FailOpen" or "FailClose", got ' + q(p.failureMode));
+        return this.fail<GatewayConfig>(at + '.failureMode: must be "FailOpen" or "FailClose", got ' + q(p.failureMode));
       }
       if (p.bodyMode != "duplex" && p.bodyMode != "buffered") {
-        return this.fail(at + '.bodyMode: must be "duplex" or "buffered", got ' + q(p.bodyMode));
+        return this.fail<GatewayConfig>(at + '.bodyMode: must be "duplex" or "buffered", got ' + q(p.bodyMode));
       }
-      if (p.timeoutMs <= 0) return this.fail(at + ".timeoutMs: must be > 0, got " + p.timeoutMs.toString());
+      if (p.timeoutMs <= 0) return this.fail<GatewayConfig>(at + ".timeoutMs: must be > 0, got " + p.timeoutMs.toString());
       g.pools.set(p.name, p);
     }
 
@@ -257,8 +257,8 @@ class Compiler {
     for (let i = 0; i < doc.models.length; i++) {
       const m = doc.models[i];
       const at = "models[" + i.toString() + "]";
-      if (m.id.length == 0) return this.fail(at + ".id: must not be empty");
-      if (m.created < 0) return this.fail(at + ".created: must be >= 0");
+      if (m.id.length == 0) return this.fail<GatewayConfig>(at + ".id: must not be empty");
+      if (m.created < 0) return this.fail<GatewayConfig>(at + ".created: must be >= 0");
       g.models.push(m);
     }
     g.modelsBody = buildModelsBody(g.models);
@@ -266,7 +266,7 @@ class Compiler {
   }
 
   private compileRule(r: RuleConfig, at: string, g: GatewayConfig): Rule | null {
-    if (r.route.length == 0) return this.failRule(at + ".route: must not be empty");
+    if (r.route.length == 0) return this.fail<Rule>(at + ".route: must not be empty");
     const rule = new Rule(r.route, r.index);
     for (let j = 0; j < r.matches.length; j++) {
       const headers = r.matches[j].headers;
@@ -274,38 +274,38 @@ class Compiler {
       for (let k = 0; k < headers.length; k++) {
         const h = headers[k];
         const hat = at + ".matches[" + j.toString() + "].headers[" + k.toString() + "]";
-        if (h.name.length == 0) return this.failRule(hat + ".name: must not be empty");
+        if (h.name.length == 0) return this.fail<Rule>(hat + ".name: must not be empty");
         const name = h.name.toLowerCase();
         if (h.type == "Exact") {
           all.push(new HeaderMatcher(name, h.value, null));
         } else if (h.type == "RegularExpression") {
           const re = compileRegex(h.value);
-          if (re.regex == null) return this.failRule(hat + ".value: " + re.error);
+          if (re.regex == null) return this.fail<Rule>(hat + ".value: " + re.error);
           all.push(new HeaderMatcher(name, "", re.regex));
         } else {
-          return this.failRule(hat + '.type: must be "Exact" or "RegularExpression", got ' + q(h.type));
+          return this.fail<Rule>(hat + '.type: must be "Exact" or "RegularExpression", got ' + q(h.type));
         }
       }
       rule.matches.push(all);
     }
-    if (r.backends.length == 0) return this.failRule(at + ".backends: at least one backend is required");
+    if (r.backends.length == 0) return this.fail<Rule>(at + ".backends: at least one backend is required");
     for (let j = 0; j < r.backends.length; j++) {
       const b = r.backends[j];
       const bat = at + ".backends[" + j.toString() + "]";
-      if (b.name.length == 0) return this.failRule(bat + ".name: must not be empty");
+      if (b.name.length == 0) return this.fail<Rule>(bat + ".name: must not be empty");
       if (b.weight < 0 || b.weight > MAX_WEIGHT) {
-        return this.failRule(bat + ".weight: must be an integer between 0 and " + MAX_WEIGHT.toString() + ", got " + b.weight.toString());
+        return this.fail<Rule>(bat + ".weight: must be an integer between 0 and " + MAX_WEIGHT.toString() + ", got " + b.weight.toString());
       }
-      if (hasControlChar(b.modelNameOverride)) return this.failRule(bat + ".modelNameOverride: must not contain control characters");
+      if (hasControlChar(b.modelNameOverride)) return this.fail<Rule>(bat + ".modelNameOverride: must not contain control characters");
       let backend: Backend;
       if (b.kind == "AIServiceBackend") {
         backend = new Backend(b.name, BackendKind.AIServiceBackend, b.weight, b.modelNameOverride, null);
       } else if (b.kind == "InferencePool") {
-        if (!g.pools.has(b.name)) return this.failRule(bat + ".name: no pool " + q(b.name) + " in pools");
+        if (!g.pools.has(b.name)) return this.fail<Rule>(bat + ".name: no pool " + q(b.name) + " in pools");
         // Pools always get the client's model (Envoy AI Gateway ignores modelNameOverride for them).
         backend = new Backend(b.name, BackendKind.InferencePool, b.weight, "", g.pools.get(b.name));
       } else {
-        return this.failRule(bat + '.kind: must be "AIServiceBackend" or "InferencePool", got ' + q(b.kind));
+        return this.fail<Rule>(bat + '.kind: must be "AIServiceBackend" or "InferencePool", got ' + q(b.kind));
       }
       rule.backends.push(backend);
       rule.totalWeight += b.weight;
@@ -316,17 +316,17 @@ class Compiler {
   private compilePlainRule(r: HTTPRouteRuleConfig, at: string, g: GatewayConfig): PlainRule | null {
     // Route names are this name plus "/match/<j>...": the name itself cannot hold that part.
     if (r.name.length == 0 || r.name.indexOf("/match/") >= 0) {
-      return this.failPlain(at + '.name: must be "httproute/<namespace>/<name>/rule/<index>", got ' + q(r.name));
+      return this.fail<PlainRule>(at + '.name: must be "httproute/<namespace>/<name>/rule/<index>", got ' + q(r.name));
     }
-    if (g.plainRules.has(r.name)) return this.failPlain(at + ".name: duplicate rule " + q(r.name));
+    if (g.plainRules.has(r.name)) return this.fail<PlainRule>(at + ".name: duplicate rule " + q(r.name));
     const rule = new PlainRule(r.name);
     for (let j = 0; j < r.backends.length; j++) {
       const b = r.backends[j];
       const bat = at + ".backends[" + j.toString() + "]";
-      if (b.cluster.length == 0) return this.failPlain(bat + ".cluster: must not be empty");
+      if (b.cluster.length == 0) return this.fail<PlainRule>(bat + ".cluster: must not be empty");
       let pool: PoolConfig | null = null;
       if (b.pool.length > 0) {
-        if (!g.pools.has(b.pool)) return this.failPlain(bat + ".pool: no pool " + q(b.pool) + " in pools");
+        if (!g.pools.has(b.pool)) return this.fail<PlainRule>(bat + ".pool: no pool " + q(b.pool) + " in pools");
         pool = g.pools.get(b.pool);
       }
       rule.backends.push(new PlainBackend(b.cluster, pool));
@@ -334,17 +334,8 @@ class Compiler {
     return rule;
   }
 
-  private fail(message: string): GatewayConfig | null {
-    this.error = message;
-    return null;
-  }
-
-  private failRule(message: string): Rule | null {
-    this.error = message;
-    return null;
-  }
-
-  private failPlain(message: string): PlainRule | null {
+  /** Records the problem; null for whatever was being compiled. */
+  private fail<T>(message: string): T | null {
     this.error = message;
     return null;
   }

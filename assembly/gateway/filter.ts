@@ -195,16 +195,17 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
 
   onRequestBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
     if (this.epp != null) return FilterDataStatus.StopIterationAndBuffer;
-    if (this.plain) return this.plainBody(bodySize, endOfStream);
+    const plainPool = this.plainPool;
+    if (this.plain && plainPool == null) return FilterDataStatus.Continue; // an HTTPRoute to a Service
     const tooLarge = bodyTooLarge(this.gateway.config!, <i64>bodySize);
     if (tooLarge != null) {
       this.answer(tooLarge);
       return FilterDataStatus.StopIterationNoBuffer;
     }
     if (!endOfStream) return FilterDataStatus.StopIterationAndBuffer;
-    const body = getBufferBytes(BufferType.HttpRequestBody, 0, bodySize);
-    if (body == null) return this.decide(0, 0);
-    return this.decide(changetype<usize>(body), <usize>body.byteLength);
+    const body = bodyChunk(BufferType.HttpRequestBody, bodySize);
+    if (plainPool != null) return dataStatus(this.askEpp(plainPool, ptrOf(body), lenOf(body), false));
+    return this.decide(ptrOf(body), lenOf(body));
   }
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
@@ -478,20 +479,6 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const length = requestHeaders.get("content-length");
     const tooLarge = bodyTooLarge(this.gateway.config!, length == null ? -1 : I64.parseInt(length));
     return tooLarge != null ? this.answer(tooLarge) : FilterHeadersStatus.StopIteration;
-  }
-
-  /** The body of a plain request to a pool: buffered whole, then sent to the Endpoint Picker. */
-  private plainBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
-    const pool = this.plainPool;
-    if (pool == null) return FilterDataStatus.Continue;
-    const tooLarge = bodyTooLarge(this.gateway.config!, <i64>bodySize);
-    if (tooLarge != null) {
-      this.answer(tooLarge);
-      return FilterDataStatus.StopIterationNoBuffer;
-    }
-    if (!endOfStream) return FilterDataStatus.StopIterationAndBuffer;
-    const body = bodyChunk(BufferType.HttpRequestBody, bodySize);
-    return dataStatus(this.askEpp(pool, ptrOf(body), lenOf(body), false));
   }
 
   /** Sends one of the filter's own answers; the callback's return value becomes "stop" in Envoy. */
