@@ -42,7 +42,7 @@ export class VmMemory {
     return this.buf.toString("utf8", ptr, ptr + len);
   }
 
-  /** Writes a string's latin1 bytes at ptr (the caller sized the block with Buffer.byteLength). */
+  /** Writes a string's latin1 bytes (one per character) at ptr. */
   writeLatin1(ptr: number, s: string): boolean {
     if (!this.inBounds(ptr, s.length)) return false;
     this.buf.write(s, ptr, "latin1");

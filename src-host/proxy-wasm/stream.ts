@@ -12,13 +12,12 @@ import { getHeader } from "./header-map.js";
 import { type PropertyValue, bytes } from "./properties.js";
 import type { RootContext } from "./root-context.js";
 import { streamAttribute } from "./stream-properties.js";
-import type { CallOutcome, Vm } from "./vm.js";
+import { NO_ACTIONS, type CallOutcome, type Vm } from "./vm.js";
 
 /** Envoy's StringUtil::replaceAllEmptySpace, applied to local-reply details. */
 const replaceSpaces = (s: string) => s.replace(/[ \t\f\v\n\r]/g, "_");
 
 const GRPC_UNAVAILABLE = 14;
-const NONE_PENDING: ReadonlyArray<() => void> = [];
 
 interface DirectionPointers {
   /** headers_ pointer: set during the headers callback, kept while the filter did not Continue. */
@@ -49,7 +48,7 @@ export class WasmStream extends Context implements HttpFilterStream {
   private completed = false;
   private responseHeadersForwarded = false;
   private responseStarted = false;
-  private pendingActions: ReadonlyArray<() => void> = NONE_PENDING;
+  private pendingActions: ReadonlyArray<() => void> = NO_ACTIONS;
   private accessLog: { request?: HeaderList; response?: HeaderList; responseTrailers?: HeaderList } | undefined;
 
   constructor(
@@ -273,7 +272,7 @@ export class WasmStream extends Context implements HttpFilterStream {
 
   private runPending(): void {
     const actions = this.pendingActions;
-    this.pendingActions = NONE_PENDING;
+    this.pendingActions = NO_ACTIONS;
     for (const a of actions) a();
   }
 

@@ -16,7 +16,7 @@ import { WasmLoadError } from "./validate.js";
 
 /** What a call into the module produced. */
 /** The actions of a call that deferred none; shared, never pushed to (defer allocates a list first). */
-const NO_ACTIONS: Array<() => void> = [];
+export const NO_ACTIONS: Array<() => void> = [];
 
 export interface CallOutcome {
   /** False when the call trapped (the VM is now failed). */
