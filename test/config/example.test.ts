@@ -1,11 +1,14 @@
 // The seed example kept in envoy/examples/inference-pool: the guide's manifests, in its order, unmodified.
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, test } from "vitest";
 import { step3, step4, step5 } from "./guide-objects.js";
 
 const EXAMPLE = "envoy/examples/inference-pool";
 const SEED = "../shared/seed";
+// The seed sits beside the repository in the workspace it is built in; a clone elsewhere cannot compare
+// against it, and says so by skipping those tests.
+const HAVE_SEED = existsSync(SEED);
 
 /** The heredocs of the guide (`cat <<EOF | kubectl apply -f -` … `EOF`), in order. */
 function guideHeredocs(): string[][] {
@@ -39,7 +42,7 @@ describe("envoy/examples/inference-pool", () => {
     ]);
   });
 
-  test.each([
+  test.skipIf(!HAVE_SEED).each([
     ["01-sim-deployment.yaml", "sim-deployment.yaml"],
     ["02-inferenceobjective.yaml", "inferenceobjective.yaml"],
     ["03-inferencepool-resources.yaml", "inferencepool-resources.yaml"],
@@ -49,7 +52,7 @@ describe("envoy/examples/inference-pool", () => {
     expect(a.equals(b)).toBe(true);
   });
 
-  test("Steps 3-5 keep every line of the guide (fields, values, comments, order); only indentation was restored", () => {
+  test.skipIf(!HAVE_SEED)("Steps 3-5 keep every line of the guide (fields, values, comments, order); only indentation was restored", () => {
     const blocks = guideHeredocs();
     expect(blocks).toHaveLength(3);
     const files = ["04-custom-inferencepool.yaml", "05-aiservicebackend.yaml", "06-aigatewayroute.yaml"];

@@ -8,6 +8,8 @@ import { join, relative, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CHECKER = resolve(ROOT, "../shared/tools/wasm-abi-check.mjs");
+// The checker is the workspace's (beside the repository, as the Makefile uses it); a clone elsewhere skips.
+const HAVE_CHECKER = existsSync(CHECKER);
 const SOURCES = join(ROOT, "test/assembly");
 const BUILT = join(ROOT, "test/.build");
 const FIXTURES = join(ROOT, "test/proxy-wasm-sdk/fixtures");
@@ -42,7 +44,7 @@ const ENVOY_CALLBACKS = [
   "proxy_on_upstream_data", "proxy_on_downstream_connection_close", "proxy_on_upstream_connection_close",
 ];
 
-describe("the production module", () => {
+describe.skipIf(!HAVE_CHECKER)("the production module", () => {
   it("build/ai-gateway.wasm passes the Envoy ABI checker and exports every callback Envoy looks up", () => {
     const wasm = join(ROOT, "build/ai-gateway.wasm");
     const r = check(wasm);
@@ -53,7 +55,7 @@ describe("the production module", () => {
   });
 });
 
-describe("SDK test modules", () => {
+describe.skipIf(!HAVE_CHECKER)("SDK test modules", () => {
   it("exist for every test/assembly/sdk-*.ts", () => {
     expect(sdkModules.length).toBeGreaterThanOrEqual(8);
     for (const m of sdkModules) expect(existsSync(join(BUILT, `${m}.wasm`)), `${m}.wasm was not built`).toBe(true);
@@ -78,7 +80,7 @@ describe("SDK test modules", () => {
   });
 });
 
-describe("the ABI checker refuses what Envoy refuses", () => {
+describe.skipIf(!HAVE_CHECKER)("the ABI checker refuses what Envoy refuses", () => {
   const out = mkdtempSync(join(tmpdir(), "sdk-abi-"));
   const built: Record<string, string> = {};
 
