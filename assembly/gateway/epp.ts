@@ -11,11 +11,12 @@
 // headers (with the served endpoint in metadata_context) and body, without the client waiting on it.
 
 import {
-  BufferType, GrpcStatus, GrpcStream, GrpcStreamHandler, MapType, Pair, StreamType, clearRouteCache,
-  continueStream, getBufferBytes, getCurrentTimeNanoseconds, getHeaderMapPairsBytes, getStatus, logDebug,
-  logWarn, replaceBuffer, requestHeaders, sendLocalResponseString, setEffectiveContext,
+  Arena, BufferType, GrpcStatus, GrpcStream, GrpcStreamHandler, MapType, Pair, StreamType, clearRouteCache,
+  continueStream, getBufferLength, getCurrentTimeNanoseconds, getHeaderMapPairsBytes, getStatus, logDebug,
+  logWarn, readBufferBytes, requestHeaders, sendLocalResponseString, setBufferBytesUnsafe, setEffectiveContext,
 } from "../proxy-wasm";
-import { ByteBuffer } from "./byte-buffer";
+import { readBody } from "./body-read";
+import { Piece } from "./byte-buffer";
 import { DESTINATION_ENDPOINT_HEADER, PoolConfig } from "./config";
 import { errorJson, CONTENT_TYPE_JSON } from "./errors";
 import {
@@ -37,6 +38,10 @@ export const EPP_CHUNK_BYTES: i32 = 62000;
 const encoder = new ProcessingRequestEncoder(4096);
 const decoder = new ProcessingResponseDecoder();
 const message = new ProcessingResponse();
+/** The EPP's messages, read without a fresh block each (valid for one callback). */
+const received = new Arena();
+/** A chunk that spans pieces of an edited body, gathered for one message. */
+const gathered = new Arena();
 
 enum Phase {
   /** Waiting for the headers reply. */
@@ -75,12 +80,15 @@ export interface EppOwner {
   openEppStream(pool: PoolConfig, handler: GrpcStreamHandler): GrpcStream | null;
   /** Arms the root's tick so deadlines are checked. */
   armTick(periodMs: u32): void;
+  /** The EPP changed the request body, now `length` bytes in the request's body buffer. */
+  bodyReplaced(length: u32): void;
 }
 
 export class EppExchange implements GrpcStreamHandler {
   private stream: GrpcStream | null = null;
   private phase: Phase = Phase.AwaitHeaders;
-  private newBody: ByteBuffer | null = null;
+  /** The body the EPP sends back, checked against the request's as it arrives (see takeBodyChunk). */
+  private returned: ReturnedBody = new ReturnedBody();
   /** The endpoint the request was sent to, reported back as the served endpoint. */
   destination: string = "";
   /** What the response phase sends; a mode_override in the headers reply may turn either off. */
@@ -98,10 +106,11 @@ export class EppExchange implements GrpcStreamHandler {
   ) {}
 
   /**
-   * Opens the stream and sends the request (`bodiless`: the headers alone, with end of stream); false when
-   * the stream could not be opened.
+   * Opens the stream and sends the request: its headers and the body `total` bytes long, given as
+   * `pieces` in order (`bodiless`: the headers alone, with end of stream); false when the stream could
+   * not be opened. `maxBodyBytes` bounds the body the EPP may send back.
    */
-  start(bodyPtr: usize, bodyLen: usize, bodiless: bool = false): bool {
+  start(pieces: Array<Piece>, total: usize, bodiless: bool, maxBodyBytes: i64): bool {
     const stream = this.owner.openEppStream(this.pool, this);
     if (stream == null) return false;
     this.stream = stream;
@@ -117,16 +126,17 @@ export class EppExchange implements GrpcStreamHandler {
     stream.sendUnsafe(encoder.dataStart, <usize>encoder.length, false);
 
     if (!bodiless) {
-      const chunk = duplex ? <usize>EPP_CHUNK_BYTES : bodyLen;
+      const chunk = duplex ? <usize>EPP_CHUNK_BYTES : total;
       let sent: usize = 0;
       do {
-        const n = min(chunk, bodyLen - sent);
+        const n = min(chunk, total - sent);
         encoder.start();
-        encoder.body(PHASE_REQUEST, bodyPtr + sent, <i32>n, sent + n == bodyLen);
+        encoder.body(PHASE_REQUEST, gather(pieces, sent, n), <i32>n, sent + n == total);
         stream.sendUnsafe(encoder.dataStart, <usize>encoder.length, false);
         sent += n;
-      } while (sent < bodyLen);
+      } while (sent < total);
     }
+    this.returned.limit = maxBodyBytes;
 
     this.deadlineNs = getCurrentTimeNanoseconds() + <u64>this.pool.timeoutMs * 1_000_000;
     waiting.push(this);
@@ -143,8 +153,8 @@ export class EppExchange implements GrpcStreamHandler {
 
   onMessage(token: u32, size: u32): void {
     if (this.phase >= Phase.Response) return;
-    const bytes = getBufferBytes(BufferType.GrpcReceiveBuffer, 0, size);
-    if (bytes == null || !decoder.decode(changetype<usize>(bytes), bytes.byteLength, message)) {
+    const n = readBufferBytes(BufferType.GrpcReceiveBuffer, 0, size, received);
+    if (n < 0 || !decoder.decode(received.ptr, <i32>n, message)) {
       this.fail("undecodable answer: " + message.errorMessage());
       return;
     }
@@ -179,15 +189,14 @@ export class EppExchange implements GrpcStreamHandler {
     }
     const common = message.common;
     applyHeaderMutation(common.headers);
-    if (common.bodyMutation == BODY_MUTATION_STREAMED) {
-      let body = this.newBody;
-      if (body == null) this.newBody = body = new ByteBuffer();
-      body.append(common.bodyPtr, common.bodyLen);
-      if (!common.streamedEndOfStream) return;
-    } else if (common.bodyMutation == BODY_MUTATION_REPLACE || common.bodyMutation == BODY_MUTATION_CLEAR) {
-      const body = new ByteBuffer();
-      body.append(common.bodyPtr, common.bodyLen);
-      this.newBody = body;
+    if (common.bodyMutation == BODY_MUTATION_STREAMED || common.bodyMutation == BODY_MUTATION_REPLACE ||
+      common.bodyMutation == BODY_MUTATION_CLEAR) {
+      if (common.bodyMutation != BODY_MUTATION_STREAMED) this.returned.restart();
+      if (!this.returned.take(common.bodyPtr, <usize>common.bodyLen)) {
+        this.fail("the body it sent back is larger than the request body limit");
+        return;
+      }
+      if (common.bodyMutation == BODY_MUTATION_STREAMED && !common.streamedEndOfStream) return;
     }
     this.proceed();
   }
@@ -324,19 +333,20 @@ export class EppExchange implements GrpcStreamHandler {
   }
 
   private proceed(): void {
+    const length = this.returned.apply();
     this.unwait();
-    const body = this.newBody;
-    if (body != null) {
-      replaceBuffer(BufferType.HttpRequestBody, body.toArrayBuffer());
-      requestHeaders.replace("content-length", body.length.toString());
+    if (length >= 0) {
+      requestHeaders.replace("content-length", length.toString());
+      this.owner.bodyReplaced(<u32>length);
     }
-    this.newBody = null;
     this.phase = Phase.Response;
     clearRouteCache();
     continueStream(StreamType.Request);
   }
 
+  /** Out of the deadline list, with nothing kept of the returned body. */
   private unwait(): void {
+    this.returned.release();
     const i = waiting.indexOf(this);
     if (i >= 0) {
       unchecked((waiting[i] = waiting[waiting.length - 1]));
@@ -369,5 +379,100 @@ function applyHeaderMutation(m: HeaderMutationView): void {
     const key = m.removeKey(i).toLowerCase();
     if (key.startsWith(":") || key == "host") continue;
     requestHeaders.remove(key);
+  }
+}
+
+/** The logical bytes [from, from + n) of `pieces`: in place when one piece holds them, else gathered. */
+function gather(pieces: Array<Piece>, from: usize, n: usize): usize {
+  let at: usize = 0;
+  let i = 0;
+  while (i < pieces.length && at + unchecked(pieces[i]).len <= from) at += unchecked(pieces[i++]).len;
+  if (i == pieces.length) return 0; // n == 0 past the end: an empty chunk
+  const first = unchecked(pieces[i]);
+  if (from - at + n <= first.len) return first.ptr + (from - at);
+  const out = gathered.reserve(n);
+  let o: usize = 0;
+  let skip = from - at;
+  for (; i < pieces.length && o < n; i++) {
+    const p = unchecked(pieces[i]);
+    const k = min(p.len - skip, n - o);
+    memory.copy(out + o, p.ptr + skip, k);
+    o += k;
+    skip = 0;
+  }
+  return out;
+}
+
+/**
+ * The body an EPP sends back, which is almost always the request's own bytes (the inference extension's
+ * EPP echoes them unless it rewrites the model). Each chunk is compared with the request body Envoy
+ * holds; only from the first differing byte on is anything kept, so an echo costs no memory and leaves
+ * the body untouched, and a rewrite keeps only the changed tail.
+ */
+class ReturnedBody {
+  /** Whether the EPP sent a body mutation at all (none: the request body stays as it is). */
+  private mutated: bool = false;
+  /** Bytes of the returned body seen so far. */
+  private offset: usize = 0;
+  /** The first byte that differs from the request body, or -1 while they agree. */
+  private divergedAt: i64 = -1;
+  private tail: Arena = new Arena();
+  private tailLength: usize = 0;
+  limit: i64 = 0;
+
+  /** A replacement (not a stream chunk) starts the returned body over. */
+  restart(): void {
+    this.offset = 0;
+    this.divergedAt = -1;
+    this.tailLength = 0;
+  }
+
+  /** The next `len` bytes at `ptr`; false once the body exceeds the limit. */
+  take(ptr: usize, len: usize): bool {
+    this.mutated = true;
+    if (<i64>(this.offset + len) > this.limit) {
+      this.tail.release();
+      return false;
+    }
+    let same: usize = len;
+    if (this.divergedAt < 0 && len > 0) {
+      const original = readBody(BufferType.HttpRequestBody, <u32>this.offset, <u32>len);
+      same = 0;
+      const n = min(original.len, len);
+      while (same < n && load<u8>(original.ptr + same) == load<u8>(ptr + same)) same++;
+      if (same < len) this.divergedAt = <i64>(this.offset + same);
+    }
+    if (same < len) {
+      const rest = len - same;
+      const at = this.tail.grow(this.tailLength + rest, this.tailLength);
+      memory.copy(at + this.tailLength, ptr + same, rest);
+      this.tailLength += rest;
+    }
+    this.offset += len;
+    return true;
+  }
+
+  /**
+   * Makes the request body what the EPP sent: nothing to do for an echo; otherwise the agreeing prefix
+   * stays and the tail is written after it. Returns the new length, or -1 when the body is unchanged.
+   */
+  apply(): i64 {
+    if (!this.mutated) return -1;
+    const current = <usize>getBufferLength(BufferType.HttpRequestBody);
+    const keep: usize = this.divergedAt >= 0 ? <usize>this.divergedAt : this.offset;
+    if (this.divergedAt < 0 && keep == current) return -1;
+    // Envoy's set_buffer_bytes can only drain from the front and prepend: the kept prefix is read out,
+    // the buffer replaced by the tail, and the prefix put back in front.
+    const prefix = readBody(BufferType.HttpRequestBody, 0, <u32>keep);
+    setBufferBytesUnsafe(BufferType.HttpRequestBody, 0, <u32>current, this.tail.ptr, this.tailLength);
+    if (prefix.len > 0) setBufferBytesUnsafe(BufferType.HttpRequestBody, 0, 0, prefix.ptr, prefix.len);
+    const length = <i64>(keep + this.tailLength);
+    this.tail.release();
+    this.tailLength = 0;
+    return length;
+  }
+
+  release(): void {
+    this.tail.release();
   }
 }

@@ -6,7 +6,7 @@
 //   on the full body:    decideOnBody(config, endpoint, path, ptr, len, headers, random, forceIncludeUsage, facts)
 //       reply set  → send it (400 bad body, 404 no matching route, 500 no weighted backend) and stop
 //       else       → set x-ai-eg-model: upstreamModel and x-ai-eg-backend: backend.name (overwriting any
-//                    client value), replace the body when `body` is set, clear_route_cache, continue.
+//                    client value), apply `edits` to the body when set, clear_route_cache, continue.
 //
 // Envoy AI Gateway routes on the body's model and only then applies the chosen backend's
 // modelNameOverride to the body and to x-ai-eg-model; `model` and `upstreamModel` keep both.
@@ -15,7 +15,7 @@ import { Backend, GatewayConfig, MODEL_HEADER, Rule } from "../config";
 import { badRequest, CONTENT_TYPE_JSON, LocalReply, noBackendAvailable, noMatchingRoute, payloadTooLarge, unsupportedPath } from "../errors";
 import { RequestFacts, scanRequestBody } from "./body";
 import { Endpoint, endpointOf, stripQuery } from "./endpoint";
-import { rewriteRequestBody } from "./rewrite";
+import { BodyEdits, planRewrite } from "./rewrite";
 import { findRule, HeaderOverlay, HeaderSource, pickBackend } from "./route";
 
 export class HeadersDecision {
@@ -50,8 +50,8 @@ export class RequestDecision {
   upstreamModel: string = "";
   rule: Rule | null = null;
   backend: Backend | null = null;
-  /** The body to send instead of the client's, or null to keep it unchanged. */
-  body: ArrayBuffer | null = null;
+  /** The edits that make the body the upstream gets, or null to keep the client's unchanged. */
+  edits: BodyEdits | null = null;
 }
 
 /**
@@ -89,6 +89,6 @@ export function decideOnBody(config: GatewayConfig, endpoint: Endpoint, path: st
   const overrideModel = backend.modelNameOverride;
   if (overrideModel.length > 0) d.upstreamModel = overrideModel;
   const forceUsage = forceIncludeUsage && endpoint == Endpoint.ChatCompletions;
-  d.body = rewriteRequestBody(ptr, len, facts, overrideModel.length > 0 ? overrideModel : null, forceUsage);
+  d.edits = planRewrite(facts, overrideModel.length > 0 ? overrideModel : null, forceUsage);
   return d;
 }
