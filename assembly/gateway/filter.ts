@@ -31,7 +31,7 @@ import {
 } from "./config";
 import { LocalReply, errorJson } from "./errors";
 import { RequestFacts, scanRequestBody } from "./request/body";
-import { RequestDecision, bodyTooLarge, decideOnBody, decideOnHeaders } from "./request/decide";
+import { RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnHeaders } from "./request/decide";
 import { Endpoint } from "./request/endpoint";
 import { HeaderSource } from "./request/route";
 import { EppExchange, EppOwner, eppExchangesWaiting, expireEppExchanges } from "./epp";
@@ -182,8 +182,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     }
     const path = requestHeaders.get(":path");
     this.path = path == null ? "" : path;
-    const length = requestHeaders.get("content-length");
-    const decision = decideOnHeaders(config, this.path, length == null ? -1 : I64.parseInt(length));
+    const decision = decideOnHeaders(config, this.path, contentLength(requestHeaders.get("content-length")));
     this.endpoint = decision.endpoint;
     const reply = decision.reply;
     if (reply != null) return this.answer(reply);
@@ -515,8 +514,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       return this.askEpp(pool, [], 0, true) == EppStart.Continue ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopIteration;
     }
     this.plainPool = pool;
-    const length = requestHeaders.get("content-length");
-    const tooLarge = bodyTooLarge(this.gateway.config!, length == null ? -1 : I64.parseInt(length));
+    const tooLarge = bodyTooLarge(this.gateway.config!, contentLength(requestHeaders.get("content-length")));
     return tooLarge != null ? this.answer(tooLarge) : FilterHeadersStatus.StopIteration;
   }
 

@@ -14,7 +14,7 @@ import { RequestFacts, scanRequestBody, Span } from "../../assembly/gateway/requ
 import { endpointOf, endpointOperation } from "../../assembly/gateway/request/endpoint";
 import { BodyEdits, planRewrite } from "../../assembly/gateway/request/rewrite";
 import { HeaderSource, pickBackend } from "../../assembly/gateway/request/route";
-import { bodyTooLarge, decideOnBody, decideOnHeaders } from "../../assembly/gateway/request/decide";
+import { bodyTooLarge, contentLength, decideOnBody, decideOnHeaders } from "../../assembly/gateway/request/decide";
 
 let result: ArrayBuffer = new ArrayBuffer(0);
 
@@ -236,6 +236,11 @@ export function decideHeaders(pathPtr: usize, pathLen: usize, contentLength: i64
   const d = decideOnHeaders(config!, str(pathPtr, pathLen), contentLength);
   return setResult('{"endpoint":' + (<i32>d.endpoint).toString() + ',"operation":' + jsonQuote(endpointOperation(d.endpoint)) +
     ',"reply":' + replyJson(d.reply) + "}");
+}
+
+/** A content-length value (UTF-8 at ptr) as the filter reads it: -1 for none or invalid. */
+export function parseContentLength(ptr: usize, len: usize): i64 {
+  return contentLength(len == 0 ? null : str(ptr, len));
 }
 
 export function tooLarge(size: i64): i32 {

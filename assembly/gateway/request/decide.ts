@@ -36,6 +36,21 @@ export function decideOnHeaders(config: GatewayConfig, path: string, contentLeng
   return new HeadersDecision(endpoint, bodyTooLarge(config, contentLength));
 }
 
+/**
+ * A content-length header's value: -1 when absent or not a plain decimal number (the body's own size is
+ * checked as it arrives then), saturated at i64.MAX_VALUE so that no number too large wraps into a small one.
+ */
+export function contentLength(value: string | null): i64 {
+  if (value == null || value.length == 0) return -1;
+  let n: i64 = 0;
+  for (let i = 0; i < value.length; i++) {
+    const d = <i64>(value.charCodeAt(i) - 48);
+    if (d < 0 || d > 9) return -1;
+    n = n > (i64.MAX_VALUE - d) / 10 ? i64.MAX_VALUE : n * 10 + d;
+  }
+  return n;
+}
+
 /** 413 when `size` bytes exceed the configured limit (for content-length and for the bytes buffered so far). */
 export function bodyTooLarge(config: GatewayConfig, size: i64): LocalReply | null {
   return size > config.maxRequestBodyBytes ? payloadTooLarge(config.maxRequestBodyBytes) : null;
