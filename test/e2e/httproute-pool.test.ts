@@ -123,7 +123,10 @@ const aiRoute: Obj = {
   metadata: { name: "models" },
   spec: {
     parentRefs: [{ name: "eg", kind: "Gateway", group: "gateway.networking.k8s.io" }],
-    rules: [{ matches: [{ headers: [{ type: "Exact", name: "x-ai-eg-model", value: "primary-model" }] }], backendRefs: [poolRef("primary")] }],
+    rules: [{
+      matches: [{ headers: [{ type: "Exact", name: "x-ai-eg-model", value: "primary-model" }] }, { headers: [{ type: "Exact", name: "x-ai-eg-model", value: "ü-模型" }] }],
+      backendRefs: [poolRef("primary")],
+    }],
   },
 };
 
@@ -230,7 +233,15 @@ describe("plain routes and AI routes side by side", () => {
 
     const models = await send("/v1/models");
     expect(models.status).toBe(200);
-    expect(JSON.parse(models.text).data.map((m: { id: string }) => m.id)).toEqual(["primary-model"]);
+    expect(JSON.parse(models.text).data.map((m: { id: string }) => m.id)).toEqual(["primary-model", "ü-模型"]);
+    // A model named outside ASCII is listed and routed alike: the route compares header bytes.
+    const utf8 = await send("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json", "test-epp-endpoint-selection": ipOf("primary-pod-0") },
+      body: JSON.stringify({ model: "ü-模型", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(utf8.status, utf8.text).toBe(200);
+    expect(utf8.pod).toBe("primary-pod-0");
     const unknown = await send("/elsewhere");
     expect(unknown.status).toBe(404);
     expect(unknown.text).toContain("unsupported path: /elsewhere");
