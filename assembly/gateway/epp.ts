@@ -19,6 +19,7 @@ import { readBody } from "./body-read";
 import { Piece } from "./byte-buffer";
 import { DESTINATION_ENDPOINT_HEADER, PoolConfig } from "./config";
 import { errorJson, CONTENT_TYPE_JSON } from "./errors";
+import { LogThrottle } from "./log-throttle";
 import {
   BODY_MODE_BUFFERED, BODY_MODE_FULL_DUPLEX_STREAMED, BODY_MODE_NONE, PHASE_REQUEST, PHASE_RESPONSE,
   ProcessingRequestEncoder,
@@ -58,7 +59,13 @@ enum Phase {
 const waiting = new Array<EppExchange>();
 const TICK_MS: u32 = 20;
 
-/** Called from the root context's on_tick: fails the exchanges whose EPP took too long. */
+/** Failed exchanges are warned about once per pool and cause per period, with the count of the rest. */
+const failures = new LogThrottle(5_000_000_000);
+
+/**
+ * Called from the root context's on_tick: fails the exchanges whose EPP took too long, and logs the
+ * counts of throttled failure warnings whose period is over.
+ */
 export function expireEppExchanges(): void {
   const now = getCurrentTimeNanoseconds();
   for (let i = waiting.length - 1; i >= 0; i--) {
@@ -68,11 +75,15 @@ export function expireEppExchanges(): void {
     setEffectiveContext(x.contextId);
     x.fail("no answer from the endpoint picker within " + x.pool.timeoutMs.toString() + "ms");
   }
+  if (failures.pending) {
+    const lines = failures.flush(now);
+    for (let i = 0; i < lines.length; i++) logWarn(unchecked(lines[i]));
+  }
 }
 
-/** Whether a tick is needed (the root arms it while exchanges wait). */
-export function eppExchangesWaiting(): bool {
-  return waiting.length > 0;
+/** Whether a tick is needed: exchanges wait, or throttled warnings wait to be counted out. */
+export function eppNeedsTick(): bool {
+  return waiting.length > 0 || failures.pending;
 }
 
 /** What an exchange needs from the HTTP context that owns it. */
@@ -298,13 +309,20 @@ export class EppExchange implements GrpcStreamHandler {
 
   /** FailOpen: the request goes on to a pool endpoint the gateway picks; FailClose: 503. */
   private applyFailureMode(reason: string): bool {
-    if (this.pool.failureMode == "FailOpen") {
-      logWarn("endpoint picker for pool " + this.pool.name + " failed (" + reason + "); FailOpen: the gateway picks an endpoint");
+    const failOpen = this.pool.failureMode == "FailOpen";
+    // The cause is the reason up to its first ':' (what follows is detail, e.g. a status message).
+    const colon = reason.indexOf(":");
+    const line = failures.admit(this.pool.name + "\n" + (colon < 0 ? reason : reason.substring(0, colon)),
+      "endpoint picker for pool " + this.pool.name + " failed (" + reason + "); " +
+        (failOpen ? "FailOpen: the gateway picks an endpoint" : "FailClose: 503"),
+      getCurrentTimeNanoseconds());
+    if (line.length > 0) logWarn(line);
+    if (failures.pending) this.owner.armTick(TICK_MS);
+    if (failOpen) {
       requestHeaders.remove(DESTINATION_ENDPOINT_HEADER);
       clearRouteCache();
       return true;
     }
-    logWarn("endpoint picker for pool " + this.pool.name + " failed (" + reason + "); FailClose: 503");
     sendLocalResponseString(503, "endpoint_picker_failed",
       errorJson("ServiceUnavailable", "503", "the endpoint picker for InferencePool " + this.pool.name + " failed: " + reason),
       [new Pair("content-type", CONTENT_TYPE_JSON)]);

@@ -34,7 +34,7 @@ import { RequestFacts, scanRequestBody } from "./request/body";
 import { RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnHeaders } from "./request/decide";
 import { Endpoint } from "./request/endpoint";
 import { HeaderSource } from "./request/route";
-import { EppExchange, EppOwner, eppExchangesWaiting, expireEppExchanges } from "./epp";
+import { EppExchange, EppOwner, eppNeedsTick, expireEppExchanges } from "./epp";
 import { Admission, admit, currentHeaders, release, requestedOutputTokens, settleAll } from "./tokens/admission";
 import { TokenConfig, loadTokenConfig } from "./tokens/config";
 import { costValue, exportValue } from "./tokens/costs";
@@ -120,10 +120,10 @@ export class GatewayRoot extends RootContext {
     return new GatewayStream(contextId, this);
   }
 
-  /** Endpoint-picker deadlines are checked on a tick that runs only while some request waits. */
+  /** Endpoint-picker deadlines (and throttled warnings) are checked on a tick that runs only while needed. */
   onTick(): void {
     expireEppExchanges();
-    if (!eppExchangesWaiting()) this.setTickPeriod(0);
+    if (!eppNeedsTick()) this.setTickPeriod(0);
   }
 }
 
