@@ -18,6 +18,7 @@ import {
 import { ByteBuffer } from "./byte-buffer";
 import { DESTINATION_ENDPOINT_HEADER, PoolConfig } from "./config";
 import { errorJson, CONTENT_TYPE_JSON } from "./errors";
+import { EppOutcome, recordEppCallout } from "./tokens/metrics";
 import {
   BODY_MODE_BUFFERED, BODY_MODE_FULL_DUPLEX_STREAMED, BODY_MODE_NONE, PHASE_REQUEST, PHASE_RESPONSE,
   ProcessingRequestEncoder,
@@ -61,7 +62,7 @@ export function expireEppExchanges(): void {
     if (x.deadlineNs > now) continue;
     // on_tick runs on the root context: the reply or continue must act on the request's own stream.
     setEffectiveContext(x.contextId);
-    x.fail("no answer from the endpoint picker within " + x.pool.timeoutMs.toString() + "ms");
+    x.fail(EppOutcome.TIMEOUT, "no answer from the endpoint picker within " + x.pool.timeoutMs.toString() + "ms");
   }
 }
 
@@ -75,6 +76,8 @@ export interface EppOwner {
   openEppStream(pool: PoolConfig, handler: GrpcStreamHandler): GrpcStream | null;
   /** Arms the root's tick so deadlines are checked. */
   armTick(periodMs: u32): void;
+  /** The request is about to go upstream (picked, or FailOpen): where its GenAI durations start. */
+  upstreamStarting(): void;
 }
 
 export class EppExchange implements GrpcStreamHandler {
@@ -89,6 +92,8 @@ export class EppExchange implements GrpcStreamHandler {
   /** The request had no body: request_headers carried end of stream, and no body reply comes. */
   private bodiless: bool = false;
   deadlineNs: u64 = 0;
+  /** When the exchange began, for the callout metrics. */
+  private startNs: u64 = 0;
 
   constructor(
     private owner: EppOwner,
@@ -102,6 +107,7 @@ export class EppExchange implements GrpcStreamHandler {
    * the stream could not be opened.
    */
   start(bodyPtr: usize, bodyLen: usize, bodiless: bool = false): bool {
+    this.startNs = getCurrentTimeNanoseconds();
     const stream = this.owner.openEppStream(this.pool, this);
     if (stream == null) return false;
     this.stream = stream;
@@ -136,6 +142,7 @@ export class EppExchange implements GrpcStreamHandler {
 
   /** The stream could not be opened: apply the failure mode now; true when the request may continue. */
   failedBeforeStart(): bool {
+    this.ended(EppOutcome.UNAVAILABLE);
     return this.applyFailureMode("cannot open a stream to cluster " + this.pool.eppCluster);
   }
 
@@ -145,7 +152,7 @@ export class EppExchange implements GrpcStreamHandler {
     if (this.phase >= Phase.Response) return;
     const bytes = getBufferBytes(BufferType.GrpcReceiveBuffer, 0, size);
     if (bytes == null || !decoder.decode(changetype<usize>(bytes), bytes.byteLength, message)) {
-      this.fail("undecodable answer: " + message.errorMessage());
+      this.fail(EppOutcome.BAD_ANSWER, "undecodable answer: " + message.errorMessage());
       return;
     }
     if (message.kind == RESP_IMMEDIATE) {
@@ -154,7 +161,7 @@ export class EppExchange implements GrpcStreamHandler {
     }
     if (this.phase == Phase.AwaitHeaders) {
       if (message.kind != RESP_REQUEST_HEADERS) {
-        this.fail("expected a request_headers reply, got message kind " + message.kind.toString());
+        this.fail(EppOutcome.BAD_ANSWER, "expected a request_headers reply, got message kind " + message.kind.toString());
         return;
       }
       applyHeaderMutation(message.common.headers);
@@ -165,7 +172,7 @@ export class EppExchange implements GrpcStreamHandler {
         requestHeaders.replace(DESTINATION_ENDPOINT_HEADER, destination);
       }
       if (destination == null || destination.length == 0) {
-        this.fail("the answer names no destination endpoint");
+        this.fail(EppOutcome.NO_DESTINATION, "the answer names no destination endpoint");
         return;
       }
       this.destination = firstEndpoint(destination);
@@ -174,7 +181,7 @@ export class EppExchange implements GrpcStreamHandler {
       return;
     }
     if (message.kind != RESP_REQUEST_BODY) {
-      this.fail("expected a request_body reply, got message kind " + message.kind.toString());
+      this.fail(EppOutcome.BAD_ANSWER, "expected a request_body reply, got message kind " + message.kind.toString());
       return;
     }
     const common = message.common;
@@ -198,7 +205,7 @@ export class EppExchange implements GrpcStreamHandler {
     this.stream = null;
     if (this.phase < Phase.Response) {
       const s = getStatus();
-      this.fail("stream closed with grpc-status " + (<i32>status).toString() + (s.message.length > 0 ? ": " + s.message : ""));
+      this.fail(EppOutcome.STREAM_CLOSED, "stream closed with grpc-status " + (<i32>status).toString() + (s.message.length > 0 ? ": " + s.message : ""));
     }
     this.phase = Phase.Done;
   }
@@ -269,9 +276,10 @@ export class EppExchange implements GrpcStreamHandler {
     this.phase = Phase.Done;
   }
 
-  /** Ends the exchange after a failure, applying the pool's failure mode. */
-  fail(reason: string): void {
+  /** Ends the exchange after a failure (`cause`: an EppOutcome), applying the pool's failure mode. */
+  fail(cause: string, reason: string): void {
     if (this.phase >= Phase.Response) return;
+    this.ended(cause);
     this.unwait();
     const stream = this.stream;
     this.stream = null;
@@ -293,6 +301,7 @@ export class EppExchange implements GrpcStreamHandler {
       logWarn("endpoint picker for pool " + this.pool.name + " failed (" + reason + "); FailOpen: the gateway picks an endpoint");
       requestHeaders.remove(DESTINATION_ENDPOINT_HEADER);
       clearRouteCache();
+      this.owner.upstreamStarting();
       return true;
     }
     logWarn("endpoint picker for pool " + this.pool.name + " failed (" + reason + "); FailClose: 503");
@@ -304,6 +313,7 @@ export class EppExchange implements GrpcStreamHandler {
 
   private relayImmediate(): void {
     const im = message.immediate;
+    this.ended(EppOutcome.IMMEDIATE);
     this.unwait();
     const stream = this.stream;
     this.stream = null;
@@ -324,6 +334,7 @@ export class EppExchange implements GrpcStreamHandler {
   }
 
   private proceed(): void {
+    this.ended(EppOutcome.PICKED);
     this.unwait();
     const body = this.newBody;
     if (body != null) {
@@ -333,7 +344,13 @@ export class EppExchange implements GrpcStreamHandler {
     this.newBody = null;
     this.phase = Phase.Response;
     clearRouteCache();
+    this.owner.upstreamStarting();
     continueStream(StreamType.Request);
+  }
+
+  /** Counts and times the exchange by its outcome (once: every caller ends the request phase). */
+  private ended(outcome: string): void {
+    recordEppCallout(this.pool.name, outcome, (getCurrentTimeNanoseconds() - this.startNs) / 1000);
   }
 
   private unwait(): void {

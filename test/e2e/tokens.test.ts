@@ -138,9 +138,10 @@ describe("GenAI metrics", () => {
     const input = sum("input");
     expect(sum("output")).toBe(input * 100);
     expect(input).toBeGreaterThanOrEqual(5);
-    expect(text).toMatch(/^gen_ai_server_request_duration_milliseconds_count\{[^}]*gen_ai_original_model="some-model"[^}]*\} \d+/m);
-    // The refused requests count as failures.
-    expect(text).toMatch(/^gen_ai_server_request_duration_milliseconds_count\{[^}]*error_type="_OTHER"[^}]*\} \d+/m);
+    const count = text.match(/^gen_ai_server_request_duration_microseconds_count\{[^}]*gen_ai_original_model="some-model"[^}]*\} (\d+)/m);
+    expect(Number(count?.[1])).toBe(input);
+    // Like Envoy AI Gateway, requests refused before going upstream (the 429s) are not GenAI requests.
+    expect(text).not.toMatch(/^gen_ai_server_request_duration_microseconds_count\{[^}]*error_type=/m);
     expect(text).toMatch(/^aigw_backend_requests_total\{[^}]*backend="default\/upstream"[^}]*\} \d+/m);
   });
 });

@@ -214,6 +214,6 @@ describe("timing", () => {
 
   it("time to first token is taken at the first non-empty body chunk", () => {
     m.exports.timingScenario(100, 150, 200, 250, 300, 11n);
-    expect(JSON.parse(m.outText())).toEqual({ ttft: 100, tpot: 10 });
+    expect(JSON.parse(m.outText())).toEqual({ ttft: 100, tpot: 10, duration: 200 });
   });
 });
