@@ -76,6 +76,9 @@ function addUsage(u: { prompt_tokens?: number; completion_tokens?: number; promp
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const hi = [{ role: "user" as const, content: "Hi. Say this is a test" }];
+let asked = 0;
+/** A prompt no earlier one prefixes. */
+const varied = () => [{ role: "user" as const, content: `${++asked} ${"x".repeat(asked * 37)} Say this is a test` }];
 
 /** A JSON answer with every token type, from the test upstreams of the mistral pool. */
 const MISTRAL_ANSWER = JSON.stringify({
@@ -116,6 +119,12 @@ async function upstreamFailure(model: string, status: number): Promise<void> {
   count(model, true);
 }
 
+async function one(expr: string): Promise<number> {
+  const r = await query(expr);
+  expect(r, expr).toHaveLength(1);
+  return r[0]!.value;
+}
+
 async function wave(): Promise<void> {
   const timed = async <T>(f: () => Promise<T>, stream: boolean): Promise<T> => {
     const t0 = performance.now();
@@ -127,13 +136,13 @@ async function wave(): Promise<void> {
   };
   // The vLLM simulator pool (three endpoints): JSON and streams with usage.
   for (let i = 0; i < 4; i++) {
-    const r = await timed(() => client.chat.completions.create({ model: LLAMA, messages: hi, max_tokens: 8 }), false);
+    const r = await timed(() => client.chat.completions.create({ model: LLAMA, messages: varied(), max_tokens: 8 }), false);
     addUsage(r.usage);
     count(LLAMA, false);
   }
   for (let i = 0; i < 3; i++) {
     await timed(async () => {
-      const s = await client.chat.completions.create({ model: LLAMA, messages: hi, max_tokens: 8, stream: true, stream_options: { include_usage: true } });
+      const s = await client.chat.completions.create({ model: LLAMA, messages: varied(), max_tokens: 8, stream: true, stream_options: { include_usage: true } });
       let usage;
       for await (const chunk of s) if (chunk.usage) usage = chunk.usage;
       addUsage(usage);
@@ -228,11 +237,6 @@ describe.skipIf(typeof tools === "string")(`Envoy AI Gateway's Grafana dashboard
   const panels = typeof tools === "string" ? [] : dashboardPanels();
   const total = () => [...sent.values()].reduce((n, s) => n + s.requests, 0);
   const errors = () => [...sent.values()].reduce((n, s) => n + s.errors, 0);
-  const one = async (expr: string) => {
-    const r = await query(expr);
-    expect(r, expr).toHaveLength(1);
-    return r[0]!.value;
-  };
   const expr = (title: string, i = 0) => {
     const p = panels.find((x) => x.title === title);
     expect(p, `panel ${title}`).toBeDefined();
@@ -306,5 +310,48 @@ describe.skipIf(typeof tools === "string")(`Envoy AI Gateway's Grafana dashboard
     const want = Object.fromEntries([...sent].map(([m, s]) => [m, 1 - s.errors / s.requests]));
     expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
     for (const m of Object.keys(want)) expect(got[m], m).toBeCloseTo(want[m]!, 10);
+  });
+});
+
+describe.skipIf(typeof tools === "string")(`per endpoint, the Endpoint Picker and its cluster, through the same Prometheus${skipped}`, () => {
+  const POOLS = { [LLAMA]: "default/vllm-llama3-8b-instruct", [MISTRAL]: "default/mistral" } as const;
+  const poolRequests = (model: keyof typeof POOLS) => sent.get(model)!.requests;
+  const byLabel = async (expr: string, label: string) =>
+    Object.fromEntries((await query(expr)).map((r) => [r.metric[label]!, r.value]));
+
+  it("requests, errors and durations per backend and pool endpoint add up to what was sent", async () => {
+    const requests = await query("aigw_backend_requests_total");
+    const total = requests.reduce((n, r) => n + r.value, 0);
+    expect(total).toBe([...sent.values()].reduce((n, s) => n + s.requests, 0));
+    // Each series names a pod of its backend by address (pods are named after their Deployment).
+    const podAt = new Map([...gw.pods].map(([name, ip]) => [ip, name]));
+    for (const r of requests) {
+      const [ip] = r.metric.endpoint!.split(":");
+      expect(podAt.get(ip!), JSON.stringify(r.metric)).toContain(r.metric.backend!.split("/")[1]!.replace("-upstream", ""));
+    }
+    const llama = requests.filter((r) => r.metric.backend === POOLS[LLAMA]);
+    expect(llama.reduce((n, r) => n + r.value, 0)).toBe(poolRequests(LLAMA));
+    const errors = await byLabel("sum by (backend) (aigw_backend_errors_total)", "backend");
+    expect(Object.entries(errors).map(([b, n]) => [b.split("/").at(-1), n]).sort()).toEqual(
+      [["envoy-ai-gateway-basic-testupstream", 2], ["mistral", 2]],
+    );
+    expect(await one("sum(aigw_backend_request_duration_microseconds_count)")).toBe(total);
+  });
+
+  it("every pool request is one EPP callout that picked, counted by the EPP's cluster as Envoy counts callouts", async () => {
+    const picked = await byLabel('sum by (pool) (aigw_epp_callouts_total{outcome="picked"})', "pool");
+    expect(picked).toEqual({ [POOLS[LLAMA]]: poolRequests(LLAMA), [POOLS[MISTRAL]]: poolRequests(MISTRAL) });
+    expect(await query('aigw_epp_callouts_total{outcome!="picked"}')).toEqual([]);
+    expect(await one("sum(aigw_epp_callout_duration_microseconds_count)")).toBe(poolRequests(LLAMA) + poolRequests(MISTRAL));
+    for (const [model, pool] of Object.entries(POOLS) as Array<[keyof typeof POOLS, string]>) {
+      const cluster = `envoy_cluster_name="epp/${pool}"`;
+      const all = JSON.stringify((await query(`{${cluster},__name__=~"envoy_cluster_upstream_rq.*"}`)).map((r) => [r.metric.__name__, r.value]));
+      expect(await one(`envoy_cluster_upstream_rq_total{${cluster}}`), all).toBe(poolRequests(model));
+      // Every callout ended: completed when the EPP's status arrived while the request lived, else reset
+      // with the request's stream (as Envoy resets a context's gRPC streams when it is destroyed).
+      const ended = await one(`sum(envoy_cluster_upstream_rq_completed{${cluster}}) + sum(envoy_cluster_upstream_rq_tx_reset{${cluster}})`);
+      expect(ended, all).toBe(poolRequests(model));
+      expect(await one(`envoy_cluster_upstream_rq_active{${cluster}}`), all).toBe(0);
+    }
   });
 });

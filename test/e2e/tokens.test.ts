@@ -178,4 +178,20 @@ describe("a Global token budget per x-user-id, through the rate limit service", 
     const other = await askGlobal("erin");
     expect(other.response.status).toBe(200);
   });
+
+  it("counts and times the rate limit service calls by phase and outcome, on the service's cluster too", async () => {
+    await new Promise((r) => setTimeout(r, 100)); // the last charge is not awaited by the response
+    const a = global.gateway.adminAddress;
+    const text = await (await fetch(`http://${a.address}:${a.port}/metrics`)).text();
+    const value = (series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\d+)$`, "m"))?.[1]);
+    // Five admitted requests (four of dave's, erin's) each checked and then charged; dave's fifth refused.
+    expect(value('aigw_ratelimit_calls_total{phase="check",outcome="ok"}')).toBe(5);
+    expect(value('aigw_ratelimit_calls_total{phase="check",outcome="over_limit"}')).toBe(1);
+    expect(value('aigw_ratelimit_calls_total{phase="charge",outcome="ok"}')).toBe(5);
+    expect(value('aigw_ratelimit_call_duration_microseconds_count{phase="check"}')).toBe(6);
+    expect(value('aigw_ratelimit_call_duration_microseconds_count{phase="charge"}')).toBe(5);
+    const cluster = text.match(/^envoy_cluster_upstream_rq_total\{envoy_cluster_name="([^"]*ratelimit[^"]*)"\} (\d+)$/m);
+    expect(cluster, text.split("\n").filter((l) => l.startsWith("envoy_cluster_upstream_rq_total")).join("\n")).not.toBeNull();
+    expect(Number(cluster![2])).toBe(11);
+  });
 });
