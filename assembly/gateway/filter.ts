@@ -394,6 +394,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     // Before any budget reads them: a client's own x-ai-eg-model must not pick its bucket either.
     requestHeaders.replace(MODEL_HEADER, d.model);
     requestHeaders.replace(BACKEND_HEADER, backend.name);
+    // The route follows these headers from now on, also for the filter's own replies (429, EPP failures).
+    clearRouteCache();
     if (root.tokens.rateLimits.length > 0) {
       const admission = admit(root.tokens, this.route, d.upstreamModel, backend.name, REQUEST_HEADERS, len,
         requestedOutputTokens(ptr, len), nowSeconds());
@@ -478,8 +480,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       return dataStatus(this.askEpp(backend.pool!, newBody != null ? changetype<usize>(newBody) : ptr,
         newBody != null ? <usize>newBody.byteLength : len, false));
     }
-    clearRouteCache();
-    this.upstreamStarting();
+    this.upstreamStarting(); // the route cache was cleared when the routing headers were set (decide)
     return FilterDataStatus.Continue;
   }
 

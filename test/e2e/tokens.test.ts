@@ -105,6 +105,12 @@ describe("a Local token budget per x-user-id", () => {
     expect(Number(err.headers?.get("x-ratelimit-reset"))).toBeLessThanOrEqual(3600);
   });
 
+  it("the access log names the route of a refused request, not the catch-all it first matched", async () => {
+    const refused = accessLog.filter((l) => l.includes(" 429 ") && l.includes("token_rate_limited"));
+    expect(refused.length, accessLog.join("\n")).toBeGreaterThan(0);
+    for (const l of refused) expect(l).toContain(" aigatewayroute/default/tokens/rule/0/match/0/backend/default/upstream");
+  });
+
   it("keeps every user's budget apart", async () => {
     const { response } = await ask("bob");
     expect(response.status).toBe(200);
