@@ -18,7 +18,7 @@ import {
 import { ByteBuffer } from "./byte-buffer";
 import { DESTINATION_ENDPOINT_HEADER, PoolConfig } from "./config";
 import { errorJson, CONTENT_TYPE_JSON } from "./errors";
-import { EppOutcome, recordEppCallout } from "./tokens/metrics";
+import { EppOutcome, microsSince, recordEppCallout } from "./tokens/metrics";
 import {
   BODY_MODE_BUFFERED, BODY_MODE_FULL_DUPLEX_STREAMED, BODY_MODE_NONE, PHASE_REQUEST, PHASE_RESPONSE,
   ProcessingRequestEncoder,
@@ -350,7 +350,7 @@ export class EppExchange implements GrpcStreamHandler {
 
   /** Counts and times the exchange by its outcome (once: every caller ends the request phase). */
   private ended(outcome: string): void {
-    recordEppCallout(this.pool.name, outcome, (getCurrentTimeNanoseconds() - this.startNs) / 1000);
+    recordEppCallout(this.pool.name, outcome, microsSince(this.startNs));
   }
 
   private unwait(): void {

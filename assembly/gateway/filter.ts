@@ -440,7 +440,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       answer = bytes == null ? null : decodeRateLimitResponse(changetype<usize>(bytes), bytes.byteLength);
     }
     recordRlsCall(RlsCall.CHECK, answer == null || (!answer.ok && !answer.overLimit) ? RlsCall.ERROR
-      : answer.overLimit ? RlsCall.OVER_LIMIT : RlsCall.OK, <i64>(nowMicros() - this.rlsCheckSent));
+      : answer.overLimit ? RlsCall.OVER_LIMIT : RlsCall.OK, <i64>max(0, nowMicros() - this.rlsCheckSent));
     if (answer == null || (!answer.ok && !answer.overLimit)) {
       if (rule.failureModeDeny) {
         this.refuseGlobal(500, "the rate limit service failed (grpc-status " + (<i32>status).toString() + ")", []);

@@ -41,16 +41,16 @@ export class ResponseTiming {
     if (this.end < 0) this.end = now;
   }
 
-  /** end − start, or -1 when either is unknown. */
+  /** end − start (0 if the wall clock stepped back), or -1 when either is unknown. */
   duration(): f64 {
-    if (this.start < 0 || this.end < this.start) return -1;
-    return this.end - this.start;
+    if (this.start < 0 || this.end < 0) return -1;
+    return max(0, this.end - this.start);
   }
 
-  /** firstByte − start, or -1 when either is unknown. */
+  /** firstByte − start (0 if the wall clock stepped back), or -1 when either is unknown. */
   timeToFirstToken(): f64 {
     if (this.start < 0 || this.firstByte < 0) return -1;
-    return this.firstByte - this.start;
+    return max(0, this.firstByte - this.start);
   }
 
   timePerOutputToken(outputTokens: u64): f64 {

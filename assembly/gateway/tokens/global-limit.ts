@@ -18,7 +18,7 @@ import { GrpcCallHandler, GrpcStatus, getCurrentTimeNanoseconds, logWarn } from 
 import { TokenUsage } from "../response/usage";
 import { Cost, RateLimitRule } from "./config";
 import { costValue } from "./costs";
-import { RlsCall, recordRlsCall } from "./metrics";
+import { RlsCall, microsSince, recordRlsCall } from "./metrics";
 
 export const RLS_SERVICE = "envoy.service.ratelimit.v3.RateLimitService";
 export const RLS_METHOD = "ShouldRateLimit";
@@ -196,7 +196,7 @@ class ChargeOutcome implements GrpcCallHandler {
   onGrpcCallResponse(token: u32, status: GrpcStatus, size: u32): void {
     let us: i64 = -1;
     if (this.sent.has(token)) {
-      us = <i64>((getCurrentTimeNanoseconds() - this.sent.get(token)) / 1000);
+      us = <i64>microsSince(this.sent.get(token));
       this.sent.delete(token);
     }
     recordRlsCall(RlsCall.CHARGE, status == GrpcStatus.Ok ? RlsCall.OK : RlsCall.ERROR, us);

@@ -20,8 +20,14 @@
 // microseconds, and the Prometheus recording rules of envoy/prometheus/ turn them into Envoy AI Gateway's
 // *_seconds series.
 
-import { Counter, Histogram } from "../../proxy-wasm";
+import { Counter, Histogram, getCurrentTimeNanoseconds } from "../../proxy-wasm";
 import { TokenUsage, USAGE_CACHE_CREATION_INPUT, USAGE_CACHED_INPUT, USAGE_INPUT, USAGE_OUTPUT, USAGE_REASONING } from "../response/usage";
+
+/** Microseconds from `startNs` to now; 0 if the wall clock stepped back (u64 must not wrap). */
+export function microsSince(startNs: u64): u64 {
+  const now = getCurrentTimeNanoseconds();
+  return now > startNs ? (now - startNs) / 1000 : 0;
+}
 
 /** Envoy AI Gateway's error.type for every failure (it has no typed errors either). */
 const ERROR_TYPE = "_OTHER";
