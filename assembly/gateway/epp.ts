@@ -20,6 +20,7 @@ import { Piece } from "./byte-buffer";
 import { DESTINATION_ENDPOINT_HEADER, PoolConfig } from "./config";
 import { errorJson, CONTENT_TYPE_JSON } from "./errors";
 import { LogThrottle } from "./log-throttle";
+import { EppOutcome, microsSince, recordEppCallout } from "./tokens/metrics";
 import {
   BODY_MODE_BUFFERED, BODY_MODE_FULL_DUPLEX_STREAMED, BODY_MODE_NONE, PHASE_REQUEST, PHASE_RESPONSE,
   ProcessingRequestEncoder,
@@ -73,7 +74,7 @@ export function expireEppExchanges(): void {
     if (x.deadlineNs > now) continue;
     // on_tick runs on the root context: the reply or continue must act on the request's own stream.
     setEffectiveContext(x.contextId);
-    x.fail("no answer from the endpoint picker within " + x.pool.timeoutMs.toString() + "ms");
+    x.fail(EppOutcome.TIMEOUT, "no answer from the endpoint picker within " + x.pool.timeoutMs.toString() + "ms");
   }
   if (failures.pending) {
     const lines = failures.flush(now);
@@ -93,6 +94,8 @@ export interface EppOwner {
   armTick(periodMs: u32): void;
   /** The EPP changed the request body, now `length` bytes in the request's body buffer. */
   bodyReplaced(length: u32): void;
+  /** The request is about to go upstream (picked, or FailOpen): where its GenAI durations start. */
+  upstreamStarting(): void;
 }
 
 export class EppExchange implements GrpcStreamHandler {
@@ -108,6 +111,8 @@ export class EppExchange implements GrpcStreamHandler {
   /** The request had no body: request_headers carried end of stream, and no body reply comes. */
   private bodiless: bool = false;
   deadlineNs: u64 = 0;
+  /** When the exchange began, for the callout metrics. */
+  private startNs: u64 = 0;
 
   constructor(
     private owner: EppOwner,
@@ -122,6 +127,7 @@ export class EppExchange implements GrpcStreamHandler {
    * not be opened. `maxBodyBytes` bounds the body the EPP may send back.
    */
   start(pieces: Array<Piece>, total: usize, bodiless: bool, maxBodyBytes: i64): bool {
+    this.startNs = getCurrentTimeNanoseconds();
     const stream = this.owner.openEppStream(this.pool, this);
     if (stream == null) return false;
     this.stream = stream;
@@ -157,6 +163,7 @@ export class EppExchange implements GrpcStreamHandler {
 
   /** The stream could not be opened: apply the failure mode now; true when the request may continue. */
   failedBeforeStart(): bool {
+    this.ended(EppOutcome.UNAVAILABLE);
     return this.applyFailureMode("cannot open a stream to cluster " + this.pool.eppCluster);
   }
 
@@ -166,7 +173,7 @@ export class EppExchange implements GrpcStreamHandler {
     if (this.phase >= Phase.Response) return;
     const n = readBufferBytes(BufferType.GrpcReceiveBuffer, 0, size, received);
     if (n < 0 || !decoder.decode(received.ptr, <i32>n, message)) {
-      this.fail("undecodable answer: " + message.errorMessage());
+      this.fail(EppOutcome.BAD_ANSWER, "undecodable answer: " + message.errorMessage());
       return;
     }
     if (message.kind == RESP_IMMEDIATE) {
@@ -175,7 +182,7 @@ export class EppExchange implements GrpcStreamHandler {
     }
     if (this.phase == Phase.AwaitHeaders) {
       if (message.kind != RESP_REQUEST_HEADERS) {
-        this.fail("expected a request_headers reply, got message kind " + message.kind.toString());
+        this.fail(EppOutcome.BAD_ANSWER, "expected a request_headers reply, got message kind " + message.kind.toString());
         return;
       }
       applyHeaderMutation(message.common.headers);
@@ -186,7 +193,7 @@ export class EppExchange implements GrpcStreamHandler {
         requestHeaders.replace(DESTINATION_ENDPOINT_HEADER, destination);
       }
       if (destination == null || destination.length == 0) {
-        this.fail("the answer names no destination endpoint");
+        this.fail(EppOutcome.NO_DESTINATION, "the answer names no destination endpoint");
         return;
       }
       this.destination = firstEndpoint(destination);
@@ -195,7 +202,7 @@ export class EppExchange implements GrpcStreamHandler {
       return;
     }
     if (message.kind != RESP_REQUEST_BODY) {
-      this.fail("expected a request_body reply, got message kind " + message.kind.toString());
+      this.fail(EppOutcome.BAD_ANSWER, "expected a request_body reply, got message kind " + message.kind.toString());
       return;
     }
     const common = message.common;
@@ -204,7 +211,7 @@ export class EppExchange implements GrpcStreamHandler {
       common.bodyMutation == BODY_MUTATION_CLEAR) {
       if (common.bodyMutation != BODY_MUTATION_STREAMED) this.returned.restart();
       if (!this.returned.take(common.bodyPtr, <usize>common.bodyLen)) {
-        this.fail("the body it sent back is larger than the request body limit");
+        this.fail(EppOutcome.BAD_ANSWER, "the body it sent back is larger than the request body limit");
         return;
       }
       if (common.bodyMutation == BODY_MUTATION_STREAMED && !common.streamedEndOfStream) return;
@@ -218,7 +225,7 @@ export class EppExchange implements GrpcStreamHandler {
     this.stream = null;
     if (this.phase < Phase.Response) {
       const s = getStatus();
-      this.fail("stream closed with grpc-status " + (<i32>status).toString() + (s.message.length > 0 ? ": " + s.message : ""));
+      this.fail(EppOutcome.STREAM_CLOSED, "stream closed with grpc-status " + (<i32>status).toString() + (s.message.length > 0 ? ": " + s.message : ""));
     }
     this.phase = Phase.Done;
   }
@@ -289,9 +296,10 @@ export class EppExchange implements GrpcStreamHandler {
     this.phase = Phase.Done;
   }
 
-  /** Ends the exchange after a failure, applying the pool's failure mode. */
-  fail(reason: string): void {
+  /** Ends the exchange after a failure (`cause`: an EppOutcome), applying the pool's failure mode. */
+  fail(cause: string, reason: string): void {
     if (this.phase >= Phase.Response) return;
+    this.ended(cause);
     this.unwait();
     const stream = this.stream;
     this.stream = null;
@@ -321,6 +329,7 @@ export class EppExchange implements GrpcStreamHandler {
     if (failOpen) {
       requestHeaders.remove(DESTINATION_ENDPOINT_HEADER);
       clearRouteCache();
+      this.owner.upstreamStarting();
       return true;
     }
     sendLocalResponseString(503, "endpoint_picker_failed",
@@ -331,6 +340,7 @@ export class EppExchange implements GrpcStreamHandler {
 
   private relayImmediate(): void {
     const im = message.immediate;
+    this.ended(EppOutcome.IMMEDIATE);
     this.unwait();
     const stream = this.stream;
     this.stream = null;
@@ -352,6 +362,7 @@ export class EppExchange implements GrpcStreamHandler {
 
   private proceed(): void {
     const length = this.returned.apply();
+    this.ended(EppOutcome.PICKED);
     this.unwait();
     if (length >= 0) {
       requestHeaders.replace("content-length", length.toString());
@@ -359,7 +370,13 @@ export class EppExchange implements GrpcStreamHandler {
     }
     this.phase = Phase.Response;
     clearRouteCache();
+    this.owner.upstreamStarting();
     continueStream(StreamType.Request);
+  }
+
+  /** Counts and times the exchange by its outcome (once: every caller ends the request phase). */
+  private ended(outcome: string): void {
+    recordEppCallout(this.pool.name, outcome, microsSince(this.startNs));
   }
 
   /** Out of the deadline list, with nothing kept of the returned body. */

@@ -44,9 +44,9 @@ import {
   GlobalCheck, RLS_METHOD, RLS_SERVICE, RateLimitAnswer, applicableGlobalRules, decodeRateLimitResponse,
   encodeRateLimitRequest, globalLimitHeaders, globalRefusalBody, responseHits, CHARGE_OUTCOME,
 } from "./tokens/global-limit";
-import { GenAiLabels, countBackendRequest } from "./tokens/metrics";
+import { GenAiLabels, RlsCall, recordBackendRequest, recordRlsCall } from "./tokens/metrics";
 import { endpointOperation } from "./request/endpoint";
-import { timePerOutputToken } from "./response/timing";
+import { ResponseTiming } from "./response/timing";
 import { USAGE_OUTPUT } from "./response/usage";
 
 const EXT_PROC_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor";
@@ -131,6 +131,11 @@ function nowSeconds(): u64 {
   return getCurrentTimeNanoseconds() / 1_000_000_000;
 }
 
+/** The metrics' clock: whole microseconds. */
+function nowMicros(): f64 {
+  return <f64>(getCurrentTimeNanoseconds() / 1000);
+}
+
 /** The request headers as the rules read them (only while Envoy still holds them). */
 class RequestHeaderSource extends HeaderSource {
   get(name: string): string | null {
@@ -160,8 +165,9 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   private tracker: UsageTracker | null = null;
   private status: i32 = 0;
   private finished: bool = false;
-  private startNs: u64 = 0;
-  private firstByteNs: u64 = 0;
+  private readonly timing: ResponseTiming = new ResponseTiming();
+  /** When the admission check went to the rate limit service (µs). */
+  private rlsCheckSent: f64 = 0;
 
   constructor(contextId: u32, private gateway: GatewayRoot) {
     super(contextId, gateway);
@@ -169,7 +175,6 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     const config = this.gateway.config!;
-    this.startNs = getCurrentTimeNanoseconds();
     // Routing headers only this filter may set: a client's own would pick a backend or an endpoint.
     requestHeaders.remove(BACKEND_HEADER);
     requestHeaders.remove(DESTINATION_ENDPOINT_HEADER);
@@ -255,9 +260,9 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
 
   onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
     const tracker = this.tracker;
+    if (tracker != null) this.timing.bodyBytes(nowMicros(), bodySize);
     // A JSON answer is read whole: Envoy buffers it (body_size is cumulative) until the end.
     if (tracker != null && !tracker.streaming && !endOfStream) return FilterDataStatus.StopIterationAndBuffer;
-    if (tracker != null && this.firstByteNs == 0 && bodySize > 0) this.firstByteNs = getCurrentTimeNanoseconds();
     this.responseData(readBody(BufferType.HttpResponseBody, 0, bodySize), endOfStream);
     return FilterDataStatus.Continue;
   }
@@ -297,25 +302,37 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     // A request that never got a complete response gives its reservations back.
     const admission = this.admission;
     if (admission != null && !this.finished) release(admission.reservations);
-    if (this.backendName.length == 0 && this.model.length == 0) return; // answered before routing
-    const failed = !this.finished || this.status < 200 || this.status >= 300;
-    const labels = this.labels();
-    labels.recordDuration((getCurrentTimeNanoseconds() - this.startNs) / 1_000_000, failed);
-    if (this.backendName.length > 0) {
-      const endpoint = getPropertyString(["upstream", "address"]);
-      countBackendRequest(this.backendName, endpoint == null ? "" : endpoint, failed || this.status >= 500);
+    // Like Envoy AI Gateway, only a request that went upstream is measured: the filter's own replies
+    // (400, 404, 429, EPP failures) are not GenAI requests of a backend.
+    if (this.backendName.length == 0 || !this.timing.started) return;
+    const timing = this.timing;
+    if (!this.finished) {
+      timing.responseEnded(nowMicros());
+      this.labels(false).recordDuration(<u64>timing.duration(), true);
     }
+    const endpoint = getPropertyString(["upstream", "address"]);
+    recordBackendRequest(this.backendName, endpoint == null ? "" : endpoint, <u64>timing.duration(), !this.succeeded());
   }
 
-  private labels(): GenAiLabels {
+  private succeeded(): bool {
+    return this.finished && this.status >= 200 && this.status < 300;
+  }
+
+  /** Envoy AI Gateway's labels: the response model falls back to the request's only on a success. */
+  private labels(ok: bool): GenAiLabels {
     const l = new GenAiLabels();
     l.op = endpointOperation(this.endpoint);
     l.provider = "openai";
     l.originalModel = this.model;
     l.requestModel = this.upstreamModel;
     const tracker = this.tracker;
-    l.responseModel = tracker != null && tracker.usage.model.length > 0 ? tracker.usage.model : this.upstreamModel;
+    l.responseModel = tracker != null && tracker.usage.model.length > 0 ? tracker.usage.model : ok ? this.upstreamModel : "";
     return l;
+  }
+
+  /** The request goes upstream now: the GenAI durations start here (EppOwner). */
+  upstreamStarting(): void {
+    this.timing.upstreamStarted(nowMicros());
   }
 
   onDelete(): void {
@@ -331,6 +348,10 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const ok = this.status >= 200 && this.status < 300 && tracker != null;
     const usage = ok ? tracker!.usage : null;
     const root = this.gateway;
+    const timing = this.timing;
+    timing.responseEnded(nowMicros());
+    const labels = this.labels(ok);
+    if (this.backendName.length > 0 && timing.started) labels.recordDuration(<u64>timing.duration(), !ok);
     const costs = root.tokens.costsFor(this.route);
     if (usage != null) {
       const model = this.upstreamModel;
@@ -345,12 +366,12 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       exportValue("response_model", usage.model.length > 0 ? usage.model : model);
       // Only admission estimates read a model's recent output: no rate limits, no shared-data round trip.
       if (usage.has(USAGE_OUTPUT) && root.tokens.rateLimits.length > 0) recordOutput(model, usage.outputTokens);
-      const labels = this.labels();
       labels.recordUsage(usage);
-      if (tracker!.streaming && this.firstByteNs > 0) {
-        const now = getCurrentTimeNanoseconds();
-        labels.recordTimeToFirstToken((this.firstByteNs - this.startNs) / 1_000_000);
-        const tpot = timePerOutputToken(<f64>this.firstByteNs / 1e6, <f64>now / 1e6, usage.outputTokens);
+      // Streams only, as Envoy AI Gateway: both are defined by the first and the last output event.
+      const ttft = timing.timeToFirstToken();
+      if (tracker!.streaming && ttft >= 0) {
+        labels.recordTimeToFirstToken(<u64>ttft);
+        const tpot = timing.timePerOutputToken(usage.outputTokens);
         if (tpot >= 0) labels.recordTimePerOutputToken(<u64>Math.round(tpot));
       }
     }
@@ -359,7 +380,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       const rule = check.rules[0];
       const hits = responseHits(check, costs, usage, this.upstreamModel, this.backendName, this.route);
       // From the root context: the charge must not be cancelled with the stream.
-      root.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits), rule.timeoutMs, CHARGE_OUTCOME);
+      CHARGE_OUTCOME.started(root.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits),
+        rule.timeoutMs, CHARGE_OUTCOME));
     }
     const admission = this.admission;
     if (admission != null && admission.reservations.length > 0) {
@@ -395,6 +417,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     // Before any budget reads them: a client's own x-ai-eg-model must not pick its bucket either.
     requestHeaders.replace(MODEL_HEADER, d.model);
     requestHeaders.replace(BACKEND_HEADER, backend.name);
+    // The route follows these headers from now on, also for the filter's own replies (429, EPP failures).
+    clearRouteCache();
     if (root.tokens.rateLimits.length > 0) {
       const admission = admit(root.tokens, this.route, d.upstreamModel, backend.name, REQUEST_HEADERS, len,
         requestedOutputTokens(ptr, len), nowSeconds());
@@ -414,9 +438,11 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
           hits.push(c.metadataKey.length == 0 ? c.number : 0);
         }
         const rule = check.rules[0];
+        this.rlsCheckSent = nowMicros();
         if (this.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits), rule.timeoutMs, this) != 0) {
           return FilterDataStatus.StopIterationAndBuffer;
         }
+        recordRlsCall(RlsCall.CHECK, RlsCall.UNAVAILABLE, -1);
         if (rule.failureModeDeny) {
           this.refuseGlobal(500, "the rate limit service cannot be called (cluster " + rule.rlsCluster + ")", []);
           return FilterDataStatus.StopIterationNoBuffer;
@@ -436,6 +462,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       const bytes = getBufferBytes(BufferType.GrpcReceiveBuffer, 0, size);
       answer = bytes == null ? null : decodeRateLimitResponse(changetype<usize>(bytes), bytes.byteLength);
     }
+    recordRlsCall(RlsCall.CHECK, answer == null || (!answer.ok && !answer.overLimit) ? RlsCall.ERROR
+      : answer.overLimit ? RlsCall.OVER_LIMIT : RlsCall.OK, <i64>max(0, nowMicros() - this.rlsCheckSent));
     if (answer == null || (!answer.ok && !answer.overLimit)) {
       if (rule.failureModeDeny) {
         this.refuseGlobal(500, "the rate limit service failed (grpc-status " + (<i32>status).toString() + ")", []);
@@ -482,7 +510,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       pieces = [new Piece(ptr, len)];
     }
     if (backend.kind == BackendKind.InferencePool) return dataStatus(this.askEpp(backend.pool!, pieces, length, false));
-    clearRouteCache();
+    this.upstreamStarting(); // the route cache was cleared when the routing headers were set (decide)
     return FilterDataStatus.Continue;
   }
 

@@ -75,7 +75,7 @@ export async function runGateway(opts: RunOptions): Promise<RunningGateway> {
       log(`started ${pod.kind} ${pod.namespace}/${pod.name} on ${pod.ip} (${pod.owner})`);
     }
 
-    const stats = new StatsStore({ tags: config.gateway.statsTags });
+    const stats = new StatsStore({ tags: config.gateway.statsTags, bucketSettings: config.gateway.histogramBuckets });
     const filter = opts.noFilter || !config.gateway.wasm
       ? undefined
       : await loadWasmFilter({

@@ -228,6 +228,11 @@ describe("timing", () => {
 
   it("time to first token is taken at the first non-empty body chunk", () => {
     m.exports.timingScenario(100, 150, 200, 250, 300, 11n);
-    expect(JSON.parse(m.outText())).toEqual({ ttft: 100, tpot: 10 });
+    expect(JSON.parse(m.outText())).toEqual({ ttft: 100, tpot: 10, duration: 200 });
+  });
+
+  it("a wall clock that stepped back gives 0, never a negative or wrapped duration", () => {
+    m.exports.timingScenario(300, 0, 250, 260, 200, 11n);
+    expect(JSON.parse(m.outText())).toEqual({ ttft: 0, tpot: -1, duration: 0 });
   });
 });
