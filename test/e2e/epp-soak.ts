@@ -36,6 +36,8 @@ export interface SoakResult {
   failures: number;
   /** Failures whose answer names the endpoint picker (its stream failed or timed out). */
   eppFailures: number;
+  /** Of those, the ones whose EPP did not answer within the pool's timeout (a loaded machine, not the connection). */
+  eppTimeouts: number;
   firstFailure?: string;
   p50Ms: number;
   p99Ms: number;

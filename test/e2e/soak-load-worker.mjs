@@ -8,6 +8,7 @@ parentPort.once("message", async ({ url, model, ratePerSecond, durationMs }) => 
   let sent = 0;
   let failures = 0;
   let eppFailures = 0;
+  let eppTimeouts = 0;
   let firstFailure;
   const pending = new Set();
   const one = async (i) => {
@@ -26,6 +27,7 @@ parentPort.once("message", async ({ url, model, ratePerSecond, durationMs }) => 
     if (status === 200) return;
     failures++;
     if (/endpoint.picker/i.test(text)) eppFailures++;
+    if (/no answer from the endpoint picker within/.test(text)) eppTimeouts++;
     firstFailure ??= `${status} ${text.slice(0, 200)}`;
   };
   const start = performance.now();
@@ -41,5 +43,5 @@ parentPort.once("message", async ({ url, model, ratePerSecond, durationMs }) => 
   await Promise.all(pending);
   latencies.sort((x, y) => x - y);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  parentPort.postMessage({ requests: sent, rate: (sent / elapsed) * 1000, ok: sent - failures, failures, eppFailures, firstFailure, p50Ms: q(0.5), p99Ms: q(0.99) });
+  parentPort.postMessage({ requests: sent, rate: (sent / elapsed) * 1000, ok: sent - failures, failures, eppFailures, eppTimeouts, firstFailure, p50Ms: q(0.5), p99Ms: q(0.99) });
 });
