@@ -372,6 +372,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     if (!this.startUpstream(r.headers, r.endOfStream)) return true;
     for (const [data, endOfStream] of r.writes) this.upstream!.write(data, endOfStream);
     if (r.trailers) this.upstream!.endWithTrailers(r.trailers);
+    if (r.left === 0) this.retry = undefined; // the last attempt: nothing more to keep
     return true;
   }
 
