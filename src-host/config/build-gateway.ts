@@ -16,7 +16,7 @@ import type { AppliedObject } from "./objects.js";
 import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, INFERENCE_GROUP } from "./objects.js";
 import type { Problems } from "./problems.js";
 import { attachedRoutes, checkDanglingParents } from "./attachment.js";
-import { buildHTTPRoutes, type BuiltPool } from "./build-httproutes.js";
+import { buildHTTPRoutes, POOL_RETRY_POLICY, type BuiltPool } from "./build-httproutes.js";
 import { compare, PodRegistry } from "./pods.js";
 import { resolveService, serviceForHostname } from "./services.js";
 import { eppSecureServing, planEmbeddedRateLimit, planWorkloads, type WorkloadPlan } from "./workloads.js";
@@ -51,6 +51,7 @@ export const DEFAULT_EPP_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 60_000;
 /** Envoy Gateway's cluster connect timeout. */
 export const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Headroom above the filter's limit so that the filter's own 413 answers before the listener's. */
 const BUFFER_HEADROOM_BYTES = 1024 * 1024;
 export const MODELS_OWNED_BY = "Envoy AI Gateway";
@@ -174,7 +175,9 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
           headers.push({ name: BACKEND_HEADER, exact: b.name });
           const cluster =
             b.kind === "InferencePool" ? clusterName("inferencepool", ...split(b.name)) : clusterName("aiservicebackend", ...split(b.name));
-          routeTable.push({ name, match: { prefix: "/", headers }, action: { cluster }, timeoutMs: rule.timeoutMs ?? REQUEST_TIMEOUT_MS });
+          const r: Route = { name, match: { prefix: "/", headers }, action: { cluster }, timeoutMs: rule.timeoutMs ?? REQUEST_TIMEOUT_MS };
+          if (b.kind === "InferencePool") r.retryPolicy = POOL_RETRY_POLICY;
+          routeTable.push(r);
         }
       });
     }

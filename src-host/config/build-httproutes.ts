@@ -12,7 +12,7 @@
 // entry for a cluster that does not exist on a route whose cluster_not_found answer is 500 (what Envoy
 // Gateway generates), or a 500 direct response when the rule has nothing valid to send to.
 
-import type { ClusterConfig, HeaderMatcher, Route, RouteAction } from "../gateway/config.js";
+import type { ClusterConfig, HeaderMatcher, RetryPolicy, Route, RouteAction } from "../gateway/config.js";
 import type { Model } from "./model.js";
 import { referenceAllowed } from "./model.js";
 import type { ListenerModel } from "./model-gateway.js";
@@ -26,6 +26,13 @@ import { resolveService } from "./services.js";
 export const INVALID_BACKEND_CLUSTER = "invalid-backend-ref";
 /** Envoy's default route timeout, which Envoy Gateway keeps for HTTPRoutes without timeouts.request. */
 export const HTTPROUTE_TIMEOUT_MS = 15_000;
+/**
+ * Routes to an InferencePool retry a connection failure once on another ready endpoint of the pool: a pod that
+ * died while it still reads Ready (and the EPP picked it) costs a retry, not a 503. Envoy: retry_on
+ * connect-failure with the previous_hosts host predicate; the pool's override_host policy goes to its fallback
+ * (round robin over the pool) once the EPP's list is used up.
+ */
+export const POOL_RETRY_POLICY: RetryPolicy = { retryOn: "connect-failure", numRetries: 1, hostSelectionRetryMaxAttempts: 5 };
 /** Paths the AIGatewayRoutes serve, for the warning about HTTPRoutes that take them. */
 const AI_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models"];
 
@@ -94,6 +101,7 @@ export function buildHTTPRoutes(ctx: HTTPRouteContext, routes: HTTPRouteModel[])
             timeoutMs: rule.timeoutMs ?? HTTPROUTE_TIMEOUT_MS,
           };
           if (target.clusterNotFoundStatus !== undefined) r.clusterNotFoundStatus = target.clusterNotFoundStatus;
+          if (target.backends.some((b) => b.pool)) r.retryPolicy = POOL_RETRY_POLICY;
           entries.push({ route: r, key: precedence(host.name, m) });
         }
       });

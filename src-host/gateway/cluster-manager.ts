@@ -41,6 +41,8 @@ export interface ClusterStats {
   rqTimeout: Counter;
   rqRxReset: Counter;
   rqTxReset: Counter;
+  /** upstream_rq_retry: retries (connect-failure) started. */
+  rqRetry: Counter;
   cxTotal: Counter;
   cxActive: Gauge;
   cxConnectFail: Counter;
@@ -95,25 +97,36 @@ export class Cluster {
     this.instrumentConnections();
   }
 
-  /** The upstream host for a request with these (final) headers. */
-  pick(headers: HeaderList): PickResult {
+  /**
+   * The upstream host for a request with these (final) headers. A retry passes the hosts already tried: the
+   * header's list is walked one entry per attempt and then the cluster's own endpoints are used, as Envoy's
+   * override_host policy does, and a host already tried is re-selected up to `maxSelections` times (Envoy's
+   * previous_hosts retry host predicate with host_selection_retry_max_attempts).
+   */
+  pick(headers: HeaderList, retry?: { tried: readonly Host[]; maxSelections: number }): PickResult {
     if (this.config.type === "ORIGINAL_DST" && this.config.originalDstHeader) {
       const value = getHeader(headers, this.config.originalDstHeader);
       if (value !== undefined) {
-        const target = firstAddress(value);
-        if (!target) {
+        const listed = addressList(value);
+        if (listed.length === 0) {
           this.stats.originalDstHostInvalid.inc();
           return { failure: "original_dst_host_invalid" };
         }
-        return { host: { ...target, active: 0 } };
+        const next = listed[retry?.tried.length ?? 0];
+        if (next) return { host: { ...next, active: 0 } };
       }
     }
-    const host = this.config.lbPolicy === "LEAST_REQUEST" ? this.leastRequest() : this.roundRobin();
+    let host = this.balance();
+    for (let i = 0; host && retry && i < retry.maxSelections && retry.tried.some((t) => sameHost(t, host!)); i++) host = this.balance();
     if (!host) {
       this.stats.cxNoneHealthy.inc();
       return { failure: "no_healthy_upstream" };
     }
     return { host };
+  }
+
+  private balance(): Host | undefined {
+    return this.config.lbPolicy === "LEAST_REQUEST" ? this.leastRequest() : this.roundRobin();
   }
 
   /** The next ready host after the previous pick. */
@@ -198,12 +211,20 @@ export class ClusterManager {
  * protocol lists fallbacks after it). Undefined when no entry is a valid address.
  */
 export function firstAddress(value: string): SocketAddress | undefined {
+  return addressList(value)[0];
+}
+
+/** The valid "ip:port" entries of a comma list, in order (invalid ones are skipped, as override_host does). */
+function addressList(value: string): SocketAddress[] {
+  const out: SocketAddress[] = [];
   for (const entry of value.split(",")) {
     const a = parseAddress(entry.trim());
-    if (a) return a;
+    if (a) out.push(a);
   }
-  return undefined;
+  return out;
 }
+
+const sameHost = (a: SocketAddress, b: SocketAddress): boolean => a.address === b.address && a.port === b.port;
 
 function parseAddress(s: string): SocketAddress | undefined {
   let host: string;
@@ -265,6 +286,7 @@ export function clusterStats(stats: StatsStore, name: string): ClusterStats {
     rqTimeout: stats.counter(`${p}upstream_rq_timeout`),
     rqRxReset: stats.counter(`${p}upstream_rq_rx_reset`),
     rqTxReset: stats.counter(`${p}upstream_rq_tx_reset`),
+    rqRetry: stats.counter(`${p}upstream_rq_retry`),
     cxTotal: stats.counter(`${p}upstream_cx_total`),
     cxActive: stats.gauge(`${p}upstream_cx_active`),
     cxConnectFail: stats.counter(`${p}upstream_cx_connect_fail`),

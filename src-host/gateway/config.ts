@@ -66,6 +66,18 @@ export interface Route {
   /** Whether the wasm filter runs on this route (Envoy Gateway enables it per route). Default true. */
   filterEnabled?: boolean;
   timeoutMs?: number;
+  retryPolicy?: RetryPolicy;
+}
+
+/**
+ * Envoy's route retry_policy, the part the data plane implements: retry_on "connect-failure" (a connection
+ * that failed or timed out before a byte was exchanged), `numRetries` times, each on a host not tried before
+ * (the previous_hosts retry host predicate, at most `hostSelectionRetryMaxAttempts` selections per retry).
+ */
+export interface RetryPolicy {
+  retryOn: "connect-failure";
+  numRetries: number;
+  hostSelectionRetryMaxAttempts: number;
 }
 
 export type RouteAction =

@@ -122,6 +122,17 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
   private routeTimeoutMs = 0;
   private upstreamStartHr = 0n;
   private routeTimer?: NodeJS.Timeout;
+  /** The route's connect-failure retries: what is left, the hosts tried, and the request to send again. */
+  private retry?: {
+    left: number;
+    maxSelections: number;
+    tried: Host[];
+    headers: HeaderList;
+    endOfStream: boolean;
+    writes: Array<[Uint8Array, boolean]>;
+    trailers?: HeaderList;
+    bytes: number;
+  };
   /** The filter has been given response headers (Envoy: encoding started). */
   private encodingStarted = false;
   /** A direct local reply owns the response; the filter's response forwards are ignored. */
@@ -255,6 +266,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     if (!this.headersForwarded) return this.misuse("forwardRequestData before forwardRequestHeaders");
     const upstream = this.upstream;
     if (!upstream) return;
+    this.keepForRetry(data, endOfStream);
     if (!upstream.write(data, endOfStream) && !this.requestPaused) {
       this.requestPaused = true;
       this.req.pause();
@@ -266,6 +278,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     if (this.done || this.decodingStopped) return;
     if (!this.headersForwarded) return this.misuse("forwardRequestTrailers before forwardRequestHeaders");
     if (!this.upstream) return;
+    this.keepForRetry(EMPTY, true, trailers);
     this.upstream.endWithTrailers(trailers);
     this.startRouteTimer();
   }
@@ -290,9 +303,22 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
       return this.sendLocalReply(route.config.clusterNotFoundStatus ?? 503, [], EMPTY, "cluster_not_found", "NC");
     }
     this.cluster = cluster;
-    const pick = cluster.pick(headers);
+    this.routeTimeoutMs = route.config.timeoutMs ?? this.ctx.listener.requestTimeoutMs;
+    const policy = route.config.retryPolicy;
+    if (policy && policy.numRetries > 0) {
+      this.retry = { left: policy.numRetries, maxSelections: policy.hostSelectionRetryMaxAttempts, tried: [], headers, endOfStream, writes: [], bytes: 0 };
+    }
+    if (this.startUpstream(headers, endOfStream) && endOfStream) this.startRouteTimer();
+  }
+
+  /** Picks a host (one a retry has not tried) and starts the request on it; false after a local reply. */
+  private startUpstream(headers: HeaderList, endOfStream: boolean): boolean {
+    const cluster = this.cluster!;
+    const r = this.retry;
+    const pick = cluster.pick(headers, r && r.tried.length > 0 ? r : undefined);
     if ("failure" in pick) {
-      return this.sendLocalReply(503, [], Buffer.from("no healthy upstream"), "no_healthy_upstream", "UH");
+      this.sendLocalReply(503, [], Buffer.from("no healthy upstream"), "no_healthy_upstream", "UH");
+      return false;
     }
     const host = pick.host;
     this.host = host;
@@ -301,7 +327,6 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     cluster.stats.rqTotal.inc();
     cluster.stats.rqActive.add(1);
     this.upstreamStartHr = process.hrtime.bigint();
-    this.routeTimeoutMs = route.config.timeoutMs ?? this.ctx.listener.requestTimeoutMs;
     try {
       this.upstream = new UpstreamRequest(
         cluster,
@@ -316,9 +341,39 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
       // node refuses header names or values that are not valid HTTP (a filter's mistake).
       this.releaseHost();
       this.ctx.log(`stream ${this.info.streamId}: invalid upstream request: ${(err as Error).message}`);
-      return this.sendLocalReply(500, [], EMPTY, "invalid_upstream_request_headers", "");
+      this.sendLocalReply(500, [], EMPTY, "invalid_upstream_request_headers", "");
+      return false;
     }
-    if (endOfStream) this.startRouteTimer();
+    return true;
+  }
+
+  /** Keeps what went upstream while a connect-failure retry may need to send it again. */
+  private keepForRetry(data: Uint8Array, endOfStream: boolean, trailers?: HeaderList): void {
+    const r = this.retry;
+    if (!r) return;
+    r.bytes += data.length;
+    // Envoy buffers a request for retries up to the buffer limit and does not retry a larger one.
+    if (r.bytes > this.ctx.listener.bufferLimitBytes) this.retry = undefined;
+    else if (trailers) r.trailers = trailers;
+    else r.writes.push([Buffer.from(data), endOfStream]);
+  }
+
+  /** The connection failed before a byte was exchanged: the request again on another host, if the route retries. */
+  private retryUpstream(): boolean {
+    const r = this.retry;
+    if (!r || r.left === 0 || !this.upstream || !this.host) return false;
+    r.left--;
+    r.tried.push(this.host);
+    this.cluster!.stats.rqRetry.inc();
+    const failed = this.upstream;
+    this.upstream = undefined;
+    failed.abort();
+    this.releaseHost();
+    if (!this.startUpstream(r.headers, r.endOfStream)) return true;
+    for (const [data, endOfStream] of r.writes) this.upstream!.write(data, endOfStream);
+    if (r.trailers) this.upstream!.endWithTrailers(r.trailers);
+    if (r.left === 0) this.retry = undefined; // the last attempt: nothing more to keep
+    return true;
   }
 
   /** Envoy's route timeout runs from the end of the request to the end of the response. */
@@ -341,6 +396,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
   onUpstreamHeaders(headers: HeaderList, endOfStream: boolean): void {
     if (this.done) return;
     this.upstreamHeadersReceived = true;
+    this.retry = undefined;
     this.cluster!.stats.responseCode(Number(getHeader(headers, ":status")));
     this.info.responseCodeDetails = "via_upstream";
     this.encodingStarted = true;
@@ -383,6 +439,8 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
 
   onUpstreamFailure(reason: UpstreamResetReason, afterHeaders: boolean): void {
     if (this.done || !this.upstream) return;
+    // retry_on connect-failure: a connection that failed or timed out (not one that broke after connecting).
+    if (!afterHeaders && reason !== "connection_termination" && this.retryUpstream()) return;
     const stats = this.cluster!.stats;
     this.abandonUpstream();
     const flag = reason === "connection_termination" ? "UC" : "UF";

@@ -10,7 +10,7 @@
 // names. Plain ORIGINAL_DST clusters (no header) render as such.
 
 import { isIP } from "node:net";
-import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, Route, StatsTag, WasmFilterConfig } from "../gateway/config.js";
+import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, RetryPolicy, Route, StatsTag, WasmFilterConfig } from "../gateway/config.js";
 
 export interface EndpointAddress {
   /** An IP address or a DNS name (the cluster becomes STRICT_DNS). */
@@ -164,6 +164,7 @@ function route(r: Route, defaultTimeoutMs: number): Obj {
         ? { cluster: a.cluster }
         : { weighted_clusters: { clusters: a.weightedClusters.map((c) => ({ name: c.name, weight: c.weight })) } };
     action.timeout = duration(r.timeoutMs ?? defaultTimeoutMs);
+    if (r.retryPolicy) action.retry_policy = retryPolicy(r.retryPolicy);
     if (r.clusterNotFoundStatus !== undefined) action.cluster_not_found_response_code = CLUSTER_NOT_FOUND_CODES[r.clusterNotFoundStatus];
     out.route = action;
   }
@@ -172,6 +173,20 @@ function route(r: Route, defaultTimeoutMs: number): Obj {
     out.typed_per_filter_config = { [WASM_FILTER_NAME]: { "@type": `${TYPE}envoy.config.route.v3.FilterConfig`, disabled: true } };
   }
   return out;
+}
+
+function retryPolicy(p: RetryPolicy): Obj {
+  return {
+    retry_on: p.retryOn,
+    num_retries: p.numRetries,
+    retry_host_predicate: [
+      {
+        name: "envoy.retry_host_predicates.previous_hosts",
+        typed_config: { "@type": `${TYPE}envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate` },
+      },
+    ],
+    host_selection_retry_max_attempts: p.hostSelectionRetryMaxAttempts,
+  };
 }
 
 function headerMatcher(h: HeaderMatcher): Obj {

@@ -11,7 +11,8 @@
 //     are generated again (same name, the pools as their headless Services, the rest as written); the
 //     filter runs on all of them (it knows their rules from the plugin configuration);
 //   BackendTrafficPolicy per HTTPRoute: the cluster buffer limit and, for pools, endpointOverride on
-//     x-gateway-destination-endpoint (EG's override_host: the header's endpoint, else round robin - FailOpen);
+//     x-gateway-destination-endpoint (EG's override_host: the header's endpoint, else round robin - FailOpen)
+//     and a connect-failure retry on another pod;
 //   ClientTrafficPolicy on the Gateway: the listener buffer limit (EG's default is 32 KiB);
 //   EnvoyExtensionPolicy (per namespace of the HTTPRoutes): the wasm filter with the plugin configuration;
 //   EnvoyPatchPolicy on the Gateway: allow_on_headers_stop_iteration on that filter (EG's Wasm API has no
@@ -23,6 +24,7 @@
 
 import type { ClusterConfig } from "../gateway/config.js";
 import { clusterName } from "../config/build-gateway.js";
+import { POOL_RETRY_POLICY } from "../config/build-httproutes.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { readModel, type Model } from "../config/model.js";
 import type { AIServiceBackendModel, RouteModel } from "../config/model-gateway.js";
@@ -39,6 +41,13 @@ import { ConfigError, Problems } from "../config/problems.js";
 import { RATE_LIMIT_CLUSTER } from "../config/rate-limits.js";
 import { duration, renderCluster, WASM_FILTER_NAME, type EndpointAddress } from "./bootstrap.js";
 import { checkMessage } from "./envoy-schema.js";
+
+/**
+ * The pool routes' retry (POOL_RETRY_POLICY) as a BackendTrafficPolicy says it; Envoy Gateway adds the
+ * previous_hosts predicate with host_selection_retry_max_attempts 5 to every retry policy it builds
+ * (envoyproxy/gateway v1.8 internal/xds/translator/route.go buildRetryPolicy).
+ */
+const POOL_RETRY = { numRetries: POOL_RETRY_POLICY.numRetries, retryOn: { triggers: [POOL_RETRY_POLICY.retryOn] } };
 
 export type WasmCode = { type: "Image"; url: string; sha256?: string } | { type: "HTTP"; url: string; sha256: string };
 
@@ -103,6 +112,7 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
       const spec: Obj = { targetRefs: [{ group: GATEWAY_API_GROUP, kind: "HTTPRoute", name }], connection: { bufferLimit } };
       if (routePools.length > 0) {
         spec.loadBalancer = { type: "RoundRobin", endpointOverride: { extractFrom: [{ header: DESTINATION_ENDPOINT_HEADER }] } };
+        spec.retry = POOL_RETRY;
       } else if (roundRobin(loaded, plugin.rules.filter((r) => r.route === id))) {
         // The user's loadBalancer (on this route or the Gateway) lives on here: this policy shadows theirs.
         spec.loadBalancer = { type: "RoundRobin" };
@@ -138,6 +148,7 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
         targetRefs: [{ group: GATEWAY_API_GROUP, kind: "HTTPRoute", name: hr.name }],
         connection: { bufferLimit },
         loadBalancer: { type: "RoundRobin", endpointOverride: { extractFrom: [{ header: DESTINATION_ENDPOINT_HEADER }] } },
+        retry: POOL_RETRY,
       },
     });
     warnings.push(`${hr.obj.source}: HTTPRoute ${hr.namespace}/${hr.name}: generated again with its InferencePools as headless Services (Envoy Gateway refuses InferencePool backendRefs): apply the generated one instead`);

@@ -113,9 +113,14 @@ describe("seed example", () => {
       action: { cluster },
       timeoutMs: 60000,
     });
+    // Routes to a pool retry a connect failure once on another pod of the pool.
+    const poolRoute = (i: number, model: string, backend: string, cluster: string) => ({
+      ...route(i, model, backend, cluster),
+      retryPolicy: { retryOn: "connect-failure", numRetries: 1, hostSelectionRetryMaxAttempts: 5 },
+    });
     expect(vh.routes).toEqual([
-      route(0, "meta-llama/Llama-3.1-8B-Instruct", "default/vllm-llama3-8b-instruct", "inferencepool/default/vllm-llama3-8b-instruct"),
-      route(1, "mistral:latest", "default/mistral", "inferencepool/default/mistral"),
+      poolRoute(0, "meta-llama/Llama-3.1-8B-Instruct", "default/vllm-llama3-8b-instruct", "inferencepool/default/vllm-llama3-8b-instruct"),
+      poolRoute(1, "mistral:latest", "default/mistral", "inferencepool/default/mistral"),
       route(
         2,
         "some-cool-self-hosted-model",

@@ -1,7 +1,8 @@
-// Open-loop load through `aigw run` to an InferencePool and its EPP (3 simulated vLLM servers, no simulated
+// Open-loop load (from a worker thread) through `aigw run` to an InferencePool and its EPP (3 simulated vLLM servers, no simulated
 // latency), watching the gateway's HTTP/2 connection to the EPP: failed requests (those the endpoint picker
 // failed are counted apart), RST_STREAMs and GOAWAYs. Shared by the e2e test (seconds) and the benchmark
 // (minutes).
+import { Worker } from "node:worker_threads";
 import { watchHttp2Clients } from "../http2-watch.js";
 import { GATEWAY, poolWithEpp, runManifests, serviceBackend, vllmSims } from "./manifests.js";
 
@@ -35,6 +36,8 @@ export interface SoakResult {
   failures: number;
   /** Failures whose answer names the endpoint picker (its stream failed or timed out). */
   eppFailures: number;
+  /** Of those, the ones whose EPP did not answer within the pool's timeout (a loaded machine, not the connection). */
+  eppTimeouts: number;
   firstFailure?: string;
   p50Ms: number;
   p99Ms: number;
@@ -64,43 +67,12 @@ export async function eppSoak(arms: SoakArm[]): Promise<SoakResult[]> {
   }
 }
 
-async function openLoop(url: string, arm: SoakArm): Promise<Omit<SoakResult, "streams" | "resets" | "goaways">> {
-  const latencies: number[] = [];
-  let sent = 0;
-  let failures = 0;
-  let eppFailures = 0;
-  let firstFailure: string | undefined;
-  const pending = new Set<Promise<void>>();
-  const body = (i: number) => JSON.stringify({ model: arm.model, messages: [{ role: "user", content: `soak request ${i}: say ok` }], max_tokens: 2 });
-  const one = async (i: number) => {
-    const t0 = performance.now();
-    let status = 0;
-    let text = "";
-    try {
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: body(i) });
-      status = res.status;
-      text = await res.text();
-    } catch (err) {
-      text = (err as Error).message;
-    }
-    latencies.push(performance.now() - t0);
-    if (status === 200) return;
-    failures++;
-    if (/endpoint.picker/i.test(text)) eppFailures++;
-    firstFailure ??= `${status} ${text.slice(0, 200)}`;
-  };
-  const start = performance.now();
-  while (performance.now() - start < arm.durationMs) {
-    const due = Math.floor(((performance.now() - start) / 1000) * arm.ratePerSecond);
-    while (sent < due) {
-      const p = one(sent++).finally(() => pending.delete(p));
-      pending.add(p);
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  const elapsed = performance.now() - start;
-  await Promise.all(pending);
-  const sorted = latencies.sort((x, y) => x - y);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-  return { requests: sent, rate: (sent / elapsed) * 1000, ok: sent - failures, failures, eppFailures, firstFailure, p50Ms: q(0.5), p99Ms: q(0.99) };
+/** The open-loop client of one arm, in a worker thread (soak-load-worker.mjs). */
+function openLoop(url: string, arm: SoakArm): Promise<Omit<SoakResult, "streams" | "resets" | "goaways">> {
+  const worker = new Worker(new URL("./soak-load-worker.mjs", import.meta.url));
+  return new Promise<Omit<SoakResult, "streams" | "resets" | "goaways">>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+    worker.postMessage({ url, ...arm });
+  }).finally(() => worker.terminate());
 }

@@ -211,6 +211,68 @@ describe("bodiless responses and shutdown", () => {
   });
 });
 
+describe("connect-failure retry (route retry_policy)", () => {
+  const RETRY = { retryOn: "connect-failure", numRetries: 1, hostSelectionRetryMaxAttempts: 5 } as const;
+  const HEADER = "x-gateway-destination-endpoint";
+  const pool = (dead: number, retry: boolean) =>
+    config(
+      [route("pool", "pool", { prefix: "/" }, retry ? { retryPolicy: RETRY } : {})],
+      [cluster("pool", [{ address: "127.0.0.1", port: dead }, a, c], { type: "ORIGINAL_DST", originalDstHeader: HEADER })],
+    );
+  const metric = async (gw: { adminAddress: { port: number } }, name: string) =>
+    (await (await fetch(`http://127.0.0.1:${gw.adminAddress.port}/metrics`)).text()).match(new RegExp(`envoy_cluster_${name}\\{envoy_cluster_name="pool"\\} (\\d+)`))?.[1];
+
+  it("a refused connection to the endpoint the header names is retried once on another endpoint of the cluster, with the whole body", async () => {
+    const dead = await closedPort();
+    const gw = await gateway(pool(dead, true));
+    try {
+      const body = JSON.stringify({ model: "m", prompt: "y".repeat(5000) });
+      for (let i = 0; i < 4; i++) {
+        const r = await request(gw.listenerAddress.port, "/v1/completions", { method: "POST", body, headers: { [HEADER]: `127.0.0.1:${dead}`, "content-type": "application/json" } });
+        const e = echoed(r);
+        expect(["a", "c"]).toContain(e.upstream);
+        expect(e.bodyLength).toBe(body.length);
+      }
+      expect(await metric(gw, "upstream_rq_retry")).toBe("4");
+      expect(await metric(gw, "upstream_cx_connect_fail")).toBe("4");
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it("without the route's retry policy the refused connection is a 503 (UF)", async () => {
+    const dead = await closedPort();
+    const gw = await gateway(pool(dead, false));
+    try {
+      const r = await request(gw.listenerAddress.port, "/", { headers: { [HEADER]: `127.0.0.1:${dead}` } });
+      expect(r.status).toBe(503);
+      expect(gw.accessLog.at(-1)).toMatch(/ 503 UF /);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it("retries once only, and never on the host that failed (previous hosts)", async () => {
+    const [d1, d2] = [await closedPort(), await closedPort()];
+    const gw = await gateway(
+      config(
+        [route("pool", "pool", { prefix: "/" }, { retryPolicy: RETRY })],
+        [cluster("pool", [{ address: "127.0.0.1", port: d1 }, { address: "127.0.0.1", port: d2 }], { type: "ORIGINAL_DST", originalDstHeader: HEADER })],
+      ),
+    );
+    try {
+      const r = await request(gw.listenerAddress.port, "/", { headers: { [HEADER]: `127.0.0.1:${d1}` } });
+      expect(r.status).toBe(503);
+      expect(r.text).toContain("connection failure");
+      expect(gw.accessLog.at(-1)).toContain(`"127.0.0.1:${d2}"`); // the retry went to the other endpoint
+      expect(await metric(gw, "upstream_rq_retry")).toBe("1");
+      expect(await metric(gw, "upstream_cx_connect_fail")).toBe("2");
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe("upstream failures", () => {
   it("answers 503 with Envoy's body when the connection is refused", async () => {
     const port = await closedPort();

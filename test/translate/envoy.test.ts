@@ -12,7 +12,7 @@ import { checkBootstrap } from "../../src-host/translate/envoy-schema.js";
 import { BUILT_MODULE, DEFAULT_INPUT, ROOT, translate } from "../../src-host/translate/translate.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import type { WasmFilterConfig } from "../../src-host/gateway/config.js";
-import { clustersOf, expectGolden, hcmOf, seedBootstrap, seedWith, tempDir } from "./helpers.js";
+import { POOL_RETRY_POLICY_XDS, clustersOf, expectGolden, hcmOf, seedBootstrap, seedWith, tempDir } from "./helpers.js";
 
 const seed = loadConfig([DEFAULT_INPUT], { modulePath: "/etc/envoy/ai-gateway.wasm", adminPort: 9901, loadTime: 0 });
 
@@ -88,7 +88,12 @@ describe("the seed example's bootstrap", () => {
         { name: "x-ai-eg-backend", string_match: { exact: "default/mistral" } },
       ],
     });
-    expect(routes[1].route).toEqual({ cluster: "inferencepool/default/mistral", timeout: "60s" });
+    expect(routes[1].route).toEqual({
+      cluster: "inferencepool/default/mistral",
+      timeout: "60s",
+      // A connect failure to the pod the EPP picked is retried once on another pod of the pool.
+      retry_policy: POOL_RETRY_POLICY_XDS,
+    });
     expect(routes[3]).toMatchObject({ name: "route-not-found", match: { prefix: "/" }, direct_response: { status: 404 } });
     expect(routes[3].route).toBeUndefined();
   });

@@ -53,3 +53,13 @@ export function clustersOf(bootstrap: Record<string, any>): Map<string, Record<s
 export function hcmOf(bootstrap: Record<string, any>): Record<string, any> {
   return bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
 }
+
+/** The retry_policy of a route to an InferencePool: a connect failure once more, on a host not tried. */
+export const POOL_RETRY_POLICY_XDS = {
+  retry_on: "connect-failure",
+  num_retries: 1,
+  retry_host_predicate: [
+    { name: "envoy.retry_host_predicates.previous_hosts", typed_config: { "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" } },
+  ],
+  host_selection_retry_max_attempts: 5,
+};

@@ -7,7 +7,7 @@ import { ConfigError } from "../../src-host/config/problems.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { BUILT_MODULE, translate } from "../../src-host/translate/translate.js";
-import { hcmOf, seedWith, tempDir } from "./helpers.js";
+import { POOL_RETRY_POLICY_XDS, hcmOf, seedWith, tempDir } from "./helpers.js";
 
 type Obj = Record<string, any>;
 
@@ -59,7 +59,12 @@ describe("--target envoy", () => {
       {
         name: "httproute/default/pooled/rule/0/match/0/*",
         match: { path_separated_prefix: "/mistral" },
-        route: { cluster: "inferencepool/default/mistral", timeout: "120s" },
+        route: {
+          cluster: "inferencepool/default/mistral",
+          timeout: "120s",
+          // A connect failure to the pod the EPP picked is retried once on another pod of the pool.
+          retry_policy: POOL_RETRY_POLICY_XDS,
+        },
       },
     ]);
     expect(routes.at(-1)!.name).toBe("route-not-found");
