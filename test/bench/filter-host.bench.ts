@@ -138,3 +138,37 @@ it("filter CPU per request through the host: ai-gateway.wasm beside a no-op modu
       `${"case".padEnd(44)} ${"µs".padStart(8)} ${"− floor".padStart(8)}\n${lines.join("\n")}\n`,
   );
 });
+
+it("SIMD against scalar module per request (the scalar one is for WAMR as Envoy builds it), 1 KiB–1 MiB", async () => {
+  const simd = await load("build/ai-gateway.wasm", plugin(false));
+  const scalar = await load("build/ai-gateway-scalar.wasm", plugin(false));
+  const sizes = [[1024, "1 KiB"], [32 * 1024, "32 KiB"], [256 * 1024, "256 KiB"], [1024 * 1024, "1 MiB"]] as const;
+  const cases = sizes.flatMap(([size, label]) => [true, false].map((first) => ({
+    label: `${label.padEnd(8)} model ${first ? "first" : "last "}`, body: chat(size, first),
+    // ~32 MiB of bodies per sample, at least 40 streams.
+    n: Math.max(40, Math.min(STREAMS, Math.round((32 << 20) / size))), simd: [] as number[], scalar: [] as number[],
+  })));
+  for (const c of cases) for (const f of [simd, scalar]) cpuPerStream(f, c.body, c.n / 4);
+  CountingSink.upstreamBodies = CountingSink.clientBodies = 0;
+  let expected = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of cases) {
+      c.simd.push(cpuPerStream(simd, c.body, c.n));
+      c.scalar.push(cpuPerStream(scalar, c.body, c.n));
+      expected += 2 * c.n;
+    }
+  }
+  await simd.close();
+  await scalar.close();
+  expect(CountingSink.upstreamBodies).toBe(expected);
+  expect(CountingSink.clientBodies).toBe(expected);
+  const lines = cases.map((c) => {
+    const s = median(c.simd);
+    const x = median(c.scalar);
+    return `${c.label.padEnd(22)} ${s.toFixed(1).padStart(10)} ${x.toFixed(1).padStart(10)} ${(x / s).toFixed(2).padStart(8)}×`;
+  });
+  console.log(
+    `\nSIMD vs scalar module through the Node host: CPU µs per stream (as above), median of ${ROUNDS} rounds, alternating\n` +
+      `${"body".padEnd(22)} ${"SIMD".padStart(10)} ${"scalar".padStart(10)} ${"scalar/SIMD".padStart(9)}\n${lines.join("\n")}\n`,
+  );
+});
