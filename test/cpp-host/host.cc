@@ -6,6 +6,7 @@
 // Standard input: one command per line; standard output: what the host observed, then "done" per command.
 // Bytes travel as lower-case hex ("-" for empty). test/cpp-host/cpp-host.ts speaks this protocol; the
 // same data-plane rules as the Node driver (test/cpp-host/node-host.ts) run here in C++.
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -368,7 +369,11 @@ BufferInterface *HostContext::getBuffer(WasmBufferType type) {
 WasmResult HostContext::sendLocalResponse(uint32_t code, std::string_view body, Pairs additional_headers, GrpcStatusCode grpc_status,
                                           std::string_view details) {
   HeaderList headers;
-  for (auto &[k, v] : additional_headers) headers.emplace_back(k, v);
+  for (auto &[k, v] : additional_headers) {
+    std::string name(k);
+    for (auto &c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    headers.emplace_back(name, v); // Envoy's header maps hold lower-case names
+  }
   std::string b(body), d(details);
   // envoy context.cc sendLocalResponse: after the VM call; through the encoder path of this filter.
   wasm()->addAfterVmCallAction([this, code, headers, b, d, grpc_status] {

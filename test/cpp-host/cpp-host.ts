@@ -1,0 +1,130 @@
+// proxy-wasm-cpp-host (test/cpp-host/host.cc, built by `make cpp-host`) behind the scenario runner's Host
+// interface: one child process, one command line per call, its observations parsed back.
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { effect, type HeaderList, type Host, type Observation, type StreamRecord } from "./scenario.js";
+
+export const CPP_HOST_DIR = "build/cpp-host";
+/** Why the C++ host was not built (written by test/cpp-host/build.sh), or undefined when it was. */
+export function cppHostMissing(): string | undefined {
+  const skipped = `${CPP_HOST_DIR}/SKIPPED`;
+  if (existsSync(skipped)) return readFileSync(skipped, "utf8").trim();
+  for (const flavour of ["scalar", "simd"]) {
+    if (!existsSync(`${CPP_HOST_DIR}/aigw-cpp-host-${flavour}`)) return `${CPP_HOST_DIR}/aigw-cpp-host-${flavour} is not built (make cpp-host)`;
+  }
+  return undefined;
+}
+
+const LOG_WARN = 3;
+const hex = (b: Uint8Array | string) => (b.length === 0 ? "-" : Buffer.from(b as Uint8Array).toString("hex"));
+const unhex = (s: string) => (s === "-" ? Buffer.alloc(0) : Buffer.from(s, "hex"));
+const pairsOut = (h: HeaderList) => [String(h.length), ...h.flatMap(([k, v]) => [hex(Buffer.from(k, "latin1")), hex(Buffer.from(v, "latin1"))])].join(" ");
+function pairsIn(words: string[]): HeaderList {
+  const n = Number(words[0]);
+  const out: HeaderList = [];
+  for (let i = 0; i < n; i++) out.push([unhex(words[1 + 2 * i]!).toString("latin1"), unhex(words[2 + 2 * i]!).toString("latin1")]);
+  return out;
+}
+
+export class CppHost implements Host {
+  private readonly records: StreamRecord[] = [];
+  private readonly logs: string[] = [];
+  private metrics: Record<string, string> = {};
+  private readonly started: boolean[] = [];
+  private readonly waiting: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private readonly stderr: string[] = [];
+  private exited?: string;
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({ input: child.stdout }).on("line", (line) => this.onLine(line));
+    child.stderr.on("data", (d) => this.stderr.push(String(d)));
+    child.on("exit", (code, signal) => {
+      this.exited = `cpp-host exited (${signal ?? code}): ${this.stderr.join("").slice(-2000)}`;
+      for (const w of this.waiting.splice(0)) w.reject(new Error(this.exited));
+    });
+  }
+
+  /** Starts `vms` worker VMs of `module` in the host built for it (scalar WAMR or SIMD WAMR). */
+  static async start(flavour: "scalar" | "simd", module: string, configuration: string, vmId: string, rootId: string, vms: number): Promise<CppHost> {
+    const configFile = `${CPP_HOST_DIR}/plugin-${process.pid}-${vmId}.json`;
+    writeFileSync(configFile, configuration);
+    const child = spawn(`${CPP_HOST_DIR}/aigw-cpp-host-${flavour}`, [module, configFile, vmId, rootId, String(vms)]);
+    const host = new CppHost(child);
+    await host.next();
+    return host;
+  }
+
+  private next(): Promise<void> {
+    if (this.exited) return Promise.reject(new Error(this.exited));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private send(line: string): Promise<void> {
+    const done = this.next();
+    this.child.stdin.write(`${line}\n`);
+    return done;
+  }
+
+  private rec(sid: string): StreamRecord {
+    return this.records[Number(sid) - 1]!;
+  }
+
+  private onLine(line: string): void {
+    const w = line.split(" ");
+    switch (w[0]) {
+      case "done": this.waiting.shift()?.resolve(); return;
+      case "started": this.started[Number(w[1])] = w[2] === "1"; return;
+      case "load_failed": this.started[Number(w[1])] = false; return;
+      case "ret": this.rec(w[1]!).returns.push(`${w[2]}=${w[3]}`); return;
+      case "fwd": {
+        const r = this.rec(w[1]!);
+        const [dir, what] = w[2]!.split("_") as ["req" | "resp", string];
+        if (what === "headers") r.effects.push(effect.headers(dir, pairsIn(w.slice(4)), w[3] === "1"));
+        else if (what === "data") r.effects.push(effect.data(dir, unhex(w[4]!), w[3] === "1"));
+        else r.effects.push(effect.trailers(dir, pairsIn(w.slice(3))));
+        return;
+      }
+      case "local_reply":
+        this.rec(w[1]!).effects.push(effect.localReply(Number(w[2]), pairsIn(w.slice(6)), unhex(w[4]!), unhex(w[3]!).toString("utf8")));
+        return;
+      case "reset": this.rec(w[1]!).effects.push(effect.reset(unhex(w[2]!).toString("utf8"))); return;
+      case "clear_route_cache": this.rec(w[1]!).effects.push(effect.clearRouteCache()); return;
+      case "filter_state": this.rec(w[1]!).filterState[unhex(w[2]!).toString("utf8")] = unhex(w[3]!).toString("utf8"); return;
+      case "log": if (Number(w[2]) >= LOG_WARN) this.logs.push(`vm${w[1]} ${w[2]} ${unhex(w[3]!).toString("utf8")}`); return;
+      case "metric": {
+        const [name, type, value] = [unhex(w[1]!).toString("utf8"), Number(w[2]), w[3]];
+        this.metrics[name] = type === 0 ? `counter ${value}` : type === 1 ? `gauge ${value}` : `histogram count=${value}`;
+        return;
+      }
+      default:
+        // Callouts (grpc_*, http_call) need a scripted peer; scenarios do not use them yet.
+        this.logs.push(`cpp-host: ${line.slice(0, 200)}`);
+    }
+  }
+
+  async stream(id: number, vm: number, route?: { name: string; cluster: string }): Promise<void> {
+    this.records[id - 1] = { effects: [], returns: [], filterState: {} };
+    await this.send(`stream ${id} ${vm} ${route ? `${hex(route.name)} ${hex(route.cluster)}` : "none none"}`);
+  }
+  requestHeaders(id: number, h: HeaderList, eos: boolean) { return this.send(`req_headers ${id} ${eos ? 1 : 0} ${pairsOut(h)}`); }
+  requestData(id: number, d: Uint8Array, eos: boolean) { return this.send(`req_data ${id} ${eos ? 1 : 0} ${hex(d)}`); }
+  requestTrailers(id: number, t: HeaderList) { return this.send(`req_trailers ${id} ${pairsOut(t)}`); }
+  responseHeaders(id: number, h: HeaderList, eos: boolean) { return this.send(`resp_headers ${id} ${eos ? 1 : 0} ${pairsOut(h)}`); }
+  responseData(id: number, d: Uint8Array, eos: boolean) { return this.send(`resp_data ${id} ${eos ? 1 : 0} ${hex(d)}`); }
+  responseTrailers(id: number, t: HeaderList) { return this.send(`resp_trailers ${id} ${pairsOut(t)}`); }
+  end(id: number) { return this.send(`end ${id}`); }
+
+  async observe(): Promise<Observation> {
+    this.metrics = {};
+    await this.send("metrics");
+    return { started: [...this.started], streams: [...this.records], metrics: { ...this.metrics }, logs: [...this.logs] };
+  }
+
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise((r) => this.child.once("exit", r));
+    this.child.stdin.end("quit\n");
+    await exited;
+  }
+}

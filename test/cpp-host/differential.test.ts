@@ -1,0 +1,73 @@
+// Differential test: every scenario in scenarios/ runs in the Node host and in proxy-wasm-cpp-host on WAMR
+// (the library Envoy embeds), each module in the WAMR build that takes it: ai-gateway-scalar.wasm in WAMR as
+// Envoy builds it (SIMD off), ai-gateway.wasm in WAMR with SIMD. Everything either host shows the outside
+// must be equal; the Node host runs the same module file. Skipped, visibly, when `make cpp-host` could not
+// build the C++ host (its reason is in the test name).
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { parse } from "yaml";
+import { translate } from "../../src-host/translate/translate.js";
+import { CppHost, cppHostMissing } from "./cpp-host.js";
+import { NodeHost } from "./node-host.js";
+import { compare, run, type Scenario } from "./scenario.js";
+
+const DIR = join(import.meta.dirname, "scenarios");
+const scenarios: Array<[string, Scenario]> = readdirSync(DIR).filter((f) => f.endsWith(".json")).sort()
+  .map((f) => [f.replace(/\.json$/, ""), JSON.parse(readFileSync(join(DIR, f), "utf8")) as Scenario]);
+
+/** The wasm filter exactly as `aigw translate` writes it for the seed example, for that runtime. */
+function translated(runtime: "v8" | "wamr") {
+  const bootstrap = parse(translate({ runtime }).files[0]!.content);
+  const hcm = bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+  return hcm.http_filters[0].typed_config.config as { root_id: string; vm_config: { vm_id: string }; configuration: { value: string } };
+}
+
+const FLAVOURS = [
+  { flavour: "scalar" as const, module: "build/ai-gateway-scalar.wasm", runtime: "wamr" as const },
+  { flavour: "simd" as const, module: "build/ai-gateway.wasm", runtime: "v8" as const },
+];
+
+test("a disagreement names the scenario, the stream, the callback and both values", () => {
+  const obs = (ret: string, fs: string) => ({ started: [true], metrics: {}, logs: [], streams: [{ effects: ["x"], returns: [ret], filterState: { "wasm.in": fs } }] });
+  expect(compare("s", obs("on_request_body=1", "1"), obs("on_request_body=1", "1"))).toBeUndefined();
+  expect(compare("s", obs("on_request_body=1", "1"), obs("on_request_body=0", "1")))
+    .toBe('s: stream 1, on_request_body call #1 return value: Node host "on_request_body=1" ≠ cpp-host "on_request_body=0"');
+  expect(compare("s", obs("on_request_body=1", "1"), obs("on_request_body=1", "2"))).toContain("stream 1, filter state");
+});
+
+const missing = cppHostMissing();
+if (missing) console.warn(`differential tests skipped: ${missing}`);
+
+describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree${missing ? ` (SKIPPED: ${missing})` : ""}`, () => {
+  for (const { flavour, module, runtime } of FLAVOURS) {
+    for (const [file, s] of scenarios) {
+      test(`${flavour}: ${file} — ${s.name}`, async () => {
+        const filter = translated(runtime);
+        const configuration = s.config && s.config !== "seed"
+          ? JSON.stringify({ ...JSON.parse(filter.configuration.value), ...s.config })
+          : filter.configuration.value;
+        const vms = s.vms ?? 2;
+        const vmId = `${filter.vm_config.vm_id}-${flavour}-${file}`;
+        const node = await NodeHost.start({
+          name: "ai-gateway", rootId: filter.root_id, vmId, modulePath: module, configuration,
+          allowOnHeadersStopIteration: true, failOpen: false, workers: vms,
+        }, []);
+        const cpp = await CppHost.start(flavour, module, configuration, vmId, filter.root_id, vms);
+        try {
+          const a = await run(s, node);
+          const b = await run(s, cpp);
+          expect(b.started).toEqual(Array(vms).fill(true));
+          expect(a.streams.length).toBe(s.streams.length);
+          // Something to compare: every stream was answered or forwarded; upstream responses were counted.
+          for (const r of [...a.streams, ...b.streams]) expect(r.effects.length * r.returns.length).toBeGreaterThan(0);
+          if (s.streams.some((st) => st.response)) expect(Object.keys(b.metrics).length).toBeGreaterThan(0);
+          expect(compare(`${flavour}/${file}`, a, b)).toBeUndefined();
+        } finally {
+          await node.close();
+          await cpp.close();
+        }
+      });
+    }
+  }
+});
