@@ -40,6 +40,18 @@ const missing = cppHostMissing();
 if (missing) console.warn(`differential tests skipped: ${missing}`);
 
 describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree${missing ? ` (SKIPPED: ${missing})` : ""}`, () => {
+  test("WAMR as Envoy builds it (SIMD off) refuses the SIMD module: the reason the scalar one exists", async () => {
+    const filter = translated("v8");
+    const cpp = await CppHost.start("scalar", "build/ai-gateway.wasm", filter.configuration.value, "refusal", filter.root_id, 1);
+    try {
+      const o = await cpp.observe();
+      expect(o.started).toEqual([false]);
+      expect(o.logs.join("\n")).toContain("Failed to load Wasm bytecode");
+    } finally {
+      await cpp.close();
+    }
+  });
+
   for (const { flavour, module, runtime } of FLAVOURS) {
     for (const [file, s] of scenarios) {
       test(`${flavour}: ${file} — ${s.name}`, async () => {

@@ -693,10 +693,9 @@ int main(int argc, char **argv) {
     auto wasm = std::make_shared<HostWasm>(wamrVm(i), vm_id, i);
     // Envoy (wasm.cc createWasm): load, initialize (ABI detection, imports, _start), then the root context.
     if (!wasm->load(code, false) || !wasm->initialize()) {
-      emit("load_failed " + std::to_string(i) + " " + hex(wasm->isFailed() ? "failed" : "refused"));
-      emit("done");
-      std::cout.flush();
-      return 1;
+      // Envoy would not start; the host stays up so that the driver can read why.
+      emit("load_failed " + std::to_string(i));
+      continue;
     }
     auto *root = static_cast<HostContext *>(wasm->start(plugin));
     bool ok = root && wasm->configure(root, plugin);
