@@ -73,6 +73,9 @@ describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree$
           expect(a.streams.length).toBe(s.streams.length);
           // Something to compare: every stream was answered or forwarded; upstream responses were counted.
           for (const r of [...a.streams, ...b.streams]) expect(r.effects.length * r.returns.length).toBeGreaterThan(0);
+          for (const [i, st] of s.streams.entries()) {
+            if (st.expect) expect(a.streams[i]!.effects.some((e) => e.startsWith(st.expect!)), `stream ${i + 1}: ${st.expect} among ${JSON.stringify(a.streams[i]!.effects.map((e) => e.slice(0, 80)))}`).toBe(true);
+          }
           if (s.streams.some((st) => st.response)) expect(Object.keys(b.metrics).length).toBeGreaterThan(0);
           expect(compare(`${flavour}/${file}`, a, b)).toBeUndefined();
         } finally {

@@ -6,7 +6,8 @@
 //   { "name", "config": "seed" | PluginConfig fields over the seed's, "vms": 2,
 //     "streams": [{ "vm": 0, "route": { "name", "cluster" },
 //                   "request":  { "headers": [[k, v]...], "body": "text" | { "base64" }, "chunks": n, "trailers": [[k, v]...] },
-//                   "response": { "headers", "body", "gzip": true, "chunks", "trailers" } }] }
+//                   "response": { "headers", "body", "gzip": true, "chunks", "trailers" },
+//                   "expect": "local_reply 429 ..." }] }
 // A body split into `chunks` pieces is sent as that many data frames; without a body the headers end the
 // stream; `trailers` end it after the body. The response is sent only when the request reached the
 // upstream whole and no local reply was sent (as a data plane would). Request trailers need the filter of
@@ -29,6 +30,8 @@ export interface StreamSpec {
   route?: { name: string; cluster: string };
   request: Message;
   response?: Message;
+  /** An output the stream must show (its first line), so that a scenario cannot pass by doing nothing. */
+  expect?: string;
 }
 
 export interface Scenario {
