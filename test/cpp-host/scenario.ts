@@ -36,6 +36,8 @@ export interface StreamSpec {
 
 export interface Scenario {
   name: string;
+  /** Why the scenario cannot pass yet (the test is skipped and says so). */
+  pending?: string;
   config?: "seed" | Record<string, unknown>;
   vms?: number;
   streams: StreamSpec[];
