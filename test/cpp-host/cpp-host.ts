@@ -3,6 +3,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import type { ClusterConfig } from "../../src-host/gateway/config.js";
+import { GrpcClients, type GrpcStreamHandle } from "../../src-host/proxy-wasm/callouts/grpc.js";
+import { parseGrpcService } from "../../src-host/proxy-wasm/proto.js";
 import { effect, type HeaderList, type Host, type Observation, type StreamRecord } from "./scenario.js";
 
 export const CPP_HOST_DIR = "build/cpp-host";
@@ -35,6 +38,11 @@ export class CppHost implements Host {
   private readonly waiting: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private readonly stderr: string[] = [];
   private exited?: string;
+  // gRPC callouts go to real servers on loopback, over the Node host's own gRPC client.
+  private readonly grpc = new GrpcClients();
+  private readonly grpcStreams = new Map<string, GrpcStreamHandle>();
+  private readonly ticks = new Map<string, NodeJS.Timeout>();
+  private clusters = new Map<string, ClusterConfig>();
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
     createInterface({ input: child.stdout }).on("line", (line) => this.onLine(line));
@@ -46,11 +54,13 @@ export class CppHost implements Host {
   }
 
   /** Starts `vms` worker VMs of `module` in the host built for it (scalar WAMR or SIMD WAMR). */
-  static async start(flavour: "scalar" | "simd", module: string, configuration: string, vmId: string, rootId: string, vms: number): Promise<CppHost> {
+  static async start(flavour: "scalar" | "simd", module: string, configuration: string, vmId: string, rootId: string, vms: number,
+    clusters: ClusterConfig[] = []): Promise<CppHost> {
     const configFile = `${CPP_HOST_DIR}/plugin-${process.pid}-${vmId}.json`;
     writeFileSync(configFile, configuration);
     const child = spawn(`${CPP_HOST_DIR}/aigw-cpp-host-${flavour}`, [module, configFile, vmId, rootId, String(vms)]);
     const host = new CppHost(child);
+    host.clusters = new Map(clusters.map((c) => [c.name, c]));
     await host.next();
     return host;
   }
@@ -97,10 +107,45 @@ export class CppHost implements Host {
         this.metrics[name] = type === 0 ? `counter ${value}` : type === 1 ? `gauge ${value}` : `histogram count=${value}`;
         return;
       }
+      case "tick_period": this.setTick(w[1]!, Number(w[2])); return;
+      case "grpc_stream": this.openStream(w); return;
+      case "grpc_send": this.grpcStreams.get(w[1]!)?.send(unhex(w[3]!), w[2] === "1"); return;
+      case "grpc_close": this.grpcStreams.get(w[1]!)?.close(); return;
+      case "grpc_cancel": this.grpcStreams.get(w[1]!)?.cancel(); this.grpcStreams.delete(w[1]!); return;
       default:
-        // Callouts (grpc_*, http_call) need a scripted peer; scenarios do not use them yet.
+        // Unary gRPC and HTTP callouts: no scenario uses them yet.
         this.logs.push(`cpp-host: ${line.slice(0, 200)}`);
     }
+  }
+
+  /** Envoy's tick timer for a VM's root context: the driver calls proxy_on_tick at the period. */
+  private setTick(vm: string, periodMs: number): void {
+    clearInterval(this.ticks.get(vm));
+    this.ticks.delete(vm);
+    if (periodMs > 0) this.ticks.set(vm, setInterval(() => void this.send(`tick ${vm}`).catch(() => {}), periodMs));
+  }
+
+  /** grpc_stream VM TOKEN SERVICE SERVICE_NAME METHOD METADATA: opened on the cluster the GrpcService names. */
+  private openStream(w: string[]): void {
+    const token = w[2]!;
+    const service = unhex(w[3]!);
+    const parsed = parseGrpcService(service);
+    const cluster = this.clusters.get(parsed?.clusterName ?? service.toString("utf8"));
+    const path = `/${unhex(w[4]!).toString("utf8")}/${unhex(w[5]!).toString("utf8")}`;
+    // Nothing arrives for a stream the filter cancelled (Envoy resets it).
+    const deliver = (line: string) => void (this.grpcStreams.has(token) && this.send(line).catch(() => {}));
+    if (!cluster) return deliver(`grpc_close ${token} 14 ${hex("no cluster")}`);
+    const handle = this.grpc.stream({ cluster, endpoint: cluster.endpoints[0], authority: parsed?.authority }, path,
+      [...(parsed?.initialMetadata ?? []), ...pairsIn(w.slice(6))], {
+        onInitialMetadata: (md) => deliver(`grpc_metadata ${token} initial ${pairsOut(md)}`),
+        onMessage: (m) => deliver(`grpc_message ${token} ${hex(m)}`),
+        onTrailingMetadata: (md) => deliver(`grpc_metadata ${token} trailing ${pairsOut(md)}`),
+        onClose: (code, msg) => {
+          deliver(`grpc_close ${token} ${code} ${hex(Buffer.from(msg, "utf8"))}`);
+          this.grpcStreams.delete(token);
+        },
+      });
+    this.grpcStreams.set(token, handle);
   }
 
   async stream(id: number, vm: number, route?: { name: string; cluster: string }): Promise<void> {
@@ -122,6 +167,8 @@ export class CppHost implements Host {
   }
 
   async close(): Promise<void> {
+    for (const t of this.ticks.values()) clearInterval(t);
+    this.grpc.close();
     if (this.exited) return;
     const exited = new Promise((r) => this.child.once("exit", r));
     this.child.stdin.end("quit\n");

@@ -9,6 +9,7 @@ import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { translate } from "../../src-host/translate/translate.js";
 import { CppHost, cppHostMissing } from "./cpp-host.js";
+import { startEppPeer, type EppPeer } from "./epp-peer.js";
 import { NodeHost } from "./node-host.js";
 import { compare, run, type Scenario } from "./scenario.js";
 
@@ -36,6 +37,16 @@ test("a disagreement names the scenario, the stream, the callback and both value
   expect(compare("s", obs("on_request_body=1", "1"), obs("on_request_body=1", "2"))).toContain("stream 1, filter state");
 });
 
+/** Until the EPP's log has not grown for 150 ms (at most 5 s): its messages arrive asynchronously. */
+async function settle(peer: EppPeer): Promise<void> {
+  const end = Date.now() + 5000;
+  let seen = -1;
+  while (seen !== peer.received.length && Date.now() < end) {
+    seen = peer.received.length;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
 const missing = cppHostMissing();
 if (missing) console.warn(`differential tests skipped: ${missing}`);
 for (const [file, s] of scenarios) if (s.pending) console.warn(`differential scenario ${file} skipped, pending: ${s.pending}`);
@@ -62,14 +73,23 @@ describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree$
           : filter.configuration.value;
         const vms = s.vms ?? 2;
         const vmId = `${filter.vm_config.vm_id}-${flavour}-${file}`;
+        const eppClusters = (JSON.parse(configuration).pools as Array<{ eppCluster: string }>).map((p) => p.eppCluster);
+        const peers: EppPeer[] = [];
+        const peer = async () => {
+          const p = await startEppPeer(s.epp ?? "silent");
+          peers.push(p);
+          return p;
+        };
+        const nodePeer = await peer();
+        const cppPeer = await peer();
         const node = await NodeHost.start({
           name: "ai-gateway", rootId: filter.root_id, vmId, modulePath: module, configuration,
           allowOnHeadersStopIteration: true, failOpen: false, workers: vms,
-        }, []);
-        const cpp = await CppHost.start(flavour, module, configuration, vmId, filter.root_id, vms);
+        }, nodePeer.clusters(eppClusters));
+        const cpp = await CppHost.start(flavour, module, configuration, vmId, filter.root_id, vms, cppPeer.clusters(eppClusters));
         try {
-          const a = await run(s, node);
-          const b = await run(s, cpp);
+          const a = { ...(await run(s, node, () => settle(nodePeer))), callouts: nodePeer.received };
+          const b = { ...(await run(s, cpp, () => settle(cppPeer))), callouts: cppPeer.received };
           expect(b.started).toEqual(Array(vms).fill(true));
           expect(a.streams.length).toBe(s.streams.length);
           // Something to compare: every stream was answered or forwarded; upstream responses were counted.
@@ -82,6 +102,7 @@ describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree$
         } finally {
           await node.close();
           await cpp.close();
+          for (const p of peers) await p.close();
         }
       });
     }

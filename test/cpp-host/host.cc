@@ -145,7 +145,7 @@ public:
   WasmResult addHeaderMapValue(WasmHeaderMapType type, std::string_view key, std::string_view value) override {
     auto *m = map(type, true);
     if (!m) return WasmResult::BadArgument;
-    m->emplace_back(key, value);
+    insert(*m, key, value);
     return WasmResult::Ok;
   }
   WasmResult getHeaderMapValue(WasmHeaderMapType type, std::string_view key, std::string_view *result) override {
@@ -178,21 +178,11 @@ public:
     return WasmResult::Ok;
   }
   WasmResult replaceHeaderMapValue(WasmHeaderMapType type, std::string_view key, std::string_view value) override {
+    // envoy context.cc: map->setCopy, which removes every entry of the key and adds one (at the end).
     auto *m = map(type, true);
     if (!m) return WasmResult::BadArgument;
-    bool found = false;
-    for (auto it = m->begin(); it != m->end();) {
-      if (it->first == key) {
-        if (found) {
-          it = m->erase(it);
-          continue;
-        }
-        it->second = std::string(value);
-        found = true;
-      }
-      ++it;
-    }
-    if (!found) m->emplace_back(key, value);
+    std::erase_if(*m, [&](auto &p) { return p.first == key; });
+    insert(*m, key, value);
     return WasmResult::Ok;
   }
   WasmResult getHeaderMapSize(WasmHeaderMapType type, uint32_t *result) override {
@@ -238,12 +228,33 @@ public:
   void responseTrailers(HeaderList t);
   void finish();
 
+  // envoy context.cc getStatus: the status of the last gRPC close (or HTTP call failure) on this context.
+  std::pair<uint32_t, std::string_view> getStatus() override {
+    auto *root = rootOf();
+    return {root->status_code, root->status_message};
+  }
+  // Callout results live on the root context, whichever context the module made effective (envoy
+  // context.cc getBuffer/getMap: rootContext()->grpc_receive_buffer_, http_call_response_, ...).
+  HostContext *rootOf() { return static_cast<HostContext *>(root_context()); }
+  uint32_t status_code = 0;
+  std::string status_message;
   std::string grpc_message; // GrpcReceiveBuffer while a gRPC callback runs
+  std::optional<HeaderList> grpc_metadata; // GrpcReceive{Initial,Trailing}Metadata while its callback runs
   std::string http_body;    // HttpCallResponseBody
   std::optional<HeaderList> http_headers;
 
 private:
   HeaderList *map(WasmHeaderMapType type, bool create);
+  // Envoy's HeaderList::insert: pseudo-headers go after the last pseudo-header, the rest at the end.
+  static void insert(HeaderList &m, std::string_view key, std::string_view value) {
+    if (!key.starts_with(":")) {
+      m.emplace_back(key, value);
+      return;
+    }
+    auto it = m.begin();
+    while (it != m.end() && it->first.starts_with(":")) ++it;
+    m.emplace(it, key, value);
+  }
   void ret(const char *callback, int status) { emit("ret " + std::to_string(sid) + " " + callback + " " + std::to_string(status)); }
   void forwardHeaders(bool request);
   void resume(bool request);
@@ -281,8 +292,18 @@ std::unique_ptr<WasmVm> wamrVm(int index) {
   return vm;
 }
 
-int g_next_token = 1;
-std::map<uint32_t, std::pair<HostWasm *, uint32_t>> g_callouts; // token → (VM, context id)
+// Envoy (wasm.h nextGrpcCallId/nextGrpcStreamId/nextHttpCallId): gRPC call tokens odd, stream tokens even.
+uint32_t g_next_grpc = 0, g_next_http = 0;
+uint32_t nextGrpcCallToken() { return g_next_grpc += (g_next_grpc % 2 == 0) ? 1 : 2; }
+uint32_t nextGrpcStreamToken() { return g_next_grpc += (g_next_grpc % 2 == 1) ? 1 : 2; }
+// Callouts belong to the root context (envoy context.cc: the handlers deliver to root_context()); a stream
+// closed locally stays until the peer closes it too, and then its close is delivered.
+struct Callout {
+  HostWasm *wasm;
+  uint32_t root;
+  bool local_closed = false, remote_closed = false;
+};
+std::map<uint32_t, Callout> g_callouts;
 
 HostWasm *HostContext::host() const { return static_cast<HostWasm *>(wasm()); }
 
@@ -320,6 +341,7 @@ WasmResult HostContext::getProperty(std::string_view path, std::string *result) 
 WasmResult HostContext::setTimerPeriod(std::chrono::milliseconds period, uint32_t *token) {
   host()->tick_period = period;
   host()->root_id = id();
+  emit("tick_period " + std::to_string(host()->index) + " " + std::to_string(period.count()));
   if (token) *token = 0;
   return WasmResult::Ok;
 }
@@ -338,7 +360,9 @@ HeaderList *HostContext::map(WasmHeaderMapType type, bool create) {
     m = &resp.trailers;
     if (!*m && create && resp.eos && !resp.trailers_pending) *m = HeaderList{};
     break;
-  case WasmHeaderMapType::HttpCallResponseHeaders: m = &http_headers; break;
+  case WasmHeaderMapType::HttpCallResponseHeaders: m = &rootOf()->http_headers; break;
+  case WasmHeaderMapType::GrpcReceiveInitialMetadata:
+  case WasmHeaderMapType::GrpcReceiveTrailingMetadata: m = &rootOf()->grpc_metadata; break;
   default: return nullptr;
   }
   return *m ? &**m : nullptr;
@@ -360,8 +384,8 @@ BufferInterface *HostContext::getBuffer(WasmBufferType type) {
     self.config_copy_.clear();
     self.config_view_.data = &self.config_copy_;
     return &config_view_;
-  case WasmBufferType::GrpcReceiveBuffer: self.grpc_view_.data = &self.grpc_message; return &grpc_view_;
-  case WasmBufferType::HttpCallResponseBody: self.http_view_.data = &self.http_body; return &http_view_;
+  case WasmBufferType::GrpcReceiveBuffer: self.grpc_view_.data = &rootOf()->grpc_message; return &grpc_view_;
+  case WasmBufferType::HttpCallResponseBody: self.http_view_.data = &rootOf()->http_body; return &http_view_;
   default: return nullptr;
   }
 }
@@ -462,8 +486,8 @@ std::string pairsOf(const Pairs &p) {
 
 WasmResult HostContext::grpcCall(std::string_view service, std::string_view service_name, std::string_view method,
                                  const Pairs &metadata, std::string_view request, std::chrono::milliseconds timeout, GrpcToken *token) {
-  *token = g_next_token++;
-  g_callouts[*token] = {host(), id()};
+  *token = nextGrpcCallToken();
+  g_callouts[*token] = {host(), root_context()->id()};
   emit("grpc_call " + std::to_string(host()->index) + " " + std::to_string(*token) + " " + hex(service) + " " + hex(service_name) + " " +
        hex(method) + " " + std::to_string(timeout.count()) + " " + hex(request) + " " + pairsOf(metadata));
   return WasmResult::Ok;
@@ -471,8 +495,8 @@ WasmResult HostContext::grpcCall(std::string_view service, std::string_view serv
 
 WasmResult HostContext::grpcStream(std::string_view service, std::string_view service_name, std::string_view method,
                                    const Pairs &metadata, GrpcToken *token) {
-  *token = g_next_token++;
-  g_callouts[*token] = {host(), id()};
+  *token = nextGrpcStreamToken();
+  g_callouts[*token] = {host(), root_context()->id()};
   emit("grpc_stream " + std::to_string(host()->index) + " " + std::to_string(*token) + " " + hex(service) + " " + hex(service_name) + " " +
        hex(method) + " " + pairsOf(metadata));
   return WasmResult::Ok;
@@ -485,7 +509,10 @@ WasmResult HostContext::grpcSend(GrpcToken token, std::string_view message, bool
 }
 
 WasmResult HostContext::grpcClose(GrpcToken token) {
-  if (!g_callouts.erase(token)) return WasmResult::NotFound;
+  auto it = g_callouts.find(token);
+  if (it == g_callouts.end()) return WasmResult::NotFound;
+  if (token % 2 == 1 || it->second.remote_closed) g_callouts.erase(it); // closing a unary call cancels it
+  else it->second.local_closed = true;
   emit("grpc_close " + std::to_string(token));
   return WasmResult::Ok;
 }
@@ -498,8 +525,8 @@ WasmResult HostContext::grpcCancel(GrpcToken token) {
 
 WasmResult HostContext::httpCall(std::string_view cluster, const Pairs &headers, std::string_view body, const Pairs &, int timeout_ms,
                                  HttpCallToken *token) {
-  *token = g_next_token++;
-  g_callouts[*token] = {host(), id()};
+  *token = ++g_next_http;
+  g_callouts[*token] = {host(), root_context()->id()};
   emit("http_call " + std::to_string(host()->index) + " " + std::to_string(*token) + " " + hex(cluster) + " " + std::to_string(timeout_ms) +
        " " + hex(body) + " " + pairsOf(headers));
   return WasmResult::Ok;
@@ -755,16 +782,20 @@ int main(int argc, char **argv) {
       in >> vm;
       auto &w = workers.at(vm);
       if (w.wasm->tick_period.count() > 0) w.root->onTick(0);
-    } else if (cmd == "grpc_message" || cmd == "grpc_close" || cmd == "http_response") {
+    } else if (cmd == "grpc_message" || cmd == "grpc_close" || cmd == "grpc_metadata" || cmd == "http_response") {
       uint32_t token;
       in >> token;
       auto it = g_callouts.find(token);
-      if (it == g_callouts.end()) {
-        emit("error " + hex("unknown token"));
-      } else {
-        auto [wasm, ctx_id] = it->second;
-        auto *ctx = static_cast<HostContext *>(wasm->getContext(ctx_id));
-        if (cmd == "grpc_message") {
+      if (it != g_callouts.end()) { // else cancelled: Envoy drops what arrives for it
+        auto *ctx = static_cast<HostContext *>(it->second.wasm->getContext(it->second.root));
+        if (cmd == "grpc_metadata") {
+          std::string which;
+          in >> which;
+          ctx->grpc_metadata = readPairs(in);
+          auto n = static_cast<uint32_t>(ctx->grpc_metadata->size());
+          which == "initial" ? ctx->onGrpcReceiveInitialMetadata(token, n) : ctx->onGrpcReceiveTrailingMetadata(token, n);
+          ctx->grpc_metadata.reset();
+        } else if (cmd == "grpc_message") {
           std::string msg;
           in >> msg;
           ctx->grpc_message = unhex(msg);
@@ -773,8 +804,10 @@ int main(int argc, char **argv) {
           int status;
           std::string message;
           in >> status >> message;
-          g_callouts.erase(token);
-          ctx->grpc_message = unhex(message);
+          if (token % 2 == 1 || it->second.local_closed) g_callouts.erase(it);
+          else it->second.remote_closed = true;
+          ctx->status_code = static_cast<uint32_t>(status);
+          ctx->status_message = unhex(message);
           ctx->onGrpcClose(token, static_cast<GrpcStatusCode>(status));
         } else {
           std::string body;

@@ -7,7 +7,10 @@
 //     "streams": [{ "vm": 0, "route": { "name", "cluster" },
 //                   "request":  { "headers": [[k, v]...], "body": "text" | { "base64" }, "chunks": n, "trailers": [[k, v]...] },
 //                   "response": { "headers", "body", "gzip": true, "chunks", "trailers" },
-//                   "expect": "local_reply 429 ..." }] }
+//                   "expect": "local_reply 429 ..." }],
+//     "epp": "pick" | "immediate" | "drop" | "silent" }
+// With an EPP the runner waits (up to 15 s) for the request to reach the upstream or be answered, and then
+// for the EPP's log to settle: callouts and their answers are asynchronous in both hosts.
 // A body split into `chunks` pieces is sent as that many data frames; without a body the headers end the
 // stream; `trailers` end it after the body. The response is sent only when the request reached the
 // upstream whole and no local reply was sent (as a data plane would). Request trailers need the filter of
@@ -38,6 +41,8 @@ export interface Scenario {
   name: string;
   /** Why the scenario cannot pass yet (the test is skipped and says so). */
   pending?: string;
+  /** The pools' Endpoint Picker: a scripted ext_proc server on loopback (epp-peer.ts), one per host. */
+  epp?: "pick" | "immediate" | "drop" | "silent";
   config?: "seed" | Record<string, unknown>;
   vms?: number;
   streams: StreamSpec[];
@@ -60,6 +65,8 @@ export interface Observation {
   metrics: Record<string, string>;
   /** Logs at warn and above, "vm<i> <level> <message>", in order. */
   logs: string[];
+  /** What the gRPC peers received (the EPP's log), filled in by the test. */
+  callouts?: string[];
 }
 
 /** The calls a host accepts; each resolves once the host has handled the call and its deferred actions. */
@@ -100,13 +107,23 @@ async function sendMessage(
   stop: () => boolean,
 ): Promise<void> {
   const frames = pieces(bodyBytes(m), m.chunks ?? 1);
-  await headers(m.headers, frames.length === 0 && !m.trailers);
+  // Copies: a host may change the header list it is handed (the Node host edits it in place).
+  const copy = (h: HeaderList): HeaderList => h.map(([k, v]) => [k, v]);
+  await headers(copy(m.headers), frames.length === 0 && !m.trailers);
   for (let i = 0; i < frames.length && !stop(); i++) await data(frames[i]!, i === frames.length - 1 && !m.trailers);
-  if (m.trailers && !stop()) await trailers(m.trailers);
+  if (m.trailers && !stop()) await trailers(copy(m.trailers));
 }
 
-/** Runs the scenario's streams one after the other on `host`. */
-export async function run(s: Scenario, host: Host): Promise<Observation> {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `done` every 10 ms for up to `ms`. */
+async function waitFor(done: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await done()) && Date.now() < end) await sleep(10);
+}
+
+/** Runs the scenario's streams one after the other on `host`; `settled` says when its peers are quiet. */
+export async function run(s: Scenario, host: Host, settled: () => Promise<void> = async () => {}): Promise<Observation> {
   for (const [i, spec] of s.streams.entries()) {
     const id = i + 1;
     await host.stream(id, spec.vm ?? 0, spec.route);
@@ -120,13 +137,18 @@ export async function run(s: Scenario, host: Host): Promise<Observation> {
     };
     await sendMessage(spec.request, (h, eos) => step(() => host.requestHeaders(id, h, eos)),
       (d, eos) => step(() => host.requestData(id, d, eos)), (t) => step(() => host.requestTrailers(id, t)), stop);
-    const reachedUpstream = (await effects()).some((e) => /^req_(headers|data) eos=1|^req_trailers/.test(e));
+    const upstream = async () => (await effects()).some((e) => /^req_(headers|data) eos=1|^req_trailers/.test(e));
+    if (s.epp) await waitFor(async () => (await upstream()) || (await replied()), 15_000);
+    stopped = await replied();
+    const reachedUpstream = await upstream();
     if (spec.response && reachedUpstream && !stopped) {
       await sendMessage(spec.response, (h, eos) => step(() => host.responseHeaders(id, h, eos)),
         (d, eos) => step(() => host.responseData(id, d, eos)), (t) => step(() => host.responseTrailers(id, t)), stop);
     }
+    await settled();
     await host.end(id);
   }
+  await settled();
   return host.observe();
 }
 
@@ -156,6 +178,10 @@ export function compare(name: string, node: Observation, cpp: Observation): stri
   }
   if (JSON.stringify(sorted(node.metrics)) !== JSON.stringify(sorted(cpp.metrics))) return differ("metrics", sorted(node.metrics), sorted(cpp.metrics));
   if (JSON.stringify(node.logs) !== JSON.stringify(cpp.logs)) return differ("logs at warn and above", node.logs, cpp.logs);
+  const calls = Math.max(node.callouts?.length ?? 0, cpp.callouts?.length ?? 0);
+  for (let k = 0; k < calls; k++) {
+    if (node.callouts?.[k] !== cpp.callouts?.[k]) return differ(`gRPC peer's message #${k + 1}`, node.callouts?.[k], cpp.callouts?.[k]);
+  }
   return undefined;
 }
 
@@ -164,15 +190,19 @@ function sorted(o: Record<string, string>): Record<string, string> {
 }
 
 const text = new TextDecoder("utf-8", { fatal: false });
-const pairs = (h: HeaderList) => h.map(([k, v]) => `${k}: ${v}`).join("\n");
+// Seconds until a token window resets (x-ratelimit-reset, "retry in Ns") come from each host's clock at a
+// slightly different moment: compared as present, not by value.
+const TIME_DERIVED = new Set(["x-ratelimit-reset"]);
+const untimed = (b: Uint8Array) => text.decode(b).replace(/retry in \d+s/g, "retry in <seconds>s");
+const pairs = (h: HeaderList) => h.map(([k, v]) => `${k}: ${TIME_DERIVED.has(k) ? "<seconds>" : v}`).join("\n");
 
 /** Effects as both recorders write them. */
 export const effect = {
   headers: (dir: "req" | "resp", h: HeaderList, eos: boolean) => `${dir}_headers eos=${eos ? 1 : 0}\n${pairs(h)}`,
-  data: (dir: "req" | "resp", d: Uint8Array, eos: boolean) => `${dir}_data eos=${eos ? 1 : 0} ${text.decode(d)}`,
+  data: (dir: "req" | "resp", d: Uint8Array, eos: boolean) => `${dir}_data eos=${eos ? 1 : 0} ${untimed(d)}`,
   trailers: (dir: "req" | "resp", t: HeaderList) => `${dir}_trailers\n${pairs(t)}`,
   localReply: (status: number, headers: HeaderList, body: Uint8Array, details: string) =>
-    `local_reply ${status} ${details}\n${pairs(headers)}\n${text.decode(body)}`,
+    `local_reply ${status} ${details}\n${pairs(headers)}\n${untimed(body)}`,
   reset: (details: string) => `reset ${details}`,
   clearRouteCache: () => "clear_route_cache",
 };
