@@ -43,6 +43,7 @@ export class CppHost implements Host {
   private readonly grpcStreams = new Map<string, GrpcStreamHandle>();
   private readonly ticks = new Map<string, NodeJS.Timeout>();
   private clusters = new Map<string, ClusterConfig>();
+  private benchResult = NaN;
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
     createInterface({ input: child.stdout }).on("line", (line) => this.onLine(line));
@@ -107,6 +108,7 @@ export class CppHost implements Host {
         this.metrics[name] = type === 0 ? `counter ${value}` : type === 1 ? `gauge ${value}` : `histogram count=${value}`;
         return;
       }
+      case "bench": this.benchResult = Number(w[1]); return;
       case "tick_period": this.setTick(w[1]!, Number(w[2])); return;
       case "grpc_stream": this.openStream(w); return;
       case "grpc_send": this.grpcStreams.get(w[1]!)?.send(unhex(w[3]!), w[2] === "1"); return;
@@ -159,6 +161,12 @@ export class CppHost implements Host {
   responseData(id: number, d: Uint8Array, eos: boolean) { return this.send(`resp_data ${id} ${eos ? 1 : 0} ${hex(d)}`); }
   responseTrailers(id: number, t: HeaderList) { return this.send(`resp_trailers ${id} ${pairsOut(t)}`); }
   end(id: number) { return this.send(`end ${id}`); }
+
+  /** CPU µs per stream of `n` streams run inside the host (POST `path` with `body`, JSON `response`). */
+  async bench(n: number, path: string, body: Uint8Array, response: Uint8Array): Promise<number> {
+    await this.send(`bench ${n} ${hex(Buffer.from(path))} ${hex(body)} ${hex(response)}`);
+    return this.benchResult;
+  }
 
   async observe(): Promise<Observation> {
     this.metrics = {};

@@ -8,6 +8,7 @@
 // same data-plane rules as the Node driver (test/cpp-host/node-host.ts) run here in C++.
 #include <cctype>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -53,7 +54,10 @@ std::string pairsOut(const HeaderList &h) {
   return out;
 }
 
-void emit(const std::string &line) { std::cout << line << "\n"; }
+bool g_quiet = false; // while benchmarking: nothing is printed (nor formatted, see the fwd lines)
+void emit(const std::string &line) {
+  if (!g_quiet) std::cout << line << "\n";
+}
 
 // Metrics: one process-wide store of stats named wasmcustom.<name>, as Envoy's scope; each VM hands out
 // its own ids (type in the low two bits, +4 per definition: envoy context.cc defineMetric).
@@ -539,7 +543,7 @@ void HostContext::forwardHeaders(bool request) {
   if (d.headers_forwarded) return;
   d.headers_forwarded = true;
   bool eos_now = d.eos && d.buffer.empty() && !d.trailers_pending && !d.trailers;
-  emit("fwd " + std::to_string(sid) + (request ? " req_headers " : " resp_headers ") + (eos_now ? "1 " : "0 ") +
+  if (!g_quiet) emit("fwd " + std::to_string(sid) + (request ? " req_headers " : " resp_headers ") + (eos_now ? "1 " : "0 ") +
        pairsOut(d.headers ? *d.headers : HeaderList{}));
   d.headers.reset(); // dropped once the filter let them go (envoy context.cc: request_headers_ = nullptr)
 }
@@ -552,11 +556,11 @@ void HostContext::resume(bool request) {
   bool had_headers = d.headers_forwarded;
   forwardHeaders(request);
   if (!d.buffer.empty() || (d.eos && had_headers && !d.trailers_pending)) {
-    emit("fwd " + std::to_string(sid) + (request ? " req_data " : " resp_data ") + (d.eos && !d.trailers_pending ? "1 " : "0 ") + hex(d.buffer));
+    if (!g_quiet) emit("fwd " + std::to_string(sid) + (request ? " req_data " : " resp_data ") + (d.eos && !d.trailers_pending ? "1 " : "0 ") + hex(d.buffer));
     d.buffer.clear();
   }
   if (d.trailers_pending && d.trailers) {
-    emit("fwd " + std::to_string(sid) + (request ? " req_trailers " : " resp_trailers ") + pairsOut(*d.trailers));
+    if (!g_quiet) emit("fwd " + std::to_string(sid) + (request ? " req_trailers " : " resp_trailers ") + pairsOut(*d.trailers));
     d.trailers_pending = false;
   }
 }
@@ -599,7 +603,7 @@ void HostContext::requestData(std::string d, bool eos) {
     bool had = req.headers_forwarded;
     forwardHeaders(true);
     (void)had;
-    emit("fwd " + std::to_string(sid) + " req_data " + (eos ? "1 " : "0 ") + hex(req.buffer));
+    if (!g_quiet) emit("fwd " + std::to_string(sid) + " req_data " + (eos ? "1 " : "0 ") + hex(req.buffer));
     req.buffer.clear();
     req.buffering = false;
   } else {
@@ -646,7 +650,7 @@ void HostContext::responseData(std::string d, bool eos) {
   if (s == FilterDataStatus::Continue) {
     if (!resp.buffering) resp.buffer = std::move(resp.chunk);
     forwardHeaders(false);
-    emit("fwd " + std::to_string(sid) + " resp_data " + (eos ? "1 " : "0 ") + hex(resp.buffer));
+    if (!g_quiet) emit("fwd " + std::to_string(sid) + " resp_data " + (eos ? "1 " : "0 ") + hex(resp.buffer));
     resp.buffer.clear();
     resp.buffering = false;
   } else {
@@ -818,6 +822,35 @@ int main(int argc, char **argv) {
           ctx->onHttpCallResponse(token, static_cast<uint32_t>(ctx->http_headers->size()), static_cast<uint32_t>(ctx->http_body.size()), 0);
         }
       }
+    } else if (cmd == "bench") {
+      // bench N PATH BODY RESPONSE: N streams on VM 0 (request headers + body, JSON response, end), the
+      // process CPU per stream in µs; outputs are not printed meanwhile.
+      int n;
+      std::string path, body, response;
+      in >> n >> path >> body >> response;
+      HeaderList req{{":method", "POST"}, {":path", unhex(path)}, {":authority", "gw"}, {":scheme", "http"},
+                     {"content-type", "application/json"}};
+      std::string b = unhex(body), r = unhex(response);
+      req.emplace_back("content-length", std::to_string(b.size()));
+      HeaderList resp{{":status", "200"}, {"content-type", "application/json"}, {"content-length", std::to_string(r.size())}};
+      auto &w = workers.at(0);
+      g_quiet = true;
+      timespec t0{}, t1{};
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+      for (int i = 0; i < n; i++) {
+        HostContext ctx(w.wasm.get(), w.root->id(), w.handle);
+        ctx.sid = 0;
+        ctx.allowOnHeadersStopIteration();
+        ctx.requestHeaders(req, false);
+        ctx.requestData(b, true);
+        ctx.responseHeaders(resp, false);
+        ctx.responseData(r, true);
+        ctx.finish();
+      }
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+      g_quiet = false;
+      double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / n;
+      emit("bench " + std::to_string(us));
     } else if (cmd == "metrics") {
       for (auto &[name, s] : g_stats)
         emit("metric " + hex(name) + " " + std::to_string(s.type) + " " + std::to_string(s.type == 2 ? s.count : s.value) + " " +
