@@ -597,12 +597,9 @@ void HostContext::requestData(std::string d, bool eos) {
   req.body = nullptr;
   ret("on_request_body", static_cast<int>(s));
   if (replied) return;
-  if (!req.buffering && s != FilterDataStatus::Continue) req.buffer = std::move(req.chunk);
+  if (!req.buffering) req.buffer = std::move(req.chunk); // what the filter manager holds from here on
   if (s == FilterDataStatus::Continue) {
-    if (!req.buffering) req.buffer = std::move(req.chunk);
-    bool had = req.headers_forwarded;
     forwardHeaders(true);
-    (void)had;
     if (!g_quiet) emit("fwd " + std::to_string(sid) + " req_data " + (eos ? "1 " : "0 ") + hex(req.buffer));
     req.buffer.clear();
     req.buffering = false;
