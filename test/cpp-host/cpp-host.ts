@@ -41,6 +41,7 @@ export class CppHost implements Host {
   // gRPC callouts go to real servers on loopback, over the Node host's own gRPC client.
   private readonly grpc = new GrpcClients();
   private readonly grpcStreams = new Map<string, GrpcStreamHandle>();
+  private readonly grpcCalls = new Map<string, { cancel(): void }>();
   private readonly ticks = new Map<string, NodeJS.Timeout>();
   private clusters = new Map<string, ClusterConfig>();
   private benchResult = NaN;
@@ -111,11 +112,18 @@ export class CppHost implements Host {
       case "bench": this.benchResult = Number(w[1]); return;
       case "tick_period": this.setTick(w[1]!, Number(w[2])); return;
       case "grpc_stream": this.openStream(w); return;
+      case "grpc_call": this.call(w); return;
       case "grpc_send": this.grpcStreams.get(w[1]!)?.send(unhex(w[3]!), w[2] === "1"); return;
-      case "grpc_close": this.grpcStreams.get(w[1]!)?.close(); return;
-      case "grpc_cancel": this.grpcStreams.get(w[1]!)?.cancel(); this.grpcStreams.delete(w[1]!); return;
+      case "grpc_close": // closing a unary call cancels it, as in Envoy
+      case "grpc_cancel":
+        if (w[0] === "grpc_close" && this.grpcStreams.has(w[1]!)) return void this.grpcStreams.get(w[1]!)!.close();
+        this.grpcStreams.get(w[1]!)?.cancel();
+        this.grpcStreams.delete(w[1]!);
+        this.grpcCalls.get(w[1]!)?.cancel();
+        this.grpcCalls.delete(w[1]!);
+        return;
       default:
-        // Unary gRPC and HTTP callouts: no scenario uses them yet.
+        // HTTP callouts: no scenario uses them yet.
         this.logs.push(`cpp-host: ${line.slice(0, 200)}`);
     }
   }
@@ -127,18 +135,41 @@ export class CppHost implements Host {
     if (periodMs > 0) this.ticks.set(vm, setInterval(() => void this.send(`tick ${vm}`).catch(() => {}), periodMs));
   }
 
+  /** The cluster a serialized GrpcService (or a bare cluster name) names, and its initial metadata. */
+  private target(serviceHex: string) {
+    const service = unhex(serviceHex);
+    const parsed = parseGrpcService(service);
+    const cluster = this.clusters.get(parsed?.clusterName ?? service.toString("utf8"));
+    return { cluster, authority: parsed?.authority, metadata: parsed?.initialMetadata ?? [] };
+  }
+
+  /** grpc_call VM TOKEN SERVICE SERVICE_NAME METHOD TIMEOUT REQUEST METADATA: one answer, or a close. */
+  private call(w: string[]): void {
+    const token = w[2]!;
+    const t = this.target(w[3]!);
+    const path = `/${unhex(w[4]!).toString("utf8")}/${unhex(w[5]!).toString("utf8")}`;
+    const deliver = (line: string) => {
+      if (!this.grpcCalls.delete(token)) return;
+      void this.send(line).catch(() => {});
+    };
+    this.grpcCalls.set(token, { cancel: () => {} });
+    if (!t.cluster) return deliver(`grpc_close ${token} 14 ${hex("no cluster")}`);
+    this.grpcCalls.set(token, this.grpc.unary({ cluster: t.cluster, endpoint: t.cluster.endpoints[0], authority: t.authority }, path,
+      [...t.metadata, ...pairsIn(w.slice(8))], unhex(w[7]!), Number(w[6]), {
+        onMessage: (m) => deliver(`grpc_message ${token} ${hex(m)}`),
+        onClose: (code, msg) => deliver(`grpc_close ${token} ${code} ${hex(Buffer.from(msg, "utf8"))}`),
+      }));
+  }
+
   /** grpc_stream VM TOKEN SERVICE SERVICE_NAME METHOD METADATA: opened on the cluster the GrpcService names. */
   private openStream(w: string[]): void {
     const token = w[2]!;
-    const service = unhex(w[3]!);
-    const parsed = parseGrpcService(service);
-    const cluster = this.clusters.get(parsed?.clusterName ?? service.toString("utf8"));
+    const { cluster, authority, metadata } = this.target(w[3]!);
     const path = `/${unhex(w[4]!).toString("utf8")}/${unhex(w[5]!).toString("utf8")}`;
     // Nothing arrives for a stream the filter cancelled (Envoy resets it).
     const deliver = (line: string) => void (this.grpcStreams.has(token) && this.send(line).catch(() => {}));
     if (!cluster) return deliver(`grpc_close ${token} 14 ${hex("no cluster")}`);
-    const handle = this.grpc.stream({ cluster, endpoint: cluster.endpoints[0], authority: parsed?.authority }, path,
-      [...(parsed?.initialMetadata ?? []), ...pairsIn(w.slice(6))], {
+    const handle = this.grpc.stream({ cluster, endpoint: cluster.endpoints[0], authority }, path, [...metadata, ...pairsIn(w.slice(6))], {
         onInitialMetadata: (md) => deliver(`grpc_metadata ${token} initial ${pairsOut(md)}`),
         onMessage: (m) => deliver(`grpc_message ${token} ${hex(m)}`),
         onTrailingMetadata: (md) => deliver(`grpc_metadata ${token} trailing ${pairsOut(md)}`),

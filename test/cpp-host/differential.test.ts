@@ -7,6 +7,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
+import type { ClusterConfig } from "../../src-host/gateway/config.js";
+import { RATE_LIMIT_CLUSTER } from "../../src-host/config/rate-limits.js";
+import { startRateLimitService, type RunningRateLimitService } from "../../src-host/ratelimit/service.js";
 import { translate } from "../../src-host/translate/translate.js";
 import { CppHost, cppHostMissing } from "./cpp-host.js";
 import { startEppPeer, type EppPeer } from "./epp-peer.js";
@@ -80,16 +83,30 @@ describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree$
           peers.push(p);
           return p;
         };
+        const services: RunningRateLimitService[] = [];
+        /** A host's peers: its own EPP and, for Global limits, its own rate limit service. */
+        const clustersFor = async (epp: EppPeer): Promise<ClusterConfig[]> => {
+          const clusters = epp.clusters(eppClusters);
+          if (!s.ratelimit) return clusters;
+          const rls = await startRateLimitService({ host: "127.0.0.1", port: 0, rules: JSON.parse(configuration).rateLimits });
+          services.push(rls);
+          return [...clusters, { name: RATE_LIMIT_CLUSTER, type: "STATIC", http2: true, connectTimeoutMs: 1000, endpoints: [{ ...rls.address, ready: true }] }];
+        };
         const nodePeer = await peer();
         const cppPeer = await peer();
         const node = await NodeHost.start({
           name: "ai-gateway", rootId: filter.root_id, vmId, modulePath: module, configuration,
           allowOnHeadersStopIteration: true, failOpen: false, workers: vms,
-        }, nodePeer.clusters(eppClusters));
-        const cpp = await CppHost.start(flavour, module, configuration, vmId, filter.root_id, vms, cppPeer.clusters(eppClusters));
+        }, await clustersFor(nodePeer));
+        const cpp = await CppHost.start(flavour, module, configuration, vmId, filter.root_id, vms, await clustersFor(cppPeer));
         try {
-          const a = { ...(await run(s, node, () => settle(nodePeer))), callouts: nodePeer.received };
-          const b = { ...(await run(s, cpp, () => settle(cppPeer))), callouts: cppPeer.received };
+          // The rate limit service keeps no log to watch: its charges get a fixed 200 ms.
+          const settled = (p: EppPeer) => async () => {
+            await settle(p);
+            if (s.ratelimit) await new Promise((r) => setTimeout(r, 200));
+          };
+          const a = { ...(await run(s, node, settled(nodePeer))), callouts: nodePeer.received };
+          const b = { ...(await run(s, cpp, settled(cppPeer))), callouts: cppPeer.received };
           expect(b.started).toEqual(Array(vms).fill(true));
           expect(a.streams.length).toBe(s.streams.length);
           // Something to compare: every stream was answered or forwarded; upstream responses were counted.
@@ -103,6 +120,7 @@ describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree$
           await node.close();
           await cpp.close();
           for (const p of peers) await p.close();
+          for (const r of services) await r.close();
         }
       });
     }

@@ -800,6 +800,7 @@ int main(int argc, char **argv) {
           std::string msg;
           in >> msg;
           ctx->grpc_message = unhex(msg);
+          if (token % 2 == 1) g_callouts.erase(it); // a unary call ends with its answer
           ctx->onGrpcReceive(token, static_cast<uint32_t>(ctx->grpc_message.size()));
         } else if (cmd == "grpc_close") {
           int status;

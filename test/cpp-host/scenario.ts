@@ -9,7 +9,7 @@
 //                   "response": { "headers", "body", "gzip": true, "chunks", "trailers" },
 //                   "expect": "local_reply 429 ..." }],
 //     "epp": "pick" | "immediate" | "drop" | "silent" }
-// With an EPP the runner waits (up to 15 s) for the request to reach the upstream or be answered, and then
+// With an EPP or a rate limit service the runner waits (up to 15 s) for the request to reach the upstream or be answered, and then
 // for the EPP's log to settle: callouts and their answers are asynchronous in both hosts.
 // A body split into `chunks` pieces is sent as that many data frames; without a body the headers end the
 // stream; `trailers` end it after the body. The response is sent only when the request reached the
@@ -43,6 +43,8 @@ export interface Scenario {
   pending?: string;
   /** The pools' Endpoint Picker: a scripted ext_proc server on loopback (epp-peer.ts), one per host. */
   epp?: "pick" | "immediate" | "drop" | "silent";
+  /** Global rate limits: the project's rate limit service (src-host/ratelimit) on loopback, one per host. */
+  ratelimit?: boolean;
   config?: "seed" | Record<string, unknown>;
   vms?: number;
   streams: StreamSpec[];
@@ -138,7 +140,7 @@ export async function run(s: Scenario, host: Host, settled: () => Promise<void> 
     await sendMessage(spec.request, (h, eos) => step(() => host.requestHeaders(id, h, eos)),
       (d, eos) => step(() => host.requestData(id, d, eos)), (t) => step(() => host.requestTrailers(id, t)), stop);
     const upstream = async () => (await effects()).some((e) => /^req_(headers|data) eos=1|^req_trailers/.test(e));
-    if (s.epp) await waitFor(async () => (await upstream()) || (await replied()), 15_000);
+    if (s.epp || s.ratelimit) await waitFor(async () => (await upstream()) || (await replied()), 15_000);
     stopped = await replied();
     const reachedUpstream = await upstream();
     if (spec.response && reachedUpstream && !stopped) {
@@ -147,8 +149,8 @@ export async function run(s: Scenario, host: Host, settled: () => Promise<void> 
     }
     await settled();
     await host.end(id);
+    await settled(); // what the stream's end sends (the rate limit charge, the EPP's close) lands first
   }
-  await settled();
   return host.observe();
 }
 
