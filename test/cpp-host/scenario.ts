@@ -5,7 +5,8 @@
 // A scenario (scenarios/*.json):
 //   { "name", "config": "seed" | PluginConfig fields over the seed's, "vms": 2,
 //     "streams": [{ "vm": 0, "route": { "name", "cluster" },
-//                   "request":  { "headers": [[k, v]...], "body": "text" | { "base64" }, "chunks": n, "trailers": [[k, v]...] },
+//                   "request":  { "headers": [[k, v]...], "body": "text" | { "base64" } | { "template", "fill" }, "chunks": n,
+//                                 "trailers": [[k, v]...] },
 //                   "response": { "headers", "body", "gzip": true, "chunks", "trailers" },
 //                   "expect": "local_reply 429 ..." }],
 //     "epp": "pick" | "immediate" | "drop" | "silent" }
@@ -18,7 +19,8 @@
 import { gzipSync } from "node:zlib";
 
 export type HeaderList = Array<[string, string]>;
-export type Body = string | { base64: string };
+/** Text, bytes, or a text whose "{fill}" becomes `fill` × "x" (large bodies without large files). */
+export type Body = string | { base64: string } | { template: string; fill: number };
 
 export interface Message {
   headers: HeaderList;
@@ -88,7 +90,9 @@ export interface Host {
 
 export function bodyBytes(m: Message): Uint8Array {
   if (m.body === undefined) return new Uint8Array(0);
-  const raw = typeof m.body === "string" ? Buffer.from(m.body, "utf8") : Buffer.from(m.body.base64, "base64");
+  const b = m.body;
+  const raw = typeof b === "string" ? Buffer.from(b, "utf8")
+    : "base64" in b ? Buffer.from(b.base64, "base64") : Buffer.from(b.template.replace("{fill}", "x".repeat(b.fill)), "utf8");
   return m.gzip ? gzipSync(raw) : raw;
 }
 
