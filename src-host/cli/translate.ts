@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EndpointAddress } from "../translate/bootstrap.js";
 import type { WasmCode } from "../translate/envoy-gateway.js";
-import { BUILT_MODULE, sha256File, translate, type Target, type TranslateOptions } from "../translate/translate.js";
+import { parseRuntime, type WasmRuntime } from "../translate/runtime.js";
+import { builtModule, sha256File, translate, type Target, type TranslateOptions } from "../translate/translate.js";
 
 export const TRANSLATE_USAGE = `usage: aigw translate [FILE|DIR ...] [--target envoy|envoy-gateway] [-o DIR] [options]
   FILE|DIR ...            Kubernetes manifests (default: envoy/examples/inference-pool)
@@ -14,16 +15,18 @@ export const TRANSLATE_USAGE = `usage: aigw translate [FILE|DIR ...] [--target e
   --port N                listener port (default 1975)
   --admin-port N          Envoy admin port (default 9901)
   --workers N             Envoy --concurrency (default 2)
-  --module PATH           the module inside the Envoy container (default /etc/envoy/ai-gateway.wasm)
+  --runtime NAME          Envoy's Wasm runtime: v8 (default) or wasmtime take build/ai-gateway.wasm (SIMD),
+                          wamr takes build/ai-gateway-scalar.wasm (Envoy builds WAMR without SIMD)
+  --module PATH           the module inside the Envoy container (default /etc/envoy/ + the module's name)
   --wasm-image REF        (envoy-gateway) the module as an OCI image (make oci, then push it)
   --wasm-http URL         (envoy-gateway) the module at an HTTP URL
-  --wasm-sha256 HEX       (envoy-gateway) HTTP: the module's SHA-256 (default: of build/ai-gateway.wasm);
+  --wasm-sha256 HEX       (envoy-gateway) HTTP: the module's SHA-256 (default: of the runtime's built module);
                           Image: the image manifest digest (optional)
   --cluster-domain NAME   (envoy-gateway) Kubernetes cluster domain (default cluster.local)
   --ratelimit HOST:PORT   (envoy-gateway) rate limit service for Global token limits`;
 
 const VALUED = new Set([
-  "--target", "-o", "--out", "--port", "--admin-port", "--workers", "--module", "--wasm-image", "--wasm-http", "--wasm-sha256",
+  "--target", "-o", "--out", "--port", "--admin-port", "--workers", "--runtime", "--module", "--wasm-image", "--wasm-http", "--wasm-sha256",
   "--cluster-domain", "--ratelimit",
 ]);
 
@@ -68,8 +71,9 @@ export async function runTranslateCli(argv: string[], io: TranslateCliIo = {}): 
   opts.port = intFlag(flags, "--port", 1, 65535);
   opts.adminPort = intFlag(flags, "--admin-port", 1, 65535);
   opts.workers = intFlag(flags, "--workers", 1, 64);
+  opts.runtime = parseRuntime(flags.get("--runtime") ?? "v8");
   opts.modulePath = flags.get("--module");
-  opts.code = wasmCode(flags);
+  opts.code = wasmCode(flags, opts.runtime);
   opts.clusterDomain = flags.get("--cluster-domain");
   const rls = flags.get("--ratelimit");
   if (rls !== undefined) opts.rateLimitService = hostPort(rls);
@@ -95,7 +99,7 @@ function intFlag(flags: Map<string, string>, name: string, min: number, max: num
   return Number(v);
 }
 
-function wasmCode(flags: Map<string, string>): WasmCode | undefined {
+function wasmCode(flags: Map<string, string>, runtime: WasmRuntime): WasmCode | undefined {
   const image = flags.get("--wasm-image");
   const http = flags.get("--wasm-http");
   const sha = flags.get("--wasm-sha256")?.replace(/^sha256:/, "");
@@ -107,9 +111,9 @@ function wasmCode(flags: Map<string, string>): WasmCode | undefined {
     let sha256 = sha;
     if (sha256 === undefined) {
       try {
-        sha256 = sha256File(BUILT_MODULE);
+        sha256 = sha256File(builtModule(runtime));
       } catch {
-        throw new Error(`--wasm-http needs --wasm-sha256, or ${BUILT_MODULE} to compute it from (make wasm)`);
+        throw new Error(`--wasm-http needs --wasm-sha256, or ${builtModule(runtime)} to compute it from (make wasm)`);
       }
     }
     return { type: "HTTP", url: http, sha256 };

@@ -11,6 +11,7 @@
 
 import { isIP } from "node:net";
 import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, RetryPolicy, Route, StatsTag, WasmFilterConfig } from "../gateway/config.js";
+import { RUNTIME_MODULES } from "./runtime.js";
 
 export interface EndpointAddress {
   /** An IP address or a DNS name (the cluster becomes STRICT_DNS). */
@@ -23,6 +24,8 @@ export interface BootstrapOptions {
   endpoint?: (cluster: ClusterConfig, endpoint: ClusterEndpoint) => EndpointAddress;
   /** Bind address of the listener and the admin interface instead of the configured ones (Docker: 0.0.0.0). */
   bindAddress?: string;
+  /** VmConfig.runtime; default V8. */
+  vmRuntime?: string;
 }
 
 const TYPE = "type.googleapis.com/";
@@ -45,7 +48,7 @@ export function renderBootstrap(gateway: GatewayConfig, opts: BootstrapOptions =
     doc.stats_config = stats;
   }
   doc.static_resources = {
-    listeners: [listener(gateway, opts.bindAddress)],
+    listeners: [listener(gateway, opts.bindAddress, opts.vmRuntime ?? RUNTIME_MODULES.v8.vmRuntime)],
     clusters: gateway.clusters.map((c) => renderCluster(c, gateway.listener.bufferLimitBytes, endpoint)),
   };
   return doc;
@@ -65,14 +68,14 @@ export function duration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, "0")}s`;
 }
 
-function listener(gateway: GatewayConfig, bindAddress: string | undefined): Obj {
+function listener(gateway: GatewayConfig, bindAddress: string | undefined, vmRuntime: string): Obj {
   const l = gateway.listener;
   const hcm: Obj = {
     "@type": TYPE + HCM,
     stat_prefix: "ai_gateway",
     codec_type: "AUTO",
     route_config: routeConfig(gateway),
-    http_filters: [...(gateway.wasm ? [wasmFilter(gateway.wasm)] : []), routerFilter()],
+    http_filters: [...(gateway.wasm ? [wasmFilter(gateway.wasm, vmRuntime)] : []), routerFilter()],
   };
   if (gateway.accessLog) hcm.access_log = [accessLog(gateway.accessLog)];
   return {
@@ -96,11 +99,11 @@ function accessLog(log: NonNullable<GatewayConfig["accessLog"]>): Obj {
 }
 
 /** The filter exactly as proxy-wasm.md §3.13: the configuration is delivered raw (a StringValue). */
-export function wasmPluginConfig(w: WasmFilterConfig, code: Obj): Obj {
+export function wasmPluginConfig(w: WasmFilterConfig, code: Obj, vmRuntime: string): Obj {
   const config: Obj = {
     name: w.name,
     root_id: w.rootId,
-    vm_config: { vm_id: w.vmId, runtime: "envoy.wasm.runtime.v8", code },
+    vm_config: { vm_id: w.vmId, runtime: vmRuntime, code },
     configuration: { "@type": `${TYPE}google.protobuf.StringValue`, value: w.configuration },
   };
   if (w.failOpen) config.fail_open = true;
@@ -108,12 +111,12 @@ export function wasmPluginConfig(w: WasmFilterConfig, code: Obj): Obj {
   return config;
 }
 
-function wasmFilter(w: WasmFilterConfig): Obj {
+function wasmFilter(w: WasmFilterConfig, vmRuntime: string): Obj {
   return {
     name: WASM_FILTER_NAME,
     typed_config: {
       "@type": `${TYPE}envoy.extensions.filters.http.wasm.v3.Wasm`,
-      config: wasmPluginConfig(w, { local: { filename: w.modulePath } }),
+      config: wasmPluginConfig(w, { local: { filename: w.modulePath } }, vmRuntime),
     },
   };
 }

@@ -16,7 +16,8 @@
 //   ClientTrafficPolicy on the Gateway: the listener buffer limit (EG's default is 32 KiB);
 //   EnvoyExtensionPolicy (per namespace of the HTTPRoutes): the wasm filter with the plugin configuration;
 //   EnvoyPatchPolicy on the Gateway: allow_on_headers_stop_iteration on that filter (EG's Wasm API has no
-//     field for it, envoyproxy/gateway #8382), the Endpoint Picker clusters (HTTP/2, TLS without
+//     field for it, envoyproxy/gateway #8382), vm_config.runtime when it is not V8 (EG writes V8 and has
+//     no field for it either), the Endpoint Picker clusters (HTTP/2, TLS without
 //     verification for the stock EPP) and, for Global rate limits, the rate limit service cluster.
 //
 // xDS names the patches rely on (EG's default "V1" naming): listener <gateway ns>/<gateway>/<listener>;
@@ -41,6 +42,7 @@ import { ConfigError, Problems } from "../config/problems.js";
 import { RATE_LIMIT_CLUSTER } from "../config/rate-limits.js";
 import { duration, renderCluster, WASM_FILTER_NAME, type EndpointAddress } from "./bootstrap.js";
 import { checkMessage } from "./envoy-schema.js";
+import { RUNTIME_MODULES } from "./runtime.js";
 
 /**
  * The pool routes' retry (POOL_RETRY_POLICY) as a BackendTrafficPolicy says it; Envoy Gateway adds the
@@ -57,6 +59,8 @@ export interface EnvoyGatewayOptions {
   clusterDomain?: string;
   /** The rate limit service Global rules talk to (cluster "ratelimit"). Required when there are any. */
   rateLimitService?: EndpointAddress;
+  /** VmConfig.runtime; Envoy Gateway always writes V8, so another one is patched in. Default V8. */
+  vmRuntime?: string;
 }
 
 export interface EnvoyGatewayResult {
@@ -216,16 +220,17 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
     spec: { targetRefs: [{ group: GATEWAY_API_GROUP, kind: "Gateway", name: gw.name }], connection: { bufferLimit } },
   };
 
-  const patches: Obj[] = [...byNamespace.keys()].sort().map((ns) => ({
-    type: "type.googleapis.com/envoy.config.listener.v3.Listener",
-    name: gateway.listener.name,
-    operation: {
-      op: "add",
-      jsonPath: `..http_filters[?(@.name=='${WASM_FILTER_NAME}/envoyextensionpolicy/${ns}/${POLICY_NAME}/wasm/0')]`,
-      path: "/typed_config/config/allow_on_headers_stop_iteration",
-      value: true,
-    },
-  }));
+  const vmRuntime = opts.vmRuntime ?? RUNTIME_MODULES.v8.vmRuntime;
+  const patches: Obj[] = [...byNamespace.keys()].sort().flatMap((ns) => {
+    const filterPatch = (op: string, path: string, value: unknown): Obj => ({
+      type: "type.googleapis.com/envoy.config.listener.v3.Listener",
+      name: gateway.listener.name,
+      operation: { op, jsonPath: `..http_filters[?(@.name=='${WASM_FILTER_NAME}/envoyextensionpolicy/${ns}/${POLICY_NAME}/wasm/0')]`, path, value },
+    });
+    const own = [filterPatch("add", "/typed_config/config/allow_on_headers_stop_iteration", true)];
+    if (vmRuntime !== RUNTIME_MODULES.v8.vmRuntime) own.push(filterPatch("replace", "/typed_config/config/vm_config/runtime", vmRuntime));
+    return own;
+  });
   const patchClusters: ClusterConfig[] = [];
   const domain = opts.clusterDomain ?? "cluster.local";
   for (const pool of plugin.pools) {
@@ -249,7 +254,7 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
     if (bad.length > 0) throw new Error(`generated cluster does not match Envoy's API:\n  ${bad.join("\n  ")}`);
     patches.push({ type: "type.googleapis.com/envoy.config.cluster.v3.Cluster", name: c.name, operation: { op: "add", path: "", value } });
   }
-  const bad = checkMessage("envoy.extensions.wasm.v3.PluginConfig", { allow_on_headers_stop_iteration: true }, "listener patch");
+  const bad = checkMessage("envoy.extensions.wasm.v3.PluginConfig", { allow_on_headers_stop_iteration: true, vm_config: { runtime: vmRuntime } }, "listener patch");
   if (bad.length > 0) throw new Error(bad.join("\n"));
   const patchPolicy = {
     apiVersion: EG_API,

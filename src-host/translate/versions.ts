@@ -19,7 +19,7 @@ export const REDIS_IMAGE = "docker.io/library/redis:7-alpine";
 /** The image envoy/Dockerfile builds: the project's own processes (aigw epp, aigw sim). */
 export const AIGW_IMAGE = "ai-gateway-wasm/aigw:local";
 
-/** Where the module sits inside the Envoy container (and the default VmConfig code path). */
-export const CONTAINER_MODULE_PATH = "/etc/envoy/ai-gateway.wasm";
+/** Where the module sits inside the Envoy container (the default VmConfig code path's folder). */
+export const CONTAINER_MODULE_DIR = "/etc/envoy";
 /** Envoy's conventional admin port. */
 export const ENVOY_ADMIN_PORT = 9901;

@@ -3,6 +3,7 @@
 // filter, in alternating rounds so drift hits every case alike. Beside it, in the same run: the stream API
 // with the JS pass-through filter, and a wasm module that continues everything (the host's own floor).
 // The production module's share is what it costs above that floor (performance.md goals 1, 2 and 9).
+// The last case runs the same streams inside proxy-wasm-cpp-host on WAMR (test/cpp-host), beside its own floor.
 import { cpus, loadavg } from "node:os";
 import { expect, it } from "vitest";
 import type { PluginConfig } from "../../src-host/config/plugin-config.js";
@@ -11,6 +12,7 @@ import { passThroughFilter } from "../../src-host/gateway/http-filter.js";
 import { loadWasmFilter, type WasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { fixture, wasmConfig } from "../filter/helpers.js";
+import { CppHost, cppHostMissing } from "../cpp-host/cpp-host.js";
 
 const ROUNDS = 5;
 const STREAMS = 4000;
@@ -136,5 +138,82 @@ it("filter CPU per request through the host: ai-gateway.wasm beside a no-op modu
     `\nOne stream = request headers + body, JSON response with usage, on_log; CPU µs per stream, median of ${ROUNDS} rounds ` +
       `(${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(" ")})\n` +
       `${"case".padEnd(44)} ${"µs".padStart(8)} ${"− floor".padStart(8)}\n${lines.join("\n")}\n`,
+  );
+});
+
+it("SIMD against scalar module per request (the scalar one is for WAMR as Envoy builds it), 1 KiB–1 MiB", async () => {
+  const simd = await load("build/ai-gateway.wasm", plugin(false));
+  const scalar = await load("build/ai-gateway-scalar.wasm", plugin(false));
+  const sizes = [[1024, "1 KiB"], [32 * 1024, "32 KiB"], [256 * 1024, "256 KiB"], [1024 * 1024, "1 MiB"]] as const;
+  const cases = sizes.flatMap(([size, label]) => [true, false].map((first) => ({
+    label: `${label.padEnd(8)} model ${first ? "first" : "last "}`, body: chat(size, first),
+    // ~32 MiB of bodies per sample, at least 40 streams.
+    n: Math.max(40, Math.min(STREAMS, Math.round((32 << 20) / size))), simd: [] as number[], scalar: [] as number[],
+  })));
+  for (const c of cases) for (const f of [simd, scalar]) cpuPerStream(f, c.body, c.n / 4);
+  CountingSink.upstreamBodies = CountingSink.clientBodies = 0;
+  let expected = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of cases) {
+      c.simd.push(cpuPerStream(simd, c.body, c.n));
+      c.scalar.push(cpuPerStream(scalar, c.body, c.n));
+      expected += 2 * c.n;
+    }
+  }
+  await simd.close();
+  await scalar.close();
+  expect(CountingSink.upstreamBodies).toBe(expected);
+  expect(CountingSink.clientBodies).toBe(expected);
+  const lines = cases.map((c) => {
+    const s = median(c.simd);
+    const x = median(c.scalar);
+    return `${c.label.padEnd(22)} ${s.toFixed(1).padStart(10)} ${x.toFixed(1).padStart(10)} ${(x / s).toFixed(2).padStart(8)}×`;
+  });
+  console.log(
+    `\nSIMD vs scalar module through the Node host: CPU µs per stream (as above), median of ${ROUNDS} rounds, alternating\n` +
+      `${"body".padEnd(22)} ${"SIMD".padStart(10)} ${"scalar".padStart(10)} ${"scalar/SIMD".padStart(9)}\n${lines.join("\n")}\n`,
+  );
+});
+
+it("filter CPU per request in proxy-wasm-cpp-host on WAMR beside the Node host, each above its no-op module", async (ctx) => {
+  const missing = cppHostMissing();
+  if (missing) {
+    console.warn(`cpp-host bench skipped: ${missing}`);
+    ctx.skip();
+  }
+  const configuration = JSON.stringify(plugin(false));
+  const cpp = async (flavour: "scalar" | "simd", module: string) => CppHost.start(flavour, module, configuration, `bench-${flavour}-${module.length}`, "ai-gateway", 1);
+  const hosts = {
+    nodeNoop: await load(fixture("host-noop"), plugin(false)),
+    node: await load("build/ai-gateway.wasm", plugin(false)),
+    simdNoop: await cpp("simd", fixture("host-noop")),
+    simd: await cpp("simd", "build/ai-gateway.wasm"),
+    scalarNoop: await cpp("scalar", fixture("host-noop")),
+    scalar: await cpp("scalar", "build/ai-gateway-scalar.wasm"),
+  };
+  const rows: string[] = [];
+  for (const [size, label] of [[1024, "1 KiB"], [128 * 1024, "128 KiB"]] as const) {
+    const body = chat(size, false);
+    const n = size > 64 * 1024 ? 100 : 1000;
+    const samples: Record<keyof typeof hosts, number[]> = { nodeNoop: [], node: [], simdNoop: [], simd: [], scalarNoop: [], scalar: [] };
+    for (let r = 0; r <= ROUNDS; r++) { // round 0 warms up
+      const take = (k: keyof typeof hosts, us: number) => r > 0 && samples[k].push(us);
+      take("nodeNoop", cpuPerStream(hosts.nodeNoop, body, n));
+      take("node", cpuPerStream(hosts.node, body, n));
+      for (const k of ["simdNoop", "simd", "scalarNoop", "scalar"] as const) take(k, await hosts[k].bench(n, "/v1/chat/completions", body, RESPONSE));
+    }
+    const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<keyof typeof hosts, number>;
+    const row = (name: string, us: number, floor: number) =>
+      `${label.padEnd(8)} ${name.padEnd(52)} ${us.toFixed(1).padStart(9)} ${floor.toFixed(1).padStart(9)} ${(us - floor).toFixed(1).padStart(9)}`;
+    rows.push(row("Node host (V8), ai-gateway.wasm", m.node, m.nodeNoop),
+      row("cpp-host, WAMR fast interp + SIMD, ai-gateway.wasm", m.simd, m.simdNoop),
+      row("cpp-host, WAMR as Envoy builds it, scalar module", m.scalar, m.scalarNoop));
+  }
+  await hosts.nodeNoop.close();
+  await hosts.node.close();
+  for (const k of ["simdNoop", "simd", "scalarNoop", "scalar"] as const) await hosts[k].close();
+  console.log(
+    `\nFilter CPU per stream (as above, model last), median of ${ROUNDS} rounds; floor = host-noop.wasm in the same host\n` +
+      `${"body".padEnd(8)} ${"host".padEnd(52)} ${"µs".padStart(9)} ${"floor".padStart(9)} ${"− floor".padStart(9)}\n${rows.join("\n")}\n`,
   );
 });
