@@ -375,8 +375,10 @@ HeaderList *HostContext::map(WasmHeaderMapType type, bool create) {
 BufferInterface *HostContext::getBuffer(WasmBufferType type) {
   auto &self = *this;
   switch (type) {
-  case WasmBufferType::HttpRequestBody: self.body_view_.data = req.body; return &body_view_;
-  case WasmBufferType::HttpResponseBody: self.body_view_.data = resp.body; return &body_view_;
+  // As context.cc's getBuffer: while the filter buffers, the decoding (encoding) buffer, also outside a body
+  // callback (a gRPC callback, trailers); otherwise the current chunk, during its callback only.
+  case WasmBufferType::HttpRequestBody: self.body_view_.data = req.body ? req.body : req.buffering ? &req.buffer : nullptr; return &body_view_;
+  case WasmBufferType::HttpResponseBody: self.body_view_.data = resp.body ? resp.body : resp.buffering ? &resp.buffer : nullptr; return &body_view_;
   case WasmBufferType::PluginConfiguration: {
     auto p = plugin_ ? plugin_ : temp_plugin_;
     if (!p) return nullptr;
