@@ -37,7 +37,7 @@ test/.build/%.wasm: test/assembly/%.ts node_modules/.package-lock.json $(AS_SRC)
 	@mkdir -p test/.build
 	$(ASC) $< --config test/assembly/asconfig.json --outFile $@
 
-test: node_modules/.package-lock.json wasm test-modules
+test: node_modules/.package-lock.json wasm host test-modules
 	$(VITEST) run
 
 # Benchmarks print each figure beside a baseline measured in the same run.

@@ -4,6 +4,7 @@
 
 import { dirname, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_ADMIN_PORT, DEFAULT_PORT } from "../config/build-gateway.js";
 import { loadConfig, type LoadedConfig } from "../config/load-config.js";
 import type { PlannedPod } from "../config/workloads.js";
 import { startEpp } from "../epp/epp.js";
@@ -13,10 +14,11 @@ import { loadWasmFilter } from "../proxy-wasm/index.js";
 import { startTestUpstream } from "../sim/testupstream.js";
 import { startVllmSim } from "../sim/vllm/server.js";
 import { StatsStore } from "../stats/index.js";
+import { intFlag, parseFlags, type CommandIo } from "./usage.js";
 
 // The repository root, from src-host/cli (tests) or build/host/src-host/cli (compiled).
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = HERE.includes(`${sep}build${sep}host${sep}`) ? resolve(HERE, "../../../..") : resolve(HERE, "../..");
+export const ROOT = HERE.includes(`${sep}build${sep}host${sep}`) ? resolve(HERE, "../../../..") : resolve(HERE, "../..");
 
 export const DEFAULT_EXAMPLE = resolve(ROOT, "envoy/examples/inference-pool");
 export const DEFAULT_MODULE = resolve(ROOT, "build/ai-gateway.wasm");
@@ -126,34 +128,42 @@ async function startPod(pod: PlannedPod, config: LoadedConfig, log: (line: strin
   }
 }
 
-/** Parses `aigw run` arguments. */
-export function parseRunArgs(argv: string[]): RunOptions {
-  const opts: RunOptions = { paths: [] };
-  const number = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} needs a number, got "${v ?? ""}"`);
-    return n;
+export const RUN_USAGE = `usage: aigw run [FILE|DIR ...] [flags]
+Serves Kubernetes manifests on this machine: the Gateway's listener, the routes, and the workloads aigw
+knows (vLLM simulators, test upstreams, Endpoint Pickers, a rate limit service) on their own loopback
+addresses. Stops on SIGINT or SIGTERM.
+  FILE|DIR ...       manifests; a directory: its *.yaml and *.yml files in lexical order
+                     (default: envoy/examples/inference-pool)
+  --port N           serve the Gateway's listener on 127.0.0.1:N, whatever its own port (default ${DEFAULT_PORT})
+  --admin-port N     admin endpoints on 127.0.0.1:N (default ${DEFAULT_ADMIN_PORT}): /ready, /health, /metrics,
+                     /stats, /config_dump
+  --workers N        proxy-wasm VMs, as Envoy's --concurrency (default 2)
+  --module PATH      the filter module (default build/ai-gateway.wasm)
+  -h, --help         this text`;
+
+/** Parses `aigw run` arguments; undefined after --help. */
+export function parseRunArgs(argv: string[]): RunOptions | undefined {
+  const { values, positionals, help } = parseFlags(argv, {
+    port: { type: "string" },
+    "admin-port": { type: "string" },
+    workers: { type: "string" },
+    module: { type: "string" },
+  });
+  if (help) return undefined;
+  return {
+    paths: positionals,
+    port: intFlag("port", values.port, 0, 65535),
+    adminPort: intFlag("admin-port", values["admin-port"], 0, 65535),
+    workers: intFlag("workers", values.workers, 1, 64),
+    modulePath: values.module as string | undefined,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case "--port": opts.port = number(flag, value()); break;
-      case "--admin-port": opts.adminPort = number(flag, value()); break;
-      case "--workers": opts.workers = number(flag, value()); break;
-      case "--module": opts.modulePath = value(); break;
-      default:
-        if (flag.startsWith("-")) throw new Error(`aigw run: unknown flag ${flag}`);
-        opts.paths.push(arg);
-    }
-  }
-  return opts;
 }
 
 /** The `aigw run` command: serves until SIGINT/SIGTERM, then stops cleanly. */
-export async function runCli(argv: string[]): Promise<void> {
-  const running = await runGateway(parseRunArgs(argv));
+export async function runCli(argv: string[], io: CommandIo): Promise<void> {
+  const opts = parseRunArgs(argv);
+  if (!opts) return io.stdout(`${RUN_USAGE}\n`);
+  const running = await runGateway(opts);
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       process.stderr.write(`${signal}: stopping\n`);
