@@ -399,7 +399,7 @@ function buildPoolClusters(
   if (!svc || targetPort === undefined || !p.epp.port) return undefined;
   let resolved;
   try {
-    resolved = resolveService(m, pods, svc, p.epp.port);
+    resolved = resolveService(m, pods, svc, p.epp.port, eppDownConsequence(p.epp.failureMode));
   } catch (err) {
     p.f.fail("spec.endpointPickerRef.port.number", (err as Error).message);
     return undefined;
@@ -426,7 +426,9 @@ function buildPoolClusters(
     http2: true,
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
   };
-  if (!plaintext) epp.tls = { insecureSkipVerify: true };
+  // SNI: the Service's name, which a certificate for the EPP would carry; without one, TLS clients would
+  // offer the pod's IP address, which is no server name (RFC 6066 §3).
+  if (!plaintext) epp.tls = { insecureSkipVerify: true, sni: `${svc.name}.${svc.namespace}.svc` };
   const config: PoolConfig = {
     name: id,
     eppCluster: epp.name,
@@ -437,6 +439,13 @@ function buildPoolClusters(
     timeoutMs: eppTimeoutMs,
   };
   return { pool, epp, config };
+}
+
+/** What the pool's requests get while its Endpoint Picker cannot be reached. */
+function eppDownConsequence(mode: "FailOpen" | "FailClose"): string {
+  return mode === "FailOpen"
+    ? "with failureMode FailOpen the pool's requests go to an endpoint the gateway picks from the pool, without the EPP (503 when no pool endpoint is ready)"
+    : "with failureMode FailClose (the default) the pool's requests get 503";
 }
 
 function split(id: string): [string, string] {

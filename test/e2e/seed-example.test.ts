@@ -8,8 +8,11 @@ let gw: RunningGateway;
 let base: string;
 let client: OpenAI;
 const logs: string[] = [];
+const nodeWarnings: Error[] = [];
+const onWarning = (w: Error) => nodeWarnings.push(w);
 
 beforeAll(async () => {
+  process.on("warning", onWarning);
   gw = await runGateway({ paths: [], port: 0, adminPort: 0, log: (l) => logs.push(l) });
   const a = gw.gateway.listenerAddress;
   base = `http://${a.address}:${a.port}`;
@@ -17,6 +20,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  process.off("warning", onWarning);
   await gw?.close();
 });
 
@@ -160,5 +164,12 @@ describe("admin", () => {
     expect(metrics).toMatch(/downstream_rq/);
     const dump = (await (await fetch(`${admin}/config_dump`)).json()) as { listener: unknown };
     expect(dump.listener).toBeDefined();
+  });
+});
+
+describe("the process", () => {
+  it("emitted no Node warnings, e.g. DEP0123 for a TLS server name that is an IP address on the first EPP call", () => {
+    expect(logs.some((l) => l.startsWith("started epp "))).toBe(true);
+    expect(nodeWarnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
   });
 });
