@@ -132,6 +132,23 @@ describe("GET /v1/models", () => {
 });
 
 describe("streaming", () => {
+  it("streams a test upstream's canned answer to the openai client, through the EPP's pick, with usage", async () => {
+    const stream = await client.chat.completions.create({ model: "mistral:latest", messages: hi, stream: true, stream_options: { include_usage: true } });
+    let text = "";
+    let usage;
+    for await (const c of stream) {
+      text += c.choices[0]?.delta.content ?? "";
+      usage = c.usage ?? usage;
+    }
+    expect(text.length).toBeGreaterThan(0);
+    expect(usage).toEqual({ prompt_tokens: 1, completion_tokens: 100, total_tokens: 300 });
+  });
+
+  it("gets the embedding in the openai client's default encoding (base64) from the AIServiceBackend", async () => {
+    const e = await client.embeddings.create({ model: "some-cool-self-hosted-model", input: "x" });
+    expect(e.data[0]!.embedding).toHaveLength(5);
+  });
+
   it("delivers 20 SSE events 200 ms apart one by one", async () => {
     const lines = Array.from({ length: 20 }, (_, i) =>
       JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "some-cool-self-hosted-model", choices: [{ index: 0, delta: { content: `t${i}` }, finish_reason: null }] }),
