@@ -14,13 +14,14 @@ import type { AIServiceBackendModel, GatewayModel, PoolModel, RouteModel } from 
 import { isModelListing } from "./model-gateway.js";
 import type { AppliedObject } from "./objects.js";
 import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, INFERENCE_GROUP } from "./objects.js";
+import { DEFAULT_POD_BLOCK, MAX_POD_BLOCK } from "./loopback.js";
 import type { Problems } from "./problems.js";
 import { attachedRoutes, checkDanglingParents } from "./attachment.js";
 import { buildHTTPRoutes, type BuiltPool } from "./build-httproutes.js";
 import { compare, PodRegistry } from "./pods.js";
 import { resolveService, serviceForHostname } from "./services.js";
 import { eppSecureServing, planEmbeddedRateLimit, planWorkloads, type WorkloadPlan } from "./workloads.js";
-import { buildCosts } from "./costs.js";
+import { buildCosts, type CostOrigin } from "./costs.js";
 import { GENAI_STATS_TAGS } from "./genai-metrics.js";
 import { buildRateLimits, policyFor, policyOwners, rateLimitCluster, type PolicyOwners } from "./rate-limits.js";
 import type { TrafficPolicyModel } from "./model-policy.js";
@@ -40,6 +41,8 @@ export interface BuildOptions {
   eppTimeoutMs?: number;
   /** "Now" in unix seconds: creationTimestamp of objects that carry none. Default: the current time. */
   loadTime?: number;
+  /** Materialized pods live on 127.<podBlock>.0.0/16 (1–255). Default 10. */
+  podBlock?: number;
 }
 
 export const DEFAULT_PORT = 1975;
@@ -61,6 +64,8 @@ export const ROUTE_NOT_FOUND_BODY =
 export interface BuiltGateway {
   gateway: GatewayConfig;
   plugin: PluginConfig;
+  /** Where each of plugin.costs was declared. */
+  costOrigins: CostOrigin[];
   workloads: WorkloadPlan;
   pods: PodRegistry;
   model: Model;
@@ -75,7 +80,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
   const o = checkOptions(opts, problems);
   const model = readModel(objects, problems);
   const pods = new PodRegistry();
-  const workloads = planWorkloads(model, pods);
+  const workloads = planWorkloads(model, pods, o.podBlock);
 
   const gateway = selectGateway(model, problems);
   const listener = gateway?.listeners[0];
@@ -189,10 +194,11 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
 
   const owners = policyOwners(model, gateway, listener, routes);
   applyLoadBalancers(owners, routes, backendClusters);
-  const costs = buildCosts(model, gateway, routes);
+  const costOrigins: CostOrigin[] = [];
+  const costs = buildCosts(model, gateway, routes, costOrigins);
   const rateLimits = buildRateLimits(owners, routes, costs);
   if (rateLimits.some((r) => r.type === "Global")) {
-    const taken = planEmbeddedRateLimit(workloads, pods);
+    const taken = planEmbeddedRateLimit(workloads, pods, o.podBlock);
     if (taken) problems.global(taken);
     usedClusters.set("ratelimit", rateLimitCluster(workloads, pods));
   }
@@ -231,7 +237,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
     },
     statsTags: [...GENAI_STATS_TAGS],
   };
-  return { gateway: config, plugin, workloads, pods, model };
+  return { gateway: config, plugin, costOrigins, workloads, pods, model };
 }
 
 type Options = Required<BuildOptions>;
@@ -271,6 +277,7 @@ function checkOptions(opts: BuildOptions, problems: Problems): Options {
     maxRequestBodyBytes: opts.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
     eppTimeoutMs: opts.eppTimeoutMs ?? DEFAULT_EPP_TIMEOUT_MS,
     loadTime: opts.loadTime ?? Math.floor(Date.now() / 1000),
+    podBlock: opts.podBlock ?? DEFAULT_POD_BLOCK,
   };
   const int = (v: number, name: string, min: number, max: number): void => {
     if (!Number.isInteger(v) || v < min || v > max) problems.global(`option ${name}: must be an integer from ${min} to ${max}, got ${v}`);
@@ -280,6 +287,7 @@ function checkOptions(opts: BuildOptions, problems: Problems): Options {
   int(o.workers, "workers", 1, 64);
   int(o.maxRequestBodyBytes, "maxRequestBodyBytes", 1, 2 ** 31 - 1 - BUFFER_HEADROOM_BYTES);
   int(o.eppTimeoutMs, "eppTimeoutMs", 1, 3_600_000);
+  int(o.podBlock, "podBlock", 1, MAX_POD_BLOCK);
   if (typeof o.modulePath !== "string" || o.modulePath === "") problems.global("option modulePath: required (the path of ai-gateway.wasm)");
   if (o.port !== 0 && o.port === o.adminPort) problems.global(`options port and adminPort: both are ${o.port}`);
   return o;

@@ -5,7 +5,7 @@
 //
 // Addresses. A pool's endpoints must be IP addresses: the EPP answers "ip:port" and override_host picks the
 // pool endpoint with that address. So every pod service gets a fixed address on the Compose network, derived
-// from its aigw run address: 127.10.<n>.<r> becomes 172.29.<n>.<r> (n ≥ 1; Docker hands out the addresses
+// from its aigw run address: 127.<block>.<n>.<r> becomes 172.29.<n>.<r> (n ≥ 1; Docker hands out the addresses
 // of envoy, redis and ratelimit from 172.29.0.0/24). Other clusters (backends, EPPs, the rate limit
 // service) use the service names. Endpoints that are not pods aigw run would start (Pod objects with an
 // address, Backend IPs, localhost) cannot be reached from the Compose network and are refused.
@@ -55,7 +55,7 @@ export function planDocker(loaded: LoadedConfig): DockerPlan {
       service = { name: RATELIMIT_SERVICE, pod };
     } else {
       const name = pod.namespace === "default" ? pod.name : `${pod.namespace}-${pod.name}`;
-      const m = /^127\.10\.(\d+)\.(\d+)$/.exec(pod.ip);
+      const m = /^127\.\d+\.(\d+)\.(\d+)$/.exec(pod.ip);
       if (!m || m[1] === "0") throw new Error(`pod ${pod.namespace}/${pod.name}: unexpected aigw run address ${pod.ip}`);
       service = { name, pod, ip: `172.29.${m[1]}.${m[2]}` };
     }

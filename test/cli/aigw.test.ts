@@ -39,7 +39,7 @@ describe("aigw --help", () => {
 
   it("names every flag of run, incl. how the listener port maps", async () => {
     const { stdout } = await aigw("run", "--help");
-    for (const flag of ["--port N", "--admin-port N", "--workers N", "--module PATH"]) expect(stdout).toContain(flag);
+    for (const flag of ["--port N", "--admin-port N", "--workers N", "--module PATH", "--pod-block N"]) expect(stdout).toContain(flag);
     expect(stdout).toMatch(/Gateway's listener on 127\.0\.0\.1:N, whatever its own port/);
   });
 });
@@ -51,6 +51,7 @@ describe("aigw usage errors", () => {
       [["run", "--port", "http"], /^aigw run: --port must be an integer from 0 to 65535, got "http"/],
       [["run", "--port"], /^aigw run: Option '--port <value>' argument missing/],
       [["run", "--workers", "0"], /^aigw run: --workers must be an integer from 1 to 64/],
+      [["run", "--pod-block", "0"], /^aigw run: --pod-block must be an integer from 1 to 255, got "0"/],
       [["translate", "--target", "istio"], /^aigw translate: --target must be envoy or envoy-gateway/],
       [["translate", "--target", "envoy-gateway"], /^aigw translate: --target envoy-gateway needs where Envoy Gateway fetches the module/],
       [["epp", "--bogus"], /^aigw epp: flag provided but not defined: -bogus/],
