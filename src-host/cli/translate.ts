@@ -21,7 +21,8 @@ export const TRANSLATE_USAGE = `usage: aigw translate [FILE|DIR ...] [--target e
   --wasm-sha256 HEX       (envoy-gateway) HTTP: the module's SHA-256 (default: of build/ai-gateway.wasm);
                           Image: the image manifest digest (optional)
   --cluster-domain NAME   (envoy-gateway) Kubernetes cluster domain (default cluster.local)
-  --ratelimit HOST:PORT   (envoy-gateway) rate limit service for Global token limits
+  --ratelimit HOST:PORT   (envoy-gateway) your rate limit service for Global token limits (default: generate
+                          aigw-ratelimit, envoyproxy/ratelimit with a Redis, in the Gateway's namespace)
   -h, --help              this text`;
 
 const FLAGS = {
