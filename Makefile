@@ -13,7 +13,7 @@ AS_TEST_WASM := $(patsubst test/assembly/%.ts,test/.build/%.wasm,$(AS_TESTS))
 # and the fast-path variants are a quarter of the module (374 → 288 KB, no change per request).
 export JSON_USE_FAST_PATH := 0
 
-.PHONY: all build wasm host test-modules test bench run check-abi clean
+.PHONY: all build wasm host test-modules test bench fuzz run check-abi clean
 
 all build: wasm host
 
@@ -43,6 +43,10 @@ test: node_modules/.package-lock.json wasm host test-modules
 # Benchmarks print each figure beside a baseline measured in the same run.
 bench: build test-modules
 	$(VITEST) run --config test/bench/vitest.config.ts
+
+# The seeded fuzz test of `make test` (20,000 inputs) as a long run; FUZZ_SEED=N for another sequence.
+fuzz: node_modules/.package-lock.json wasm test-modules
+	FUZZ_INPUTS=$${FUZZ_INPUTS:-1000000} $(VITEST) run test/filter/fuzz.test.ts
 
 run: build
 	node build/host/src-host/cli/aigw.js run

@@ -1,7 +1,8 @@
 # Included by the top-level Makefile (after WASM and HOST are defined).
 #   make oci            build/ai-gateway.wasm as an OCI image layout in build/oci (no Docker needed), the
 #                       "compat" Wasm image Envoy Gateway pulls; push it with oras or skopeo (envoy/README.md)
-#   make envoy-config   regenerate envoy/envoy.yaml and envoy/docker-compose.yaml from the seed example
+#   make envoy-config   regenerate envoy/envoy.yaml and envoy/docker-compose.yaml from the seed example, and
+#                       envoy/prometheus/ai-gateway-rules.yaml
 OCI_DIR ?= build/oci
 OCI_TAG ?= $(shell node -p "require('./package.json').version")
 
@@ -12,3 +13,4 @@ oci: $(WASM) $(HOST)
 
 envoy-config: $(HOST)
 	node build/host/src-host/cli/aigw.js translate --target envoy --docker -o envoy
+	node build/host/src-host/translate/prometheus-rules.js envoy/prometheus/ai-gateway-rules.yaml

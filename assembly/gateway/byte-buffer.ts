@@ -26,3 +26,11 @@ export class ByteBuffer {
     return this.data.byteLength == this.length ? this.data : this.data.slice(0, this.length);
   }
 }
+
+/** A span of bytes in linear memory, owned by someone else. */
+export class Piece {
+  constructor(
+    public ptr: usize,
+    public len: usize,
+  ) {}
+}

@@ -19,6 +19,8 @@ import { buildModelsBody } from "./request/models";
 export const MODEL_HEADER = "x-ai-eg-model";
 export const BACKEND_HEADER = "x-ai-eg-backend";
 export const DESTINATION_ENDPOINT_HEADER = "x-gateway-destination-endpoint";
+/** Set by the gateway only (never from a client): the model an InferencePool's EPP makes the body name. */
+export const MODEL_REWRITE_HEADER = "x-gateway-model-name-rewrite";
 
 const MAX_BODY_LIMIT: i64 = 0x7fffffff; // bodies are addressed with i32 offsets in linear memory
 const MAX_WEIGHT: i64 = 0xffffffff; // Envoy weights are uint32

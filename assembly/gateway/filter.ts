@@ -5,29 +5,36 @@
 //   on_request_headers → StopIteration (Envoy ≥ 1.35 with allow_on_headers_stop_iteration keeps the headers
 //                        mutable while the body is read); GET /v1/models and unsupported paths answered here
 //   on_request_body    → StopIterationAndBuffer until end of stream, then decide on the whole body:
-//                        overwrite x-ai-eg-model, set x-ai-eg-backend, maybe replace the body,
+//                        overwrite x-ai-eg-model, set x-ai-eg-backend, maybe edit the body in place,
 //                        clear_route_cache, and continue — or ask the pool's Endpoint Picker first (epp.ts).
+//   on_request_trailers → the body is complete (Envoy calls this after the last data, which did not carry
+//                        end of stream): the same decision, the trailers held until it is made.
+//
+// The body is read once, when complete, into the VM's body arena (body-read.ts); edits are written into
+// Envoy's buffer in ranges and the EPP gets the body in slices, so no copy of it is ever built.
 //
 // A route of an HTTPRoute (its name, xds.route_name, is one of config.plainRules) is plain: no AI processing
 // at all. To a Service it just continues; to an InferencePool it asks the pool's Endpoint Picker, with the
 // headers alone when the request has no body, else with the buffered body, and follows its answer.
 
 import {
-  BufferType, FilterDataStatus, FilterHeadersStatus, GrpcCallHandler, GrpcStatus, GrpcStream, GrpcStreamHandler,
-  HttpContext, Pair, StreamType, continueStream,
-  RootContext, clearRouteCache, getBufferBytes, getCurrentTimeNanoseconds, getPropertyString, logError, logWarn, replaceBuffer,
-  requestHeaders, responseHeaders, sendLocalResponseString,
+  BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcCallHandler, GrpcStatus, GrpcStream,
+  GrpcStreamHandler, HttpContext, Pair, StreamType, continueStream,
+  RootContext, clearRouteCache, getBufferBytes, getBufferLength, getCurrentTimeNanoseconds, getPropertyString, logError, logWarn,
+  requestHeaders, responseHeaders, sendLocalResponseString, setBufferBytesUnsafe,
 } from "../proxy-wasm";
+import { readBody } from "./body-read";
+import { Piece } from "./byte-buffer";
 import {
-  BACKEND_HEADER, BackendKind, DESTINATION_ENDPOINT_HEADER, GatewayConfig, MODEL_HEADER, PlainRule, PoolConfig, loadPluginConfig,
+  BACKEND_HEADER, BackendKind, DESTINATION_ENDPOINT_HEADER, MODEL_REWRITE_HEADER, GatewayConfig, MODEL_HEADER, PlainRule, PoolConfig, loadPluginConfig,
   plainRuleKey,
 } from "./config";
 import { LocalReply, errorJson } from "./errors";
-import { RequestFacts } from "./request/body";
-import { RequestDecision, bodyTooLarge, decideOnBody, decideOnHeaders } from "./request/decide";
+import { RequestFacts, scanRequestBody } from "./request/body";
+import { RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnHeaders } from "./request/decide";
 import { Endpoint } from "./request/endpoint";
 import { HeaderSource } from "./request/route";
-import { EppExchange, EppOwner, eppExchangesWaiting, expireEppExchanges } from "./epp";
+import { EppExchange, EppOwner, eppNeedsTick, expireEppExchanges } from "./epp";
 import { Admission, admit, currentHeaders, release, requestedOutputTokens, settleAll } from "./tokens/admission";
 import { TokenConfig, loadTokenConfig } from "./tokens/config";
 import { costValue, exportValue } from "./tokens/costs";
@@ -37,9 +44,9 @@ import {
   GlobalCheck, RLS_METHOD, RLS_SERVICE, RateLimitAnswer, applicableGlobalRules, decodeRateLimitResponse,
   encodeRateLimitRequest, globalLimitHeaders, globalRefusalBody, responseHits, CHARGE_OUTCOME,
 } from "./tokens/global-limit";
-import { GenAiLabels, countBackendRequest } from "./tokens/metrics";
+import { GenAiLabels, RlsCall, recordBackendRequest, recordRlsCall } from "./tokens/metrics";
 import { endpointOperation } from "./request/endpoint";
-import { timePerOutputToken } from "./response/timing";
+import { ResponseTiming } from "./response/timing";
 import { USAGE_OUTPUT } from "./response/usage";
 
 const EXT_PROC_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor";
@@ -79,17 +86,8 @@ function plainPool(rule: PlainRule): PoolConfig | null {
   return cluster == null ? null : rule.poolOf(cluster);
 }
 
-/** The first `size` bytes of a body buffer (the current chunk, or all that is buffered), or null for none. */
-function bodyChunk(type: BufferType, size: u32): ArrayBuffer | null {
-  return size > 0 ? getBufferBytes(type, 0, size) : null;
-}
-
-function ptrOf(b: ArrayBuffer | null): usize {
-  return b == null ? 0 : changetype<usize>(b);
-}
-
-function lenOf(b: ArrayBuffer | null): usize {
-  return b == null ? 0 : <usize>b.byteLength;
+function trailersStatus(s: FilterDataStatus): FilterTrailersStatus {
+  return s == FilterDataStatus.Continue ? FilterTrailersStatus.Continue : FilterTrailersStatus.StopIteration;
 }
 
 export const ROOT_ID = "ai-gateway";
@@ -122,15 +120,20 @@ export class GatewayRoot extends RootContext {
     return new GatewayStream(contextId, this);
   }
 
-  /** Endpoint-picker deadlines are checked on a tick that runs only while some request waits. */
+  /** Endpoint-picker deadlines (and throttled warnings) are checked on a tick that runs only while needed. */
   onTick(): void {
     expireEppExchanges();
-    if (!eppExchangesWaiting()) this.setTickPeriod(0);
+    if (!eppNeedsTick()) this.setTickPeriod(0);
   }
 }
 
 function nowSeconds(): u64 {
   return getCurrentTimeNanoseconds() / 1_000_000_000;
+}
+
+/** The metrics' clock: whole microseconds. */
+function nowMicros(): f64 {
+  return <f64>(getCurrentTimeNanoseconds() / 1000);
 }
 
 /** The request headers as the rules read them (only while Envoy still holds them). */
@@ -162,8 +165,9 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   private tracker: UsageTracker | null = null;
   private status: i32 = 0;
   private finished: bool = false;
-  private startNs: u64 = 0;
-  private firstByteNs: u64 = 0;
+  private readonly timing: ResponseTiming = new ResponseTiming();
+  /** When the admission check went to the rate limit service (µs). */
+  private rlsCheckSent: f64 = 0;
 
   constructor(contextId: u32, private gateway: GatewayRoot) {
     super(contextId, gateway);
@@ -171,18 +175,19 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     const config = this.gateway.config!;
-    this.startNs = getCurrentTimeNanoseconds();
     // Routing headers only this filter may set: a client's own would pick a backend or an endpoint.
     requestHeaders.remove(BACKEND_HEADER);
     requestHeaders.remove(DESTINATION_ENDPOINT_HEADER);
+    // The EPP serves the model this header names: a client's own would pick the model behind routing,
+    // costs and budgets. (x-gateway-inference-objective and -fairness-id are the client's to set.)
+    requestHeaders.remove(MODEL_REWRITE_HEADER);
     if (config.plainRules.size > 0) {
       const rule = plainRuleOf(config);
       if (rule != null) return this.startPlain(rule, endOfStream);
     }
     const path = requestHeaders.get(":path");
     this.path = path == null ? "" : path;
-    const length = requestHeaders.get("content-length");
-    const decision = decideOnHeaders(config, this.path, length == null ? -1 : I64.parseInt(length));
+    const decision = decideOnHeaders(config, this.path, contentLength(requestHeaders.get("content-length")));
     this.endpoint = decision.endpoint;
     const reply = decision.reply;
     if (reply != null) return this.answer(reply);
@@ -195,17 +200,35 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
 
   onRequestBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
     if (this.epp != null) return FilterDataStatus.StopIterationAndBuffer;
-    const plainPool = this.plainPool;
-    if (this.plain && plainPool == null) return FilterDataStatus.Continue; // an HTTPRoute to a Service
+    if (this.plain && this.plainPool == null) return FilterDataStatus.Continue; // an HTTPRoute to a Service
     const tooLarge = bodyTooLarge(this.gateway.config!, <i64>bodySize);
     if (tooLarge != null) {
       this.answer(tooLarge);
       return FilterDataStatus.StopIterationNoBuffer;
     }
     if (!endOfStream) return FilterDataStatus.StopIterationAndBuffer;
-    const body = bodyChunk(BufferType.HttpRequestBody, bodySize);
-    if (plainPool != null) return dataStatus(this.askEpp(plainPool, ptrOf(body), lenOf(body), false));
-    return this.decide(ptrOf(body), lenOf(body));
+    return this.bodyComplete(bodySize);
+  }
+
+  /** Trailers end a body whose last data did not carry end of stream: decide now, hold them until then. */
+  onRequestTrailers(numTrailers: u32): FilterTrailersStatus {
+    if (this.epp != null || this.globalCheck != null) return FilterTrailersStatus.StopIteration;
+    if (this.plain && this.plainPool == null) return FilterTrailersStatus.Continue;
+    const size = getBufferLength(BufferType.HttpRequestBody);
+    const tooLarge = bodyTooLarge(this.gateway.config!, <i64>size);
+    if (tooLarge != null) {
+      this.answer(tooLarge);
+      return FilterTrailersStatus.StopIteration;
+    }
+    return trailersStatus(this.bodyComplete(size));
+  }
+
+  /** The whole request body is buffered (`size` bytes): ask the plain route's pool, or decide. */
+  private bodyComplete(size: u32): FilterDataStatus {
+    const body = readBody(BufferType.HttpRequestBody, 0, size);
+    const plainPool = this.plainPool;
+    if (plainPool != null) return dataStatus(this.askEpp(plainPool, [body], body.len, false));
+    return this.decide(body.ptr, body.len);
   }
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
@@ -237,62 +260,79 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
 
   onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
     const tracker = this.tracker;
+    if (tracker != null) this.timing.bodyBytes(nowMicros(), bodySize);
+    // A JSON answer is read whole: Envoy buffers it (body_size is cumulative) until the end.
+    if (tracker != null && !tracker.streaming && !endOfStream) return FilterDataStatus.StopIterationAndBuffer;
+    this.responseData(readBody(BufferType.HttpResponseBody, 0, bodySize), endOfStream);
+    return FilterDataStatus.Continue;
+  }
+
+  /** Trailers end the response: a buffered JSON answer is read whole now, a stream just ends. */
+  onResponseTrailers(numTrailers: u32): FilterTrailersStatus {
+    const tracker = this.tracker;
+    const buffered = tracker != null && !tracker.streaming;
+    this.responseData(buffered ? readBody(BufferType.HttpResponseBody, 0, getBufferLength(BufferType.HttpResponseBody)) : new Piece(0, 0), true);
+    return FilterTrailersStatus.Continue;
+  }
+
+  /** Response bytes for usage and the EPP: a stream's chunk, or (`end`, not streaming) the whole JSON answer. */
+  private responseData(chunk: Piece, end: bool): void {
+    const tracker = this.tracker;
     const epp = this.epp;
     if (tracker == null) {
       // A plain route to a pool: the EPP still learns the response, chunk by chunk.
-      if (epp != null && epp.reporting) {
-        const chunk = bodyChunk(BufferType.HttpResponseBody, bodySize);
-        epp.sendResponseBody(ptrOf(chunk), lenOf(chunk), endOfStream);
-      }
-      return FilterDataStatus.Continue;
+      if (epp != null && epp.reporting) epp.sendResponseBody(chunk.ptr, chunk.len, end);
+      return;
     }
-    if (this.firstByteNs == 0 && bodySize > 0) this.firstByteNs = getCurrentTimeNanoseconds();
     if (tracker.streaming) {
-      const chunk = bodyChunk(BufferType.HttpResponseBody, bodySize);
-      const ptr = ptrOf(chunk);
-      const len = lenOf(chunk);
-      tracker.chunk(ptr, len);
-      if (epp != null) epp.sendResponseBody(ptr, len, endOfStream);
-      if (endOfStream) {
+      tracker.chunk(chunk.ptr, chunk.len);
+      if (epp != null) epp.sendResponseBody(chunk.ptr, chunk.len, end);
+      if (end) {
         tracker.finishStream();
         this.finish();
       }
-      return FilterDataStatus.Continue;
+      return;
     }
-    // A JSON answer is read whole: Envoy buffers it (body_size is cumulative) until the end.
-    if (!endOfStream) return FilterDataStatus.StopIterationAndBuffer;
-    const body = bodyChunk(BufferType.HttpResponseBody, bodySize);
-    const ptr = ptrOf(body);
-    const len = lenOf(body);
-    if (this.status >= 200 && this.status < 300) tracker.body(ptr, len);
-    if (epp != null) epp.sendResponseBody(ptr, len, true);
+    if (this.status >= 200 && this.status < 300) tracker.body(chunk.ptr, chunk.len);
+    if (epp != null) epp.sendResponseBody(chunk.ptr, chunk.len, true);
     this.finish();
-    return FilterDataStatus.Continue;
   }
 
   onLog(): void {
     // A request that never got a complete response gives its reservations back.
     const admission = this.admission;
     if (admission != null && !this.finished) release(admission.reservations);
-    if (this.backendName.length == 0 && this.model.length == 0) return; // answered before routing
-    const failed = !this.finished || this.status < 200 || this.status >= 300;
-    const labels = this.labels();
-    labels.recordDuration((getCurrentTimeNanoseconds() - this.startNs) / 1_000_000, failed);
-    if (this.backendName.length > 0) {
-      const endpoint = getPropertyString(["upstream", "address"]);
-      countBackendRequest(this.backendName, endpoint == null ? "" : endpoint, failed || this.status >= 500);
+    // Like Envoy AI Gateway, only a request that went upstream is measured: the filter's own replies
+    // (400, 404, 429, EPP failures) are not GenAI requests of a backend.
+    if (this.backendName.length == 0 || !this.timing.started) return;
+    const timing = this.timing;
+    if (!this.finished) {
+      timing.responseEnded(nowMicros());
+      this.labels(false).recordDuration(<u64>timing.duration(), true);
     }
+    const endpoint = getPropertyString(["upstream", "address"]);
+    recordBackendRequest(this.backendName, endpoint == null ? "" : endpoint, <u64>timing.duration(), !this.succeeded());
   }
 
-  private labels(): GenAiLabels {
+  private succeeded(): bool {
+    return this.finished && this.status >= 200 && this.status < 300;
+  }
+
+  /** Envoy AI Gateway's labels: the response model falls back to the request's only on a success. */
+  private labels(ok: bool): GenAiLabels {
     const l = new GenAiLabels();
     l.op = endpointOperation(this.endpoint);
     l.provider = "openai";
     l.originalModel = this.model;
     l.requestModel = this.upstreamModel;
     const tracker = this.tracker;
-    l.responseModel = tracker != null && tracker.usage.model.length > 0 ? tracker.usage.model : this.upstreamModel;
+    l.responseModel = tracker != null && tracker.usage.model.length > 0 ? tracker.usage.model : ok ? this.upstreamModel : "";
     return l;
+  }
+
+  /** The request goes upstream now: the GenAI durations start here (EppOwner). */
+  upstreamStarting(): void {
+    this.timing.upstreamStarted(nowMicros());
   }
 
   onDelete(): void {
@@ -308,6 +348,10 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const ok = this.status >= 200 && this.status < 300 && tracker != null;
     const usage = ok ? tracker!.usage : null;
     const root = this.gateway;
+    const timing = this.timing;
+    timing.responseEnded(nowMicros());
+    const labels = this.labels(ok);
+    if (this.backendName.length > 0 && timing.started) labels.recordDuration(<u64>timing.duration(), !ok);
     const costs = root.tokens.costsFor(this.route);
     if (usage != null) {
       const model = this.upstreamModel;
@@ -322,12 +366,12 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       exportValue("response_model", usage.model.length > 0 ? usage.model : model);
       // Only admission estimates read a model's recent output: no rate limits, no shared-data round trip.
       if (usage.has(USAGE_OUTPUT) && root.tokens.rateLimits.length > 0) recordOutput(model, usage.outputTokens);
-      const labels = this.labels();
       labels.recordUsage(usage);
-      if (tracker!.streaming && this.firstByteNs > 0) {
-        const now = getCurrentTimeNanoseconds();
-        labels.recordTimeToFirstToken((this.firstByteNs - this.startNs) / 1_000_000);
-        const tpot = timePerOutputToken(<f64>this.firstByteNs / 1e6, <f64>now / 1e6, usage.outputTokens);
+      // Streams only, as Envoy AI Gateway: both are defined by the first and the last output event.
+      const ttft = timing.timeToFirstToken();
+      if (tracker!.streaming && ttft >= 0) {
+        labels.recordTimeToFirstToken(<u64>ttft);
+        const tpot = timing.timePerOutputToken(usage.outputTokens);
         if (tpot >= 0) labels.recordTimePerOutputToken(<u64>Math.round(tpot));
       }
     }
@@ -336,7 +380,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       const rule = check.rules[0];
       const hits = responseHits(check, costs, usage, this.upstreamModel, this.backendName, this.route);
       // From the root context: the charge must not be cancelled with the stream.
-      root.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits), rule.timeoutMs, CHARGE_OUTCOME);
+      CHARGE_OUTCOME.started(root.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits),
+        rule.timeoutMs, CHARGE_OUTCOME));
     }
     const admission = this.admission;
     if (admission != null && admission.reservations.length > 0) {
@@ -372,6 +417,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     // Before any budget reads them: a client's own x-ai-eg-model must not pick its bucket either.
     requestHeaders.replace(MODEL_HEADER, d.model);
     requestHeaders.replace(BACKEND_HEADER, backend.name);
+    // The route follows these headers from now on, also for the filter's own replies (429, EPP failures).
+    clearRouteCache();
     if (root.tokens.rateLimits.length > 0) {
       const admission = admit(root.tokens, this.route, d.upstreamModel, backend.name, REQUEST_HEADERS, len,
         requestedOutputTokens(ptr, len), nowSeconds());
@@ -391,9 +438,11 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
           hits.push(c.metadataKey.length == 0 ? c.number : 0);
         }
         const rule = check.rules[0];
+        this.rlsCheckSent = nowMicros();
         if (this.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits), rule.timeoutMs, this) != 0) {
           return FilterDataStatus.StopIterationAndBuffer;
         }
+        recordRlsCall(RlsCall.CHECK, RlsCall.UNAVAILABLE, -1);
         if (rule.failureModeDeny) {
           this.refuseGlobal(500, "the rate limit service cannot be called (cluster " + rule.rlsCluster + ")", []);
           return FilterDataStatus.StopIterationNoBuffer;
@@ -413,6 +462,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       const bytes = getBufferBytes(BufferType.GrpcReceiveBuffer, 0, size);
       answer = bytes == null ? null : decodeRateLimitResponse(changetype<usize>(bytes), bytes.byteLength);
     }
+    recordRlsCall(RlsCall.CHECK, answer == null || (!answer.ok && !answer.overLimit) ? RlsCall.ERROR
+      : answer.overLimit ? RlsCall.OVER_LIMIT : RlsCall.OK, <i64>max(0, nowMicros() - this.rlsCheckSent));
     if (answer == null || (!answer.ok && !answer.overLimit)) {
       if (rule.failureModeDeny) {
         this.refuseGlobal(500, "the rate limit service failed (grpc-status " + (<i32>status).toString() + ")", []);
@@ -425,10 +476,9 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     } else {
       this.globalAnswer = answer;
     }
-    const body = getBufferBytes(BufferType.HttpRequestBody, 0, u32.MAX_VALUE);
-    const ptr = ptrOf(body);
-    const len = lenOf(body);
-    if (this.forward(this.decision!, ptr, len) == FilterDataStatus.Continue) continueStream(StreamType.Request);
+    // The body is read again: nothing of it was kept while the service answered.
+    const body = readBody(BufferType.HttpRequestBody, 0, getBufferLength(BufferType.HttpRequestBody));
+    if (this.forward(this.decision!, body.ptr, body.len) == FilterDataStatus.Continue) continueStream(StreamType.Request);
   }
 
   private refuseGlobal(status: i32, reason: string, headers: Array<Pair>): void {
@@ -440,31 +490,47 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     sendLocalResponseString(<u32>status, status == 429 ? "token_rate_limited" : "rate_limit_service_failed", body, headers);
   }
 
-  /** The request goes on to its backend: body rewrite, then the pool's EPP or straight to routing. */
+  /** The request goes on to its backend: body edits, then the pool's EPP or straight to routing. */
   private forward(d: RequestDecision, ptr: usize, len: usize): FilterDataStatus {
     const backend = d.backend!;
-    const newBody = d.body;
-    if (newBody != null) {
-      replaceBuffer(BufferType.HttpRequestBody, newBody);
-      requestHeaders.replace("content-length", newBody.byteLength.toString());
+    const edits = d.edits;
+    let pieces: Array<Piece>;
+    let length = len;
+    if (edits != null) {
+      // Written into Envoy's buffer range by range; the EPP gets the same pieces.
+      const writes = edits.frontWrites(ptr);
+      for (let i = 0; i < writes.length; i++) {
+        const w = writes[i];
+        setBufferBytesUnsafe(BufferType.HttpRequestBody, 0, w.drain, w.piece.ptr, w.piece.len);
+      }
+      pieces = edits.pieces(ptr, len);
+      length = edits.editedLength(len);
+      requestHeaders.replace("content-length", length.toString());
+    } else {
+      pieces = [new Piece(ptr, len)];
     }
-    if (backend.kind == BackendKind.InferencePool) {
-      return dataStatus(this.askEpp(backend.pool!, newBody != null ? changetype<usize>(newBody) : ptr,
-        newBody != null ? <usize>newBody.byteLength : len, false));
-    }
-    clearRouteCache();
+    if (backend.kind == BackendKind.InferencePool) return dataStatus(this.askEpp(backend.pool!, pieces, length, false));
+    this.upstreamStarting(); // the route cache was cleared when the routing headers were set (decide)
     return FilterDataStatus.Continue;
   }
 
   /** Opens the exchange with the pool's Endpoint Picker and sends the request (`bodiless`: headers only). */
-  private askEpp(pool: PoolConfig, ptr: usize, len: usize, bodiless: bool): EppStart {
+  private askEpp(pool: PoolConfig, pieces: Array<Piece>, length: usize, bodiless: bool): EppStart {
     const epp = new EppExchange(this, pool, this.contextId);
-    if (epp.start(ptr, len, bodiless)) {
+    if (epp.start(pieces, length, bodiless, this.gateway.config!.maxRequestBodyBytes)) {
       this.epp = epp;
       return EppStart.Waiting;
     }
     // The stream could not even be opened: the failure mode decides, right now.
     return epp.failedBeforeStart() ? EppStart.Continue : EppStart.Refused;
+  }
+
+  /** The EPP sent back another body: account the model it names, which is what the upstream will serve. */
+  bodyReplaced(length: u32): void {
+    if (this.plain) return;
+    const body = readBody(BufferType.HttpRequestBody, 0, length);
+    const facts = this.gateway.facts;
+    if (scanRequestBody(this.endpoint, body.ptr, body.len, facts)) this.upstreamModel = facts.model;
   }
 
   /** An HTTPRoute's request: a Service's just continues; a pool's waits for its Endpoint Picker. */
@@ -473,11 +539,10 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const pool = plainPool(rule);
     if (pool == null) return FilterHeadersStatus.Continue;
     if (endOfStream) {
-      return this.askEpp(pool, 0, 0, true) == EppStart.Continue ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopIteration;
+      return this.askEpp(pool, [], 0, true) == EppStart.Continue ? FilterHeadersStatus.Continue : FilterHeadersStatus.StopIteration;
     }
     this.plainPool = pool;
-    const length = requestHeaders.get("content-length");
-    const tooLarge = bodyTooLarge(this.gateway.config!, length == null ? -1 : I64.parseInt(length));
+    const tooLarge = bodyTooLarge(this.gateway.config!, contentLength(requestHeaders.get("content-length")));
     return tooLarge != null ? this.answer(tooLarge) : FilterHeadersStatus.StopIteration;
   }
 

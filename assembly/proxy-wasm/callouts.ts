@@ -45,6 +45,8 @@ export class Callout {
   http: HttpCallHandler | null = null;
   grpcCall: GrpcCallHandler | null = null;
   grpcStream: GrpcStreamHandler | null = null;
+  /** A stream whose local half is closed: it ends when the server ends it and is never reset for its owner's sake. */
+  halfClosed: bool = false;
 
   constructor(public readonly kind: CalloutKind, public readonly token: u32, public readonly owner: Context) {}
 }
@@ -52,6 +54,8 @@ export class Callout {
 /** Forgets a callout once its last callback is delivered or it is cancelled. */
 export interface CalloutRegistry {
   forgetCallout(token: u32): void;
+  /** The stream of `token` closed its local half. */
+  markHalfClosed(token: u32): void;
 }
 
 /** An open gRPC stream. Messages are raw protobuf bytes without the 5-byte gRPC frame. */
@@ -59,16 +63,21 @@ export class GrpcStream {
   constructor(public readonly token: u32, private readonly registry: CalloutRegistry) {}
 
   send(message: ArrayBuffer, endOfStream: bool = false): WasmResult {
-    return grpcSendUnsafe(this.token, changetype<usize>(message), <usize>message.byteLength, endOfStream);
+    return this.sendUnsafe(changetype<usize>(message), <usize>message.byteLength, endOfStream);
   }
 
   /** Sends (ptr, size) from the caller's memory as it is. */
   sendUnsafe(messagePtr: usize, messageSize: usize, endOfStream: bool = false): WasmResult {
+    if (endOfStream) this.registry.markHalfClosed(this.token);
     return grpcSendUnsafe(this.token, messagePtr, messageSize, endOfStream);
   }
 
-  /** Closes the local half; the handler still gets the rest of the response and onClose. */
+  /**
+   * Closes the local half; the handler still gets the rest of the response and onClose. If the owning
+   * context is deleted first, the stream is left to end normally (no reset), its callbacks dropped.
+   */
   close(): WasmResult {
+    this.registry.markHalfClosed(this.token);
     return grpcClose(this.token);
   }
 

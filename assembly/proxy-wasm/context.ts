@@ -106,7 +106,13 @@ export abstract class Context {
     }
   }
 
-  /** @internal On delete: forget every outstanding callout and cancel the gRPC ones (nobody can receive them). */
+  /**
+   * @internal On delete: forget every outstanding callout (nobody can receive them) and cancel the gRPC
+   * ones that are still open. A half-closed stream is left to the server to end: in Envoy callouts belong
+   * to the root context and a stream's end does not touch them (envoyproxy/envoy v1.35, source/extensions/
+   * common/wasm/context.cc: grpcClose keeps a local_closed_ stream until its remote close), and a reset
+   * per finished stream is what HTTP/2 servers count as a rapid-reset attack (CVE-2023-44487).
+   */
   releaseCallouts(): void {
     const owned = this.owned;
     if (owned === null) return;
@@ -115,7 +121,7 @@ export abstract class Context {
     for (let i = 0, n = owned.length; i < n; i++) {
       const token = unchecked(owned[i]);
       const c = root.takeCallout(token);
-      if (c !== null && c.kind != CalloutKind.Http) grpcCancel(token);
+      if (c !== null && c.kind != CalloutKind.Http && !c.halfClosed) grpcCancel(token);
     }
   }
 }
@@ -218,6 +224,11 @@ export class RootContext extends Context implements CalloutRegistry {
 
   forgetCallout(token: u32): void {
     this.takeCallout(token);
+  }
+
+  markHalfClosed(token: u32): void {
+    const c = this.findCallout(token);
+    if (c !== null) c.halfClosed = true;
   }
 
   /** Number of outstanding calls and streams of this root and all its stream contexts. */

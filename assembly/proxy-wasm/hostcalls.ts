@@ -9,7 +9,7 @@ import * as imp from "./imports";
 import {
   OUT_PTR, OUT_SIZE, OUT_EXTRA, OUT_EXTRA_SIZE, OUT_U64,
   SCRATCH_A, SCRATCH_B, SCRATCH_C, SCRATCH_PAIRS, SCRATCH_PAIRS_2,
-  takeReturned, adoptString, bufPtr, bufLen,
+  Arena, adopt, endRedirect, redirectNextAllocation, takeReturned, adoptString, bufPtr, bufLen,
 } from "./memory";
 import { Pair, decodePairs, encodePairsInto } from "./pairs";
 import { WasmResult, LogLevel, BufferType, MapType, StreamType, MetricType, GrpcStatus } from "./types";
@@ -300,6 +300,31 @@ export function getBufferBytes(type: BufferType, start: u32, maxSize: u32): Arra
   store<u32>(OUT_SIZE, 0);
   if (ret(imp.proxy_get_buffer_bytes(type, start, maxSize, OUT_PTR, OUT_SIZE)) != WasmResult.Ok) return null;
   return takeReturned();
+}
+
+/**
+ * Reads up to `maxSize` bytes from `start` into `into` (made large enough first), with no allocation: the
+ * host writes straight into the arena. Returns how many bytes were read, or -1 (NotFound: no such buffer).
+ * The bytes stay valid until the arena is next used.
+ */
+export function readBufferBytes(type: BufferType, start: u32, maxSize: u32, into: Arena): i64 {
+  if (maxSize == 0) return 0;
+  into.reserve(<usize>maxSize);
+  store<u32>(OUT_PTR, 0);
+  store<u32>(OUT_SIZE, 0);
+  redirectNextAllocation(into);
+  const result = ret(imp.proxy_get_buffer_bytes(type, start, maxSize, OUT_PTR, OUT_SIZE));
+  endRedirect();
+  if (result != WasmResult.Ok) return -1;
+  const ptr = <usize>load<u32>(OUT_PTR);
+  const size = <usize>load<u32>(OUT_SIZE);
+  if (ptr != 0 && ptr != into.ptr) {
+    // The host asked for more than the range it was given: it got a managed block; copy it over.
+    const block = adopt(ptr, size);
+    memory.copy(into.reserve(<usize>block.byteLength), changetype<usize>(block), <usize>block.byteLength);
+    return block.byteLength;
+  }
+  return <i64>size;
 }
 
 /** Current length of a buffer (0 and lastResult() NotFound when it does not exist). */

@@ -22,7 +22,7 @@
  * HttpContext per HTTP stream (StreamContext per TCP connection). Callbacks default to Continue.
  *
  * Host calls (hostcalls.ts): header maps (HeaderMap objects requestHeaders, responseHeaders, ... or the
- * functions taking a MapType), buffers (getBufferBytes, setBufferBytes with Envoy's drain/prepend/append
+ * functions taking a MapType), buffers (getBufferBytes, readBufferBytes into an Arena without allocating, setBufferBytes with Envoy's drain/prepend/append
  * rule, replaceBuffer, prependBuffer, appendBuffer), sendLocalResponse, continueStream/closeStream,
  * properties (getProperty + typed getters, setProperty), callForeignFunction/clearRouteCache, logging,
  * time, ticks, getStatus, setEffectiveContext, shared data with CAS, shared queues, raw metrics.
@@ -47,4 +47,4 @@ export { Counter, Gauge, Histogram } from "./metrics";
 export { HttpCallHandler, GrpcCallHandler, GrpcStreamHandler, GrpcStream } from "./callouts";
 export { Context, RootContext, HttpContext, StreamContext } from "./context";
 export { registerRootContext, RootContextFactory, getContext } from "./dispatcher";
-export { Scratch } from "./memory";
+export { Arena, Scratch } from "./memory";

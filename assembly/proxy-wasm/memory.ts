@@ -16,10 +16,70 @@ export const OUT_EXTRA_SIZE: usize = OUT + 12;
 /** u64 out-slot: time, metric value. */
 export const OUT_U64: usize = OUT + 16;
 
-/** Allocates a block for the host and pins it so the GC keeps it until takeReturned() adopts it. */
+// Where the host's next allocation goes instead of a fresh managed block (readBufferBytes sets it).
+let redirectPtr: usize = 0;
+let redirectCapacity: usize = 0;
+
+/**
+ * Allocates a block for the host: the arena readBufferBytes named, when the value fits, else a managed
+ * block pinned so the GC keeps it until takeReturned() adopts it.
+ */
 export function allocateForHost(size: usize): usize {
+  const target = redirectPtr;
+  redirectPtr = 0;
+  if (target != 0 && size <= redirectCapacity) return target;
   if (size > <usize>i32.MAX_VALUE) return 0;
   return __pin(changetype<usize>(new ArrayBuffer(<i32>size)));
+}
+
+/**
+ * Unmanaged memory the module frees or reuses itself, outside the GC. Large transient data (a request or
+ * response body read for one callback) goes into one arena that is reused: a VM's memory grows once to
+ * its largest body, not by a body's worth of garbage per request that the incremental GC frees late.
+ */
+export class Arena {
+  ptr: usize = 0;
+  capacity: usize = 0;
+
+  /** Room for `size` bytes; the contents are not kept. Returns the start. */
+  reserve(size: usize): usize {
+    if (size <= this.capacity) return this.ptr;
+    if (this.ptr != 0) heap.free(this.ptr);
+    this.ptr = heap.alloc(size);
+    this.capacity = size;
+    return this.ptr;
+  }
+
+  /** Room for `size` bytes, keeping the first `used`; grows by an eighth at least, to bound copies. */
+  grow(size: usize, used: usize): usize {
+    if (size <= this.capacity) return this.ptr;
+    const want = max(size, this.capacity + (this.capacity >> 3));
+    const block = heap.alloc(want);
+    if (this.ptr != 0) {
+      memory.copy(block, this.ptr, used);
+      heap.free(this.ptr);
+    }
+    this.ptr = block;
+    this.capacity = want;
+    return block;
+  }
+
+  release(): void {
+    if (this.ptr != 0) heap.free(this.ptr);
+    this.ptr = 0;
+    this.capacity = 0;
+  }
+}
+
+/** Makes the host's next allocation (within the next host call) land in `arena`, if it fits. */
+export function redirectNextAllocation(arena: Arena): void {
+  redirectPtr = arena.ptr;
+  redirectCapacity = arena.capacity;
+}
+
+/** Ends a redirect the host did not use (it allocated nothing, or failed). */
+export function endRedirect(): void {
+  redirectPtr = 0;
 }
 
 const EMPTY = new ArrayBuffer(0);

@@ -97,7 +97,7 @@ async function startInstance(opts: RunOptions, podBlock: number, log: (line: str
   };
   try {
     // The filter first: a configuration it refuses stops the start before any pod listens.
-    const stats = new StatsStore({ tags: config.gateway.statsTags });
+    const stats = new StatsStore({ tags: config.gateway.statsTags, bucketSettings: config.gateway.histogramBuckets });
     const filter = opts.noFilter || !config.gateway.wasm ? undefined : await loadFilter(config, stats, log);
     if (filter) started.push(filter);
 

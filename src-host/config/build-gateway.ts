@@ -22,7 +22,7 @@ import { compare, PodRegistry } from "./pods.js";
 import { resolveService, serviceForHostname } from "./services.js";
 import { eppSecureServing, planEmbeddedRateLimit, planWorkloads, type WorkloadPlan } from "./workloads.js";
 import { buildCosts, type CostOrigin } from "./costs.js";
-import { GENAI_STATS_TAGS } from "./genai-metrics.js";
+import { GENAI_HISTOGRAM_BUCKETS, GENAI_STATS_TAGS } from "./genai-metrics.js";
 import { buildRateLimits, policyFor, policyOwners, rateLimitCluster, type PolicyOwners } from "./rate-limits.js";
 import type { TrafficPolicyModel } from "./model-policy.js";
 
@@ -236,6 +236,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
       workers: o.workers,
     },
     statsTags: [...GENAI_STATS_TAGS],
+    histogramBuckets: [...GENAI_HISTOGRAM_BUCKETS],
   };
   return { gateway: config, plugin, costOrigins, workloads, pods, model };
 }

@@ -6,7 +6,7 @@ import type { Discovery, PodInfo, PoolSpec } from "./discovery.js";
 import type { EppMetrics } from "./epp-metrics.js";
 import { V, type Logger } from "./logger.js";
 import { extractMetrics, type MetricMapping } from "./model-server-metrics.js";
-import { emptyMetrics, type Pod, type PodMetrics } from "./scheduling/types.js";
+import { emptyMetrics, hasFreshMetrics, type Pod, type PodMetrics } from "./scheduling/types.js";
 
 export interface ScrapeOptions {
   intervalMs: number;
@@ -159,6 +159,9 @@ export class Datastore {
           this.log.info(V.TRACE, "Failed to parse metrics", { pod: e.info.name, error: (parseErr as Error).message });
         }
       } else {
+        // A pod that cannot be scraped is stale at once, not only once the threshold has passed: a server
+        // that died while its Pod still reads Ready refuses the scrape long before Kubernetes notices.
+        e.metrics = { ...e.metrics, updateTime: 0 };
         this.log.info(V.TRACE, "Failed to refresh metrics", { pod: e.info.name, url, error: err });
       }
       e.timer = setTimeout(() => this.scrapeLoop(e), this.scrape.intervalMs);
@@ -185,7 +188,7 @@ export function refreshPoolMetrics(store: Datastore, metrics: EppMetrics, stalen
   const pods = store.pods();
   metrics.poolPerPodQueueSize.reset();
   for (const p of pods) metrics.poolPerPodQueueSize.set([pool.name, p.name], p.metrics.waitingQueueSize);
-  const fresh = pods.filter((p) => p.metrics.updateTime > 0 && now - p.metrics.updateTime <= stalenessMs);
+  const fresh = pods.filter((p) => hasFreshMetrics(p.metrics, stalenessMs, now));
   if (fresh.length === 0) return;
   const kv = fresh.reduce((s, p) => s + p.metrics.kvCacheUsagePercent, 0);
   const queue = fresh.reduce((s, p) => s + p.metrics.waitingQueueSize, 0);

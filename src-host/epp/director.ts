@@ -3,7 +3,7 @@
 import type { Datastore } from "./datastore.js";
 import { hostOf } from "./scheduling/filters.js";
 import type { Scheduler } from "./scheduling/scheduler.js";
-import type { LLMRequest, Pod, Random } from "./scheduling/types.js";
+import { hasFreshMetrics, type LLMRequest, type Pod, type Random } from "./scheduling/types.js";
 import { isSaturated, type SaturationConfig } from "./saturation.js";
 import type { GoJson } from "./go-json.js";
 
@@ -55,6 +55,8 @@ export class Director {
     private readonly scheduler: Scheduler,
     private readonly saturation: SaturationConfig,
     private readonly random: Random,
+    /** --metrics-staleness-threshold. */
+    private readonly stalenessMs: number,
   ) {}
 
   /** Models known so far are reported even when the request fails (for the error counter). */
@@ -69,7 +71,7 @@ export class Director {
     const priority = this.store.objectivePriority(req.objectiveKey) ?? 0;
 
     const llmReq: LLMRequest = { requestId: req.headers.get("x-request-id") ?? "", targetModel, prompt, headers: req.headers };
-    const candidates = this.candidates(req.metadata);
+    const candidates = this.preferFresh(this.candidates(req.metadata));
     if (candidates.length === 0) throw new EppError("ServiceUnavailable", "failed to find candidate pods for serving the request");
     // Priority >= 0 is never shed in v1.0.x; negative priorities are sheddable.
     if (priority < 0 && isSaturated(candidates, this.saturation)) {
@@ -88,10 +90,21 @@ export class Director {
 
   /** A uniformly random ready pod, for requests without a body (no scheduling). */
   randomEndpoint(): string {
-    const pods = this.store.pods();
+    const pods = this.preferFresh(this.store.pods());
     if (pods.length === 0) throw new EppError("Internal", "no pods available in datastore");
     const pod = pods[Math.floor(this.random() * pods.length)];
     return joinHostPort(pod.ip, pod.port);
+  }
+
+  // The pods with fresh metrics, or all of them when none has. Upstream's saturation detector counts a pod with
+  // stale metrics as one without capacity (GIE v1.0.1 pkg/epp/saturationdetector/saturationdetector.go
+  // IsSaturated); scheduling takes the same view, so a pod whose scrape fails (a server that died while its Pod
+  // still reads Ready) stops getting requests at its first failed scrape. Upstream still schedules such pods on
+  // their last metrics until the Pod leaves the pool.
+  private preferFresh(pods: Pod[]): Pod[] {
+    const now = Date.now();
+    const fresh = pods.filter((p) => hasFreshMetrics(p.metrics, this.stalenessMs, now));
+    return fresh.length > 0 ? fresh : pods;
   }
 
   // All pool pods, or those whose IP appears in the subset hint. A hint that is present but empty, or that matches

@@ -110,7 +110,7 @@ export async function startEpp(opts: StartEppOptions): Promise<RunningEpp> {
     });
   }
   const scheduler = new Scheduler(schedulerConfig, metrics);
-  const director = new Director(store, scheduler, saturationConfigFromEnv(opts.env ?? process.env), random);
+  const director = new Director(store, scheduler, saturationConfigFromEnv(opts.env ?? process.env), random, flags.metricsStalenessThresholdMs);
 
   const defs = serviceDefinitions();
   const extProcServer = new grpc.Server();

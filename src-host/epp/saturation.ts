@@ -2,7 +2,7 @@
 // candidate pod has fresh metrics with a short waiting queue and KV-cache headroom. Thresholds come from the
 // environment, like upstream's LoadConfigFromEnv; an unparsable value falls back to the default.
 import { parseGoDuration } from "./flags.js";
-import type { Pod } from "./scheduling/types.js";
+import { hasFreshMetrics, type Pod } from "./scheduling/types.js";
 
 export interface SaturationConfig {
   queueDepthThreshold: number;
@@ -26,7 +26,7 @@ export function saturationConfigFromEnv(env: Record<string, string | undefined>)
 export function isSaturated(pods: readonly Pod[], cfg: SaturationConfig, now = Date.now()): boolean {
   for (const p of pods) {
     const m = p.metrics;
-    if (m.updateTime === 0 || now - m.updateTime > cfg.metricsStalenessThresholdMs) continue;
+    if (!hasFreshMetrics(m, cfg.metricsStalenessThresholdMs, now)) continue;
     if (m.waitingQueueSize <= cfg.queueDepthThreshold && m.kvCacheUsagePercent <= cfg.kvCacheUtilThreshold) return false;
   }
   return true;

@@ -254,7 +254,7 @@ function validateCluster(c: ClusterConfig, where: string): void {
   }
 }
 
-function clusterStats(stats: StatsStore, name: string): ClusterStats {
+export function clusterStats(stats: StatsStore, name: string): ClusterStats {
   const p = `cluster.${name}.`;
   const codes = new Map<number, Counter>();
   const classes = new Map<number, Counter>();

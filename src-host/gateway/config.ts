@@ -13,6 +13,8 @@ export interface GatewayConfig {
   wasm?: WasmFilterConfig;
   /** Envoy stats_config.stats_tags: turn parts of metric names into labels. */
   statsTags: StatsTag[];
+  /** Envoy stats_config.histogram_bucket_settings (first match wins); other histograms get Envoy's defaults. */
+  histogramBuckets?: HistogramBuckets[];
   /** One line per finished stream, Envoy access-log style; absent disables it. */
   accessLog?: { path: "-" | string; format?: string };
 }
@@ -115,6 +117,12 @@ export interface WasmFilterConfig {
   failOpen: boolean;
   /** Envoy --concurrency: one VM per worker. */
   workers: number;
+}
+
+/** One histogram_bucket_settings entry: histograms whose full stat name starts with `prefix` get `buckets`. */
+export interface HistogramBuckets {
+  prefix: string;
+  buckets: readonly number[];
 }
 
 export interface StatsTag {

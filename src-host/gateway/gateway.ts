@@ -78,7 +78,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (!Array.isArray(config.statsTags)) throw new Error("statsTags must be an array");
   new TagExtractor(config.statsTags); // a bad stats_tags regex is a start-up error, not a /metrics one
-  const stats = opts.stats ?? new StatsStore({ tags: config.statsTags });
+  const stats = opts.stats ?? new StatsStore({ tags: config.statsTags, bucketSettings: config.histogramBuckets });
   const routes = new RouteTable(config.routes);
   const clusters = new ClusterManager(config.clusters, stats);
   validate(config, clusters, routes, log);

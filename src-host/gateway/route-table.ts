@@ -167,21 +167,34 @@ function compilePathMatcher(m: Route["match"], where: string): (path: string) =>
   const given = (["prefix", "path", "pathSeparatedPrefix", "safeRegex"] as const).filter((k) => m[k] !== undefined);
   if (given.length !== 1) throw new Error(`${where}: exactly one of prefix, path, pathSeparatedPrefix and safeRegex is required`);
   if (m.prefix !== undefined) {
-    const prefix = m.prefix;
+    const prefix = byteString(m.prefix);
     return (p) => p.startsWith(prefix);
   }
   if (m.path !== undefined) {
-    const exact = m.path;
+    const exact = byteString(m.path);
     return (p) => p === exact;
   }
   if (m.pathSeparatedPrefix !== undefined) {
-    const prefix = m.pathSeparatedPrefix;
     // Envoy's own constraint on the field: no query or fragment characters, no trailing "/".
-    if (!/^[^?#]+[^?#/]$/.test(prefix)) throw new Error(`${where}.pathSeparatedPrefix "${prefix}" must not end with "/" or hold "?" or "#"`);
+    if (!/^[^?#]+[^?#/]$/.test(m.pathSeparatedPrefix)) {
+      throw new Error(`${where}.pathSeparatedPrefix "${m.pathSeparatedPrefix}" must not end with "/" or hold "?" or "#"`);
+    }
+    const prefix = byteString(m.pathSeparatedPrefix);
     return (p) => p.startsWith(prefix) && (p.length === prefix.length || p[prefix.length] === "/");
   }
   const re = fullMatch(m.safeRegex!, `${where}.safeRegex`);
-  return (p) => re.test(p);
+  return (p) => re.test(utf8Text(p));
+}
+
+// Header values and paths are bytes (HeaderList holds them one byte per character, as node's parser reads
+// them); configuration is text. Exact and prefix matches compare the configuration's UTF-8 bytes, as
+// Envoy does; regular expressions, RE2 over UTF-8 in Envoy, see the value decoded as UTF-8.
+function byteString(text: string): string {
+  return Buffer.from(text, "utf8").toString("latin1");
+}
+
+function utf8Text(bytes: string): string {
+  return Buffer.from(bytes, "latin1").toString("utf8");
 }
 
 /** RE2 full match; JS syntax is a superset for the patterns routes use. */
@@ -200,12 +213,12 @@ function compileHeaderMatcher(h: HeaderMatcher, where: string): CompiledHeaderMa
   const name = h.name.toLowerCase();
   const invert = h.invert === true;
   if (h.exact !== undefined) {
-    const want = h.exact;
+    const want = byteString(h.exact);
     return { name, invert, test: (v) => v === want };
   }
   if (h.regex !== undefined) {
     const re = fullMatch(h.regex, `${where}.regex`);
-    return { name, invert, test: (v) => re.test(v) };
+    return { name, invert, test: (v) => re.test(utf8Text(v)) };
   }
   // Envoy: a matcher with no value specifier is a presence match.
   return { name, invert, present: h.present ?? true, test: () => true };

@@ -51,6 +51,8 @@ export class UpstreamRequest {
       // for methods node would not chunk by default.
       h["transfer-encoding"] = "chunked";
     }
+    // Node refuses a Trailer header without chunked encoding; the trailers themselves are dropped then.
+    if (h["content-length"] !== undefined) delete h.trailer;
     this.req = cluster.request({
       agent: cluster.agent,
       host: host.address,
@@ -85,6 +87,7 @@ export class UpstreamRequest {
       // The whole (possibly rewritten) body arrives at once: its length is the content-length.
       if (this.hadContentLength && !this.wroteData && !this.req.headersSent) {
         this.req.setHeader("content-length", String(data.length));
+        this.req.removeHeader("trailer");
       }
       if (data.length > 0) this.req.end(data);
       else this.req.end();
@@ -98,7 +101,9 @@ export class UpstreamRequest {
   endWithTrailers(trailers: HeaderList): void {
     if (this.closed || this.ended) return;
     this.ended = true;
-    this.req.addTrailers(trailerObject(trailers));
+    // HTTP/1.1 carries trailers only in chunked encoding: with a content-length (a filter rewrote the body),
+    // Envoy's HTTP/1 codec drops them (http1/codec_impl.cc encodeTrailersBase), and so does this.
+    if (!this.req.hasHeader("content-length")) this.req.addTrailers(trailerObject(trailers));
     this.req.end();
   }
 

@@ -10,6 +10,11 @@ export class VmMemory {
 
   constructor(private readonly memory: WebAssembly.Memory) {}
 
+  /** The linear memory's current size in bytes (it never shrinks: a VM keeps its high-water mark). */
+  get byteLength(): number {
+    return this.memory.buffer.byteLength;
+  }
+
   private refresh(): void {
     const b = this.memory.buffer;
     if (b !== this.buffer) {

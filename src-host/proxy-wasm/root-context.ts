@@ -6,6 +6,7 @@ import { BufferType, MapType, TokenKind, WasmResult } from "./abi.js";
 import { ConstBuffer, type WasmBuffer } from "./buffers.js";
 import { utf8Bytes, utf8String } from "./bytes.js";
 import { type Cancellable, type HttpCalloutResponse, sendHttpCallout } from "./callouts/http.js";
+import { CalloutStats } from "./callouts/cluster-stats.js";
 import type { GrpcStreamHandle, GrpcTarget } from "./callouts/grpc.js";
 import { Context } from "./context.js";
 import { parseGrpcService } from "./proto.js";
@@ -77,9 +78,15 @@ export class RootContext extends Context {
     const has = (k: string) => headers.some(([name]) => name === k);
     if (!has(":path") || !has(":method") || !has(":authority")) return { result: WasmResult.BadArgument };
     const token = this.vm.nextToken(TokenKind.HttpCall);
+    const counted = new CalloutStats(this.vm.env.stats, c.name);
     const handle = sendHttpCallout(
       { cluster: c, endpoint: this.vm.env.endpoints.pick(c), headers, body, trailers, timeoutMs },
-      (response) => this.vm.whenIdle(() => this.onHttpCallDone(token, handle, response)),
+      (response) => {
+        const status = response?.headers.find(([k]) => k === ":status")?.[1];
+        if (status === undefined) counted.failed(false);
+        else counted.answered(Number(status));
+        this.vm.whenIdle(() => this.onHttpCallDone(token, handle, response));
+      },
     );
     this.httpCalls.set(token, handle);
     return { result: WasmResult.Ok, token };
@@ -131,9 +138,16 @@ export class RootContext extends Context {
     const t = this.grpcTarget(service);
     if (!t.target) return { result: t.result };
     const token = this.vm.nextToken(TokenKind.GrpcCall);
+    const counted = new CalloutStats(this.vm.env.stats, t.target.cluster.name);
     const handle = this.vm.env.grpc.unary(t.target, `/${serviceName}/${method}`, [...t.metadata!, ...metadata], message, timeoutMs, {
-      onMessage: (m) => this.vm.whenIdle(() => this.onGrpcCallMessage(token, handle, m)),
-      onClose: (code, msg) => this.vm.whenIdle(() => this.onGrpcCallClose(token, handle, code, msg)),
+      onMessage: (m) => {
+        counted.answered(200);
+        this.vm.whenIdle(() => this.onGrpcCallMessage(token, handle, m));
+      },
+      onClose: (code, msg) => {
+        counted.grpcClosed(code);
+        this.vm.whenIdle(() => this.onGrpcCallClose(token, handle, code, msg));
+      },
     });
     this.grpcCalls.set(token, handle);
     return { result: WasmResult.Ok, token };
@@ -157,17 +171,20 @@ export class RootContext extends Context {
     const token = this.vm.nextToken(TokenKind.GrpcStream);
     const entry: StreamCallout = { handle: undefined as unknown as GrpcStreamHandle, localClosed: false, remoteClosed: false };
     const live = () => this.grpcStreams.get(token) === entry;
+    const counted = new CalloutStats(this.vm.env.stats, t.target.cluster.name);
     entry.handle = this.vm.env.grpc.stream(t.target, `/${serviceName}/${method}`, [...t.metadata!, ...metadata], {
       onInitialMetadata: (md) => this.vm.whenIdle(() => live() && this.deliverGrpcMetadata(token, md, "initial")),
       onMessage: (m) => this.vm.whenIdle(() => live() && this.deliverGrpcMessage(token, m)),
       onTrailingMetadata: (md) => this.vm.whenIdle(() => live() && this.deliverGrpcMetadata(token, md, "trailing")),
-      onClose: (code, msg) =>
+      onClose: (code, msg) => {
+        counted.grpcClosed(code);
         this.vm.whenIdle(() => {
           if (!live()) return;
           if (entry.localClosed) this.grpcStreams.delete(token);
           else entry.remoteClosed = true;
           this.deliverGrpcClose(token, code, msg);
-        }),
+        });
+      },
     });
     this.grpcStreams.set(token, entry);
     return { result: WasmResult.Ok, token };

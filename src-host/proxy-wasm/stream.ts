@@ -283,6 +283,9 @@ export class WasmStream extends Context implements HttpFilterStream {
   private localReply(status: number, extra: HeaderList, body: Uint8Array, details: string, grpcStatus?: number): void {
     if (this.replied || this.resetSent || this.completed) return;
     this.replied = true;
+    // A route cache the filter cleared is refreshed from the headers it set, as Envoy's route() refreshes it
+    // for the reply: the access log then names the route the request was decided for, not the first match.
+    if (this.request.headers && !this.responseStarted) this.sink.resolveRoute(this.request.headers);
     const headers: HeaderList = extra.map(([k, v]) => [k.toLowerCase(), v]);
     const contentType = this.request.headers && getHeader(this.request.headers, "content-type");
     if (grpcStatus !== undefined && grpcStatus >= 0 && grpcStatus <= 16 && contentType?.startsWith("application/grpc")) {

@@ -2,7 +2,7 @@
 // dotted name (`cluster.epp.upstream_rq_total`, `wasmcustom.ai.tokens`). One object per name, so every
 // worker VM that defines the same wasm metric shares one stat, as Envoy's stats scope does.
 import { renderPrometheus, renderText } from "./prometheus.js";
-import type { StatsTag } from "../gateway/config.js";
+import type { HistogramBuckets, StatsTag } from "../gateway/config.js";
 
 /** Envoy's default histogram buckets (`stats_config.histogram_bucket_settings` absent). */
 export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = [
@@ -62,6 +62,8 @@ export interface StatsStoreOptions {
   defaultTags?: boolean;
   /** Buckets for histograms created without their own. */
   histogramBuckets?: readonly number[];
+  /** stats_config.histogram_bucket_settings: the first entry whose prefix starts a histogram's name wins. */
+  bucketSettings?: readonly HistogramBuckets[];
 }
 
 export class StatsStore {
@@ -86,7 +88,8 @@ export class StatsStore {
   histogram(name: string, buckets?: readonly number[]): Histogram {
     let h = this.histogramMap.get(name);
     if (!h) {
-      h = new Histogram(name, buckets ?? this.options.histogramBuckets ?? DEFAULT_HISTOGRAM_BUCKETS);
+      const setting = this.options.bucketSettings?.find((s) => name.startsWith(s.prefix));
+      h = new Histogram(name, buckets ?? setting?.buckets ?? this.options.histogramBuckets ?? DEFAULT_HISTOGRAM_BUCKETS);
       this.histogramMap.set(name, h);
     }
     return h;

@@ -37,7 +37,13 @@ export function renderBootstrap(gateway: GatewayConfig, opts: BootstrapOptions =
     node: { id: "ai-gateway", cluster: "ai-gateway" },
     admin: { address: socketAddress(opts.bindAddress ?? gateway.admin.address, gateway.admin.port) },
   };
-  if (gateway.statsTags.length > 0) doc.stats_config = { stats_tags: gateway.statsTags.map(statsTag) };
+  const buckets = gateway.histogramBuckets ?? [];
+  if (gateway.statsTags.length > 0 || buckets.length > 0) {
+    const stats: Obj = {};
+    if (gateway.statsTags.length > 0) stats.stats_tags = gateway.statsTags.map(statsTag);
+    if (buckets.length > 0) stats.histogram_bucket_settings = buckets.map((b) => ({ match: { prefix: b.prefix }, buckets: [...b.buckets] }));
+    doc.stats_config = stats;
+  }
   doc.static_resources = {
     listeners: [listener(gateway, opts.bindAddress)],
     clusters: gateway.clusters.map((c) => renderCluster(c, gateway.listener.bufferLimitBytes, endpoint)),

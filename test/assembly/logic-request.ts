@@ -12,9 +12,9 @@ import { compileRegex } from "../../assembly/gateway/regex";
 import { GatewayConfig, loadPluginConfig } from "../../assembly/gateway/config";
 import { RequestFacts, scanRequestBody, Span } from "../../assembly/gateway/request/body";
 import { endpointOf, endpointOperation } from "../../assembly/gateway/request/endpoint";
-import { rewriteRequestBody } from "../../assembly/gateway/request/rewrite";
+import { BodyEdits, planRewrite } from "../../assembly/gateway/request/rewrite";
 import { HeaderSource, pickBackend } from "../../assembly/gateway/request/route";
-import { bodyTooLarge, decideOnBody, decideOnHeaders } from "../../assembly/gateway/request/decide";
+import { bodyTooLarge, contentLength, decideOnBody, decideOnHeaders } from "../../assembly/gateway/request/decide";
 
 let result: ArrayBuffer = new ArrayBuffer(0);
 
@@ -195,10 +195,36 @@ export function extractModel(ptr: usize, len: usize): i32 {
  */
 export function rewriteBody(ptr: usize, len: usize, modelPtr: usize, modelLen: usize, forceUsage: i32): i32 {
   if (!scanRequestBody(1 /* Endpoint.ChatCompletions */, ptr, len, facts)) return -2;
-  const out = rewriteRequestBody(ptr, len, facts, modelLen > 0 ? str(modelPtr, modelLen) : null, forceUsage != 0);
-  if (out == null) return -1;
-  result = out;
-  return out.byteLength;
+  const edits = planRewrite(facts, modelLen > 0 ? str(modelPtr, modelLen) : null, forceUsage != 0);
+  if (edits == null) return -1;
+  result = editedBody(edits, ptr, len);
+  return result.byteLength;
+}
+
+/** The edited body from its pieces, checked against the same edits applied as Envoy's front writes. */
+function editedBody(edits: BodyEdits, ptr: usize, len: usize): ArrayBuffer {
+  const pieces = edits.pieces(ptr, len);
+  const out = new ArrayBuffer(<i32>edits.editedLength(len));
+  let o = changetype<usize>(out);
+  for (let i = 0; i < pieces.length; i++) {
+    memory.copy(o, pieces[i].ptr, pieces[i].len);
+    o += pieces[i].len;
+  }
+  // Envoy's buffer: the original; each write drains from the front, then prepends.
+  let buffer = new Uint8Array(<i32>len);
+  memory.copy(buffer.dataStart, ptr, len);
+  const writes = edits.frontWrites(ptr);
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i];
+    const next = new Uint8Array(buffer.length - <i32>w.drain + <i32>w.piece.len);
+    memory.copy(next.dataStart, w.piece.ptr, w.piece.len);
+    memory.copy(next.dataStart + w.piece.len, buffer.dataStart + <usize>w.drain, <usize>(buffer.length - <i32>w.drain));
+    buffer = next;
+  }
+  if (buffer.length != out.byteLength || memory.compare(buffer.dataStart, changetype<usize>(out), <usize>buffer.length) != 0) {
+    throw new Error("front writes disagree with the edited pieces");
+  }
+  return out;
 }
 
 function replyJson(r: LocalReply | null): string {
@@ -210,6 +236,11 @@ export function decideHeaders(pathPtr: usize, pathLen: usize, contentLength: i64
   const d = decideOnHeaders(config!, str(pathPtr, pathLen), contentLength);
   return setResult('{"endpoint":' + (<i32>d.endpoint).toString() + ',"operation":' + jsonQuote(endpointOperation(d.endpoint)) +
     ',"reply":' + replyJson(d.reply) + "}");
+}
+
+/** A content-length value (UTF-8 at ptr) as the filter reads it: -1 for none or invalid. */
+export function parseContentLength(ptr: usize, len: usize): i64 {
+  return contentLength(len == 0 ? null : str(ptr, len));
 }
 
 export function tooLarge(size: i64): i32 {
@@ -241,7 +272,8 @@ export function decideBody(pathPtr: usize, pathLen: usize, ptr: usize, len: usiz
   random: f64, forceUsage: i32): i32 {
   const path = str(pathPtr, pathLen);
   const d = decideOnBody(config!, endpointOf(path), path, ptr, len, new JsonHeaders(hPtr, hLen), random, forceUsage != 0, facts);
-  const body = d.body;
+  const edits = d.edits;
+  const body = edits != null ? editedBody(edits, ptr, len) : null;
   return setResult('{"reply":' + replyJson(d.reply) + ',"model":' + jsonQuote(d.model) + ',"upstreamModel":' +
     jsonQuote(d.upstreamModel) + ',"rule":' + (d.rule != null ? jsonQuote(d.rule!.name) : "null") + ',"backend":' +
     (d.backend != null ? jsonQuote(d.backend!.name) : "null") + ',"body":' +

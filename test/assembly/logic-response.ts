@@ -81,14 +81,14 @@ export function sseScanRounds(h: i32, ptr: usize, len: i32, eventLens: usize, ev
 export function tpot(first: f64, end: f64, outputTokens: u64): f64 { return timePerOutputToken(first, end, outputTokens); }
 
 const timing = new ResponseTiming();
-/** Drives ResponseTiming through start, two body chunks (the first empty) and the end. */
+/** Drives ResponseTiming through the upstream start, two body chunks (the first empty) and the end. */
 export function timingScenario(start: f64, emptyAt: f64, first: f64, second: f64, end: f64, outputTokens: u64): void {
   timing.reset();
-  timing.requestStarted(start);
+  timing.upstreamStarted(start);
   timing.bodyBytes(emptyAt, 0);
   timing.bodyBytes(first, 10);
   timing.bodyBytes(second, 10);
   timing.responseEnded(end);
   outBuf = String.UTF8.encode('{"ttft":' + timing.timeToFirstToken().toString() + ',"tpot":' +
-    timing.timePerOutputToken(outputTokens).toString() + "}");
+    timing.timePerOutputToken(outputTokens).toString() + ',"duration":' + timing.duration().toString() + "}");
 }

@@ -11,6 +11,8 @@
 //   grpc-cancel  opens Chat, sends one message, cancels → continues at once with x-cancel-result and
 //                x-outstanding (callouts this stream still owns)
 //   grpc-abandon opens Chat, sends `x-message`, continues at once: the stream ends while the call is open
+//   grpc-finish  opens Chat, sends `x-message`, half-closes (end_of_stream, or close() with `x-close-mode:
+//                close`) and continues at once: the stream ends before the server has ended the call
 // Every callout request also gets x-context = this stream's context id.
 export * from "../../assembly/proxy-wasm/exports";
 import {
@@ -66,6 +68,10 @@ class CalloutStream extends HttpContext implements HttpCallHandler, GrpcCallHand
     }
     if (kind == "grpc-abandon") {
       stream.send(String.UTF8.encode(header("x-message")));
+      return FilterHeadersStatus.Continue;
+    }
+    if (kind == "grpc-finish") {
+      this.sendAll(stream, [header("x-message")], header("x-close-mode") == "close");
       return FilterHeadersStatus.Continue;
     }
     this.sendAll(stream, header("x-messages").split(","), header("x-close-mode") == "close");

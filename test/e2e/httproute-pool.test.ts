@@ -3,6 +3,7 @@
 // Gateway. Covers the conformance scenarios that need no Kubernetes: bodiless GETs to a pool, following
 // the EPP (header-based-testing-filter, 100 requests at concurrency 10 with 1, 2 and 3 allowed pods), two
 // path rules on two pools, failure modes, and a POST through the HTTPRoute passed on unchanged.
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { RunningGateway } from "../../src-host/cli/run.js";
@@ -122,7 +123,10 @@ const aiRoute: Obj = {
   metadata: { name: "models" },
   spec: {
     parentRefs: [{ name: "eg", kind: "Gateway", group: "gateway.networking.k8s.io" }],
-    rules: [{ matches: [{ headers: [{ type: "Exact", name: "x-ai-eg-model", value: "primary-model" }] }], backendRefs: [poolRef("primary")] }],
+    rules: [{
+      matches: [{ headers: [{ type: "Exact", name: "x-ai-eg-model", value: "primary-model" }] }, { headers: [{ type: "Exact", name: "x-ai-eg-model", value: "ü-模型" }] }],
+      backendRefs: [poolRef("primary")],
+    }],
   },
 };
 
@@ -229,7 +233,15 @@ describe("plain routes and AI routes side by side", () => {
 
     const models = await send("/v1/models");
     expect(models.status).toBe(200);
-    expect(JSON.parse(models.text).data.map((m: { id: string }) => m.id)).toEqual(["primary-model"]);
+    expect(JSON.parse(models.text).data.map((m: { id: string }) => m.id)).toEqual(["primary-model", "ü-模型"]);
+    // A model named outside ASCII is listed and routed alike: the route compares header bytes.
+    const utf8 = await send("/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json", "test-epp-endpoint-selection": ipOf("primary-pod-0") },
+      body: JSON.stringify({ model: "ü-模型", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(utf8.status, utf8.text).toBe(200);
+    expect(utf8.pod).toBe("primary-pod-0");
     const unknown = await send("/elsewhere");
     expect(unknown.status).toBe(404);
     expect(unknown.text).toContain("unsupported path: /elsewhere");
@@ -240,5 +252,42 @@ describe("plain routes and AI routes side by side", () => {
     });
     expect(noModel.status).toBe(404);
     expect(noModel.text).toContain("No matching route found");
+  });
+});
+
+/** A chunked POST whose body ends in trailer fields (HTTP/1.1), as the gateway's listener receives it. */
+function sendWithTrailers(path: string, headers: Record<string, string>, body: string): Promise<{ status: number; pod: string; text: string }> {
+  const url = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "POST", headers: { ...OK_BODY, ...headers, "transfer-encoding": "chunked", trailer: "x-checksum" } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, pod: String(res.headers["x-inference-pod"] ?? ""), text }));
+    });
+    req.on("error", reject);
+    req.write(body.slice(0, 10));
+    req.write(body.slice(10));
+    req.addTrailers({ "x-checksum": "abc" });
+    req.end();
+  });
+}
+
+describe("a request body that ends in trailers is decided like any other", () => {
+  it("an AIGatewayRoute request is routed on its model and follows the EPP", async () => {
+    const r = await sendWithTrailers("/v1/chat/completions", { "content-type": "application/json", "test-epp-endpoint-selection": ipOf("primary-pod-2") },
+      JSON.stringify({ model: "primary-model", messages: [{ role: "user", content: "hi" }] }));
+    expect(r.status, r.text).toBe(200);
+    expect(r.pod).toBe("primary-pod-2");
+  });
+
+  it("an HTTPRoute request to a FailClose pool with no EPP gets 503, and one the EPP cannot place never reaches a pod", async () => {
+    const closed = await sendWithTrailers("/closed", { "content-type": "application/json" }, CONFORMANCE_BODY);
+    expect(closed.status).toBe(503);
+    expect(closed.text).toContain("default/closed");
+    // header-based-testing-filter with an endpoint outside the pool: the EPP finds no pod and refuses.
+    const refused = await sendWithTrailers("/primary/x", { "content-type": "application/json", "test-epp-endpoint-selection": "127.0.0.1:1" }, CONFORMANCE_BODY);
+    expect(refused.status, refused.text).toBeGreaterThanOrEqual(400);
+    expect(refused.pod).toBe("");
   });
 });

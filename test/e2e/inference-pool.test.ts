@@ -93,6 +93,7 @@ spec:
 
 let gw: RunningGateway;
 let base: string;
+const accessLog: string[] = [];
 
 beforeAll(async () => {
   gw = await runManifests({
@@ -100,7 +101,7 @@ beforeAll(async () => {
     "2-open.yaml": pool("open", { failureMode: "FailOpen", epp: "open-epp" }),
     "3-closed.yaml": pool("closed", { epp: "closed-epp" }),
     "4-route.yaml": GATEWAY + "---" + route,
-  });
+  }, { accessLog: (l) => accessLog.push(l) });
   const a = gw.gateway.listenerAddress;
   base = `http://${a.address}:${a.port}`;
 }, 60_000);
@@ -179,6 +180,10 @@ describe("failure modes", () => {
     const r = await post("closed-model");
     expect(r.status).toBe(503);
     expect(r.text).toContain("closed");
+    // The access log names the route the request was decided for, not the catch-all it first matched.
+    await new Promise((res) => setTimeout(res, 50));
+    const line = accessLog.find((l) => l.includes(" 503 ") && l.includes("endpoint_picker_failed"));
+    expect(line, accessLog.join("\n")).toMatch(/ aigatewayroute\/\S*\/backend\/default\/closed\b/);
   });
 });
 

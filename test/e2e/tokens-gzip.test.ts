@@ -216,7 +216,7 @@ describe("a gzip'd JSON answer", () => {
     expect([usage("input", "sum"), usage("cached_input", "sum"), usage("output", "sum"), usage("reasoning", "sum")])
       .toEqual([17, 5, 29, 7]);
     expect(usage("input", "count")).toBe(1);
-    expect(sample(text, "gen_ai_server_request_duration_milliseconds_count", labels)).toBe(1);
+    expect(sample(text, "gen_ai_server_request_duration_microseconds_count", labels)).toBe(1);
   });
 });
 
@@ -242,10 +242,10 @@ describe("a gzip'd event stream", () => {
     expect([usage("input"), usage("output")]).toEqual([11, 3]);
     // The stream reported no cached or reasoning tokens: those histograms got no sample.
     expect(samples(text, "gen_ai_client_token_usage_count", { ...labels, gen_ai_token_type: "cached_input" })).toEqual([]);
-    expect(sample(text, "gen_ai_server_time_to_first_token_milliseconds_count", labels)).toBe(1);
+    expect(sample(text, "gen_ai_server_time_to_first_token_microseconds_count", labels)).toBe(1);
     // The test upstream waits 200 ms before its first event.
-    expect(sample(text, "gen_ai_server_time_to_first_token_milliseconds_sum", labels)).toBeGreaterThanOrEqual(150);
-    expect(sample(text, "gen_ai_server_time_per_output_token_milliseconds_count", labels)).toBe(1);
+    expect(sample(text, "gen_ai_server_time_to_first_token_microseconds_sum", labels)).toBeGreaterThanOrEqual(150_000);
+    expect(sample(text, "gen_ai_server_time_per_output_token_microseconds_count", labels)).toBe(1);
   });
 
   // Known bug: UsageTracker.finishStream (assembly/gateway/tokens/usage-tracker.ts) merges the scanner's

@@ -105,6 +105,12 @@ describe("a Local token budget per x-user-id", () => {
     expect(Number(err.headers?.get("x-ratelimit-reset"))).toBeLessThanOrEqual(3600);
   });
 
+  it("the access log names the route of a refused request, not the catch-all it first matched", async () => {
+    const refused = accessLog.filter((l) => l.includes(" 429 ") && l.includes("token_rate_limited"));
+    expect(refused.length, accessLog.join("\n")).toBeGreaterThan(0);
+    for (const l of refused) expect(l).toContain(" aigatewayroute/default/tokens/rule/0/match/0/backend/default/upstream");
+  });
+
   it("keeps every user's budget apart", async () => {
     const { response } = await ask("bob");
     expect(response.status).toBe(200);
@@ -138,9 +144,10 @@ describe("GenAI metrics", () => {
     const input = sum("input");
     expect(sum("output")).toBe(input * 100);
     expect(input).toBeGreaterThanOrEqual(5);
-    expect(text).toMatch(/^gen_ai_server_request_duration_milliseconds_count\{[^}]*gen_ai_original_model="some-model"[^}]*\} \d+/m);
-    // The refused requests count as failures.
-    expect(text).toMatch(/^gen_ai_server_request_duration_milliseconds_count\{[^}]*error_type="_OTHER"[^}]*\} \d+/m);
+    const count = text.match(/^gen_ai_server_request_duration_microseconds_count\{[^}]*gen_ai_original_model="some-model"[^}]*\} (\d+)/m);
+    expect(Number(count?.[1])).toBe(input);
+    // Like Envoy AI Gateway, requests refused before going upstream (the 429s) are not GenAI requests.
+    expect(text).not.toMatch(/^gen_ai_server_request_duration_microseconds_count\{[^}]*error_type=/m);
     expect(text).toMatch(/^aigw_backend_requests_total\{[^}]*backend="default\/upstream"[^}]*\} \d+/m);
   });
 });
@@ -176,5 +183,21 @@ describe("a Global token budget per x-user-id, through the rate limit service", 
     expect(err.headers?.get("x-ratelimit-remaining")).toBe("0");
     const other = await askGlobal("erin");
     expect(other.response.status).toBe(200);
+  });
+
+  it("counts and times the rate limit service calls by phase and outcome, on the service's cluster too", async () => {
+    await new Promise((r) => setTimeout(r, 100)); // the last charge is not awaited by the response
+    const a = global.gateway.adminAddress;
+    const text = await (await fetch(`http://${a.address}:${a.port}/metrics`)).text();
+    const value = (series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\d+)$`, "m"))?.[1]);
+    // Five admitted requests (four of dave's, erin's) each checked and then charged; dave's fifth refused.
+    expect(value('aigw_ratelimit_calls_total{phase="check",outcome="ok"}')).toBe(5);
+    expect(value('aigw_ratelimit_calls_total{phase="check",outcome="over_limit"}')).toBe(1);
+    expect(value('aigw_ratelimit_calls_total{phase="charge",outcome="ok"}')).toBe(5);
+    expect(value('aigw_ratelimit_call_duration_microseconds_count{phase="check"}')).toBe(6);
+    expect(value('aigw_ratelimit_call_duration_microseconds_count{phase="charge"}')).toBe(5);
+    const cluster = text.match(/^envoy_cluster_upstream_rq_total\{envoy_cluster_name="([^"]*ratelimit[^"]*)"\} (\d+)$/m);
+    expect(cluster, text.split("\n").filter((l) => l.startsWith("envoy_cluster_upstream_rq_total")).join("\n")).not.toBeNull();
+    expect(Number(cluster![2])).toBe(11);
   });
 });

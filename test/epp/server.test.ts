@@ -233,6 +233,33 @@ describe("pool membership", () => {
   });
 });
 
+describe("failed scrapes", () => {
+  it("a pod whose scrape fails is stale at once and not picked while another has fresh metrics; it returns when it answers", async () => {
+    const { servers, epp } = await setup([vllmMetrics({ waiting: 0, kv: 0 }), vllmMetrics({ waiting: 9, kv: 0.9 }), vllmMetrics({ waiting: 9, kv: 0.9 })]);
+    const c = client(epp.grpcAddress);
+    const ep = (i: number) => `${servers.ips[i]}:${servers.port}`;
+    await servers.rescraped();
+    for (let i = 0; i < 3; i++) expect(await route(c)).toBe(ep(0));
+    // pod-0's server dies (its scrape fails) while its Pod still reads Ready; the staleness threshold (2 s) has
+    // not passed, so only the failed scrape can tell.
+    servers.setMetrics(0, 503);
+    await servers.rescraped(1);
+    for (let i = 0; i < 6; i++) expect(await route(c)).not.toBe(ep(0));
+    servers.setMetrics(0, vllmMetrics({ waiting: 0, kv: 0 }));
+    await servers.rescraped();
+    expect(await route(c)).toBe(ep(0));
+  });
+
+  it("when every pod's scrape fails, all of them stay candidates", async () => {
+    const { servers, epp } = await setup([vllmMetrics({}), vllmMetrics({})]);
+    const c = client(epp.grpcAddress);
+    servers.setMetrics(0, 500);
+    servers.setMetrics(1, 500);
+    await servers.rescraped();
+    expect(servers.ips.map((ip) => `${ip}:${servers.port}`)).toContain(await route(c));
+  });
+});
+
 describe("conformance-style steering", () => {
   it("header-based-testing-filter sends traffic only to the selected endpoints", async () => {
     const config = "apiVersion: inference.networking.x-k8s.io/v1alpha1\nkind: EndpointPickerConfig\nplugins:\n- type: header-based-testing-filter\n";

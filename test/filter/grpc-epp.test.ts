@@ -5,6 +5,7 @@ import { generate } from "selfsigned";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ClusterConfig } from "../../src-host/gateway/config.js";
 import { serviceDefinitions } from "../../src-host/epp/proto.js";
+import { watchHttp2Clients } from "../http2-watch.js";
 import { TestSink, bytes, load, pluginConfig, request, until } from "./helpers.js";
 
 type Req = Record<string, any>;
@@ -21,6 +22,7 @@ async function startEpp(
   behaviour: Behaviour,
   tls?: { cert: string; key: string },
   immediate: { code: number; text: string } = { code: 429, text: "busy" },
+  port = 0,
 ): Promise<EppServer> {
   const server = new grpc.Server();
   const state: EppServer = { port: 0, received: [], metadata: [], close: async () => {} };
@@ -66,7 +68,7 @@ async function startEpp(
   const creds = tls
     ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], false)
     : grpc.ServerCredentials.createInsecure();
-  state.port = await new Promise<number>((res, rej) => server.bindAsync("127.0.0.1:0", creds, (e, p) => (e ? rej(e) : res(p))));
+  state.port = await new Promise<number>((res, rej) => server.bindAsync(`127.0.0.1:${port}`, creds, (e, p) => (e ? rej(e) : res(p))));
   state.close = () => new Promise<void>((res) => server.tryShutdown(() => res()));
   return state;
 }
@@ -131,6 +133,37 @@ describe("EPP over a gRPC stream", () => {
     });
   }
 
+  it("a finished exchange ends without a reset (half-close, the EPP ends it with OK); an abandoned one is reset", async () => {
+    const epp = await startEpp("pick");
+    cleanups.push(() => epp.close());
+    const setup = poolSetup(epp.port);
+    const watch = watchHttp2Clients();
+    cleanups.push(async () => watch.stop());
+    const { filter } = await load({ configuration: setup.configuration }, { clusters: setup.clusters });
+    cleanups.push(() => filter.close());
+
+    for (let i = 0; i < 20; i++) {
+      const sink = new TestSink().attach(filter);
+      sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [["content-type", "application/json"]]), false);
+      sink.stream.requestData(bytes(CHAT), true);
+      await until(() => sink.requestEnded);
+      sink.stream.responseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+      sink.stream.responseData(bytes('{"choices":[]}'), true);
+      sink.stream.complete(); // on_log, on_done, on_delete before the EPP has ended the stream
+    }
+    await until(() => epp.received.filter((r) => r === "end").length === 20);
+    await new Promise((r) => setTimeout(r, 50));
+    expect({ streams: watch.streams, resets: watch.resets, goaways: watch.goaways }).toEqual({ streams: 20, resets: 0, goaways: 0 });
+
+    // A client that goes away while the request waits for the response: the exchange is abandoned, reset.
+    const sink = new TestSink().attach(filter);
+    sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [["content-type", "application/json"]]), false);
+    sink.stream.requestData(bytes(CHAT), true);
+    await until(() => sink.requestEnded);
+    sink.stream.complete();
+    await until(() => watch.resets === 1);
+  });
+
   // The v1.0 EPP's immediate answers: 400 (bad request), 429 (shed), 503 (no ready endpoint).
   for (const [code, text] of [[400, "model not found"], [429, "busy"], [503, "no pods available"]] as const) {
     it(`relays the EPP's immediate response ${code} as a local reply`, async () => {
@@ -174,6 +207,52 @@ describe("EPP over a gRPC stream", () => {
     expect(s2.header("x-gateway-destination-endpoint")).toBeUndefined();
     expect(s2.requestText()).toBe(CHAT);
     s2.stream.complete();
+  });
+
+  it("repeated EPP failures are logged once per VM and cause, then counted out on the tick", { timeout: 20_000 }, async () => {
+    const closed = poolSetup(1, { ready: false });
+    const { filter, logs } = await load({ configuration: closed.configuration }, { clusters: closed.clusters });
+    cleanups.push(() => filter.close());
+    const N = 300;
+    for (let i = 0; i < N; i++) {
+      const s = new TestSink().attach(filter);
+      s.stream.requestHeaders(request("POST", "/v1/chat/completions"), false);
+      s.stream.requestData(bytes(CHAT), true);
+      await until(() => s.localReplies.length > 0);
+      expect(s.localReplies[0]!.status).toBe(503);
+      s.stream.complete();
+    }
+    const warned = () => logs.filter((l) => l.message.includes("endpoint picker for pool default/pool failed"));
+    // Two worker VMs, each with its own throttle: at most one line each so far.
+    expect(warned().length).toBeGreaterThanOrEqual(1);
+    expect(warned().length).toBeLessThanOrEqual(2);
+    expect(warned()[0]!.message).toContain("no healthy upstream");
+    // After the period the root's tick reports the rest, with the count.
+    const counted = () => warned().reduce((n, l) => n + Number(/\[(\d+) times in the last 5 s\]$/.exec(l.message)?.[1] ?? 1), 0);
+    await until(() => counted() === N, 8000);
+    expect(warned().length).toBeLessThanOrEqual(4);
+  });
+
+  it("an EPP that comes back is reached by the next request: no reconnect backoff", async () => {
+    const epp = await startEpp("pick");
+    const setup = poolSetup(epp.port);
+    const { filter } = await load({ configuration: setup.configuration }, { clusters: setup.clusters });
+    cleanups.push(() => filter.close());
+    const attempt = async (): Promise<number> => {
+      const s = new TestSink().attach(filter);
+      s.stream.requestHeaders(request("POST", "/v1/chat/completions"), false);
+      s.stream.requestData(bytes(CHAT), true);
+      await until(() => s.requestEnded || s.localReplies.length > 0);
+      s.stream.complete();
+      return s.requestEnded ? 200 : s.localReplies[0]!.status;
+    };
+    expect(await attempt()).toBe(200);
+    await epp.close();
+    for (let i = 0; i < 5; i++) expect(await attempt()).toBe(503);
+    const back = await startEpp("pick", undefined, undefined, epp.port);
+    cleanups.push(() => back.close());
+    // Envoy's connection pool connects for the next request: the first one after the EPP is back succeeds.
+    expect(await attempt()).toBe(200);
   });
 
   async function send(behaviour: Behaviour, opts: Parameters<typeof poolSetup>[1], body = CHAT) {

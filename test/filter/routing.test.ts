@@ -112,6 +112,24 @@ describe("production module: limits and configuration", () => {
     }
   });
 
+  for (const length of [String(1048576 + 1), "99999999999999999999", "18446744073709551617"]) {
+    it(`answers 413 at the request headers for content-length ${length}, before any body is buffered`, async () => {
+      const { filter } = await load();
+      try {
+        for (const route of [undefined, { name: "httproute/default/r/rule/0/match/0/*", cluster: "inferencepool/default/p" }]) {
+          const sink = new TestSink();
+          if (route) sink.route = route;
+          sink.attach(filter);
+          sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [["content-length", length]]), false);
+          expect(sink.localReplies.map((r) => [r.status, r.details])).toEqual([[413, "ai_gateway_413"]]);
+          sink.stream.complete();
+        }
+      } finally {
+        await filter.close();
+      }
+    });
+  }
+
   it("refuses to start when on_configure rejects the configuration", async () => {
     await expect(load({ configuration: "{" })).rejects.toThrow(/Failed to configure base Wasm plugin/);
     const broken = { ...pluginConfig(), rules: "nope" };

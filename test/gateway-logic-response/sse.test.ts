@@ -90,6 +90,20 @@ describe("SSE framing", () => {
     }
   });
 
+  it("a lone CR ends a line too (the SSE specification's third line end), in one chunk and split anywhere", () => {
+    const lf = Buffer.from(chatStream({ tokens: 12, promptTokens: 9 }));
+    const whole = scanAll(lf);
+    expect(whole).toMatchObject({ input: 9, output: 12, done: true });
+    for (const eol of ["\r", "\r\n"]) {
+      const stream = Buffer.from(lf.toString().replaceAll("\n", eol));
+      expect(scanAll(stream), JSON.stringify(eol)).toEqual(whole);
+      for (let at = 1; at < stream.length; at += 7) expect(scanAll(stream, [at]), `${JSON.stringify(eol)} split at ${at}`).toEqual(whole);
+    }
+    // Line ends mixed freely, one byte per chunk.
+    const mixed = Buffer.from('data: {"usage":{"total_tokens":4}}\r\rdata: {"usage":{"total_tokens":6}}\r\n\ndata: [DONE]\r');
+    expect(scanAll(mixed, Array.from({ length: mixed.length }, () => 1))).toMatchObject({ total: 6, done: true, dataLines: 3 });
+  });
+
   it("a CR split from its LF across chunks", () => {
     const stream = Buffer.from('data: {"usage":{"total_tokens":5}}\r\n\r\ndata: [DONE]\r\n\r\n');
     const cr = stream.indexOf("\r");
@@ -214,6 +228,11 @@ describe("timing", () => {
 
   it("time to first token is taken at the first non-empty body chunk", () => {
     m.exports.timingScenario(100, 150, 200, 250, 300, 11n);
-    expect(JSON.parse(m.outText())).toEqual({ ttft: 100, tpot: 10 });
+    expect(JSON.parse(m.outText())).toEqual({ ttft: 100, tpot: 10, duration: 200 });
+  });
+
+  it("a wall clock that stepped back gives 0, never a negative or wrapped duration", () => {
+    m.exports.timingScenario(300, 0, 250, 260, 200, 11n);
+    expect(JSON.parse(m.outText())).toEqual({ ttft: 0, tpot: -1, duration: 0 });
   });
 });

@@ -169,3 +169,49 @@ function rawChecks(text: string, maxDepth: number): boolean {
   }
   return true;
 }
+
+/** The filter's contract for chat completion bodies, from the parsed document: ok with the model, or a 400. */
+export function expectedChat(bodyBytes: Uint8Array): { ok: boolean; model?: string } {
+  if (!oracleValid(bodyBytes)) return { ok: false };
+  const v = JSON.parse(Buffer.from(bodyBytes).toString("utf8"));
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return { ok: false };
+  if (typeof v.model !== "string" || v.model === "" || /[\u0000-\u001f\u007f]/.test(v.model)) return { ok: false };
+  if (!Array.isArray(v.messages) || v.messages.length === 0) return { ok: false };
+  if (v.stream !== undefined && v.stream !== null && typeof v.stream !== "boolean") return { ok: false };
+  const so = v.stream_options;
+  if (so !== undefined && so !== null && (typeof so !== "object" || Array.isArray(so))) return { ok: false };
+  if (so && so.include_usage !== undefined && so.include_usage !== null && typeof so.include_usage !== "boolean") return { ok: false };
+  return { ok: true, model: v.model };
+}
+
+/** Mostly valid model names (any text but control characters), sometimes empty or with control characters. */
+function modelName(g: Gen): string {
+  const t = g.text(12);
+  return g.rand() < 0.85 ? t.replace(/[\u0000-\u001f\u007f]/g, "") || "m" : t;
+}
+
+/** A chat completion request, mostly valid, with duplicate and nested `model` keys and odd stream options. */
+export function chatRequest(g: Gen): string {
+  const extra = [
+    g.quote("model") + g.ws() + ":" + g.ws() + (g.rand() < 0.9 ? g.quote(modelName(g)) : g.value(1)),
+    g.quote("messages") + ":" + g.ws() + (g.rand() < 0.9 ? "[" + g.object(2, []) + "]" : g.value(1)),
+  ];
+  if (g.rand() < 0.3) extra.push('"stream":' + g.pick(["true", "false", "null", '"true"', "1"]));
+  if (g.rand() < 0.3) extra.push('"stream_options":' + g.pick(['{"include_usage":true}', "{}", "null", "[]", '{"include_usage":1}']));
+  if (g.rand() < 0.2) extra.push('"model":' + g.quote(modelName(g))); // duplicate: the last one counts
+  if (g.rand() < 0.2) extra.push('"meta":{"model":"nested"}');
+  return g.ws() + g.object(3, extra) + g.ws();
+}
+
+const MUTATION_BYTES = [..."{}[]:,\"\\ 0123456789.eE+-tfnulrsmodel"].map((c) => c.charCodeAt(0)).concat([0x00, 0x0d, 0x80, 0xc3, 0xff]);
+
+/** One byte inserted, deleted or replaced at a random place. */
+export function mutate(g: Gen, doc: Uint8Array): Uint8Array {
+  const b = [...doc];
+  const at = g.int(b.length + 1);
+  const op = g.int(3);
+  if (op === 0) b.splice(at, 0, g.pick(MUTATION_BYTES));
+  else if (op === 1) b.splice(at, 1);
+  else b[Math.min(at, b.length - 1)] = g.pick(MUTATION_BYTES);
+  return new Uint8Array(b);
+}

@@ -98,6 +98,26 @@ describe("on request headers", () => {
     m.exports.tooLarge(10n);
     expect(m.result()).toBe("null");
   });
+
+  it("reads content-length as decimal digits only, saturating instead of wrapping (property, hostile values)", () => {
+    const MAX = 2n ** 63n - 1n;
+    const expected = (v: string) => (/^[0-9]+$/.test(v) ? (BigInt(v) > MAX ? MAX : BigInt(v)) : -1n);
+    const parse = (v: string) => {
+      const [p, l] = m.put(v);
+      try {
+        return l === 0 ? (m.exports.parseContentLength(0, 0) as bigint) : (m.exports.parseContentLength(p, l) as bigint);
+      } finally {
+        m.free(p);
+      }
+    };
+    const fixed = ["", "0", "42", "007", "18446744073709551617", "9223372036854775807", "9223372036854775808", "99999999999999999999",
+      "-1", "+5", " 5", "5 ", "1e9", "0x10", "12a", "٣", "１"];
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const alphabet = "0123456789 +-xe.\t٣";
+    const generated = Array.from({ length: 3000 }, () => Array.from({ length: 1 + rand(24) }, () => alphabet[rand(alphabet.length)]).join(""));
+    for (const v of [...fixed, ...generated]) expect(parse(v), JSON.stringify(v)).toBe(expected(v));
+  });
 });
 
 describe("on the request body", () => {

@@ -37,6 +37,8 @@ describe("matchers", () => {
           route("regex", "b", { prefix: "/", headers: [{ name: "x-model", regex: "mis.*-[0-9]+" }] }),
           route("present", "c", { prefix: "/", headers: [{ name: "x-debug", present: true }] }),
           route("invert", "a", { prefix: "/inv", headers: [{ name: "x-tier", exact: "free", invert: true }] }),
+          route("utf8-exact", "b", { prefix: "/utf8", headers: [{ name: "x-model", exact: "ü-模型" }] }),
+          route("utf8-regex", "c", { prefix: "/utf8", headers: [{ name: "x-model", regex: "ü-.型-[0-9]" }] }),
           route("exact-path", "b", { path: "/v1/models" }),
           route("prefix", "c", { prefix: "/v1/" }),
         ],
@@ -62,6 +64,13 @@ describe("matchers", () => {
     expect(await via("/inv", { "x-tier": "free" })).toBe("status 404");
     // Envoy: an inverted value matcher does not match an absent header.
     expect(await via("/inv")).toBe("status 404");
+  });
+
+  it("matches header values as bytes: UTF-8 configuration against UTF-8 header bytes, regex over UTF-8", async () => {
+    const bytes = (text: string) => Buffer.from(text, "utf8").toString("latin1"); // what a client puts on the wire
+    expect(await via("/utf8", { "x-model": bytes("ü-模型") })).toBe("b");
+    expect(await via("/utf8", { "x-model": bytes("ü-模型-7") })).toBe("c");
+    expect(await via("/utf8", { "x-model": `\u00fc-${bytes("模型")}` })).toBe("status 404"); // "ü" as one latin1 byte
   });
 
   it("matches exact paths without the query and path prefixes in order", async () => {

@@ -5,12 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterConfig } from "../../src-host/gateway/config.js";
 import type { HeaderList } from "../../src-host/gateway/http-filter.js";
+import { watchHttp2Clients } from "../http2-watch.js";
 import { type Loaded, TestSink, loadFixture, openStream, reqHeaders, until } from "../proxy-wasm/helpers.js";
 import { type EchoServer, startEchoServer, startHttpServer } from "./servers.js";
 
 let echo: EchoServer;
 let web: Awaited<ReturnType<typeof startHttpServer>>;
 let loaded: Loaded;
+/** Every HTTP/2 stream the host opens in this file, and which ended in a reset. */
+const wire = watchHttp2Clients();
 
 const cluster = (name: string, port: number): ClusterConfig => ({
   name, type: "STATIC", http2: true, connectTimeoutMs: 1000, endpoints: [{ address: "127.0.0.1", port }],
@@ -25,6 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  wire.stop();
   await loaded.filter.close();
   await echo.close();
   await web.close();
@@ -139,7 +143,24 @@ describe("gRPC streams", () => {
     await continued(sink, "the abandoning stream");
     await until(() => echo.chats.includes("abandoned-1"), "the server to see the stream");
     expect(echo.cancelled).not.toContain("abandoned-1");
+    const resets = wire.resets;
     sink.stream.complete();
     await until(() => echo.cancelled.includes("abandoned-1"), "the server to see the cancel");
+    await until(() => wire.resets === resets + 1, "the reset on the wire");
   });
+
+  for (const mode of ["end_of_stream", "close"]) {
+    it(`a stream deleted after half-closing (${mode}) leaves its gRPC stream to end normally: no reset`, async () => {
+      const message = `slow-finish-${mode}`;
+      const sink = start([["x-callout", "grpc-finish"], ["x-cluster", "grpc"], ["x-message", message], ["x-close-mode", mode]]);
+      await continued(sink, "the finishing stream");
+      await until(() => echo.chats.includes(message), "the server to see the stream");
+      const resets = wire.resets;
+      sink.stream.complete(); // on_delete while the server has not ended the call yet
+      await until(() => echo.ended.includes(message) || echo.cancelled.includes(message), "the call to end");
+      await new Promise((r) => setTimeout(r, 20));
+      expect(echo.ended).toContain(message);
+      expect(wire.resets).toBe(resets);
+    });
+  }
 });

@@ -13,19 +13,22 @@ const raw = {
 
 /** sdk.test.Echo: Unary answers "unary:<msg>" ("fail" → PERMISSION_DENIED "denied"); Chat echoes each
  * message as "echo:<msg>", sends initial metadata x-server-initial = the client's x-md, and ends with
- * trailer x-server-trailing: bye once the client half-closes. */
+ * trailer x-server-trailing: bye once the client half-closes (200 ms later when the first message starts
+ * with "slow"). */
 export interface EchoServer {
   port: number;
-  /** Chat calls the client cancelled (or that were reset), in order. */
+  /** Chat calls whose stream closed before or after the server ended them (grpc-js says "cancelled" for both). */
   cancelled: string[];
   /** First message of every Chat call the server saw. */
   chats: string[];
+  /** First message of every Chat call the server ended with OK (not reset before). */
+  ended: string[];
   close(): Promise<void>;
 }
 
 export async function startEchoServer(): Promise<EchoServer> {
   const server = new grpc.Server();
-  const state: EchoServer = { port: 0, cancelled: [], chats: [], close: async () => {} };
+  const state: EchoServer = { port: 0, cancelled: [], chats: [], ended: [], close: async () => {} };
   const service: grpc.ServiceDefinition = {
     Unary: { path: "/sdk.test.Echo/Unary", requestStream: false, responseStream: false, ...raw },
     Chat: { path: "/sdk.test.Echo/Chat", requestStream: true, responseStream: true, ...raw },
@@ -40,18 +43,20 @@ export async function startEchoServer(): Promise<EchoServer> {
       const md = new grpc.Metadata();
       md.set("x-server-initial", String(call.metadata.get("x-md")[0] ?? "none"));
       call.sendMetadata(md);
-      let first = true;
+      let first = "";
       call.on("data", (b: Buffer) => {
-        if (first) state.chats.push(b.toString());
-        first = false;
+        if (first === "") state.chats.push((first = b.toString()));
         call.write(Buffer.concat([Buffer.from("echo:"), b]));
       });
-      call.on("end", () => {
+      const end = () => {
+        if (call.cancelled) return;
         const trailers = new grpc.Metadata();
         trailers.set("x-server-trailing", "bye");
         call.end(trailers);
-      });
-      call.on("cancelled", () => state.cancelled.push(first ? "" : state.chats[state.chats.length - 1]));
+        state.ended.push(first);
+      };
+      call.on("end", () => (first.startsWith("slow") ? setTimeout(end, 200) : end()));
+      call.on("cancelled", () => state.cancelled.push(first));
       call.on("error", () => {});
     },
   });

@@ -6,6 +6,7 @@ import { generate } from "selfsigned";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterConfig } from "../../src-host/gateway/config.js";
 import type { HeaderList } from "../../src-host/gateway/http-filter.js";
+import { watchHttp2Clients } from "../http2-watch.js";
 import { type Loaded, loadFixture, openStream, reqHeaders, until } from "./helpers.js";
 
 const identity = (b: Buffer) => b;
@@ -124,10 +125,17 @@ describe("gRPC stream", () => {
     expect(sink.of("requestHeaders")[0]!.headers).toContainEqual(["x-grpc-close", "0"]);
   });
 
-  it("proxy_grpc_close half-closes: the server ends the stream and the close still arrives", async () => {
-    const { l, resumed } = await start([["x-grpc", "stream-close"], ["x-method", "Stream"]]);
-    await resumed();
-    expect(l.messages().slice(1)).toEqual(["send 0", "close 0", "initial 1 6 i1", "message 6 8 echo:one", "trailing 6 t1 0", "close 6 0 0 ", "effective 0"]);
+  it("proxy_grpc_close half-closes: the server ends the stream and the close still arrives, without a reset", async () => {
+    const watch = watchHttp2Clients();
+    try {
+      const { l, resumed } = await start([["x-grpc", "stream-close"], ["x-method", "Stream"]]);
+      await resumed();
+      expect(l.messages().slice(1)).toEqual(["send 0", "close 0", "initial 1 6 i1", "message 6 8 echo:one", "trailing 6 t1 0", "close 6 0 0 ", "effective 0"]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect({ streams: watch.streams, resets: watch.resets, goaways: watch.goaways }).toEqual({ streams: 1, resets: 0, goaways: 0 });
+    } finally {
+      watch.stop();
+    }
   });
 
   it("a stream the server fails closes with its status and message, after trailing metadata", async () => {

@@ -6,7 +6,7 @@
 //   on the full body:    decideOnBody(config, endpoint, path, ptr, len, headers, random, forceIncludeUsage, facts)
 //       reply set  → send it (400 bad body, 404 no matching route, 500 no weighted backend) and stop
 //       else       → set x-ai-eg-model: upstreamModel and x-ai-eg-backend: backend.name (overwriting any
-//                    client value), replace the body when `body` is set, clear_route_cache, continue.
+//                    client value), apply `edits` to the body when set, clear_route_cache, continue.
 //
 // Envoy AI Gateway routes on the body's model and only then applies the chosen backend's
 // modelNameOverride to the body and to x-ai-eg-model; `model` and `upstreamModel` keep both.
@@ -15,7 +15,7 @@ import { Backend, GatewayConfig, MODEL_HEADER, Rule } from "../config";
 import { badRequest, CONTENT_TYPE_JSON, LocalReply, noBackendAvailable, noMatchingRoute, payloadTooLarge, unsupportedPath } from "../errors";
 import { RequestFacts, scanRequestBody } from "./body";
 import { Endpoint, endpointOf, stripQuery } from "./endpoint";
-import { rewriteRequestBody } from "./rewrite";
+import { BodyEdits, planRewrite } from "./rewrite";
 import { findRule, HeaderOverlay, HeaderSource, pickBackend } from "./route";
 
 export class HeadersDecision {
@@ -36,6 +36,21 @@ export function decideOnHeaders(config: GatewayConfig, path: string, contentLeng
   return new HeadersDecision(endpoint, bodyTooLarge(config, contentLength));
 }
 
+/**
+ * A content-length header's value: -1 when absent or not a plain decimal number (the body's own size is
+ * checked as it arrives then), saturated at i64.MAX_VALUE so that no number too large wraps into a small one.
+ */
+export function contentLength(value: string | null): i64 {
+  if (value == null || value.length == 0) return -1;
+  let n: i64 = 0;
+  for (let i = 0; i < value.length; i++) {
+    const d = <i64>(value.charCodeAt(i) - 48);
+    if (d < 0 || d > 9) return -1;
+    n = n > (i64.MAX_VALUE - d) / 10 ? i64.MAX_VALUE : n * 10 + d;
+  }
+  return n;
+}
+
 /** 413 when `size` bytes exceed the configured limit (for content-length and for the bytes buffered so far). */
 export function bodyTooLarge(config: GatewayConfig, size: i64): LocalReply | null {
   return size > config.maxRequestBodyBytes ? payloadTooLarge(config.maxRequestBodyBytes) : null;
@@ -50,8 +65,8 @@ export class RequestDecision {
   upstreamModel: string = "";
   rule: Rule | null = null;
   backend: Backend | null = null;
-  /** The body to send instead of the client's, or null to keep it unchanged. */
-  body: ArrayBuffer | null = null;
+  /** The edits that make the body the upstream gets, or null to keep the client's unchanged. */
+  edits: BodyEdits | null = null;
 }
 
 /**
@@ -89,6 +104,6 @@ export function decideOnBody(config: GatewayConfig, endpoint: Endpoint, path: st
   const overrideModel = backend.modelNameOverride;
   if (overrideModel.length > 0) d.upstreamModel = overrideModel;
   const forceUsage = forceIncludeUsage && endpoint == Endpoint.ChatCompletions;
-  d.body = rewriteRequestBody(ptr, len, facts, overrideModel.length > 0 ? overrideModel : null, forceUsage);
+  d.edits = planRewrite(facts, overrideModel.length > 0 ? overrideModel : null, forceUsage);
   return d;
 }

@@ -1,15 +1,15 @@
 // Token usage of a streamed (text/event-stream) response, fed chunk by chunk as the bytes pass to the client
-// unchanged. Each chunk is scanned once: newlines are found 16 bytes at a time, and a complete `data:` line
+// unchanged. Each chunk is scanned once: line ends are found 16 bytes at a time, and a complete `data:` line
 // needs JSON work only when it has a non-null "usage" or a "model" other than the one already known — found
 // by a SIMD search for `"u` / `"m` pairs, so the usual content-delta event costs two vector passes and no
 // allocation. Only the incomplete trailing line is carried between chunks (capped; a longer line is dropped).
 //
 // Semantics (ai-gateway.md §2.2, scenarios 8–10, plus what Envoy AI Gateway gets wrong): events may split at any
-// byte; `data:` with or without the space; LF or CRLF line ends; `[DONE]`, comments (`:`), `event:`/`id:`/
+// byte; `data:` with or without the space; LF, CRLF or a lone CR ends a line (the SSE specification's three); `[DONE]`, comments (`:`), `event:`/`id:`/
 // `retry:` lines and non-JSON data are skipped without error; `"usage": null` is ignored; the latest usage wins
 // field by field (vLLM sends cumulative usage); the latest non-empty `model` is the response model. A final line
 // without a newline is still read by finish(). Each data line is one JSON document (as upstream; multi-line
-// `data:` events are not joined) and a lone CR is not a line end.
+// `data:` events are not joined).
 
 import { TokenUsage, ResponseObjectReader } from "./usage";
 
@@ -39,8 +39,10 @@ export class SseUsageScanner {
   private reader: ResponseObjectReader = new ResponseObjectReader();
   private carry: ArrayBuffer = new ArrayBuffer(0);
   private carryLen: i32 = 0;
-  /** Discarding an over-long line up to its newline. */
+  /** Discarding an over-long line up to its end. */
   private skipping: bool = false;
+  /** The last line ended in CR at a chunk's end: an LF opening the next chunk belongs to it. */
+  private skipLF: bool = false;
   private atStart: bool = true;
   /** The current model's raw JSON string token (quotes included), to recognise an unchanged model cheaply. */
   private modelRaw: ArrayBuffer = new ArrayBuffer(0);
@@ -59,6 +61,7 @@ export class SseUsageScanner {
     this.ignoredLines = 0;
     this.carryLen = 0;
     this.skipping = false;
+    this.skipLF = false;
     this.atStart = true;
     this.modelRawLen = 0;
   }
@@ -70,13 +73,17 @@ export class SseUsageScanner {
   feed(ptr: usize, len: i32): void {
     let p = ptr;
     const end = ptr + <usize>len;
+    if (this.skipLF && p < end) {
+      if (load<u8>(p) == NL) p++;
+      this.skipLF = false;
+    }
     if (this.skipping) {
-      const nl = findNewline(p, end);
+      const nl = findLineEnd(p, end);
       if (nl >= end) return;
       this.skipping = false;
-      p = nl + 1;
+      p = this.afterLineEnd(nl, end);
     } else if (this.carryLen > 0) {
-      const nl = findNewline(p, end);
+      const nl = findLineEnd(p, end);
       if (!this.appendCarry(p, <i32>(nl - p))) {
         if (nl >= end) return;
         this.skipping = false;
@@ -85,15 +92,23 @@ export class SseUsageScanner {
         this.processLine(changetype<usize>(this.carry), changetype<usize>(this.carry) + <usize>this.carryLen);
         this.carryLen = 0;
       }
-      p = nl + 1;
+      p = this.afterLineEnd(nl, end);
     }
     while (p < end) {
-      const nl = findNewline(p, end);
+      const nl = findLineEnd(p, end);
       if (nl >= end) break;
       this.processLine(p, nl);
-      p = nl + 1;
+      p = this.afterLineEnd(nl, end);
     }
     if (p < end) this.appendCarry(p, <i32>(end - p));
+  }
+
+  /** Past the line end at `nl`: CRLF is one line end, even split across chunks. */
+  private afterLineEnd(nl: usize, end: usize): usize {
+    if (load<u8>(nl) != CR) return nl + 1;
+    if (nl + 1 < end) return load<u8>(nl + 1) == NL ? nl + 2 : nl + 1;
+    this.skipLF = true;
+    return nl + 1;
   }
 
   /** End of the stream: reads a last line that had no newline. */
@@ -128,7 +143,6 @@ export class SseUsageScanner {
   }
 
   private processLine(s: usize, e: usize): void {
-    if (e > s && load<u8>(e - 1) == CR) e--;
     if (this.atStart) {
       this.atStart = false;
       // A UTF-8 byte order mark may open the stream.
@@ -246,15 +260,22 @@ function skipSpaces(p: usize, e: usize): usize {
 /** First LF at or after p, or `end`. */
 // @ts-ignore: decorator
 @inline
-function findNewline(p: usize, end: usize): usize {
+/** The first LF or CR at or after `p`, or `end`. */
+function findLineEnd(p: usize, end: usize): usize {
   if (ASC_FEATURE_SIMD) {
     const nl = i8x16.splat(<i8>NL);
+    const cr = i8x16.splat(<i8>CR);
     while (p + 16 <= end) {
-      const bits = i8x16.bitmask(i8x16.eq(v128.load(p), nl));
+      const v = v128.load(p);
+      const bits = i8x16.bitmask(v128.or(i8x16.eq(v, nl), i8x16.eq(v, cr)));
       if (bits != 0) return p + <usize>ctz(bits);
       p += 16;
     }
   }
-  while (p < end && load<u8>(p) != NL) p++;
+  while (p < end) {
+    const c = load<u8>(p);
+    if (c == NL || c == CR) break;
+    p++;
+  }
   return p;
 }

@@ -14,10 +14,11 @@ import { Pair } from "../../proxy-wasm";
 import { errorJson } from "../errors";
 import { ProtoReader, ProtoWriter } from "../extproc/wire";
 import { HeaderSource } from "../request/route";
-import { GrpcCallHandler, GrpcStatus, logWarn } from "../../proxy-wasm";
+import { GrpcCallHandler, GrpcStatus, getCurrentTimeNanoseconds, logWarn } from "../../proxy-wasm";
 import { TokenUsage } from "../response/usage";
 import { Cost, RateLimitRule } from "./config";
 import { costValue } from "./costs";
+import { RlsCall, microsSince, recordRlsCall } from "./metrics";
 
 export const RLS_SERVICE = "envoy.service.ratelimit.v3.RateLimitService";
 export const RLS_METHOD = "ShouldRateLimit";
@@ -181,9 +182,24 @@ export function responseHits(check: GlobalCheck, costs: Array<Cost>, usage: Toke
   return hits;
 }
 
-/** The charge's answer is not awaited; a failure is only logged. */
+/** The charge's answer is not awaited; a failure is only logged (and counted). */
 class ChargeOutcome implements GrpcCallHandler {
+  /** Call token → when it was sent (ns). */
+  private readonly sent: Map<u32, u64> = new Map();
+
+  /** A charge went out as call `token` (0: it could not be started). */
+  started(token: u32): void {
+    if (token == 0) recordRlsCall(RlsCall.CHARGE, RlsCall.UNAVAILABLE, -1);
+    else this.sent.set(token, getCurrentTimeNanoseconds());
+  }
+
   onGrpcCallResponse(token: u32, status: GrpcStatus, size: u32): void {
+    let us: i64 = -1;
+    if (this.sent.has(token)) {
+      us = <i64>microsSince(this.sent.get(token));
+      this.sent.delete(token);
+    }
+    recordRlsCall(RlsCall.CHARGE, status == GrpcStatus.Ok ? RlsCall.OK : RlsCall.ERROR, us);
     if (status != GrpcStatus.Ok) logWarn("charging the rate limit service failed: grpc-status " + (<i32>status).toString());
   }
 }

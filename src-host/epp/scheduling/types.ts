@@ -10,7 +10,7 @@ export interface PodMetrics {
   activeModels: ReadonlySet<string>;
   waitingModels: ReadonlySet<string>;
   maxActiveModels: number;
-  /** Date.now() of the last update; 0 when never scraped. */
+  /** Date.now() of the last update; 0 when never scraped or when the last scrape failed. */
   updateTime: number;
 }
 
@@ -52,6 +52,14 @@ export interface Plugin {
   /** Marks a profile handler (single-profile-handler). */
   readonly profileHandler?: true;
 }
+
+/**
+ * Upstream's staleness rule (GIE v1.0.1 pkg/epp/backend/metrics/types.go PodsWithFreshMetrics): metrics are
+ * fresh when updated no longer than the threshold ago. A pod never scraped, or whose last scrape failed
+ * (updateTime 0), is stale.
+ */
+export const hasFreshMetrics = (m: PodMetrics, stalenessMs: number, now: number): boolean =>
+  m.updateTime > 0 && now - m.updateTime <= stalenessMs;
 
 export const emptyMetrics = (): PodMetrics => ({
   waitingQueueSize: 0,

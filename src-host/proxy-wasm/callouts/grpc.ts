@@ -1,5 +1,12 @@
 // gRPC callouts over a real client (@grpc/grpc-js with identity serializers): messages cross the ABI
 // unframed, grpc-js adds and strips the 5-byte frame. One channel per endpoint (and TLS setting).
+//
+// Connections as Envoy's gRPC async client makes them: it takes its HTTP/2 connection from the cluster's
+// connection pool, which connects on demand when a stream needs one and has no reconnect backoff (a stream
+// that finds no connection starts an attempt and fails only if that attempt fails). grpc-js instead backs
+// off after a failed connection (1 s, growing) and fails every call meanwhile without trying, so a peer
+// that comes back stays unreachable for seconds. A channel found in TRANSIENT_FAILURE is therefore replaced
+// by a fresh one (its own subchannel), which connects for the call at hand.
 import * as grpc from "@grpc/grpc-js";
 import type { ClusterConfig, ClusterEndpoint } from "../../gateway/config.js";
 import type { HeaderList } from "../../gateway/http-filter.js";
@@ -63,6 +70,10 @@ export class GrpcClients {
     const tls = target.cluster.tls;
     const key = `${hostPort(endpoint)}|${tls ? `tls:${tls.insecureSkipVerify}:${tls.sni ?? ""}` : "plain"}|${target.authority ?? ""}`;
     let c = this.clients.get(key);
+    if (c && c.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE) {
+      c.close();
+      c = undefined;
+    }
     if (!c) {
       const creds = tls
         ? grpc.credentials.createSsl(null, null, null, {
@@ -70,7 +81,7 @@ export class GrpcClients {
             checkServerIdentity: tls.insecureSkipVerify ? () => undefined : undefined,
           })
         : grpc.credentials.createInsecure();
-      const options: grpc.ChannelOptions = {};
+      const options: grpc.ChannelOptions = { "grpc.use_local_subchannel_pool": 1 };
       if (tls?.sni) options["grpc.ssl_target_name_override"] = tls.sni;
       if (target.authority) options["grpc.default_authority"] = target.authority;
       c = new grpc.Client(hostPort(endpoint), creds, options);
