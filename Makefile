@@ -51,7 +51,7 @@ test/.build/%.wasm: test/assembly/%.ts node_modules/.package-lock.json $(AS_SRC)
 cpp-host:
 	@test/cpp-host/build.sh
 
-test: node_modules/.package-lock.json wasm test-modules cpp-host
+test: node_modules/.package-lock.json wasm host test-modules cpp-host
 	$(VITEST) run
 
 # Benchmarks print each figure beside a baseline measured in the same run.

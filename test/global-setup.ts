@@ -1,5 +1,6 @@
-// Builds what the tests load — the AssemblyScript test modules and the production module — once per run,
-// so no test depends on a checked-in binary. `make test` builds both strictly before vitest starts; here a
+// Builds what the tests load — the AssemblyScript test modules, the production module and the compiled CLI
+// (tests run `aigw` as a process) — once per run, so no test depends on a checked-in binary. `make test`
+// builds them strictly before vitest starts; here a
 // failed build is reported and the tests that need the missing module fail on their own.
 // It also installs Debian's `prometheus` (server and promtool) when it is missing and apt-get may be used
 // (root); inside a network namespace that fails, and the tests that need it say so when they skip.
@@ -23,7 +24,7 @@ function installPrometheus(): void {
 }
 
 export default function setup(): void {
-  const r = spawnSync("make", ["--no-print-directory", "-k", "test-modules", "wasm"], { stdio: "inherit" });
+  const r = spawnSync("make", ["--no-print-directory", "-k", "test-modules", "wasm", "host"], { stdio: "inherit" });
   if (r.status !== 0) console.error("global-setup: some modules failed to build (see above)");
   installPrometheus();
 }

@@ -14,13 +14,14 @@ import type { AIServiceBackendModel, GatewayModel, PoolModel, RouteModel } from 
 import { isModelListing } from "./model-gateway.js";
 import type { AppliedObject } from "./objects.js";
 import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, INFERENCE_GROUP } from "./objects.js";
+import { DEFAULT_POD_BLOCK, MAX_POD_BLOCK } from "./loopback.js";
 import type { Problems } from "./problems.js";
 import { attachedRoutes, checkDanglingParents } from "./attachment.js";
 import { buildHTTPRoutes, POOL_RETRY_POLICY, type BuiltPool } from "./build-httproutes.js";
 import { compare, PodRegistry } from "./pods.js";
 import { resolveService, serviceForHostname } from "./services.js";
 import { eppSecureServing, planEmbeddedRateLimit, planWorkloads, type WorkloadPlan } from "./workloads.js";
-import { buildCosts } from "./costs.js";
+import { buildCosts, type CostOrigin } from "./costs.js";
 import { GENAI_HISTOGRAM_BUCKETS, GENAI_STATS_TAGS } from "./genai-metrics.js";
 import { buildRateLimits, policyFor, policyOwners, rateLimitCluster, type PolicyOwners } from "./rate-limits.js";
 import type { TrafficPolicyModel } from "./model-policy.js";
@@ -40,6 +41,8 @@ export interface BuildOptions {
   eppTimeoutMs?: number;
   /** "Now" in unix seconds: creationTimestamp of objects that carry none. Default: the current time. */
   loadTime?: number;
+  /** Materialized pods live on 127.<podBlock>.0.0/16 (1–255). Default 10. */
+  podBlock?: number;
 }
 
 export const DEFAULT_PORT = 1975;
@@ -62,6 +65,8 @@ export const ROUTE_NOT_FOUND_BODY =
 export interface BuiltGateway {
   gateway: GatewayConfig;
   plugin: PluginConfig;
+  /** Where each of plugin.costs was declared. */
+  costOrigins: CostOrigin[];
   workloads: WorkloadPlan;
   pods: PodRegistry;
   model: Model;
@@ -76,7 +81,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
   const o = checkOptions(opts, problems);
   const model = readModel(objects, problems);
   const pods = new PodRegistry();
-  const workloads = planWorkloads(model, pods);
+  const workloads = planWorkloads(model, pods, o.podBlock);
 
   const gateway = selectGateway(model, problems);
   const listener = gateway?.listeners[0];
@@ -192,10 +197,11 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
 
   const owners = policyOwners(model, gateway, listener, routes);
   applyLoadBalancers(owners, routes, backendClusters);
-  const costs = buildCosts(model, gateway, routes);
+  const costOrigins: CostOrigin[] = [];
+  const costs = buildCosts(model, gateway, routes, costOrigins);
   const rateLimits = buildRateLimits(owners, routes, costs);
   if (rateLimits.some((r) => r.type === "Global")) {
-    const taken = planEmbeddedRateLimit(workloads, pods);
+    const taken = planEmbeddedRateLimit(workloads, pods, o.podBlock);
     if (taken) problems.global(taken);
     usedClusters.set("ratelimit", rateLimitCluster(workloads, pods));
   }
@@ -235,7 +241,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
     statsTags: [...GENAI_STATS_TAGS],
     histogramBuckets: [...GENAI_HISTOGRAM_BUCKETS],
   };
-  return { gateway: config, plugin, workloads, pods, model };
+  return { gateway: config, plugin, costOrigins, workloads, pods, model };
 }
 
 type Options = Required<BuildOptions>;
@@ -275,6 +281,7 @@ function checkOptions(opts: BuildOptions, problems: Problems): Options {
     maxRequestBodyBytes: opts.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES,
     eppTimeoutMs: opts.eppTimeoutMs ?? DEFAULT_EPP_TIMEOUT_MS,
     loadTime: opts.loadTime ?? Math.floor(Date.now() / 1000),
+    podBlock: opts.podBlock ?? DEFAULT_POD_BLOCK,
   };
   const int = (v: number, name: string, min: number, max: number): void => {
     if (!Number.isInteger(v) || v < min || v > max) problems.global(`option ${name}: must be an integer from ${min} to ${max}, got ${v}`);
@@ -284,6 +291,7 @@ function checkOptions(opts: BuildOptions, problems: Problems): Options {
   int(o.workers, "workers", 1, 64);
   int(o.maxRequestBodyBytes, "maxRequestBodyBytes", 1, 2 ** 31 - 1 - BUFFER_HEADROOM_BYTES);
   int(o.eppTimeoutMs, "eppTimeoutMs", 1, 3_600_000);
+  int(o.podBlock, "podBlock", 1, MAX_POD_BLOCK);
   if (typeof o.modulePath !== "string" || o.modulePath === "") problems.global("option modulePath: required (the path of ai-gateway.wasm)");
   if (o.port !== 0 && o.port === o.adminPort) problems.global(`options port and adminPort: both are ${o.port}`);
   return o;
@@ -403,7 +411,7 @@ function buildPoolClusters(
   if (!svc || targetPort === undefined || !p.epp.port) return undefined;
   let resolved;
   try {
-    resolved = resolveService(m, pods, svc, p.epp.port);
+    resolved = resolveService(m, pods, svc, p.epp.port, eppDownConsequence(p.epp.failureMode));
   } catch (err) {
     p.f.fail("spec.endpointPickerRef.port.number", (err as Error).message);
     return undefined;
@@ -430,7 +438,9 @@ function buildPoolClusters(
     http2: true,
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
   };
-  if (!plaintext) epp.tls = { insecureSkipVerify: true };
+  // SNI: the Service's name, which a certificate for the EPP would carry; without one, TLS clients would
+  // offer the pod's IP address, which is no server name (RFC 6066 §3).
+  if (!plaintext) epp.tls = { insecureSkipVerify: true, sni: `${svc.name}.${svc.namespace}.svc` };
   const config: PoolConfig = {
     name: id,
     eppCluster: epp.name,
@@ -441,6 +451,13 @@ function buildPoolClusters(
     timeoutMs: eppTimeoutMs,
   };
   return { pool, epp, config };
+}
+
+/** What the pool's requests get while its Endpoint Picker cannot be reached. */
+function eppDownConsequence(mode: "FailOpen" | "FailClose"): string {
+  return mode === "FailOpen"
+    ? "with failureMode FailOpen the pool's requests go to an endpoint the gateway picks from the pool, without the EPP (503 when no pool endpoint is ready)"
+    : "with failureMode FailClose (the default) the pool's requests get 503";
 }
 
 function split(id: string): [string, string] {

@@ -4,11 +4,20 @@
 // cost beats the global one; the filter applies that precedence.
 
 import type { Model } from "./model.js";
+import { describeObject, type AppliedObject } from "./objects.js";
+import { ConfigError } from "./problems.js";
 import type { GatewayModel, RouteModel } from "./model-gateway.js";
 import { GATEWAY_CONFIG_ANNOTATION } from "./model-policy.js";
 import type { CostConfig } from "./plugin-config.js";
 
-export function buildCosts(m: Model, gateway: GatewayModel | undefined, routes: RouteModel[]): CostConfig[] {
+/** Where a cost of PluginConfig.costs was declared: its object and field (e.g. spec.llmRequestCosts[1]). */
+export interface CostOrigin {
+  obj: AppliedObject;
+  field: string;
+}
+
+/** The costs, and in `origins` (same order) where each was declared. */
+export function buildCosts(m: Model, gateway: GatewayModel | undefined, routes: RouteModel[], origins: CostOrigin[] = []): CostConfig[] {
   const costs: CostConfig[] = [];
   const referenced = gateway?.gatewayConfig === undefined ? undefined : `${gateway.namespace}/${gateway.gatewayConfig}`;
   if (gateway && referenced !== undefined) {
@@ -16,7 +25,10 @@ export function buildCosts(m: Model, gateway: GatewayModel | undefined, routes: 
     if (!config) {
       gateway.f.fail(`metadata.annotations.${GATEWAY_CONFIG_ANNOTATION}`, `GatewayConfig ${referenced} not found (it must be in the Gateway's namespace)`);
     } else {
-      for (const c of config.costs) costs.push({ route: "", metadataKey: c.metadataKey, type: c.type, cel: c.cel });
+      for (const c of config.costs) {
+        costs.push({ route: "", metadataKey: c.metadataKey, type: c.type, cel: c.cel });
+        origins.push({ obj: config.f.obj, field: c.field });
+      }
     }
   }
   for (const config of m.gatewayConfigs.values()) {
@@ -25,7 +37,10 @@ export function buildCosts(m: Model, gateway: GatewayModel | undefined, routes: 
     config.f.warn("", `not referenced by ${by} (annotation ${GATEWAY_CONFIG_ANNOTATION}): its globalLLMRequestCosts are not applied`);
   }
   for (const r of routes) {
-    for (const c of r.costs) costs.push({ route: `${r.namespace}/${r.name}`, metadataKey: c.metadataKey, type: c.type, cel: c.cel });
+    for (const c of r.costs) {
+      costs.push({ route: `${r.namespace}/${r.name}`, metadataKey: c.metadataKey, type: c.type, cel: c.cel });
+      origins.push({ obj: r.obj, field: c.field });
+    }
   }
   return costs;
 }
@@ -33,4 +48,15 @@ export function buildCosts(m: Model, gateway: GatewayModel | undefined, routes: 
 /** The metadata keys a response on `route` ("namespace/name") gets a value for: its own and the global ones. */
 export function costKeysOf(costs: CostConfig[], route: string): Set<string> {
   return new Set(costs.filter((c) => c.route === route || c.route === "").map((c) => c.metadataKey));
+}
+
+/**
+ * The filter's refusal of a cost ("costs[<i>].cel: <why>", as it logs when configuring) as a configuration
+ * problem naming the file, object and field the expression came from; undefined for other messages.
+ */
+export function costProblem(origins: CostOrigin[], filterError: string): ConfigError | undefined {
+  const m = /^(?:invalid plugin configuration: )?costs\[(\d+)\]\.(\w+): (.*)$/s.exec(filterError);
+  const origin = m ? origins[Number(m[1])] : undefined;
+  if (!m || !origin) return undefined;
+  return new ConfigError([`${origin.obj.source}: ${describeObject(origin.obj)}: ${origin.field}.${m[2]}: ${m[3]}`]);
 }

@@ -27,18 +27,20 @@
 // Decisions: a Deployment whose image is unknown is not started (listed in workloads.skipped, and warned);
 // an InferencePool whose endpointPickerRef Service does not exist is refused (an EPP Service without ready
 // endpoints is accepted and its requests get 503, or a pool endpoint under FailOpen); materialized pods are
-// named <deployment>-<replica> and live on 127.10.<n>.<replica+1>, n numbering the materialized
-// Deployments (then bare Pods) in namespace/name order.
+// named <deployment>-<replica> and live on 127.<block>.<n>.<replica+1> (block: the podBlock option, default
+// 10), n numbering the materialized Deployments (then bare Pods) in namespace/name order.
 
 import type { Discovery, PodInfo } from "../epp/discovery.js";
 import type { GatewayConfig } from "../gateway/config.js";
 import { buildGateway, type BuildOptions } from "./build-gateway.js";
+import type { CostOrigin } from "./costs.js";
 import { ManifestDiscovery } from "./discovery.js";
 import { applyManifests, expandPaths } from "./manifests.js";
 import type { AppliedObject } from "./objects.js";
 import type { PluginConfig } from "./plugin-config.js";
 import { podInfo } from "./pods.js";
 import { ConfigError, Problems } from "./problems.js";
+import { warnUnknownFields } from "./unknown-fields.js";
 import type { WorkloadPlan } from "./workloads.js";
 
 export type LoadOptions = BuildOptions;
@@ -46,6 +48,8 @@ export type LoadOptions = BuildOptions;
 export interface LoadedConfig {
   gateway: GatewayConfig;
   plugin: PluginConfig;
+  /** Where each of plugin.costs was declared (costProblem names it when the filter refuses one). */
+  costOrigins: CostOrigin[];
   workloads: WorkloadPlan;
   /** Discovery for the InferencePool "namespace/name"; throws for a pool the manifests do not define. */
   discovery(pool: string): Discovery;
@@ -73,12 +77,14 @@ export function configFromObjects(objects: AppliedObject[], opts: LoadOptions): 
 }
 
 function build(objects: AppliedObject[], opts: LoadOptions, problems: Problems): LoadedConfig {
+  for (const obj of objects) warnUnknownFields(obj, problems);
   const built = buildGateway(objects, opts, problems);
   problems.throwIfAny();
   const { model, pods } = built;
   return {
     gateway: built.gateway,
     plugin: built.plugin,
+    costOrigins: built.costOrigins,
     workloads: built.workloads,
     discovery(pool: string): Discovery {
       const p = model.pools.get(pool);

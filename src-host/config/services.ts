@@ -16,8 +16,11 @@ export interface ResolvedService {
   notes: string[];
 }
 
-/** Endpoints of `svc` for a client connecting to Service port `port`; throws a message when the port is not one of the Service's. */
-export function resolveService(m: Model, registry: PodRegistry, svc: ServiceModel, port: number): ResolvedService {
+/**
+ * Endpoints of `svc` for a client connecting to Service port `port`; throws a message when the port is not
+ * one of the Service's. `unreachable` says what requests get when there is no endpoint.
+ */
+export function resolveService(m: Model, registry: PodRegistry, svc: ServiceModel, port: number, unreachable = "requests to it get 503"): ResolvedService {
   const id = `Service ${svc.namespace}/${svc.name}`;
   if (svc.type === "ExternalName") throw new Error(`${id} is an ExternalName Service, which aigw run cannot resolve`);
   // A headless Service is resolved by DNS to pod addresses: the client's port is used as is.
@@ -53,7 +56,7 @@ export function resolveService(m: Model, registry: PodRegistry, svc: ServiceMode
     }
     for (const e of slice.endpoints) push({ address: e.address, port: slicePort, hostname: e.hostname ?? e.address, ready: e.ready });
   }
-  if (out.endpoints.length === 0) out.notes.push(`${id} has no endpoints: requests to it get 503`);
+  if (out.endpoints.length === 0) out.notes.push(`${id} has no endpoints: ${unreachable}`);
   return out;
 }
 

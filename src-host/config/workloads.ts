@@ -7,7 +7,7 @@
 // protocol (src-host/ratelimit), configured from the plugin's Global rate limit rules rather than from the
 // container's own configuration; it keeps counters in memory, so one replica is started. When Global rules
 // exist and no such Deployment does, an embedded one is planned, as Envoy Gateway deploys envoy-ratelimit
-// itself: pod envoy-gateway-system/envoy-ratelimit-0 on 127.10.0.1:8081 (owner index 0 is never used by
+// itself: pod envoy-gateway-system/envoy-ratelimit-0 on 127.<block>.0.1:8081 (owner index 0 is never used by
 // materialized Deployments, so the address cannot collide with theirs).
 
 import type { Fields } from "./fields.js";
@@ -29,7 +29,7 @@ export interface PlannedPod {
   /** "Deployment default/x" or "Pod default/x". */
   owner: string;
   replica: number;
-  /** The pod's own loopback address (127.10.<owner>.<replica+1>). */
+  /** The pod's own loopback address (127.<block>.<owner>.<replica+1>). */
   ip: string;
   labels: Record<string, string>;
   image: string;
@@ -66,7 +66,7 @@ const KNOWN_IMAGES: Array<[string, WorkloadKind]> = [
 
 /** envoyproxy/ratelimit's default GRPC_PORT. */
 export const RATE_LIMIT_GRPC_PORT = 8081;
-export const EMBEDDED_RATE_LIMIT_POD = { namespace: "envoy-gateway-system", name: "envoy-ratelimit-0", ip: "127.10.0.1" } as const;
+export const EMBEDDED_RATE_LIMIT_POD = { namespace: "envoy-gateway-system", name: "envoy-ratelimit-0" } as const;
 
 /** The port a rate limit pod serves gRPC on: its GRPC_PORT variable (checked at load), else 8081. */
 export function rateLimitGrpcPort(env: Record<string, string>): number {
@@ -97,7 +97,7 @@ interface Owner {
 }
 
 /** Registers declared pods and plans (and registers, not ready) the materialized ones. */
-export function planWorkloads(m: Model, pods: PodRegistry): WorkloadPlan {
+export function planWorkloads(m: Model, pods: PodRegistry, block: number): WorkloadPlan {
   const plan: WorkloadPlan = { pods: [], skipped: [] };
   for (const p of m.pods) {
     if (p.ip !== undefined) {
@@ -174,7 +174,7 @@ export function planWorkloads(m: Model, pods: PodRegistry): WorkloadPlan {
         o.f.fail("metadata.name", `pod name ${o.namespace}/${name} of the materialized replica is taken by a Pod object`);
         continue;
       }
-      const planned = planPod(m, o, container, name, r, podAddress(ownerIndex, r));
+      const planned = planPod(m, o, container, name, r, podAddress(ownerIndex, r, block));
       plan.pods.push(planned);
       pods.add({
         namespace: o.namespace,
@@ -225,9 +225,10 @@ function planPod(m: Model, o: Owner, c: ContainerModel, name: string, replica: n
  * Plans (and registers, not ready) the embedded rate limit service, unless a "ratelimit" pod is already
  * planned. Returns a problem when its address is taken by a declared Pod.
  */
-export function planEmbeddedRateLimit(plan: WorkloadPlan, pods: PodRegistry): string | undefined {
+export function planEmbeddedRateLimit(plan: WorkloadPlan, pods: PodRegistry, block: number): string | undefined {
   if (plan.pods.some((p) => p.kind === "ratelimit")) return undefined;
-  const { namespace, name, ip } = EMBEDDED_RATE_LIMIT_POD;
+  const { namespace, name } = EMBEDDED_RATE_LIMIT_POD;
+  const ip = podAddress(0, 0, block);
   const taken = pods.all().find((p) => p.ip === ip || (p.namespace === namespace && p.name === name));
   if (taken) return `the embedded rate limit service needs pod ${namespace}/${name} on ${ip}, taken by Pod ${taken.namespace}/${taken.name}`;
   const labels = { "app.kubernetes.io/name": "envoy-ratelimit" };

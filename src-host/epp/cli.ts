@@ -2,6 +2,7 @@
 //   --endpoints-file FILE   the pool's endpoints (and objectives) outside Kubernetes; see file-discovery.ts
 //   --bind-address ADDR     where the three listeners bind (default 127.0.0.1)
 // and runs until SIGINT/SIGTERM.
+import { asUsage, processIo, UsageError, type CommandIo } from "../cli/usage.js";
 import { startEpp } from "./epp.js";
 import { FileDiscovery } from "./file-discovery.js";
 import { EPP_FLAG_DEFS, parseEppFlags } from "./flags.js";
@@ -36,19 +37,21 @@ export function splitCliArgs(argv: readonly string[]): { own: Record<string, str
 export interface EppCliOptions {
   /** Stops the EPP like SIGINT does (for embedding and tests). */
   signal?: AbortSignal;
+  /** Where --help goes (default: stdout). */
+  io?: CommandIo;
   /** Log sink (default: stderr). */
   log?: (line: string) => void;
 }
 
 export async function runEppCli(argv: string[], opts: EppCliOptions = {}): Promise<void> {
   if (argv.includes("-h") || argv.includes("--help") || argv.includes("-help")) {
-    console.log(EPP_USAGE);
+    (opts.io ?? processIo).stdout(`${EPP_USAGE}\n`);
     return;
   }
-  const { own, epp: eppArgs } = splitCliArgs(argv);
-  const flags = parseEppFlags(eppArgs); // validate before touching the file
+  const { own, epp: eppArgs } = asUsage(() => splitCliArgs(argv));
+  const flags = asUsage(() => parseEppFlags(eppArgs)); // validate before touching the file
   const file = own["endpoints-file"];
-  if (!file) throw new Error(`aigw epp needs --endpoints-file FILE to find its pool outside Kubernetes\n${EPP_USAGE}`);
+  if (!file) throw new UsageError("aigw epp needs --endpoints-file FILE to find its pool outside Kubernetes");
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const discovery = new FileDiscovery(file, flags.poolName, flags.poolNamespace, (err) => log(`aigw epp: ${err.message} (keeping the previous endpoints)`));
   discovery.watch();

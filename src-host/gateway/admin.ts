@@ -1,5 +1,6 @@
 // The admin listener, with the Envoy admin endpoints a local operator and the tests need:
-// /ready (200 LIVE once serving, 503 before), /stats/prometheus (alias /metrics), /stats and /config_dump.
+// /ready (200 LIVE once serving, 503 before), /health (the same as 200 OK, for `aigw healthcheck` as in
+// Envoy AI Gateway's aigw), /stats/prometheus (alias /metrics), /stats and /config_dump.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { SocketAddress } from "./http-filter.js";
@@ -19,6 +20,7 @@ export interface AdminServer {
 
 const HELP = `admin commands are:
   /config_dump: the effective data plane configuration as JSON
+  /health: OK (200) once serving, else the state (503)
   /metrics: Prometheus text (same as /stats/prometheus)
   /ready: LIVE (200) once serving, else the state (503)
   /stats: counters and gauges, one "name: value" per line
@@ -34,9 +36,10 @@ export async function startAdmin(address: SocketAddress, source: AdminSource): P
     };
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "method not allowed\n");
     switch (path) {
-      case "/ready": {
+      case "/ready":
+      case "/health": {
         const state = source.notReady();
-        return state ? send(503, "text/plain", `${state}\n`) : send(200, "text/plain", "LIVE\n");
+        return state ? send(503, "text/plain", `${state}\n`) : send(200, "text/plain", path === "/ready" ? "LIVE\n" : "OK\n");
       }
       case "/metrics":
       case "/stats/prometheus":

@@ -2,7 +2,9 @@
 // `tests/internal/testupstreamlib/server.go`): request headers say what the request must look like and
 // what to answer. The checks run in upstream's order, so the first failed expectation is the one reported.
 // Not implemented: `x-response-type: aws-event-stream` (AWS binary event framing) and the canned
-// benchmark answers for the Bedrock and Vertex paths; both answer 400 with the reason.
+// benchmark answers for the Bedrock and Vertex paths; both answer 400 with the reason. Where the image has
+// no answer, this one answers as an OpenAI server would: a canned chat completion is streamed when the
+// request says "stream": true, and the canned embedding comes as base64 when `encoding_format` says so.
 import http from "node:http";
 import zlib from "node:zlib";
 import { DESTINATION_ENDPOINT_HEADER } from "../config/plugin-config.js";
@@ -173,7 +175,8 @@ async function respond(
   }
   headers.set("testupstream-id", wireValue(ctx.id));
   const status = parseStatus(get(H.responseStatus));
-  const model = modelOf(body);
+  const json = jsonObject(body);
+  const model = modelOf(json);
   if (model !== undefined) headers.set("x-model", wireValue(model));
 
   const type = get(H.responseType);
@@ -185,11 +188,19 @@ async function respond(
     return;
   }
   if (type === "aws-event-stream") throw new Expectation("x-response-type aws-event-stream is not supported by this test upstream");
+  const bodyHeader = get(H.responseBody);
+  const request = bodyHeader === "" && type === "" ? openAiRequest(json) : undefined;
+  if (request?.stream && path === "/v1/chat/completions" && get(H.fakeResponse) === "") {
+    // The image answers a canned chat completion as JSON even to "stream": true (an OpenAI client then reads
+    // no chunk and no error); this one streams it as an OpenAI server would.
+    headers.set("content-type", "text/event-stream");
+    await streamEvents(res, status, headers, cannedChatChunks(model ?? "", request.includeUsage), false, ctx);
+    return;
+  }
   const gzip = type === "gzip";
   if (gzip) headers.set("content-encoding", "gzip");
   if (!headers.has("content-type")) headers.set("content-type", "application/json");
-  const bodyHeader = get(H.responseBody);
-  let out = bodyHeader === "" ? fakeResponse(path, get(H.fakeResponse)) : decodeBase64(bodyHeader, "response body");
+  let out = bodyHeader === "" ? fakeResponse(path, get(H.fakeResponse), request) : decodeBase64(bodyHeader, "response body");
   if (gzip) out = zlib.gzipSync(out);
   send(res, status, headers, out);
 }
@@ -240,10 +251,25 @@ function send(res: http.ServerResponse, status: number, headers: Map<string, str
   res.end(body);
 }
 
+/** A request an OpenAI server would refuse, where the image has no answer: 400 with OpenAI's error JSON. */
+class OpenAiError extends Expectation {
+  constructor(
+    message: string,
+    readonly param: string,
+  ) {
+    super(message);
+  }
+}
+
 function sendError(res: http.ServerResponse, headers: Map<string, string>, err: Expectation): void {
+  headers.delete("content-encoding");
+  if (err instanceof OpenAiError) {
+    headers.set("content-type", "application/json");
+    const error = { message: err.message, type: "invalid_request_error", param: err.param, code: null };
+    return send(res, err.status, headers, Buffer.from(JSON.stringify({ error })));
+  }
   headers.set("content-type", "text/plain; charset=utf-8");
   headers.set("x-testupstream-error", "true");
-  headers.delete("content-encoding");
   send(res, err.status, headers, Buffer.from(err.message + "\n"));
 }
 
@@ -287,16 +313,36 @@ function parseStatus(value: string): number {
   return status;
 }
 
-/** The body's top-level `model`, best effort (upstream uses gjson): a string as is, other JSON as text. */
-function modelOf(body: Buffer): string | undefined {
+/** What a canned answer follows from an OpenAI request body: streaming and the embedding encoding. */
+interface OpenAiRequest {
+  stream: boolean;
+  includeUsage: boolean;
+  encodingFormat: unknown;
+}
+
+function openAiRequest(body: JsonObject | undefined): OpenAiRequest | undefined {
+  if (!body) return undefined;
+  const options = body.stream_options as { include_usage?: unknown } | null | undefined;
+  return { stream: body.stream === true, includeUsage: options?.include_usage === true, encodingFormat: body.encoding_format };
+}
+
+type JsonObject = Record<string, unknown>;
+
+/** The body as a JSON object, or undefined when it is not one. */
+function jsonObject(body: Buffer): JsonObject | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));
   } catch {
     return undefined;
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !("model" in parsed)) return undefined;
-  const model = (parsed as { model: unknown }).model;
+  return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as JsonObject) : undefined;
+}
+
+/** The body's top-level `model`, best effort (upstream uses gjson): a string as is, other JSON as text. */
+function modelOf(body: JsonObject | undefined): string | undefined {
+  if (!body || !("model" in body)) return undefined;
+  const model = body.model;
   if (typeof model === "string") return model;
   return model === null ? "" : JSON.stringify(model);
 }
@@ -325,7 +371,7 @@ const CANNED_SENTENCES = [
   "The gateway routed this request by its model.",
   "Nothing to see here, the backend is simulated.",
   "Every request gets one of these lines back.",
-  "Streaming is not used for this reply.",
+  "Streamed or not, this reply is canned.",
   "Hello from the test upstream.",
 ];
 
@@ -353,17 +399,45 @@ function sizedChatCompletion(size: string): Buffer {
   return cached;
 }
 
-function fakeResponse(path: string, size: string): Buffer {
+/** Usage of the canned chat answer (the image's numbers). */
+const CANNED_USAGE = { prompt_tokens: 1, completion_tokens: 100, total_tokens: 300 };
+
+/**
+ * A canned sentence as OpenAI streams a chat completion: a chunk with the role, one per word, one with the
+ * finish reason, the usage chunk (no choices) when `stream_options.include_usage` asks for it, then [DONE].
+ */
+function cannedChatChunks(model: string, includeUsage: boolean): Buffer[] {
+  const base = { id: `chatcmpl-testupstream-${Date.now()}`, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
+  const chunk = (delta: object, finish: string | null) => ({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] });
+  const words = cannedSentence().match(/\s*\S+/g) ?? [];
+  const events: object[] = [chunk({ role: "assistant", content: "" }, null), ...words.map((w) => chunk({ content: w }, null)), chunk({}, "stop")];
+  if (includeUsage) events.push({ ...base, choices: [], usage: CANNED_USAGE });
+  return [...events.map((e) => Buffer.from(`data: ${JSON.stringify(e)}\n\n`)), Buffer.from("data: [DONE]\n\n")];
+}
+
+function cannedSentence(): string {
+  return CANNED_SENTENCES[Math.floor(Math.random() * CANNED_SENTENCES.length)]!;
+}
+
+const CANNED_EMBEDDING = [0.1, 0.2, 0.3, 0.4, 0.5];
+
+/** The canned embedding as `encoding_format` asks: floats, or base64 of little-endian float32 as OpenAI sends. */
+function cannedEmbedding(format: unknown): number[] | string {
+  if (format === undefined || format === null || format === "float") return CANNED_EMBEDDING;
+  if (format === "base64") return Buffer.from(new Float32Array(CANNED_EMBEDDING).buffer).toString("base64");
+  throw new OpenAiError(`'${String(format)}' is not one of ['float', 'base64'] - 'encoding_format'`, "encoding_format");
+}
+
+function fakeResponse(path: string, size: string, request: OpenAiRequest | undefined): Buffer {
   switch (path) {
     case "/non-llm-route":
       return Buffer.from(JSON.stringify({ message: "This is a non-LLM endpoint response" }));
     case "/v1/chat/completions": {
       if (size !== "") return sizedChatCompletion(size);
-      const content = CANNED_SENTENCES[Math.floor(Math.random() * CANNED_SENTENCES.length)];
       return Buffer.from(
         JSON.stringify({
-          choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-          usage: { prompt_tokens: 1, completion_tokens: 100, total_tokens: 300 },
+          choices: [{ index: 0, message: { role: "assistant", content: cannedSentence() }, finish_reason: "stop" }],
+          usage: CANNED_USAGE,
         }),
       );
     }
@@ -371,7 +445,7 @@ function fakeResponse(path: string, size: string): Buffer {
       return Buffer.from(
         JSON.stringify({
           object: "list",
-          data: [{ object: "embedding", embedding: [0.1, 0.2, 0.3, 0.4, 0.5], index: 0 }],
+          data: [{ object: "embedding", embedding: cannedEmbedding(request?.encodingFormat), index: 0 }],
           model: "some-cool-self-hosted-model",
           usage: { prompt_tokens: 3, total_tokens: 3 },
         }),

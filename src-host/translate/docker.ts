@@ -5,7 +5,7 @@
 //
 // Addresses. A pool's endpoints must be IP addresses: the EPP answers "ip:port" and override_host picks the
 // pool endpoint with that address. So every pod service gets a fixed address on the Compose network, derived
-// from its aigw run address: 127.10.<n>.<r> becomes 172.29.<n>.<r> (n ≥ 1; Docker hands out the addresses
+// from its aigw run address: 127.<block>.<n>.<r> becomes 172.29.<n>.<r> (n ≥ 1; Docker hands out the addresses
 // of envoy, redis and ratelimit from 172.29.0.0/24). Other clusters (backends, EPPs, the rate limit
 // service) use the service names. Endpoints that are not pods aigw run would start (Pod objects with an
 // address, Backend IPs, localhost) cannot be reached from the Compose network and are refused.
@@ -16,7 +16,7 @@ import type { LoadedConfig } from "../config/load-config.js";
 import { ConfigError } from "../config/problems.js";
 import type { RateLimitConfig } from "../config/plugin-config.js";
 import { RATE_LIMIT_DOMAIN } from "../config/rate-limits.js";
-import { rateLimitGrpcPort, type PlannedPod } from "../config/workloads.js";
+import { RATE_LIMIT_GRPC_PORT, rateLimitGrpcPort, type PlannedPod } from "../config/workloads.js";
 import type { EndpointAddress } from "./bootstrap.js";
 import { AIGW_IMAGE, ENVOY_IMAGE, RATELIMIT_IMAGE, REDIS_IMAGE } from "./versions.js";
 
@@ -55,7 +55,7 @@ export function planDocker(loaded: LoadedConfig): DockerPlan {
       service = { name: RATELIMIT_SERVICE, pod };
     } else {
       const name = pod.namespace === "default" ? pod.name : `${pod.namespace}-${pod.name}`;
-      const m = /^127\.10\.(\d+)\.(\d+)$/.exec(pod.ip);
+      const m = /^127\.\d+\.(\d+)\.(\d+)$/.exec(pod.ip);
       if (!m || m[1] === "0") throw new Error(`pod ${pod.namespace}/${pod.name}: unexpected aigw run address ${pod.ip}`);
       service = { name, pod, ip: `172.29.${m[1]}.${m[2]}` };
     }
@@ -214,34 +214,48 @@ const UNITS: Record<number, string> = {
  * header, Exact with its value, Distinct without (every value its own counter); the limit on the last.
  */
 function rateLimitService(rules: RateLimitConfig[], pod: PlannedPod | undefined, configs: Obj): Obj {
-  const global = rules.filter((r) => r.type === "Global");
-  const domains = new Map<string, RateLimitConfig[]>([[RATE_LIMIT_DOMAIN, []]]);
-  for (const r of global) domains.set(r.domain, [...(domains.get(r.domain) ?? []), r]);
   const mounts: Array<{ source: string; target: string }> = [];
-  for (const [domain, list] of domains) {
-    const source = `ratelimit-${domain.replace(/[^A-Za-z0-9]+/g, "-")}`;
-    configs[source] = { content: rateLimitConfig(domain, list) };
-    mounts.push({ source, target: `/data/ratelimit/config/${source}.yaml` });
+  for (const [file, content] of rateLimitConfigFiles(rules)) {
+    const source = file.replace(/\.yaml$/, "");
+    configs[source] = { content };
+    mounts.push({ source, target: `${RATELIMIT_CONFIG_DIR}/${file}` });
   }
   const image = pod && /[:@]/.test(pod.image.slice(pod.image.lastIndexOf("/") + 1)) ? pod.image : RATELIMIT_IMAGE;
   return {
     image,
     command: ["/bin/ratelimit"],
-    environment: {
-      GRPC_PORT: String(pod ? rateLimitGrpcPort(pod.env) : 8081),
-      LOG_LEVEL: "info",
-      REDIS_SOCKET_TYPE: "tcp",
-      REDIS_URL: `${REDIS_SERVICE}:6379`,
-      RUNTIME_ROOT: "/data",
-      RUNTIME_SUBDIRECTORY: "ratelimit",
-      RUNTIME_WATCH_ROOT: "false",
-      USE_STATSD: "false",
-    },
-    expose: [String(pod ? rateLimitGrpcPort(pod.env) : 8081)],
+    environment: rateLimitEnvironment(pod ? rateLimitGrpcPort(pod.env) : RATE_LIMIT_GRPC_PORT, `${REDIS_SERVICE}:6379`),
+    expose: [String(pod ? rateLimitGrpcPort(pod.env) : RATE_LIMIT_GRPC_PORT)],
     configs: mounts,
     depends_on: [REDIS_SERVICE],
     networks: [COMPOSE_NETWORK],
   };
+}
+
+/** Where envoyproxy/ratelimit reads its configuration files, with the environment below. */
+export const RATELIMIT_CONFIG_DIR = "/data/ratelimit/config";
+
+/** envoyproxy/ratelimit's environment: gRPC on `grpcPort`, counters in the Redis at `redisUrl` (host:port). */
+export function rateLimitEnvironment(grpcPort: number, redisUrl: string): Record<string, string> {
+  return {
+    GRPC_PORT: String(grpcPort),
+    LOG_LEVEL: "info",
+    REDIS_SOCKET_TYPE: "tcp",
+    REDIS_URL: redisUrl,
+    RUNTIME_ROOT: "/data",
+    RUNTIME_SUBDIRECTORY: "ratelimit",
+    RUNTIME_WATCH_ROOT: "false",
+    USE_STATSD: "false",
+  };
+}
+
+/** envoyproxy/ratelimit's configuration files (name → YAML), one per domain the Global rules use. */
+export function rateLimitConfigFiles(rules: RateLimitConfig[]): Map<string, string> {
+  const domains = new Map<string, RateLimitConfig[]>([[RATE_LIMIT_DOMAIN, []]]);
+  for (const r of rules.filter((r) => r.type === "Global")) domains.set(r.domain, [...(domains.get(r.domain) ?? []), r]);
+  const files = new Map<string, string>();
+  for (const [domain, list] of domains) files.set(`ratelimit-${domain.replace(/[^A-Za-z0-9]+/g, "-")}.yaml`, rateLimitConfig(domain, list));
+  return files;
 }
 
 function rateLimitConfig(domain: string, rules: RateLimitConfig[]): string {

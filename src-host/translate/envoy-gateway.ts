@@ -18,7 +18,11 @@
 //   EnvoyPatchPolicy on the Gateway: allow_on_headers_stop_iteration on that filter (EG's Wasm API has no
 //     field for it, envoyproxy/gateway #8382), vm_config.runtime when it is not V8 (EG writes V8 and has
 //     no field for it either), the Endpoint Picker clusters (HTTP/2, TLS without
-//     verification for the stock EPP) and, for Global rate limits, the rate limit service cluster.
+//     verification for the stock EPP) and, for Global rate limits, the rate limit service cluster;
+//   for Global rate limits without --ratelimit, that service: envoyproxy/ratelimit configured for the
+//     descriptors the filter sends (aigw-ratelimit: ConfigMap, Deployment, Service) and its Redis (aigw-redis),
+//     in the Gateway's namespace. Envoy Gateway's own rate limit deployment (its rateLimit backend setting) is
+//     not used: it is configured from BackendTrafficPolicy rules in Envoy Gateway's descriptors, not the filter's.
 //
 // xDS names the patches rely on (EG's default "V1" naming): listener <gateway ns>/<gateway>/<listener>;
 // wasm filter envoy.filters.http.wasm/envoyextensionpolicy/<ns>/<policy>/wasm/<index>.
@@ -38,8 +42,12 @@ import {
   type HTTPRouteRuleConfig,
   type RuleConfig,
 } from "../config/plugin-config.js";
-import { ConfigError, Problems } from "../config/problems.js";
+import { Problems } from "../config/problems.js";
 import { RATE_LIMIT_CLUSTER } from "../config/rate-limits.js";
+import type { RateLimitConfig } from "../config/plugin-config.js";
+import { RATE_LIMIT_GRPC_PORT } from "../config/workloads.js";
+import { RATELIMIT_CONFIG_DIR, rateLimitConfigFiles, rateLimitEnvironment } from "./docker.js";
+import { RATELIMIT_IMAGE, REDIS_IMAGE } from "./versions.js";
 import { duration, renderCluster, WASM_FILTER_NAME, type EndpointAddress } from "./bootstrap.js";
 import { checkMessage } from "./envoy-schema.js";
 import { RUNTIME_MODULES } from "./runtime.js";
@@ -57,7 +65,7 @@ export interface EnvoyGatewayOptions {
   code: WasmCode;
   /** Kubernetes cluster domain, for the EPP Service addresses. Default cluster.local. */
   clusterDomain?: string;
-  /** The rate limit service Global rules talk to (cluster "ratelimit"). Required when there are any. */
+  /** The rate limit service Global rules talk to (cluster "ratelimit"). Default: the generated aigw-ratelimit. */
   rateLimitService?: EndpointAddress;
   /** VmConfig.runtime; Envoy Gateway always writes V8, so another one is patched in. Default V8. */
   vmRuntime?: string;
@@ -238,15 +246,15 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
     const [host, port] = splitHostPort(pool.eppAuthority);
     patchClusters.push({ ...epp, type: "STRICT_DNS", endpoints: [{ address: `${host}.${domain}`, port }] });
   }
+  const rateLimitDocs: Obj[] = [];
   if (plugin.rateLimits.some((r) => r.type === "Global")) {
-    const rls = gateway.clusters.find((c) => c.name === RATE_LIMIT_CLUSTER);
-    if (!opts.rateLimitService || !rls) {
-      throw new ConfigError([
-        `rate limits ${plugin.rateLimits.filter((r) => r.type === "Global").map((r) => r.name).join(", ")}: Global rules need a rate limit ` +
-          "service; pass --ratelimit HOST:PORT (an envoyproxy/ratelimit configured for aigw's descriptors, see envoy/README.md)",
-      ]);
+    const rls = gateway.clusters.find((c) => c.name === RATE_LIMIT_CLUSTER)!;
+    let service = opts.rateLimitService;
+    if (!service) {
+      rateLimitDocs.push(...rateLimitResources(plugin.rateLimits, gw.namespace, domain));
+      service = { address: `${RATELIMIT_NAME}.${gw.namespace}.svc.${domain}`, port: RATE_LIMIT_GRPC_PORT };
     }
-    patchClusters.push({ ...rls, type: "STRICT_DNS", endpoints: [{ address: opts.rateLimitService.address, port: opts.rateLimitService.port }] });
+    patchClusters.push({ ...rls, type: "STRICT_DNS", endpoints: [{ address: service.address, port: service.port }] });
   }
   for (const c of patchClusters) {
     const value = renderCluster(c, gateway.listener.bufferLimitBytes, (_c, e) => ({ address: e.address, port: e.port }));
@@ -265,9 +273,51 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
 
   return {
     docs: [...poolServices, ...catchAll.filter((d) => d.kind === "HTTPRouteFilter"), ...httpRoutes, ...catchAll.filter((d) => d.kind === "HTTPRoute"),
-      ...trafficPolicies, clientPolicy, ...extensionPolicies, patchPolicy],
+      ...trafficPolicies, clientPolicy, ...extensionPolicies, patchPolicy, ...rateLimitDocs],
     warnings,
   };
+}
+
+const RATELIMIT_NAME = "aigw-ratelimit";
+const REDIS_NAME = "aigw-redis";
+const REDIS_PORT = 6379;
+
+/**
+ * The rate limit service Global rules need: envoyproxy/ratelimit with the configuration files of the
+ * --docker output (the filter's descriptors) from a ConfigMap, and a Redis for its counters.
+ */
+function rateLimitResources(rules: RateLimitConfig[], namespace: string, domain: string): Obj[] {
+  const files = rateLimitConfigFiles(rules);
+  const workload = (name: string, container: Obj, volumes?: Obj[]): Obj => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(name, namespace),
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [container], ...(volumes ? { volumes } : {}) } },
+    },
+  });
+  const service = (name: string, port: Obj): Obj => ({ apiVersion: "v1", kind: "Service", metadata: meta(name, namespace), spec: { selector: { app: name }, ports: [port] } });
+  const env = rateLimitEnvironment(RATE_LIMIT_GRPC_PORT, `${REDIS_NAME}.${namespace}.svc.${domain}:${REDIS_PORT}`);
+  return [
+    { apiVersion: "v1", kind: "ConfigMap", metadata: meta(RATELIMIT_NAME, namespace), data: Object.fromEntries(files) },
+    workload(
+      RATELIMIT_NAME,
+      {
+        name: "ratelimit",
+        image: RATELIMIT_IMAGE,
+        command: ["/bin/ratelimit"],
+        env: Object.entries(env).map(([name, value]) => ({ name, value })),
+        ports: [{ name: "grpc", containerPort: RATE_LIMIT_GRPC_PORT }],
+        volumeMounts: [{ name: "config", mountPath: RATELIMIT_CONFIG_DIR, readOnly: true }],
+      },
+      [{ name: "config", configMap: { name: RATELIMIT_NAME } }],
+    ),
+    service(RATELIMIT_NAME, { name: "grpc", port: RATE_LIMIT_GRPC_PORT, targetPort: RATE_LIMIT_GRPC_PORT, appProtocol: "kubernetes.io/h2c" }),
+    workload(REDIS_NAME, { name: "redis", image: REDIS_IMAGE, ports: [{ name: "redis", containerPort: REDIS_PORT }] }),
+    service(REDIS_NAME, { name: "redis", port: REDIS_PORT, targetPort: REDIS_PORT }),
+  ];
 }
 
 function meta(name: string, namespace: string, annotations?: Record<string, string>): Obj {

@@ -14,6 +14,7 @@ import { renderEnvoyGateway, type WasmCode } from "./envoy-gateway.js";
 import { RUNTIME_MODULES, type RuntimeModule, type WasmRuntime } from "./runtime.js";
 import { CONTAINER_MODULE_DIR, ENVOY_ADMIN_PORT, ENVOY_GATEWAY_VERSION, ENVOY_IMAGE } from "./versions.js";
 import { yamlDocuments } from "./yaml-out.js";
+import { UsageError } from "../cli/usage.js";
 
 // The repository root, from src-host/translate (tests) or build/host/src-host/translate (compiled).
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -86,8 +87,8 @@ export function translate(opts: TranslateOptions = {}): TranslateResult {
   const runtimeFlag = runtime === "v8" ? "" : ` --runtime ${runtime}`;
 
   if (target === "envoy-gateway") {
-    if (opts.docker) throw new Error("--docker applies to --target envoy only");
-    if (!opts.code) throw new Error("--target envoy-gateway needs where Envoy Gateway fetches the module: --wasm-image REF or --wasm-http URL");
+    if (opts.docker) throw new UsageError("--docker applies to --target envoy only");
+    if (!opts.code) throw new UsageError("--target envoy-gateway needs where Envoy Gateway fetches the module: --wasm-image REF or --wasm-http URL");
     const eg = renderEnvoyGateway(loaded, { code: opts.code, clusterDomain: opts.clusterDomain, rateLimitService: opts.rateLimitService, vmRuntime: rt.vmRuntime });
     warnings.push(...eg.warnings);
     const header = [
@@ -99,7 +100,7 @@ export function translate(opts: TranslateOptions = {}): TranslateResult {
     return { files: [{ name: "envoy-gateway.yaml", content: yamlDocuments(eg.docs, header) }], warnings };
   }
 
-  if (opts.code || opts.clusterDomain || opts.rateLimitService) throw new Error("--wasm-*, --cluster-domain and --ratelimit apply to --target envoy-gateway only");
+  if (opts.code || opts.clusterDomain || opts.rateLimitService) throw new UsageError("--wasm-*, --cluster-domain and --ratelimit apply to --target envoy-gateway only");
   const plan = opts.docker ? planDocker(loaded) : undefined;
   const bootstrap = renderBootstrap(loaded.gateway, { vmRuntime: rt.vmRuntime, ...(plan ? { endpoint: dockerEndpoints(plan), bindAddress: "0.0.0.0" } : {}) });
   const problems = checkBootstrap(bootstrap);

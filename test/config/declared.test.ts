@@ -373,10 +373,15 @@ spec:
     expect(cfg.warnings).toContain(
       `${dir}/p.yaml: InferencePool default/odd: metadata.annotations.aigateway.envoyproxy.io/processing-body-mode: unknown value "streamed", using "duplex"`,
     );
-    // No pods and no EPP pods: accepted, with warnings (requests get 503, or a pool endpoint under FailOpen).
+    // No pods and no EPP pods: accepted, with warnings that say what each failure mode does.
     expect(cfg.warnings).toContain(`${dir}/p.yaml: InferencePool default/llama: spec.selector: selects no pod: requests to this pool get 503`);
     expect(cfg.warnings).toContain(
-      `${dir}/p.yaml: InferencePool default/llama: spec.endpointPickerRef: Service default/llama-epp has no endpoints: requests to it get 503`,
+      `${dir}/p.yaml: InferencePool default/llama: spec.endpointPickerRef: Service default/llama-epp has no endpoints: with failureMode FailOpen ` +
+        "the pool's requests go to an endpoint the gateway picks from the pool, without the EPP (503 when no pool endpoint is ready)",
+    );
+    expect(cfg.warnings).toContain(
+      `${dir}/p.yaml: InferencePool default/odd: spec.endpointPickerRef: Service default/odd-epp has no endpoints: with failureMode FailClose ` +
+        "(the default) the pool's requests get 503",
     );
   });
 

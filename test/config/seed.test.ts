@@ -191,7 +191,7 @@ describe("seed example", () => {
         lbPolicy: "LEAST_REQUEST",
         http2: true,
         connectTimeoutMs: 10000,
-        tls: { insecureSkipVerify: true },
+        tls: { insecureSkipVerify: true, sni: "mistral-epp.default.svc" },
       },
       {
         name: "epp/default/vllm-llama3-8b-instruct",
@@ -200,7 +200,7 @@ describe("seed example", () => {
         lbPolicy: "LEAST_REQUEST",
         http2: true,
         connectTimeoutMs: 10000,
-        tls: { insecureSkipVerify: true },
+        tls: { insecureSkipVerify: true, sni: "vllm-llama3-8b-instruct-epp.default.svc" },
       },
       {
         name: "inferencepool/default/mistral",

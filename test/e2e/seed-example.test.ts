@@ -8,8 +8,11 @@ let gw: RunningGateway;
 let base: string;
 let client: OpenAI;
 const logs: string[] = [];
+const nodeWarnings: Error[] = [];
+const onWarning = (w: Error) => nodeWarnings.push(w);
 
 beforeAll(async () => {
+  process.on("warning", onWarning);
   gw = await runGateway({ paths: [], port: 0, adminPort: 0, log: (l) => logs.push(l) });
   const a = gw.gateway.listenerAddress;
   base = `http://${a.address}:${a.port}`;
@@ -17,6 +20,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  process.off("warning", onWarning);
   await gw?.close();
 });
 
@@ -128,6 +132,23 @@ describe("GET /v1/models", () => {
 });
 
 describe("streaming", () => {
+  it("streams a test upstream's canned answer to the openai client, through the EPP's pick, with usage", async () => {
+    const stream = await client.chat.completions.create({ model: "mistral:latest", messages: hi, stream: true, stream_options: { include_usage: true } });
+    let text = "";
+    let usage;
+    for await (const c of stream) {
+      text += c.choices[0]?.delta.content ?? "";
+      usage = c.usage ?? usage;
+    }
+    expect(text.length).toBeGreaterThan(0);
+    expect(usage).toEqual({ prompt_tokens: 1, completion_tokens: 100, total_tokens: 300 });
+  });
+
+  it("gets the embedding in the openai client's default encoding (base64) from the AIServiceBackend", async () => {
+    const e = await client.embeddings.create({ model: "some-cool-self-hosted-model", input: "x" });
+    expect(e.data[0]!.embedding).toHaveLength(5);
+  });
+
   it("delivers 20 SSE events 200 ms apart one by one", async () => {
     const lines = Array.from({ length: 20 }, (_, i) =>
       JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "some-cool-self-hosted-model", choices: [{ index: 0, delta: { content: `t${i}` }, finish_reason: null }] }),
@@ -160,5 +181,12 @@ describe("admin", () => {
     expect(metrics).toMatch(/downstream_rq/);
     const dump = (await (await fetch(`${admin}/config_dump`)).json()) as { listener: unknown };
     expect(dump.listener).toBeDefined();
+  });
+});
+
+describe("the process", () => {
+  it("emitted no Node warnings, e.g. DEP0123 for a TLS server name that is an IP address on the first EPP call", () => {
+    expect(logs.some((l) => l.startsWith("started epp "))).toBe(true);
+    expect(nodeWarnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
   });
 });

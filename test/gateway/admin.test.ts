@@ -19,14 +19,16 @@ const admin = async (port: number, path: string) => {
 };
 
 describe("admin", () => {
-  it("answers /ready 503 until every readiness condition holds, then 200 LIVE", async () => {
+  it("answers /ready and /health 503 until every readiness condition holds, then 200", async () => {
     const gw = await gateway(config([route("r", "up")], [cluster("up", [up])]), { readyConditions: ["wasm", "epp"] });
     try {
       expect(await admin(gw.adminAddress.port, "/ready")).toMatchObject({ status: 503, text: "INITIALIZING\n" });
+      expect(await admin(gw.adminAddress.port, "/health")).toMatchObject({ status: 503, text: "INITIALIZING\n" });
       gw.setReady("wasm", true);
       expect((await admin(gw.adminAddress.port, "/ready")).status).toBe(503);
       gw.setReady("epp", true);
       expect(await admin(gw.adminAddress.port, "/ready")).toMatchObject({ status: 200, text: "LIVE\n" });
+      expect(await admin(gw.adminAddress.port, "/health")).toMatchObject({ status: 200, text: "OK\n" });
       gw.setReady("wasm", false);
       expect((await admin(gw.adminAddress.port, "/ready")).status).toBe(503);
     } finally {

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { runSimCli } from "../../src-host/sim/cli.js";
+import { runSimCli as runSim } from "../../src-host/sim/cli.js";
 import { request } from "./http-client.js";
+
+const io = { stdout: () => undefined, stderr: () => undefined };
+const runSimCli = (argv: string[]) => runSim(argv, io);
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -50,8 +53,8 @@ describe("aigw sim", () => {
 
   it("refuses unknown simulators and bad flags, naming them", async () => {
     await expect(runSimCli(["triton"])).rejects.toThrow(/unknown simulator "triton"/);
-    await expect(runSimCli(["testupstream", "--verbose"])).rejects.toThrow(/unknown flag --verbose/);
-    await expect(runSimCli(["testupstream", "--port", "http"])).rejects.toThrow(/invalid value "http" for --port/);
+    await expect(runSimCli(["testupstream", "--verbose"])).rejects.toThrow(/Unknown option '--verbose'/);
+    await expect(runSimCli(["testupstream", "--port", "http"])).rejects.toThrow(/--port must be an integer from 0 to 65535, got "http"/);
     await expect(runSimCli(["vllm", "--model", "m", "--max-num-seqs", "x"])).rejects.toThrow(/--max-num-seqs/);
     await expect(runSimCli(["vllm", "--host"])).rejects.toThrow(/--host needs a value/);
   });

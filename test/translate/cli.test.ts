@@ -46,11 +46,11 @@ describe("aigw translate", () => {
 
   test("refusals say what is wrong", async () => {
     const cases: Array<[string[], RegExp]> = [
-      [["--frobnicate"], /unknown flag --frobnicate/],
+      [["--frobnicate"], /Unknown option '--frobnicate'/],
       [["--target", "istio"], /--target must be envoy or envoy-gateway, got "istio"/],
       [["--port", "0"], /--port must be an integer from 1 to 65535, got "0"/],
-      [["--workers"], /--workers needs a value/],
-      [["-o", "a", "--out", "b"], /--out given twice/],
+      [["--workers"], /Option '--workers <value>' argument missing/],
+      [["--out="], /--out needs a value/],
       [["--target", "envoy-gateway"], /needs where Envoy Gateway fetches the module: --wasm-image REF or --wasm-http URL/],
       [["--target", "envoy-gateway", "--wasm-image", "r/x:1", "--wasm-http", "https://x/y"], /exclude each other/],
       [["--target", "envoy-gateway", "--wasm-http", "ftp://x/y"], /must be an http\(s\) URL/],

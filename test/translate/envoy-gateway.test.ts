@@ -7,6 +7,7 @@ import { parse, parseAllDocuments, stringify } from "yaml";
 import { loadConfig } from "../../src-host/config/load-config.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
+import { rateLimitConfigFiles } from "../../src-host/translate/docker.js";
 import { checkMessage } from "../../src-host/translate/envoy-schema.js";
 import type { WasmCode } from "../../src-host/translate/envoy-gateway.js";
 import { BUILT_MODULE, DEFAULT_INPUT, translate, type TranslateOptions } from "../../src-host/translate/translate.js";
@@ -223,18 +224,49 @@ spec:
             unit: Minute
 `;
 
-  test("Global rate limits need the rate limit service, which the patch adds as cluster ratelimit", () => {
+  test("Global rate limits: the rate limit service and its Redis are generated, and the patch adds them as cluster ratelimit", () => {
     const dir = seedWith({ "07-tokens.yaml": GLOBAL });
-    expect(() => resources({ paths: [dir] })).toThrow(/Global rules need a rate limit service; pass --ratelimit HOST:PORT/);
-    const { docs, warnings } = resources({ paths: [dir], rateLimitService: { address: "envoy-ratelimit.envoy-gateway-system.svc.cluster.local", port: 8081 } });
+    const { docs, warnings } = resources({ paths: [dir] });
     const patch = find(docs, "EnvoyPatchPolicy")[0]!.spec.jsonPatches.find((p: Obj) => p.name === "ratelimit");
     expect(patch.operation.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({
-      address: "envoy-ratelimit.envoy-gateway-system.svc.cluster.local",
+      address: "aigw-ratelimit.default.svc.cluster.local",
       port_value: 8081,
     });
     expect(checkMessage("envoy.config.cluster.v3.Cluster", patch.operation.value)).toEqual([]);
+
+    const named = (kind: string, name: string) => find(docs, kind).find((d) => d.metadata.name === name)!;
+    // envoyproxy/ratelimit reads the --docker output's configuration (the filter's descriptors) from the ConfigMap.
+    const loaded = loadConfig([dir], { modulePath: BUILT_MODULE, loadTime: 0 });
+    expect(named("ConfigMap", "aigw-ratelimit").data).toEqual(Object.fromEntries(rateLimitConfigFiles(loaded.plugin.rateLimits)));
+    expect(parse(named("ConfigMap", "aigw-ratelimit").data["ratelimit-ai-gateway.yaml"]).descriptors[0]).toMatchObject({ key: "rule" });
+    const rl = named("Deployment", "aigw-ratelimit");
+    const container = rl.spec.template.spec.containers[0];
+    expect(container.volumeMounts).toEqual([{ name: "config", mountPath: "/data/ratelimit/config", readOnly: true }]);
+    expect(rl.spec.template.spec.volumes).toEqual([{ name: "config", configMap: { name: "aigw-ratelimit" } }]);
+    const env = Object.fromEntries(container.env.map((e: Obj) => [e.name, e.value]));
+    expect(env).toMatchObject({ GRPC_PORT: "8081", REDIS_URL: "aigw-redis.default.svc.cluster.local:6379", RUNTIME_ROOT: "/data", RUNTIME_SUBDIRECTORY: "ratelimit" });
+    // Each Service selects its Deployment's pods and targets a port the container declares.
+    for (const name of ["aigw-ratelimit", "aigw-redis"]) {
+      const svc = named("Service", name);
+      const pod = named("Deployment", name).spec.template;
+      expect(pod.metadata.labels).toMatchObject(svc.spec.selector);
+      expect(named("Deployment", name).spec.selector.matchLabels).toEqual(svc.spec.selector);
+      expect(pod.spec.containers[0].ports.map((p: Obj) => p.containerPort)).toContain(svc.spec.ports[0].targetPort);
+    }
+    expect(named("Service", "aigw-ratelimit").spec.ports[0].appProtocol).toBe("kubernetes.io/h2c");
     // The user's policy targets the HTTPRoute the generated BackendTrafficPolicy targets: one must go.
     expect(warnings).toEqual([expect.stringMatching(/BackendTrafficPolicy default\/tokens targets HTTPRoute default\/inference-pool-with-aigwroute/)]);
+  });
+
+  test("Global rate limits with --ratelimit: the patch points there, and no rate limit service is generated", () => {
+    const dir = seedWith({ "07-tokens.yaml": GLOBAL });
+    const { docs } = resources({ paths: [dir], rateLimitService: { address: "rls.example.svc.cluster.local", port: 8081 } });
+    const patch = find(docs, "EnvoyPatchPolicy")[0]!.spec.jsonPatches.find((p: Obj) => p.name === "ratelimit");
+    expect(patch.operation.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({
+      address: "rls.example.svc.cluster.local",
+      port_value: 8081,
+    });
+    expect(docs.filter((d) => ["ConfigMap", "Deployment", "Service"].includes(d.kind) && String(d.metadata.name).startsWith("aigw-r"))).toEqual([]);
   });
 });
 
