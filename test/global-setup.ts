@@ -1,7 +1,7 @@
 // Builds what the tests load — the AssemblyScript test modules, the production module and the compiled CLI
 // (tests run `aigw` as a process) — once per run, so no test depends on a checked-in binary. `make test`
-// builds them strictly before vitest starts; here a
-// failed build is reported and the tests that need the missing module fail on their own.
+// builds them strictly before vitest starts; here a failed build is reported and the tests that need the
+// missing module fail on their own.
 // It also installs Debian's `prometheus` (server and promtool) when it is missing and apt-get may be used
 // (root); inside a network namespace that fails, and the tests that need it say so when they skip.
 import { spawnSync } from "node:child_process";
