@@ -469,10 +469,10 @@ class ReturnedBody {
       this.tail.release();
       return false;
     }
-    let same: usize = len;
+    // Bytes of this chunk that agree with the request body: none once the two have diverged.
+    let same: usize = 0;
     if (this.divergedAt < 0 && len > 0) {
       const original = readBody(BufferType.HttpRequestBody, <u32>this.offset, <u32>len);
-      same = 0;
       const n = min(original.len, len);
       while (same < n && load<u8>(original.ptr + same) == load<u8>(ptr + same)) same++;
       if (same < len) this.divergedAt = <i64>(this.offset + same);

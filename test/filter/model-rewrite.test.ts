@@ -18,8 +18,8 @@ describe("the model an EPP serves", () => {
     while (cleanups.length) await cleanups.pop()!();
   });
 
-  async function setup(body?: (b: Buffer) => Buffer) {
-    const picker = await startPicker("10.0.0.7:8000", { body });
+  async function setup(body?: (b: Buffer) => Buffer, replyChunks?: (length: number) => number[]) {
+    const picker = await startPicker("10.0.0.7:8000", { body, replyChunks });
     cleanups.push(() => picker.close());
     const config = pluginConfig({ rules, pools: [poolConfig("default/p")], costs: [{ route: "", metadataKey: "out", type: "OutputToken", cel: "" }] });
     const { filter, stats } = await load({ configuration: JSON.stringify(config) }, { clusters: [eppCluster("default/p", picker.port)] });
@@ -69,5 +69,42 @@ describe("the model an EPP serves", () => {
     await until(() => sink.requestEnded);
     expect(sink.requestText()).toBe(CHAT.slice(0, 12));
     expect(sink.header("content-length")).toBe("12");
+  });
+
+  it("the upstream gets exactly the body the EPP sent back, whatever it changed and however it was chunked (property)", async () => {
+    let seed = 99;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    // The EPP's answer to each request: the request body, changed by one of several edits at a random place.
+    const edits: Array<(b: Buffer) => Buffer> = [
+      (b) => b,
+      (b) => b.subarray(0, rand(b.length + 1)),
+      (b) => Buffer.concat([b, Buffer.from("x".repeat(1 + rand(70_000)))]),
+      (b) => { const c = Buffer.from(b); c[rand(c.length)] ^= 0x20; return c; },
+      (b) => { const at = rand(b.length); return Buffer.concat([b.subarray(0, at), Buffer.from("inserted"), b.subarray(at)]); },
+      () => Buffer.alloc(0),
+    ];
+    let pick = 0;
+    let returned = Buffer.alloc(0);
+    const { filter } = await setup((b) => (returned = edits[pick]!(b)), (length) => {
+      const sizes: number[] = [];
+      for (let left = length; left > 0;) { const n = 1 + rand(Math.min(left, 70_000)); sizes.push(n); left -= n; }
+      return sizes.length ? sizes : [0];
+    });
+    for (let i = 0; i < 36; i++) {
+      pick = i % edits.length;
+      const content = "y".repeat(rand(3) === 0 ? 100_000 + rand(60_000) : rand(500));
+      const body = JSON.stringify({ model: "m1", messages: [{ role: "user", content }] });
+      const sink = new TestSink().attach(filter);
+      sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [["content-type", "application/json"]]), false);
+      sink.stream.requestData(bytes(body), true);
+      await until(() => sink.requestEnded || sink.localReplies.length > 0);
+      expect(sink.localReplies, `edit ${pick}`).toEqual([]);
+      const got = Buffer.concat(sink.requestBody);
+      expect(got.equals(returned), `edit ${pick} of a ${body.length}-byte body: got ${got.length} bytes, the EPP sent ${returned.length}`).toBe(true);
+      // An echo leaves the client's headers alone; any change sets content-length to the new length.
+      if (pick === 0) expect(sink.header("content-length")).toBeUndefined();
+      else expect(sink.header("content-length"), `edit ${pick}`).toBe(String(got.length));
+      sink.stream.complete();
+    }
   });
 });

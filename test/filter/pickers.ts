@@ -20,7 +20,7 @@ export interface Picker {
 
 export async function startPicker(
   endpoint: string,
-  opts: { body?: (b: Buffer) => Buffer; immediate?: { code: number; text: string } } = {},
+  opts: { body?: (b: Buffer) => Buffer; immediate?: { code: number; text: string }; replyChunks?: (length: number) => number[] } = {},
 ): Promise<Picker> {
   const server = new grpc.Server();
   const picker: Picker = { port: 0, log: [], headers: [], close: async () => {} };
@@ -49,7 +49,15 @@ export async function startPicker(
         }
         const out = (opts.body ?? ((b) => b))(Buffer.concat(chunks));
         call.write({ request_headers: { response: pick } });
-        call.write({ request_body: { response: { body_mutation: { streamed_response: { body: out, end_of_stream: true } } } } });
+        // The body goes back in the chunk sizes asked for (default: one message), the last with end of stream.
+        const sizes = opts.replyChunks?.(out.length) ?? [out.length];
+        let at = 0;
+        sizes.forEach((n, i) => {
+          const last = i === sizes.length - 1;
+          const body = out.subarray(at, last ? out.length : at + n);
+          at += n;
+          call.write({ request_body: { response: { body_mutation: { streamed_response: { body, end_of_stream: last } } } } });
+        });
       });
       call.on("end", () => call.end());
       call.on("error", () => {});
