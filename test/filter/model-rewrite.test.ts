@@ -107,4 +107,15 @@ describe("the model an EPP serves", () => {
       sink.stream.complete();
     }
   });
+
+  it("a body sent back larger than the request body limit fails the exchange (FailClose: 503), nothing half-applied", async () => {
+    const { filter } = await setup((b) => Buffer.concat([b, Buffer.alloc(1 << 20, 0x20)]), (length) => [length >> 1, length - (length >> 1)]);
+    const sink = new TestSink().attach(filter);
+    sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [["content-type", "application/json"]]), false);
+    sink.stream.requestData(bytes(CHAT), true);
+    await until(() => sink.localReplies.length > 0);
+    expect(sink.localReplies[0]!.status).toBe(503);
+    expect(sink.localReplies[0]!.body).toContain("larger than the request body limit");
+    expect(sink.requestBody).toEqual([]);
+  });
 });
