@@ -15,7 +15,7 @@ AS_TEST_WASM := $(patsubst test/assembly/%.ts,test/.build/%.wasm,$(AS_TESTS))
 # and the fast-path variants are a quarter of the module (374 → 288 KB, no change per request).
 export JSON_USE_FAST_PATH := 0
 
-.PHONY: all build wasm host test-modules cpp-host test bench fuzz run check-abi clean
+.PHONY: all build wasm host test-modules cpp-host test check bench fuzz run check-abi clean
 
 all build: wasm host
 
@@ -53,6 +53,10 @@ cpp-host:
 
 test: node_modules/.package-lock.json wasm host test-modules cpp-host
 	$(VITEST) run
+
+# Types of the host, the tests and the benchmarks (the build compiles src-host/ only); CI runs it first.
+check: node_modules/.package-lock.json
+	$(TSC) -p tsconfig.check.json
 
 # Benchmarks print each figure beside a baseline measured in the same run.
 bench: build test-modules

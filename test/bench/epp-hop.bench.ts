@@ -60,7 +60,7 @@ async function grpcEchoFloor(body: Buffer, rounds: number): Promise<number> {
   });
   const port = await new Promise<number>((res, rej) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   const Client = grpc.makeGenericClientConstructor(def, "ExternalProcessor");
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as grpc.Client & { Process(): grpc.ClientDuplexStream<Msg, Msg> };
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Process(): grpc.ClientDuplexStream<Msg, Msg> };
   const once = () =>
     new Promise<number>((res, rej) => {
       const t0 = performance.now();

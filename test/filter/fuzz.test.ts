@@ -73,7 +73,7 @@ function answer(g: Gen): Answer {
   } else {
     text = `{"id":"x","model":${g.quote(g.text(8))},"choices":[],${g.ws()}"usage":${g.ws()}${usage}}`;
   }
-  let body = utf8(text);
+  let body: Uint8Array = utf8(text);
   const gzip = g.rand() < 0.25;
   if (gzip) body = zlib.gzipSync(body);
   const corrupt = g.rand() < 0.3;

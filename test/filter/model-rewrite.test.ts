@@ -84,7 +84,7 @@ describe("the model an EPP serves", () => {
       () => Buffer.alloc(0),
     ];
     let pick = 0;
-    let returned = Buffer.alloc(0);
+    let returned: Buffer = Buffer.alloc(0);
     const { filter } = await setup((b) => (returned = edits[pick]!(b)), (length) => {
       const sizes: number[] = [];
       for (let left = length; left > 0;) { const n = 1 + rand(Math.min(left, 70_000)); sizes.push(n); left -= n; }

@@ -3,6 +3,7 @@
 // such a request exactly as on one ended by data — routing, the EPP, refusals — holding the trailers until
 // it has, and must settle usage and costs of a response that ends in trailers.
 import { afterEach, describe, expect, it } from "vitest";
+import type { ClusterConfig } from "../../src-host/gateway/config.js";
 import type { HeaderList } from "../../src-host/gateway/http-filter.js";
 import { TestSink, bytes, load, pluginConfig, request, until } from "./helpers.js";
 import { eppCluster, poolConfig, startPicker } from "./pickers.js";
@@ -28,7 +29,7 @@ describe("request trailers end the body", () => {
     while (cleanups.length) await cleanups.pop()!();
   });
 
-  async function loaded(over: Parameters<typeof pluginConfig>[0] = {}, clusters: Parameters<typeof load>[1]["clusters"] = []) {
+  async function loaded(over: Parameters<typeof pluginConfig>[0] = {}, clusters: ClusterConfig[] = []) {
     const { filter, stats } = await load({ configuration: JSON.stringify(pluginConfig(over)) }, { clusters });
     cleanups.push(() => filter.close());
     return { filter, stats };

@@ -5,8 +5,8 @@ const VAL = { i32: 0x7f, i64: 0x7e } as const;
 export interface ImportSpec {
   module: string;
   name: string;
-  params?: Val[];
-  results?: Val[];
+  params?: readonly Val[];
+  results?: readonly Val[];
   /** Import a global instead of a function. */
   global?: boolean;
 }
@@ -66,7 +66,7 @@ const section = (id: number, content: number[]) => [id, ...uleb(content.length),
 
 export function buildModule(spec: ModuleSpec): Uint8Array {
   const types: string[] = [];
-  const typeIndex = (params: Val[] = [], results: Val[] = []) => {
+  const typeIndex = (params: readonly Val[] = [], results: readonly Val[] = []) => {
     const key = `${params.join(",")}->${results.join(",")}`;
     let i = types.indexOf(key);
     if (i < 0) i = types.push(key) - 1;

@@ -70,7 +70,7 @@ describe("envoy/docker-compose.yaml", () => {
   test("Envoy: the official image with envoy.yaml and the built module mounted where the bootstrap reads them", () => {
     const envoy = services.envoy!;
     expect(envoy.image).toMatch(/^docker\.io\/envoyproxy\/envoy:v1\.(3[5-9]|[4-9]\d)/);
-    const mounts = new Map(envoy.volumes.map((v: string) => v.split(":").slice(0, 2).reverse() as [string, string]));
+    const mounts = new Map<string, string>(envoy.volumes.map((v: string) => v.split(":").slice(0, 2).reverse() as [string, string]));
     expect(resolve(ENVOY_DIR, mounts.get("/etc/envoy/envoy.yaml")!)).toBe(join(ENVOY_DIR, "envoy.yaml"));
     expect(resolve(ENVOY_DIR, mounts.get("/etc/envoy/ai-gateway.wasm")!)).toBe(BUILT_MODULE);
     expect(hcmOf(bootstrap).http_filters[0].typed_config.config.vm_config.code.local.filename).toBe("/etc/envoy/ai-gateway.wasm");

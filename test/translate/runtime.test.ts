@@ -29,7 +29,7 @@ describe("aigw translate --runtime", () => {
   test("wamr --docker mounts the scalar module where the bootstrap reads it", () => {
     const dir = tempDir();
     const [envoy, compose] = translate({ runtime: "wamr", docker: true, outDir: dir }).files.map((f) => parse(f.content) as Obj);
-    const mounts = new Map(compose!.services.envoy.volumes.map((v: string) => v.split(":").slice(0, 2).reverse() as [string, string]));
+    const mounts = new Map<string, string>(compose!.services.envoy.volumes.map((v: string) => v.split(":").slice(0, 2).reverse() as [string, string]));
     const filename = hcmOf(envoy!).http_filters[0].typed_config.config.vm_config.code.local.filename;
     expect(filename).toBe("/etc/envoy/ai-gateway-scalar.wasm");
     expect(resolve(dir, mounts.get(filename)!)).toBe(resolve(ROOT, "build/ai-gateway-scalar.wasm"));
