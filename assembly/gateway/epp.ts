@@ -1,5 +1,5 @@
 // One request's conversation with its InferencePool's Endpoint Picker, spoken as Envoy's ext_proc filter
-// would in FULL_DUPLEX_STREAMED mode (inference-extension.md §1): request_headers (not end of stream), the
+// would in FULL_DUPLEX_STREAMED mode (as gateway-api-inference-extension v1.0.x's EPP expects it, pkg/epp/handlers): request_headers (not end of stream), the
 // buffered body as chunks of at most 62,000 bytes with end of stream on the last (or as one message in
 // "buffered" mode), then the EPP's answer: a headers reply (x-gateway-destination-endpoint and other
 // mutations, the same endpoint in dynamic_metadata envoy.lb) followed by the body as streamed chunks, or an

@@ -1,4 +1,4 @@
-// The filter's own answers, in Envoy AI Gateway's shapes (ai-gateway.md §1.10): JSON errors
+// The filter's own answers, in Envoy AI Gateway's shapes (v1.1.0): JSON errors
 // {"type":"error","error":{"type":…,"code":"<status>","message":…}} and its two plain-text 404s.
 
 export const CONTENT_TYPE_JSON = "application/json";

@@ -1,6 +1,6 @@
 // From applied objects to what the embedded gateway serves: the filter's PluginConfig, the data plane's
 // Envoy-shaped GatewayConfig, the workload plan, and live pod readiness. It mirrors what Envoy AI Gateway's
-// controller and extension server generate for the same manifests (ai-gateway.md §1.4, §1.11, §3):
+// controller and extension server generate for the same manifests:
 // one route per rule × match × backend on the rule's headers plus `x-ai-eg-backend`, a `route-not-found`
 // catch-all, a cluster per AIServiceBackend, an ORIGINAL_DST cluster per InferencePool and an HTTP/2
 // cluster per Endpoint Picker. Gateway API HTTPRoutes come first in the route table (build-httproutes.ts).

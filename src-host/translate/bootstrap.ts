@@ -98,7 +98,7 @@ function accessLog(log: NonNullable<GatewayConfig["accessLog"]>): Obj {
   return { name: "envoy.access_loggers.file", typed_config: typed };
 }
 
-/** The filter exactly as proxy-wasm.md §3.13: the configuration is delivered raw (a StringValue). */
+/** The filter as Envoy's wasm PluginConfig takes it (envoy.extensions.wasm.v3): the configuration raw, a StringValue. */
 export function wasmPluginConfig(w: WasmFilterConfig, code: Obj, vmRuntime: string): Obj {
   const config: Obj = {
     name: w.name,

@@ -2,7 +2,7 @@
 //
 // Envoy 1.36: the bootstrap needs two features that arrived in Envoy 1.35.0 (July 2025):
 //   - wasm PluginConfig.allow_on_headers_stop_iteration (envoyproxy/envoy PR #40213), without which a wasm
-//     filter cannot read the body and then change the request headers it routes on (proxy-wasm.md §3.2);
+//     filter cannot read the body and then change the request headers it routes on (Envoy source/extensions/common/wasm/context.cc drops the header map after Continue);
 //   - the envoy.load_balancing_policies.override_host LB policy (envoyproxy/envoy PR #38757), which routes
 //     on x-gateway-destination-endpoint and falls back to round robin over the pool when it is absent.
 // 1.36 is the newest minor the docs this was written against describe with both; any ≥ 1.35 works.

@@ -2,7 +2,7 @@
 // (request headers, body, JSON response with usage, on_log/on_done/on_delete) driven straight into the
 // filter, in alternating rounds so drift hits every case alike. Beside it, in the same run: the stream API
 // with the JS pass-through filter, and a wasm module that continues everything (the host's own floor).
-// The production module's share is what it costs above that floor (performance.md goals 1, 2 and 9).
+// The production module's share is what it costs above that floor.
 // The last case runs the same streams inside proxy-wasm-cpp-host on WAMR (test/cpp-host), beside its own floor.
 import { cpus, loadavg } from "node:os";
 import { expect, it } from "vitest";

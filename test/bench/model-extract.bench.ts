@@ -3,7 +3,7 @@
 // the same bytes (Buffer → UTF-8 decode → JSON.parse → .model) in the same run. Every wasm timing includes
 // copying the body into linear memory, as proxy_get_buffer_bytes does. The module is built here with -O3,
 // with SIMD (the production setting) and without (the fallback path).
-// Goals (performance.md goals 2-3): ≥ 3 GB/s for model-last bodies with SIMD, ≥ 3× JSON.parse; ≥ 1 GB/s without SIMD.
+// Goals: ≥ 3 GB/s for model-last bodies with SIMD, ≥ 3× JSON.parse; ≥ 1 GB/s without SIMD.
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { expect, it } from "vitest";

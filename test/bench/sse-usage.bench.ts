@@ -1,7 +1,7 @@
 // SSE usage scanning (assembly/gateway/response/sse.ts) in ns per event and MB/s on realistic OpenAI
 // chat.completion.chunk streams of 100 and 1,000 tokens (~260 B per event, usage:null in every chunk, a final
 // usage chunk and [DONE]), beside the JavaScript way — split each event and JSON.parse it — in the same run.
-// Goal (performance.md goal 4): ≤ 200 ns per event.
+// Goal: ≤ 200 ns per event.
 import { expect, it } from "vitest";
 import { loadLogicModule } from "../gateway-logic-response/wasm.js";
 import { chatStreamEvents } from "../gateway-logic-response/sse-fixtures.js";
@@ -90,7 +90,7 @@ it("SSE usage scanning: wasm scanner vs split + JSON.parse", () => {
     const mbps = (r.bytes / r.events) / r.nsPerEvent * 1e3;
     lines.push(`| ${r.name} | ${r.events} | ${(r.bytes / r.events).toFixed(0)} | ${r.nsPerEvent.toFixed(0)} | ${mbps.toFixed(0)} | ${(jsRow.nsPerEvent / r.nsPerEvent).toFixed(1)}× |`);
   }
-  lines.push("", "goal (performance.md 4): ≤ 200 ns per event");
+  lines.push("", "goal: ≤ 200 ns per event");
   console.log(lines.join("\n"));
   for (const r of rows) expect(r.nsPerEvent).toBeGreaterThan(0);
 });

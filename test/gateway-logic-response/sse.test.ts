@@ -1,4 +1,4 @@
-// Streaming usage (assembly/gateway/response/sse.ts): scenarios 8–10 of ai-gateway.md §4 and every SSE edge
+// Streaming usage (assembly/gateway/response/sse.ts): Envoy AI Gateway's streaming usage cases and every SSE edge
 // case — any split point, one byte per chunk, CRLF, `data:` without the space, [DONE], comments, invalid lines,
 // usage null, cumulative (vLLM) usage, the line cap — and linear work.
 import { beforeAll, describe, expect, it } from "vitest";

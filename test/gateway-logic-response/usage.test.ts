@@ -1,5 +1,5 @@
 // Token usage of non-streaming JSON responses (assembly/gateway/response/usage.ts): every usage shape of
-// ai-gateway.md §2.1 and scenarios 12, 13 and 20, read by scanning bytes, with strict validation.
+// Envoy AI Gateway v1.1.0's usage fields, read by scanning bytes, with strict validation.
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadLogicModule, type LogicModule } from "./wasm.js";
 

@@ -1,5 +1,5 @@
 // assembly/gateway/request/decide.ts, route.ts and rewrite.ts: the request path's answers in Envoy AI
-// Gateway's shapes (ai-gateway.md §1.10, §1.11, scenarios 1–6, 11, 23) and byte-exact body rewrites.
+// Gateway's shapes (v1.1.0) and byte-exact body rewrites.
 import { beforeAll, describe, expect, it } from "vitest";
 import { BUILD_DIR, loadLogicModule, type LogicModule } from "./wasm.js";
 import { loadConfig, sampleConfig } from "./fixtures.js";
@@ -231,7 +231,7 @@ describe("body rewrites keep every other byte", () => {
     expect(rewrite(body, "c", false)).toBe(`{"model":"a",${MSGS},"model":"c"}`);
   });
 
-  // ai-gateway.md §1.12 and scenario 11.
+  // A stream must report its usage when costs are configured.
   const usage: Array<[string, string | null]> = [
     ['{"model":"m",' + MSGS + ',"stream": true, "stream_options": {"include_usage": false}}',
       '{"model":"m",' + MSGS + ',"stream": true, "stream_options": {"include_usage": true}}'],

@@ -32,7 +32,7 @@ function compile(source: string, outFile: string, withShim: boolean): void {
   if (r.status !== 0) throw new Error(`asc ${source} failed:\n${r.stderr}`);
 }
 
-// The callbacks Envoy looks up by name for an HTTP filter (proxy-wasm.md §1.4).
+// The callbacks Envoy looks up by name for an HTTP filter (proxy-wasm-cpp-host src/wasm.cc).
 const ENVOY_CALLBACKS = [
   "proxy_abi_version_0_2_1", "malloc", "_start", "memory",
   "proxy_on_context_create", "proxy_on_vm_start", "proxy_on_configure", "proxy_on_tick", "proxy_on_queue_ready",

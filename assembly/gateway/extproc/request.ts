@@ -1,6 +1,6 @@
 // Encoder for envoy.service.ext_proc.v3.ProcessingRequest — the messages the filter sends to an Endpoint Picker.
-// Field numbers: data-plane-api external_processor.proto, config/core/v3/base.proto (see
-// shared/reference/inference-extension.md §2). Header values go in `raw_value` as Envoy sends them.
+// Field numbers: envoyproxy/data-plane-api envoy/service/ext_proc/v3/external_processor.proto and
+// envoy/config/core/v3/base.proto. Header values go in `raw_value` as Envoy sends them.
 
 import { ProtoWriter, varintSize, WIRE_VARINT } from "./wire";
 

@@ -1,4 +1,4 @@
-// The client-facing endpoints the gateway routes by body `model` (ai-gateway.md §1.1, OpenAI prefix "/"),
+// The client-facing endpoints the gateway routes by body `model` (Envoy AI Gateway v1.1.0 cmd/extproc/mainlib/main.go, OpenAI prefix "/"),
 // looked up by exact match on `:path` with the query string stripped, as Envoy AI Gateway does.
 //
 // Left out on purpose: /v1/audio/transcriptions and /v1/audio/translations (multipart bodies, not JSON),

@@ -1,4 +1,4 @@
-// GET /v1/models (ai-gateway.md §1.11): the configured models in OpenAI's list shape. Built once per
+// GET /v1/models (as Envoy AI Gateway v1.1.0's internal/extproc/models_processor.go answers it): the configured models in OpenAI's list shape. Built once per
 // configuration; the glue answers 200 with content-type application/json.
 
 import { jsonQuote } from "../errors";

@@ -2,7 +2,7 @@
 // body is never built whole: it is written into Envoy's buffer in ranges and sent to an EPP in pieces.
 //
 // - modelNameOverride: the (last) `model` value token is replaced by the new name as a JSON string.
-// - forced usage reporting (ai-gateway.md §1.12, scenario 11): for a streaming request whose
+// - forced usage reporting (costs need the usage of a stream): for a streaming request whose
 //   `stream_options.include_usage` is not true, an existing `include_usage` value becomes `true`; a
 //   `stream_options` object without it gets `"include_usage":true` as its first member (as sjson inserts a
 //   missing key); `"stream_options": null` becomes `{"include_usage":true}`; with no `stream_options` at

@@ -4,7 +4,7 @@
 // by a SIMD search for `"u` / `"m` pairs, so the usual content-delta event costs two vector passes and no
 // allocation. Only the incomplete trailing line is carried between chunks (capped; a longer line is dropped).
 //
-// Semantics (ai-gateway.md §2.2, scenarios 8–10, plus what Envoy AI Gateway gets wrong): events may split at any
+// Semantics (Envoy AI Gateway v1.1.0's OpenAI stream reading, plus what it gets wrong): events may split at any
 // byte; `data:` with or without the space; LF, CRLF or a lone CR ends a line (the SSE specification's three); `[DONE]`, comments (`:`), `event:`/`id:`/
 // `retry:` lines and non-JSON data are skipped without error; `"usage": null` is ignored; the latest usage wins
 // field by field (vLLM sends cumulative usage); the latest non-empty `model` is the response model. A final line

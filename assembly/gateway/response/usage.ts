@@ -1,7 +1,7 @@
 // Token usage of OpenAI-style responses (chat completions, completions, embeddings), read from the bytes with
 // the validating JSON reader — no object tree. Field mapping as Envoy AI Gateway's openai translators
-// (ai-gateway.md §2.1): usage.prompt_tokens → input, completion_tokens → output, total_tokens → total (as
-// reported), prompt_tokens_details.cached_tokens → cached input, prompt_tokens_details.cache_creation_input_tokens
+// (v1.1.0, internal/extproc/translator): usage.prompt_tokens → input, completion_tokens → output,
+// total_tokens → total (as reported), prompt_tokens_details.cached_tokens → cached input, prompt_tokens_details.cache_creation_input_tokens
 // → cache creation, completion_tokens_details.reasoning_tokens → reasoning; the top-level `model` is the
 // response model.
 //
