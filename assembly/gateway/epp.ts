@@ -1,5 +1,6 @@
 // One request's conversation with its InferencePool's Endpoint Picker, spoken as Envoy's ext_proc filter
-// would in FULL_DUPLEX_STREAMED mode (as gateway-api-inference-extension v1.0.x's EPP expects it, pkg/epp/handlers): request_headers (not end of stream), the
+// would in FULL_DUPLEX_STREAMED mode (what gateway-api-inference-extension v1.0.x's pkg/epp/handlers
+// expects): request_headers (not end of stream), the
 // buffered body as chunks of at most 62,000 bytes with end of stream on the last (or as one message in
 // "buffered" mode), then the EPP's answer: a headers reply (x-gateway-destination-endpoint and other
 // mutations, the same endpoint in dynamic_metadata envoy.lb) followed by the body as streamed chunks, or an
@@ -101,7 +102,7 @@ export interface EppOwner {
 export class EppExchange implements GrpcStreamHandler {
   private stream: GrpcStream | null = null;
   private phase: Phase = Phase.AwaitHeaders;
-  /** The body the EPP sends back, checked against the request's as it arrives (see takeBodyChunk). */
+  /** The body the EPP sends back, checked against the request's as it arrives (ReturnedBody). */
   private returned: ReturnedBody = new ReturnedBody();
   /** The endpoint the request was sent to, reported back as the served endpoint. */
   destination: string = "";
