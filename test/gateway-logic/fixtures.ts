@@ -1,9 +1,10 @@
 // Shared inputs for the gateway-logic tests: a plugin configuration shaped like the seed example's.
-import type { PluginConfig } from "../../src-host/config/plugin-config.js";
+import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
 import type { LogicModule } from "./wasm.js";
 
 export function sampleConfig(): PluginConfig {
   return {
+    version: PLUGIN_CONFIG_VERSION,
     rules: [
       {
         route: "default/llm-d-route", index: 0,
