@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { BUILD_DIR, loadLogicModule, type LogicModule } from "./wasm.js";
 import { loadConfig, sampleConfig } from "./fixtures.js";
+import { Gen, mutate, rng } from "./json-gen.js";
 import { PLUGIN_CONFIG_VERSION } from "../../src-host/config/plugin-config.js";
 
 /** The start of a hand-written document: the contract version and the empty token sections. */
@@ -134,6 +135,46 @@ describe("plugin configuration", () => {
       expect(err).toContain(message);
     });
   }
+});
+
+describe("contract version (property)", () => {
+  const PREFIX = "invalid plugin configuration: ";
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+  it("is found among the keys in any order and spacing; after any one-byte edit the filter refuses by the version it read, or as before", () => {
+    const g = new Gen(rng(20261204));
+    const entries = Object.entries(sampleConfig());
+    for (let i = 0; i < 1500; i++) {
+      const shuffled = entries.map((e) => [g.rand(), e] as const).sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+      const doc = g.ws() + "{" + shuffled.map(([k, v]) => `${g.ws()}${JSON.stringify(k)}${g.ws()}:${g.ws()}${JSON.stringify(v)}${g.ws()}`).join(",") + "}";
+      expect(loadConfig(m, doc), doc).toBeNull();
+
+      const edited = mutate(g, new TextEncoder().encode(doc));
+      const err = loadConfig(m, edited);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(utf8.decode(edited));
+      } catch {
+        parsed = undefined;
+      }
+      const text = Buffer.from(edited).toString();
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        expect(err, text).not.toBeNull();
+        expect(err!.startsWith(PREFIX), `${text}\n${err}`).toBe(true);
+        continue;
+      }
+      const version = (parsed as { version?: unknown }).version;
+      if (version === PLUGIN_CONFIG_VERSION) {
+        if (err !== null) expect(err.startsWith(PREFIX) && !err.includes("contract version"), `${text}\n${err}`).toBe(true);
+      } else if (typeof version === "string" || version === undefined) {
+        const named = version === undefined ? "(none)" : `"${version}"`;
+        expect(err, text).toBe(`${PREFIX}contract version ${named} of the configuration differs from "${PLUGIN_CONFIG_VERSION}" of this module: ` +
+          "build both from the same release");
+      } else {
+        expect(err, text).toContain("version: must be a string");
+      }
+    }
+  });
 });
 
 describe("/v1/models", () => {

@@ -57,7 +57,7 @@ export function sampleConfig(): PluginConfig {
 }
 
 export function loadConfig(mod: LogicModule, config: unknown): string | null {
-  const [p, l] = mod.put(typeof config === "string" ? config : JSON.stringify(config));
+  const [p, l] = mod.put(typeof config === "string" || config instanceof Uint8Array ? config : JSON.stringify(config));
   try {
     return mod.exports.loadConfig(p, l) === 0 ? null : mod.result();
   } finally {
