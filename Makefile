@@ -15,7 +15,7 @@ AS_TEST_WASM := $(patsubst test/assembly/%.ts,test/.build/%.wasm,$(AS_TESTS))
 # and the fast-path variants are a quarter of the module (374 → 288 KB, no change per request).
 export JSON_USE_FAST_PATH := 0
 
-.PHONY: all build wasm host test-modules cpp-host test check bench fuzz run check-abi clean
+.PHONY: all build wasm host test-modules cpp-host test check contract bench fuzz run check-abi clean
 
 all build: wasm host
 
@@ -54,9 +54,15 @@ cpp-host:
 test: node_modules/.package-lock.json wasm host test-modules cpp-host
 	$(VITEST) run
 
-# Types of the host, the tests and the benchmarks (the build compiles src-host/ only); CI runs it first.
+# Types of the host, the tests and the benchmarks (the build compiles src-host/ only), and the files generated
+# from the host/filter contract; CI runs it first.
 check: node_modules/.package-lock.json
+	node contract/generate.mjs --check
 	$(TSC) -p tsconfig.check.json
+
+# Regenerates src-host/config/plugin-config.ts and assembly/gateway/plugin-config.ts from contract/plugin-config.mjs.
+contract:
+	node contract/generate.mjs
 
 # Benchmarks print each figure beside a baseline measured in the same run.
 bench: build test-modules

@@ -1,101 +1,28 @@
-// The filter's plugin configuration (src-host/config/plugin-config.ts): parsed with json-as into the @json
-// classes below (same names and fields as the TypeScript interfaces), validated, and compiled into a
-// GatewayConfig (header matchers with their regexes compiled, pools resolved, the /v1/models body built).
+// The filter's plugin configuration, read once at configure: the contract version checked, the document
+// checked against its shape, parsed with json-as into the classes of plugin-config.ts (generated from
+// contract/plugin-config.mjs), validated, and compiled into a GatewayConfig (header matchers with their
+// regexes compiled, pools resolved, the /v1/models body built) and a TokenConfig (tokens/config.ts).
 //
 // json-as aborts the module on malformed input or a field of the wrong type, so the document is first
 // checked with the project's own JSON reader against the expected shape: every problem then comes back as
 // a message naming the field (e.g. `rules[0].backends[1].weight: must be an integer between 0 and …`) for
-// the glue to log before failing proxy_on_configure. Unknown keys are ignored, so that newer builders can
-// add fields (`costs` and `rateLimits` are read by tokens/config.ts); a known key given twice is an error.
-// `httpRoutes` may be left out (no HTTPRoutes).
+// the glue to log before failing proxy_on_configure. Unknown keys are ignored; a known key given twice is
+// an error. `httpRoutes` may be left out (no HTTPRoutes).
 
 import { JSON } from "json-as";
 import { JsonReader } from "./json/reader";
-import { checkObject, checkShape, Field, T_BOOL, T_INTEGER, T_OBJECTS, T_STRING } from "./json/shape";
+import { checkShape } from "./json/shape";
+import { KIND_OBJECT, KIND_STRING } from "./json/scan";
+import {
+  HTTPRouteRuleConfig, ModelInfo, PLUGIN_CONFIG_FIELDS, PLUGIN_CONFIG_VERSION, PluginConfig, PoolConfig, RuleConfig,
+} from "./plugin-config";
 import { compileRegex, Regex } from "./regex";
 import { hasControlChar } from "./request/body";
 import { buildModelsBody } from "./request/models";
-
-export const MODEL_HEADER = "x-ai-eg-model";
-export const BACKEND_HEADER = "x-ai-eg-backend";
-export const DESTINATION_ENDPOINT_HEADER = "x-gateway-destination-endpoint";
-/** Set by the gateway only (never from a client): the model an InferencePool's EPP makes the body name. */
-export const MODEL_REWRITE_HEADER = "x-gateway-model-name-rewrite";
+import { TokenConfig, compileTokenConfig } from "./tokens/config";
 
 const MAX_BODY_LIMIT: i64 = 0x7fffffff; // bodies are addressed with i32 offsets in linear memory
 const MAX_WEIGHT: i64 = 0xffffffff; // Envoy weights are uint32
-
-// --- the JSON document (mirrors src-host/config/plugin-config.ts) ---
-
-@json
-export class PluginConfig {
-  rules: RuleConfig[] = [];
-  models: ModelInfo[] = [];
-  pools: PoolConfig[] = [];
-  maxRequestBodyBytes: i64 = 0;
-  httpRoutes: HTTPRouteRuleConfig[] = [];
-}
-
-/** One HTTPRoute rule: its routes are named "<name>/match/<j>[/<host>]". */
-@json
-export class HTTPRouteRuleConfig {
-  name: string = "";
-  backends: HTTPRouteBackendConfig[] = [];
-}
-
-@json
-export class HTTPRouteBackendConfig {
-  cluster: string = "";
-  /** "namespace/name" of an InferencePool in `pools`, or "" (a Service). */
-  pool: string = "";
-}
-
-@json
-export class RuleConfig {
-  route: string = "";
-  index: i32 = 0;
-  matches: MatchConfig[] = [];
-  backends: BackendConfig[] = [];
-}
-
-/** One element of RuleConfig.matches (`{ headers: HeaderMatch[] }` in the TypeScript interface). */
-@json
-export class MatchConfig {
-  headers: HeaderMatch[] = [];
-}
-
-@json
-export class HeaderMatch {
-  name: string = "";
-  type: string = "";
-  value: string = "";
-}
-
-@json
-export class BackendConfig {
-  name: string = "";
-  kind: string = "";
-  weight: i64 = 0;
-  modelNameOverride: string = "";
-}
-
-@json
-export class PoolConfig {
-  name: string = "";
-  eppCluster: string = "";
-  eppAuthority: string = "";
-  failureMode: string = "";
-  bodyMode: string = "";
-  allowModeOverride: bool = false;
-  timeoutMs: i64 = 0;
-}
-
-@json
-export class ModelInfo {
-  id: string = "";
-  ownedBy: string = "";
-  created: i64 = 0;
-}
 
 // --- the compiled form the request path uses ---
 
@@ -188,30 +115,52 @@ export class GatewayConfig {
   modelsBody: string = "";
 }
 
-/** The result of loading a configuration: a GatewayConfig, or an error naming the problem. */
+/** The result of loading a configuration: both compiled parts, or an error naming the problem. */
 export class ConfigResult {
   constructor(
     public config: GatewayConfig | null,
+    public tokens: TokenConfig | null,
     public error: string,
   ) {}
 }
 
-/** Parses, validates and compiles the plugin configuration (UTF-8 bytes at ptr/len). */
+function invalid(error: string): ConfigResult {
+  return new ConfigResult(null, null, "invalid plugin configuration: " + error);
+}
+
+/** Parses, validates and compiles the plugin configuration (UTF-8 bytes at ptr/len), once. */
 export function loadPluginConfig(ptr: usize, len: usize): ConfigResult {
+  // Checked first: a document of another contract may fail the shape check in ways that hide why.
+  const version = contractVersion(ptr, len);
+  if (version != null && version != PLUGIN_CONFIG_VERSION) {
+    return invalid("contract version " + (version.length > 0 ? q(version) : "(none)") + " of the configuration differs from " +
+      q(PLUGIN_CONFIG_VERSION) + " of this module: build both from the same release");
+  }
   const canonical = new Array<string>();
-  const shapeError = checkShape(ptr, len, TOP_FIELDS, canonical);
-  if (shapeError.length > 0) return new ConfigResult(null, "invalid plugin configuration: " + shapeError);
+  const shapeError = checkShape(ptr, len, PLUGIN_CONFIG_FIELDS, canonical);
+  if (shapeError.length > 0) return invalid(shapeError);
   const doc = JSON.parse<PluginConfig>(canonical.join(""));
   const c = new Compiler();
   const config = c.compile(doc);
-  if (config == null) return new ConfigResult(null, "invalid plugin configuration: " + c.error);
-  return new ConfigResult(config, "");
+  if (config == null) return invalid(c.error);
+  const tokens = compileTokenConfig(doc);
+  if (tokens.config == null) return invalid(tokens.error);
+  return new ConfigResult(config, tokens.config, "");
 }
 
-/** loadPluginConfig for a configuration held in a string. */
-export function loadPluginConfigText(text: string): ConfigResult {
-  const bytes = String.UTF8.encode(text);
-  return loadPluginConfig(changetype<usize>(bytes), <usize>bytes.byteLength);
+/**
+ * The document's top-level `version`: "" when it has none, null when the document or the version is not
+ * readable as such (the shape check then says why).
+ */
+function contractVersion(ptr: usize, len: usize): string | null {
+  const r = new JsonReader(ptr, len);
+  if (r.kind() != KIND_OBJECT) return null;
+  r.enterObject();
+  while (r.nextMember()) {
+    if (r.keyIs("version")) return r.kind() == KIND_STRING ? r.readString() : null;
+    if (!r.skip()) return null;
+  }
+  return r.ok() ? "" : null;
 }
 
 // --- semantic validation and compilation ---
@@ -269,7 +218,7 @@ class Compiler {
 
   private compileRule(r: RuleConfig, at: string, g: GatewayConfig): Rule | null {
     if (r.route.length == 0) return this.fail<Rule>(at + ".route: must not be empty");
-    const rule = new Rule(r.route, r.index);
+    const rule = new Rule(r.route, <i32>r.index);
     for (let j = 0; j < r.matches.length; j++) {
       const headers = r.matches[j].headers;
       const all = new Array<HeaderMatcher>();
@@ -346,38 +295,3 @@ class Compiler {
 function q(s: string): string {
   return '"' + s + '"';
 }
-
-// --- the expected shape (json/shape.ts) ---
-
-const HEADER_FIELDS: Array<Field> = [new Field("name", T_STRING), new Field("type", T_STRING), new Field("value", T_STRING)];
-const MATCH_FIELDS: Array<Field> = [
-  new Field("headers", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, HEADER_FIELDS, out)),
-];
-const BACKEND_FIELDS: Array<Field> = [
-  new Field("name", T_STRING), new Field("kind", T_STRING), new Field("weight", T_INTEGER),
-  new Field("modelNameOverride", T_STRING),
-];
-const RULE_FIELDS: Array<Field> = [
-  new Field("route", T_STRING), new Field("index", T_INTEGER, null, 0, i32.MAX_VALUE),
-  new Field("matches", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, MATCH_FIELDS, out)),
-  new Field("backends", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, BACKEND_FIELDS, out)),
-];
-const POOL_FIELDS: Array<Field> = [
-  new Field("name", T_STRING), new Field("eppCluster", T_STRING), new Field("eppAuthority", T_STRING),
-  new Field("failureMode", T_STRING), new Field("bodyMode", T_STRING), new Field("allowModeOverride", T_BOOL),
-  new Field("timeoutMs", T_INTEGER, null, 1, i32.MAX_VALUE),
-];
-const PLAIN_BACKEND_FIELDS: Array<Field> = [new Field("cluster", T_STRING), new Field("pool", T_STRING)];
-const PLAIN_RULE_FIELDS: Array<Field> = [
-  new Field("name", T_STRING),
-  new Field("backends", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, PLAIN_BACKEND_FIELDS, out)),
-];
-const MODEL_FIELDS: Array<Field> = [new Field("id", T_STRING), new Field("ownedBy", T_STRING), new Field("created", T_INTEGER)];
-const TOP_FIELDS: Array<Field> = [
-  new Field("rules", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, RULE_FIELDS, out)),
-  new Field("models", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, MODEL_FIELDS, out)),
-  new Field("pools", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, POOL_FIELDS, out)),
-  new Field("maxRequestBodyBytes", T_INTEGER),
-  new Field("httpRoutes", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, PLAIN_RULE_FIELDS, out),
-    i64.MIN_VALUE, i64.MAX_VALUE, true),
-];

@@ -18,7 +18,7 @@ import {
 } from "../proxy-wasm";
 import { readBody } from "./body-read";
 import { Piece } from "./byte-buffer";
-import { DESTINATION_ENDPOINT_HEADER, PoolConfig } from "./config";
+import { DESTINATION_ENDPOINT_HEADER, PoolConfig } from "./plugin-config";
 import { errorJson, CONTENT_TYPE_JSON } from "./errors";
 import { LogThrottle } from "./log-throttle";
 import { EppOutcome, microsSince, recordEppCallout } from "./tokens/metrics";

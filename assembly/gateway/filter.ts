@@ -25,10 +25,8 @@ import {
 } from "../proxy-wasm";
 import { readBody } from "./body-read";
 import { Piece } from "./byte-buffer";
-import {
-  BACKEND_HEADER, BackendKind, DESTINATION_ENDPOINT_HEADER, MODEL_REWRITE_HEADER, GatewayConfig, MODEL_HEADER, PlainRule, PoolConfig, loadPluginConfig,
-  plainRuleKey,
-} from "./config";
+import { BackendKind, GatewayConfig, PlainRule, loadPluginConfig, plainRuleKey } from "./config";
+import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, MODEL_HEADER, MODEL_REWRITE_HEADER, PoolConfig } from "./plugin-config";
 import { LocalReply, errorJson } from "./errors";
 import { RequestFacts, scanRequestBody } from "./request/body";
 import { RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnHeaders } from "./request/decide";
@@ -36,7 +34,7 @@ import { Endpoint } from "./request/endpoint";
 import { HeaderSource } from "./request/route";
 import { EppExchange, EppOwner, eppNeedsTick, expireEppExchanges } from "./epp";
 import { Admission, admit, currentHeaders, release, requestedOutputTokens, settleAll } from "./tokens/admission";
-import { TokenConfig, loadTokenConfig } from "./tokens/config";
+import { TokenConfig } from "./tokens/config";
 import { costValue, exportValue } from "./tokens/costs";
 import { recordOutput } from "./tokens/local-budget";
 import { UsageTracker } from "./tokens/usage-tracker";
@@ -106,13 +104,8 @@ export class GatewayRoot extends RootContext {
       logError(result.error);
       return false;
     }
-    const tokens = loadTokenConfig(changetype<usize>(bytes), <usize>bytes.byteLength);
-    if (tokens.config == null) {
-      logError(tokens.error);
-      return false;
-    }
     this.config = config;
-    this.tokens = tokens.config!;
+    this.tokens = result.tokens!;
     return true;
   }
 

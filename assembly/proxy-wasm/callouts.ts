@@ -5,7 +5,6 @@
 
 import { grpcSendUnsafe, grpcClose, grpcCancel } from "./hostcalls";
 import { GrpcStatus, WasmResult } from "./types";
-import { Context } from "./context";
 
 /** Receives the response of an HTTP call. numHeaders == 0 means the call failed (getStatus() says why). */
 export interface HttpCallHandler {
@@ -38,17 +37,6 @@ export enum CalloutKind {
   Http = 0,
   GrpcCall = 1,
   GrpcStream = 2,
-}
-
-/** What the SDK remembers about one outstanding call or stream. */
-export class Callout {
-  http: HttpCallHandler | null = null;
-  grpcCall: GrpcCallHandler | null = null;
-  grpcStream: GrpcStreamHandler | null = null;
-  /** A stream whose local half is closed: it ends when the server ends it and is never reset for its owner's sake. */
-  halfClosed: bool = false;
-
-  constructor(public readonly kind: CalloutKind, public readonly token: u32, public readonly owner: Context) {}
 }
 
 /** Forgets a callout once its last callback is delivered or it is cancelled. */

@@ -3,7 +3,7 @@
 // default that lets traffic through, so a plugin overrides only what it needs.
 
 import {
-  Callout, CalloutKind, GrpcCallHandler, GrpcStream, GrpcStreamHandler, HttpCallHandler, CalloutRegistry,
+  CalloutKind, GrpcCallHandler, GrpcStream, GrpcStreamHandler, HttpCallHandler, CalloutRegistry,
 } from "./callouts";
 import {
   getBufferBytes, grpcCallRaw, grpcCancel, grpcStreamRaw, httpCallRaw, proxyDone,
@@ -14,6 +14,17 @@ import {
   BufferType, ContextType, FilterDataStatus, FilterHeadersStatus, FilterMetadataStatus, FilterStatus,
   FilterTrailersStatus, PeerType, WasmResult,
 } from "./types";
+
+/** What the SDK remembers about one outstanding call or stream. */
+export class Callout {
+  http: HttpCallHandler | null = null;
+  grpcCall: GrpcCallHandler | null = null;
+  grpcStream: GrpcStreamHandler | null = null;
+  /** A stream whose local half is closed: it ends when the server ends it and is never reset for its owner's sake. */
+  halfClosed: bool = false;
+
+  constructor(public readonly kind: CalloutKind, public readonly token: u32, public readonly owner: Context) {}
+}
 
 /** What root and stream contexts share: identity, end-of-life callbacks and outbound calls. */
 export abstract class Context {

@@ -7,7 +7,7 @@
 
 import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, Route } from "../gateway/config.js";
 import type { BackendConfig, ModelInfo, PluginConfig, PoolConfig, RuleConfig } from "./plugin-config.js";
-import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER } from "./plugin-config.js";
+import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, PLUGIN_CONFIG_VERSION } from "./plugin-config.js";
 import type { Model } from "./model.js";
 import { readModel, referenceAllowed } from "./model.js";
 import type { AIServiceBackendModel, GatewayModel, PoolModel, RouteModel } from "./model-gateway.js";
@@ -206,6 +206,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
     usedClusters.set("ratelimit", rateLimitCluster(workloads, pods));
   }
   const plugin: PluginConfig = {
+    version: PLUGIN_CONFIG_VERSION,
     rules,
     models,
     pools: [...usedPools.values()].sort((a, b) => compare(a.name, b.name)),

@@ -6,7 +6,7 @@ import { Fields, type Json } from "./fields.js";
 import { parseDuration } from "./model-gateway.js";
 import type { AppliedObject } from "./objects.js";
 import { GATEWAY_API_GROUP } from "./objects.js";
-import type { CostType, RateLimitCost } from "./plugin-config.js";
+import type { CostType, RateLimitCostConfig } from "./plugin-config.js";
 import type { Problems } from "./problems.js";
 
 /** Gateway annotation naming the GatewayConfig (same namespace) that holds globalLLMRequestCosts. */
@@ -84,8 +84,8 @@ export interface RateLimitRuleModel {
   headers: RateLimitHeaderModel[];
   limit: number;
   unitSeconds: number;
-  requestCost: RateLimitCost;
-  responseCost: RateLimitCost;
+  requestCost: RateLimitCostConfig;
+  responseCost: RateLimitCostConfig;
   /** Field of cost.response.metadata.key, when the response cost reads a cost. */
   responseKeyField?: string;
   /** One bucket for every target (true) or one per route (Envoy Gateway's default). */
@@ -329,9 +329,9 @@ function readCost(
   f: Fields,
   value: unknown,
   field: string,
-  fallback: RateLimitCost,
+  fallback: RateLimitCostConfig,
   fail: (message: string) => void,
-): RateLimitCost | undefined {
+): RateLimitCostConfig | undefined {
   if (value === undefined || value === null) return fallback;
   const c = f.record(value, field);
   if (!c) return undefined;

@@ -6,7 +6,7 @@
 // The last case runs the same streams inside proxy-wasm-cpp-host on WAMR (test/cpp-host), beside its own floor.
 import { cpus, loadavg } from "node:os";
 import { expect, it } from "vitest";
-import type { PluginConfig } from "../../src-host/config/plugin-config.js";
+import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
 import type { HeaderList, HttpFilterFactory, HttpFilterSink } from "../../src-host/gateway/http-filter.js";
 import { passThroughFilter } from "../../src-host/gateway/http-filter.js";
 import { loadWasmFilter, type WasmFilter } from "../../src-host/proxy-wasm/index.js";
@@ -19,6 +19,7 @@ const STREAMS = 4000;
 
 function plugin(costs: boolean): PluginConfig {
   return {
+    version: PLUGIN_CONFIG_VERSION,
     rules: [{ route: "bench/route", index: 0, matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "llama-3" }] }],
       backends: [{ name: "bench/upstream", kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }] }],
     models: [{ id: "llama-3", ownedBy: "", created: 0 }],

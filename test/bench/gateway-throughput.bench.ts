@@ -3,6 +3,7 @@
 // to the upstream in the same run.
 import { cpus, loadavg } from "node:os";
 import { expect, it } from "vitest";
+import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
 import { passThroughFilter } from "../../src-host/gateway/http-filter.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
@@ -10,7 +11,8 @@ import { formatTable, runDirectBench, runGatewayBench, type BenchResult } from "
 
 // The production filter, routing the benchmark's model to the bench cluster's backend.
 async function aiGatewayFilter() {
-  const plugin = {
+  const plugin: PluginConfig = {
+    version: PLUGIN_CONFIG_VERSION,
     rules: [{ route: "bench/route", index: 0, matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "llama-3" }] }],
       backends: [{ name: "bench/upstream", kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }] }],
     models: [{ id: "llama-3", ownedBy: "", created: 0 }],

@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { Worker } from "node:worker_threads";
 import { expect, it } from "vitest";
-import type { PluginConfig } from "../../src-host/config/plugin-config.js";
+import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
 import { benchConfig } from "./gateway-bench.js";
 import { startGateway, type Gateway } from "../../src-host/gateway/gateway.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
@@ -131,6 +131,7 @@ function threadCpuNs(): number {
 /** The production module with one route for the benchmark's model and token costs (so usage is scanned). */
 function pluginConfig(): PluginConfig {
   return {
+    version: PLUGIN_CONFIG_VERSION,
     rules: [{ route: "bench/chat", index: 0, matches: [], backends: [{ name: "bench/upstream", kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }] }],
     models: [],
     pools: [],

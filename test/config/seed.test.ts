@@ -2,7 +2,7 @@
 import { describe, expect, test } from "vitest";
 import { loadConfig, type LoadedConfig } from "../../src-host/config/load-config.js";
 import { ROUTE_NOT_FOUND_BODY } from "../../src-host/config/build-gateway.js";
-import type { PluginConfig } from "../../src-host/config/plugin-config.js";
+import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
 import { GENAI_STATS_TAGS } from "../../src-host/config/genai-metrics.js";
 
 const EXAMPLE = "envoy/examples/inference-pool";
@@ -73,6 +73,7 @@ describe("seed example", () => {
       timeoutMs: 10000,
     });
     expect(plugin).toEqual({
+      version: PLUGIN_CONFIG_VERSION,
       rules: [
         rule(0, "meta-llama/Llama-3.1-8B-Instruct", { name: "default/vllm-llama3-8b-instruct", kind: "InferencePool", weight: 1, modelNameOverride: "" }),
         rule(1, "mistral:latest", { name: "default/mistral", kind: "InferencePool", weight: 1, modelNameOverride: "" }),

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ClusterConfig, WasmFilterConfig } from "../../src-host/gateway/config.js";
 import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../src-host/gateway/http-filter.js";
-import type { PluginConfig } from "../../src-host/config/plugin-config.js";
+import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { loadWasmFilter, type WasmFilter } from "../../src-host/proxy-wasm/index.js";
 
@@ -14,6 +14,7 @@ export const fixture = (name: string): string => resolve(ROOT, "test/.build", `$
 
 export function pluginConfig(over: Partial<PluginConfig> = {}): PluginConfig {
   return {
+    version: PLUGIN_CONFIG_VERSION,
     rules: [{
       route: "default/r", index: 0,
       matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "m1" }] }],

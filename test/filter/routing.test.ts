@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestSink, bytes, load, pluginConfig, request, wasmConfig } from "./helpers.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../src-host/stats/index.js";
+import { PLUGIN_CONFIG_VERSION } from "../../src-host/config/plugin-config.js";
 import type { WasmFilter } from "../../src-host/proxy-wasm/index.js";
 
 describe("production module: routing", () => {
@@ -134,6 +135,17 @@ describe("production module: limits and configuration", () => {
     await expect(load({ configuration: "{" })).rejects.toThrow(/Failed to configure base Wasm plugin/);
     const broken = { ...pluginConfig(), rules: "nope" };
     await expect(load({ configuration: JSON.stringify(broken) })).rejects.toThrow(/proxy_on_configure returned false/);
+  });
+
+  it("refuses a configuration of another contract version, naming both versions", async () => {
+    const logs: string[] = [];
+    const loading = loadWasmFilter({
+      config: wasmConfig({ configuration: JSON.stringify({ ...pluginConfig(), version: "0123456789ab" }) }),
+      clusters: [], bufferLimitBytes: 1 << 20, stats: new StatsStore(), log: (_level, message) => logs.push(message),
+    });
+    await expect(loading).rejects.toThrow(/proxy_on_configure returned false/);
+    expect(logs).toContain(`invalid plugin configuration: contract version "0123456789ab" of the configuration differs from ` +
+      `"${PLUGIN_CONFIG_VERSION}" of this module: build both from the same release`);
   });
 
   it("refuses Global rules that one ShouldRateLimit call cannot carry", async () => {

@@ -3,6 +3,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { BUILD_DIR, loadLogicModule, type LogicModule } from "./wasm.js";
 import { loadConfig, sampleConfig } from "./fixtures.js";
+import { Gen, mutate, rng } from "./json-gen.js";
+import { PLUGIN_CONFIG_VERSION } from "../../src-host/config/plugin-config.js";
+
+/** The start of a hand-written document: the contract version and the empty token sections. */
+const HEAD = `{"version":"${PLUGIN_CONFIG_VERSION}","costs":[],"rateLimits":[],`;
 
 let m: LogicModule;
 beforeAll(() => {
@@ -17,10 +22,10 @@ describe("plugin configuration", () => {
   });
 
   it("reads integers with exponents or fractions and escaped keys like any JSON reader", () => {
-    expect(loadConfig(m, '{"rul\\u0065s":[],"models":[],"pools":[],"maxRequestBodyBytes":5e7}')).toBeNull();
+    expect(loadConfig(m, HEAD + '"rul\\u0065s":[],"models":[],"pools":[],"maxRequestBodyBytes":5e7}')).toBeNull();
     m.exports.tooLarge(50000001n);
     expect(JSON.parse(m.result()).status).toBe(413);
-    expect(loadConfig(m, '{"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100.0e0}')).toBeNull();
+    expect(loadConfig(m, HEAD + '"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100.0e0}')).toBeNull();
     m.exports.tooLarge(100n);
     expect(m.result()).toBe("null");
     m.exports.tooLarge(101n);
@@ -75,6 +80,13 @@ describe("plugin configuration", () => {
     ["not an object", "[]", "configuration: must be an object, got array"],
     ["trailing data", JSON.stringify(sampleConfig()) + "x", "after top-level value"],
     ["missing rules", (c) => delete c.rules, "rules: missing"],
+    ["missing costs", (c) => delete c.costs, "costs: missing"],
+    ["another contract version", (c) => (c.version = "v0"),
+      `contract version "v0" of the configuration differs from "${PLUGIN_CONFIG_VERSION}" of this module`],
+    ["another contract version and shape", (c) => { c.version = "v2"; c.rules = { renamed: true }; },
+      `contract version "v2" of the configuration differs from "${PLUGIN_CONFIG_VERSION}" of this module`],
+    ["no contract version", (c) => delete c.version, `contract version (none) of the configuration differs from "${PLUGIN_CONFIG_VERSION}"`],
+    ["contract version not a string", (c) => (c.version = 1), "version: must be a string, got number"],
     ["missing maxRequestBodyBytes", (c) => delete c.maxRequestBodyBytes, "maxRequestBodyBytes: missing"],
     ["rules not an array", (c) => (c.rules = {}), "rules: must be an array, got object"],
     ["rule not an object", (c) => (c.rules[1] = 5), "rules[1]: must be an object, got number"],
@@ -91,8 +103,8 @@ describe("plugin configuration", () => {
     ["unknown backend kind", (c) => (c.rules[1].backends[0].kind = "Service"), 'rules[1].backends[0].kind: must be "AIServiceBackend" or "InferencePool", got "Service"'],
     ["negative weight", (c) => (c.rules[2].backends[1].weight = -2), "rules[2].backends[1].weight: must be an integer between 0 and 4294967295, got -2"],
     ["fractional weight", (c) => (c.rules[2].backends[1].weight = 0.5), "rules[2].backends[1].weight: must be an integer"],
-    ["duplicate key", '{"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100,"rules":[]}', "rules: duplicate key"],
-    ["fractional limit", '{"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100.5}', "maxRequestBodyBytes: must be an integer, got 100.5"],
+    ["duplicate key", HEAD + '"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100,"rules":[]}', "rules: duplicate key"],
+    ["fractional limit", HEAD + '"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100.5}', "maxRequestBodyBytes: must be an integer, got 100.5"],
     ["weight as string", (c) => (c.rules[2].backends[1].weight = "1"), "rules[2].backends[1].weight: must be an integer, got string"],
     ["missing pool", (c) => (c.pools = []), 'rules[0].backends[0].name: no pool "default/vllm-llama3-8b-instruct" in pools'],
     ["override with a newline", (c) => (c.rules[2].backends[1].modelNameOverride = "a\nb"), "rules[2].backends[1].modelNameOverride: must not contain control characters"],
@@ -123,6 +135,46 @@ describe("plugin configuration", () => {
       expect(err).toContain(message);
     });
   }
+});
+
+describe("contract version (property)", () => {
+  const PREFIX = "invalid plugin configuration: ";
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+  it("is found among the keys in any order and spacing; after any one-byte edit the filter refuses by the version it read, or as before", () => {
+    const g = new Gen(rng(20261204));
+    const entries = Object.entries(sampleConfig());
+    for (let i = 0; i < 1500; i++) {
+      const shuffled = entries.map((e) => [g.rand(), e] as const).sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+      const doc = g.ws() + "{" + shuffled.map(([k, v]) => `${g.ws()}${JSON.stringify(k)}${g.ws()}:${g.ws()}${JSON.stringify(v)}${g.ws()}`).join(",") + "}";
+      expect(loadConfig(m, doc), doc).toBeNull();
+
+      const edited = mutate(g, new TextEncoder().encode(doc));
+      const err = loadConfig(m, edited);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(utf8.decode(edited));
+      } catch {
+        parsed = undefined;
+      }
+      const text = Buffer.from(edited).toString();
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        expect(err, text).not.toBeNull();
+        expect(err!.startsWith(PREFIX), `${text}\n${err}`).toBe(true);
+        continue;
+      }
+      const version = (parsed as { version?: unknown }).version;
+      if (version === PLUGIN_CONFIG_VERSION) {
+        if (err !== null) expect(err.startsWith(PREFIX) && !err.includes("contract version"), `${text}\n${err}`).toBe(true);
+      } else if (typeof version === "string" || version === undefined) {
+        const named = version === undefined ? "(none)" : `"${version}"`;
+        expect(err, text).toBe(`${PREFIX}contract version ${named} of the configuration differs from "${PLUGIN_CONFIG_VERSION}" of this module: ` +
+          "build both from the same release");
+      } else {
+        expect(err, text).toContain("version: must be a string");
+      }
+    }
+  });
 });
 
 describe("/v1/models", () => {

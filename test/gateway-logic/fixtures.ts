@@ -1,9 +1,10 @@
 // Shared inputs for the gateway-logic tests: a plugin configuration shaped like the seed example's.
-import type { PluginConfig } from "../../src-host/config/plugin-config.js";
+import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
 import type { LogicModule } from "./wasm.js";
 
 export function sampleConfig(): PluginConfig {
   return {
+    version: PLUGIN_CONFIG_VERSION,
     rules: [
       {
         route: "default/llm-d-route", index: 0,
@@ -56,7 +57,7 @@ export function sampleConfig(): PluginConfig {
 }
 
 export function loadConfig(mod: LogicModule, config: unknown): string | null {
-  const [p, l] = mod.put(typeof config === "string" ? config : JSON.stringify(config));
+  const [p, l] = mod.put(typeof config === "string" || config instanceof Uint8Array ? config : JSON.stringify(config));
   try {
     return mod.exports.loadConfig(p, l) === 0 ? null : mod.result();
   } finally {

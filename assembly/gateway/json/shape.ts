@@ -11,21 +11,20 @@ import { jsonKindName, KIND_ARRAY, KIND_FALSE, KIND_NUMBER, KIND_OBJECT, KIND_ST
 export const T_STRING: i32 = 0;
 export const T_INTEGER: i32 = 1;
 export const T_BOOL: i32 = 2;
-export const T_OBJECTS: i32 = 3; // array of objects, each checked by `elem`
-export const T_OBJECT: i32 = 4; // one object, checked by `elem`
+export const T_OBJECTS: i32 = 3; // array of objects, each with `fields`
+export const T_OBJECT: i32 = 4; // one object with `fields`
 export const T_STRINGS: i32 = 5; // array of strings
-
-export type ElementCheck = (r: JsonReader, at: string, out: Array<string>) => string;
 
 export class Field {
   constructor(
     public name: string,
     public type: i32,
-    public elem: ElementCheck | null = null,
+    /** The fields of a T_OBJECT or of each element of a T_OBJECTS. */
+    public fields: Array<Field> | null = null,
     /** Bounds for T_INTEGER. */
     public min: i64 = i64.MIN_VALUE,
     public max: i64 = i64.MAX_VALUE,
-    /** An optional T_OBJECTS field: absent means an empty array. */
+    /** An optional field: absent means its empty value ("", 0, false, []). Never a T_OBJECT. */
     public optional: bool = false,
   ) {}
 }
@@ -39,8 +38,8 @@ export function checkShape(ptr: usize, len: usize, fields: Array<Field>, out: Ar
   return "";
 }
 
-/** Checks the object at the cursor against `fields` (all required; unknown keys are validated and dropped). */
-export function checkObject(r: JsonReader, at: string, fields: Array<Field>, out: Array<string>): string {
+/** Checks the object at the cursor against `fields` (an absent optional one gets its empty value; unknown keys are dropped). */
+function checkObject(r: JsonReader, at: string, fields: Array<Field>, out: Array<string>): string {
   if (r.kind() != KIND_OBJECT) return (at.length > 0 ? at : "configuration") + ": must be an object, got " + kindOf(r);
   r.enterObject();
   const seen = new StaticArray<bool>(fields.length);
@@ -67,7 +66,7 @@ export function checkObject(r: JsonReader, at: string, fields: Array<Field>, out
   for (let i = 0; i < fields.length; i++) {
     if (seen[i]) continue;
     if (!fields[i].optional) return (at.length > 0 ? at + "." : "") + fields[i].name + ": missing";
-    out.push((first ? "" : ",") + jsonQuote(fields[i].name) + ":[]");
+    out.push((first ? "" : ",") + jsonQuote(fields[i].name) + ":" + emptyValue(fields[i].type));
     first = false;
   }
   out.push("}");
@@ -97,7 +96,7 @@ function checkValue(r: JsonReader, path: string, f: Field, out: Array<string>): 
       return "";
     }
     case T_OBJECT:
-      return f.elem!(r, path, out);
+      return checkObject(r, path, f.fields!, out);
     case T_STRINGS: {
       if (k != KIND_ARRAY) return path + ": must be an array, got " + kindOf(r);
       r.enterArray();
@@ -120,10 +119,10 @@ function checkValue(r: JsonReader, path: string, f: Field, out: Array<string>): 
       r.enterArray();
       out.push("[");
       let i = 0;
-      const check = f.elem!;
+      const fields = f.fields!;
       while (r.nextElement()) {
         if (i > 0) out.push(",");
-        const e = check(r, path + "[" + i.toString() + "]", out);
+        const e = checkObject(r, path + "[" + i.toString() + "]", fields, out);
         if (e.length > 0) return e;
         i++;
       }
@@ -133,6 +132,13 @@ function checkValue(r: JsonReader, path: string, f: Field, out: Array<string>): 
     }
   }
   return path + ": unknown field type";
+}
+
+function emptyValue(type: i32): string {
+  if (type == T_STRING) return '""';
+  if (type == T_INTEGER) return "0";
+  if (type == T_BOOL) return "false";
+  return "[]";
 }
 
 function kindOf(r: JsonReader): string {

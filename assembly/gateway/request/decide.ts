@@ -11,7 +11,8 @@
 // Envoy AI Gateway routes on the body's model and only then applies the chosen backend's
 // modelNameOverride to the body and to x-ai-eg-model; `model` and `upstreamModel` keep both.
 
-import { Backend, GatewayConfig, MODEL_HEADER, Rule } from "../config";
+import { Backend, GatewayConfig, Rule } from "../config";
+import { MODEL_HEADER } from "../plugin-config";
 import { badRequest, CONTENT_TYPE_JSON, LocalReply, noBackendAvailable, noMatchingRoute, payloadTooLarge, unsupportedPath } from "../errors";
 import { RequestFacts, scanRequestBody } from "./body";
 import { Endpoint, endpointOf, stripQuery } from "./endpoint";

@@ -2,7 +2,7 @@
 // configuration; the glue answers 200 with content-type application/json.
 
 import { jsonQuote } from "../errors";
-import { ModelInfo } from "../config";
+import { ModelInfo } from "../plugin-config";
 
 /** Envoy AI Gateway's default `owned_by` (AIGatewayRoute rule `modelsOwnedBy`). */
 export const DEFAULT_MODEL_OWNER = "Envoy AI Gateway";

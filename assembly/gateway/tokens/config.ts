@@ -1,57 +1,9 @@
-// The token part of the plugin configuration (src-host/config/plugin-config.ts: costs, rateLimits), read
-// from the same JSON document as config.ts (which skips these keys) — shape-checked and made canonical
-// (json/shape.ts) before json-as sees it — and compiled once at configure time:
-// CEL expressions are compiled and dry-run, costs are resolved per route (a route's key beats a global
-// one, as Envoy AI Gateway does), rate limit rules are checked.
+// The token part of the plugin configuration (costs, rateLimits), compiled once at configure time from the
+// document config.ts parsed: CEL expressions are compiled and dry-run, costs are resolved per route (a
+// route's key beats a global one, as Envoy AI Gateway does), rate limit rules are checked.
 
-import { JSON } from "json-as";
 import { compileCel, CelProgram } from "../cel/program";
-import { JsonReader } from "../json/reader";
-import { checkObject, checkShape, Field, T_BOOL, T_INTEGER, T_OBJECT, T_OBJECTS, T_STRING, T_STRINGS } from "../json/shape";
-
-@json
-export class CostJson {
-  route: string = "";
-  metadataKey: string = "";
-  type: string = "";
-  cel: string = "";
-}
-
-@json
-export class RateLimitCostJson {
-  from: string = "";
-  number: f64 = 0;
-  metadataKey: string = "";
-}
-
-@json
-export class HeaderSelectorJson {
-  name: string = "";
-  type: string = "";
-  value: string = "";
-}
-
-@json
-export class RateLimitJson {
-  name: string = "";
-  type: string = "";
-  routes: string[] = [];
-  headers: HeaderSelectorJson[] = [];
-  limit: f64 = 0;
-  unitSeconds: f64 = 0;
-  requestCost: RateLimitCostJson = new RateLimitCostJson();
-  responseCost: RateLimitCostJson = new RateLimitCostJson();
-  rlsCluster: string = "";
-  domain: string = "";
-  failureModeDeny: bool = false;
-  timeoutMs: f64 = 0;
-}
-
-@json
-export class TokenConfigJson {
-  costs: CostJson[] = [];
-  rateLimits: RateLimitJson[] = [];
-}
+import { PluginConfig, RateLimitCostConfig } from "../plugin-config";
 
 export enum CostKind {
   Input,
@@ -140,38 +92,11 @@ function costKind(type: string): i32 {
 }
 
 function fail(error: string): TokenConfigResult {
-  return new TokenConfigResult(null, "invalid plugin configuration: " + error);
+  return new TokenConfigResult(null, error);
 }
 
-const COST_FIELDS: Array<Field> = [
-  new Field("route", T_STRING), new Field("metadataKey", T_STRING), new Field("type", T_STRING), new Field("cel", T_STRING),
-];
-const RATE_LIMIT_COST_FIELDS: Array<Field> = [
-  new Field("from", T_STRING), new Field("number", T_INTEGER, null, 0), new Field("metadataKey", T_STRING),
-];
-const HEADER_SELECTOR_FIELDS: Array<Field> = [new Field("name", T_STRING), new Field("type", T_STRING), new Field("value", T_STRING)];
-const RATE_LIMIT_FIELDS: Array<Field> = [
-  new Field("name", T_STRING), new Field("type", T_STRING), new Field("routes", T_STRINGS),
-  new Field("headers", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, HEADER_SELECTOR_FIELDS, out)),
-  new Field("limit", T_INTEGER, null, 0), new Field("unitSeconds", T_INTEGER, null, 0),
-  new Field("requestCost", T_OBJECT, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, RATE_LIMIT_COST_FIELDS, out)),
-  new Field("responseCost", T_OBJECT, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, RATE_LIMIT_COST_FIELDS, out)),
-  new Field("rlsCluster", T_STRING), new Field("domain", T_STRING), new Field("failureModeDeny", T_BOOL),
-  new Field("timeoutMs", T_INTEGER, null, 0, i32.MAX_VALUE),
-];
-const TOKEN_FIELDS: Array<Field> = [
-  new Field("costs", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, COST_FIELDS, out),
-    i64.MIN_VALUE, i64.MAX_VALUE, true),
-  new Field("rateLimits", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, RATE_LIMIT_FIELDS, out),
-    i64.MIN_VALUE, i64.MAX_VALUE, true),
-];
-
-/** Parses and compiles costs and rate limits from the plugin configuration (UTF-8 bytes at ptr/len). */
-export function loadTokenConfig(ptr: usize, len: usize): TokenConfigResult {
-  const canonical = new Array<string>();
-  const shapeError = checkShape(ptr, len, TOKEN_FIELDS, canonical);
-  if (shapeError.length > 0) return fail(shapeError);
-  const doc = JSON.parse<TokenConfigJson>(canonical.join(""));
+/** Compiles the costs and rate limits of the parsed plugin configuration. */
+export function compileTokenConfig(doc: PluginConfig): TokenConfigResult {
   const config = new TokenConfig();
   const global = new Array<Cost>();
   const routeCosts = new Map<string, Array<Cost>>();
@@ -272,7 +197,7 @@ function shareRoute(a: RateLimitRule, b: RateLimitRule): bool {
   return false;
 }
 
-function rateLimitCost(c: RateLimitCostJson): RateLimitCost | null {
+function rateLimitCost(c: RateLimitCostConfig): RateLimitCost | null {
   if (c.from == "Number" || c.from.length == 0) return new RateLimitCost("", c.number > 0 ? <u64>c.number : 0);
   if (c.from == "Metadata") return new RateLimitCost(c.metadataKey, 0);
   return null;
