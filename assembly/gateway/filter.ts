@@ -29,23 +29,26 @@ import {
   BACKEND_HEADER, BackendKind, DESTINATION_ENDPOINT_HEADER, MODEL_REWRITE_HEADER, GatewayConfig, MODEL_HEADER, PlainRule, PoolConfig, loadPluginConfig,
   plainRuleKey,
 } from "./config";
-import { LocalReply, errorJson } from "./errors";
+import { LocalReply, badRequest, errorJson } from "./errors";
 import { RequestFacts, scanRequestBody } from "./request/body";
 import { RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnHeaders } from "./request/decide";
 import { Endpoint } from "./request/endpoint";
-import { HeaderSource } from "./request/route";
+import { HeaderSource, firstMatch } from "./request/route";
 import { EppExchange, EppOwner, eppNeedsTick, expireEppExchanges } from "./epp";
-import { Admission, admit, currentHeaders, release, requestedOutputTokens, settleAll } from "./tokens/admission";
+import { Admission, admit, currentHeaders, release, settleAll, tighterLimitHeaders } from "./tokens/admission";
 import { TokenConfig, loadTokenConfig } from "./tokens/config";
 import { costValue, exportValue } from "./tokens/costs";
-import { recordOutput } from "./tokens/local-budget";
+import { OutputLimit, estimateUsage, requestedOutputTokens } from "./tokens/estimate";
+import { recentOutput, recordOutput } from "./tokens/local-budget";
+import { ANY_HOST, xdsRouteName } from "./tokens/route-key";
 import { UsageTracker } from "./tokens/usage-tracker";
 import {
-  GlobalCheck, RLS_METHOD, RLS_SERVICE, RateLimitAnswer, applicableGlobalRules, decodeRateLimitResponse,
-  encodeRateLimitRequest, globalLimitHeaders, globalRefusalBody, responseHits, CHARGE_OUTCOME,
+  GlobalCheck, RLS_METHOD, RLS_SERVICE, RateLimitAnswer, anyHits, applicableGlobalRules, decodeRateLimitResponse,
+  encodeRateLimitRequest, globalLimitHeaders, globalRefusalBody, reservationHits, settlementHits, CHARGE_OUTCOME,
 } from "./tokens/global-limit";
 import { GenAiLabels, RlsCall, recordBackendRequest, recordRlsCall } from "./tokens/metrics";
-import { endpointOperation } from "./request/endpoint";
+import { endpointOperation, stripQuery } from "./request/endpoint";
+import { TokenUsage } from "./response/usage";
 import { ResponseTiming } from "./response/timing";
 import { USAGE_OUTPUT } from "./response/usage";
 
@@ -143,6 +146,9 @@ class RequestHeaderSource extends HeaderSource {
   }
 }
 const REQUEST_HEADERS = new RequestHeaderSource();
+/** Reused by every request of this VM: read and used within one admission. */
+const OUTPUT_LIMIT = new OutputLimit();
+const ESTIMATE = new TokenUsage();
 
 export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHandler {
   private endpoint: Endpoint = Endpoint.Unsupported;
@@ -241,9 +247,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const status = responseHeaders.get(":status");
     this.status = status == null ? 0 : I32.parseInt(status);
     const admission = this.admission;
-    const limits = admission != null && admission.reservations.length > 0
-      ? currentHeaders(admission.reservations, nowSeconds())
-      : this.globalAnswer != null ? globalLimitHeaders(this.globalAnswer!) : new Array<Pair>();
+    const local = admission != null ? currentHeaders(admission.reservations, nowSeconds()) : new Array<Pair>();
+    const limits = tighterLimitHeaders(local, this.globalHeaders());
     for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
     const tracker = new UsageTracker();
     tracker.start(responseHeaders.get("content-type"), responseHeaders.get("content-encoding"));
@@ -314,6 +319,12 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     recordBackendRequest(this.backendName, endpoint == null ? "" : endpoint, <u64>timing.duration(), !this.succeeded());
   }
 
+  /** x-ratelimit-* of the Global answer at admission (its reservation included), or none. */
+  private globalHeaders(): Array<Pair> {
+    const answer = this.globalAnswer;
+    return answer != null ? globalLimitHeaders(answer) : new Array<Pair>();
+  }
+
   private succeeded(): bool {
     return this.finished && this.status >= 200 && this.status < 300;
   }
@@ -378,14 +389,18 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const check = this.globalCheck;
     if (check != null && usage != null) {
       const rule = check.rules[0];
-      const hits = responseHits(check, costs, usage, this.upstreamModel, this.backendName, this.route);
+      // Only what the real cost exceeds the reservation by; a reservation above it stays counted.
+      const hits = settlementHits(check, costs, usage, this.upstreamModel, this.backendName, this.route);
       // From the root context: the charge must not be cancelled with the stream.
-      CHARGE_OUTCOME.started(root.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits),
-        rule.timeoutMs, CHARGE_OUTCOME));
+      if (anyHits(hits)) {
+        CHARGE_OUTCOME.started(root.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits),
+          rule.timeoutMs, CHARGE_OUTCOME));
+      }
     }
     const admission = this.admission;
     if (admission != null && admission.reservations.length > 0) {
-      const limits = settleAll(admission.reservations, costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
+      const settled = settleAll(admission.reservations, costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
+      const limits = tighterLimitHeaders(settled, this.globalHeaders());
       if (tracker != null && !tracker.streaming) {
         for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
       }
@@ -409,6 +424,13 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       this.answer(reply);
       return FilterDataStatus.StopIterationNoBuffer;
     }
+    const limited = root.tokens.rateLimits.length > 0;
+    // A budget reserves what the request may produce: its output limit must be one a server can honour.
+    const outputLimit = limited ? requestedOutputTokens(ptr, len, OUTPUT_LIMIT) : null;
+    if (outputLimit != null && outputLimit.error.length > 0) {
+      this.answer(badRequest(stripQuery(this.path), outputLimit.error));
+      return FilterDataStatus.StopIterationNoBuffer;
+    }
     const backend = d.backend!;
     this.route = d.rule!.route;
     this.backendName = backend.name;
@@ -419,35 +441,38 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     requestHeaders.replace(BACKEND_HEADER, backend.name);
     // The route follows these headers from now on, also for the filter's own replies (429, EPP failures).
     clearRouteCache();
-    if (root.tokens.rateLimits.length > 0) {
-      const admission = admit(root.tokens, this.route, d.upstreamModel, backend.name, REQUEST_HEADERS, len,
-        requestedOutputTokens(ptr, len), nowSeconds());
+    if (outputLimit != null) {
+      // The xDS route the request was decided for: unshared budgets count per route (tokens/route-key.ts).
+      const rule = d.rule!;
+      const xdsRoute = xdsRouteName(rule, firstMatch(rule, REQUEST_HEADERS), ANY_HOST);
+      const requested = outputLimit.tokens;
+      const estimate = estimateUsage(ESTIMATE, len, requested, requested >= 0 ? 0 : recentOutput(d.upstreamModel));
+      const admission = admit(root.tokens, this.route, xdsRoute, d.upstreamModel, backend.name, REQUEST_HEADERS,
+        estimate, nowSeconds());
       const refusal = admission.refusal;
       if (refusal != null) {
         sendLocalResponseString(<u32>refusal.status, "token_rate_limited", refusal.body, refusal.headers);
         return FilterDataStatus.StopIterationNoBuffer;
       }
       this.admission = admission;
-      const check = applicableGlobalRules(root.tokens.rateLimits, this.route, REQUEST_HEADERS);
+      const check = applicableGlobalRules(root.tokens.rateLimits, this.route, xdsRoute, REQUEST_HEADERS);
       if (!check.empty) {
         this.globalCheck = check;
         this.decision = d;
-        const hits = new Array<u64>();
-        for (let i = 0; i < check.rules.length; i++) {
-          const c = check.rules[i].requestCost;
-          hits.push(c.metadataKey.length == 0 ? c.number : 0);
-        }
-        const rule = check.rules[0];
+        const hits = reservationHits(check, root.tokens.costsFor(this.route), estimate, d.upstreamModel, backend.name,
+          this.route);
+        const service = check.rules[0];
         this.rlsCheckSent = nowMicros();
-        if (this.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits), rule.timeoutMs, this) != 0) {
+        if (this.grpcCall(service.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits), service.timeoutMs, this) != 0) {
           return FilterDataStatus.StopIterationAndBuffer;
         }
         recordRlsCall(RlsCall.CHECK, RlsCall.UNAVAILABLE, -1);
-        if (rule.failureModeDeny) {
-          this.refuseGlobal(500, "the rate limit service cannot be called (cluster " + rule.rlsCluster + ")", []);
+        if (service.failureModeDeny) {
+          this.refuseGlobal(500, "the rate limit service cannot be called (cluster " + service.rlsCluster + ")", []);
           return FilterDataStatus.StopIterationNoBuffer;
         }
-        logWarn("rate limit service unavailable (cluster " + rule.rlsCluster + "); failure mode allow");
+        check.unreserved();
+        logWarn("rate limit service unavailable (cluster " + service.rlsCluster + "); failure mode allow");
       }
     }
     return this.forward(d, ptr, len);
@@ -469,9 +494,10 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
         this.refuseGlobal(500, "the rate limit service failed (grpc-status " + (<i32>status).toString() + ")", []);
         return;
       }
+      check.unreserved();
       logWarn("rate limit service failed (grpc-status " + (<i32>status).toString() + "); failure mode allow");
     } else if (answer.overLimit) {
-      this.refuseGlobal(429, "", globalLimitHeaders(answer));
+      this.refuseGlobal(429, globalRefusalBody(check, answer), globalLimitHeaders(answer));
       return;
     } else {
       this.globalAnswer = answer;
@@ -481,12 +507,13 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     if (this.forward(this.decision!, body.ptr, body.len) == FilterDataStatus.Continue) continueStream(StreamType.Request);
   }
 
+  /** 429 (`reason` is then the body) or a service failure under failure mode deny. */
   private refuseGlobal(status: i32, reason: string, headers: Array<Pair>): void {
     const admission = this.admission;
     if (admission != null) release(admission.reservations);
     this.admission = null;
     headers.push(new Pair("content-type", "application/json"));
-    const body = status == 429 ? globalRefusalBody(this.globalCheck!) : errorJson("RateLimitServiceError", status.toString(), reason);
+    const body = status == 429 ? reason : errorJson("RateLimitServiceError", status.toString(), reason);
     sendLocalResponseString(<u32>status, status == 429 ? "token_rate_limited" : "rate_limit_service_failed", body, headers);
   }
 

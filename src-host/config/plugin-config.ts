@@ -65,6 +65,11 @@ export interface RateLimitConfig {
   /** AIGatewayRoutes ("namespace/name") the rule applies to; empty = every route of the Gateway. */
   routes: string[];
   /**
+   * true: one counter over all its routes. false (Envoy Gateway's default): one counter per xDS route, i.e.
+   * per rule, match and hostname of each route (the filter names it, tokens/route-key.ts).
+   */
+  shared: boolean;
+  /**
    * clientSelectors headers, ANDed: Exact matches one value (one shared bucket for it); Distinct gives
    * every value its own bucket (the header must be present). No headers = one bucket for everyone.
    */

@@ -36,6 +36,7 @@ export class RateLimitJson {
   name: string = "";
   type: string = "";
   routes: string[] = [];
+  shared: bool = false;
   headers: HeaderSelectorJson[] = [];
   limit: f64 = 0;
   unitSeconds: f64 = 0;
@@ -94,6 +95,8 @@ export class RateLimitRule {
     public name: string,
     public global: bool,
     public routes: Array<string>,
+    /** One counter over all routes; else one per xDS route (route-key.ts). */
+    public shared: bool,
     public limit: u64,
     public unitSeconds: u64,
     public requestCost: RateLimitCost,
@@ -151,7 +154,7 @@ const RATE_LIMIT_COST_FIELDS: Array<Field> = [
 ];
 const HEADER_SELECTOR_FIELDS: Array<Field> = [new Field("name", T_STRING), new Field("type", T_STRING), new Field("value", T_STRING)];
 const RATE_LIMIT_FIELDS: Array<Field> = [
-  new Field("name", T_STRING), new Field("type", T_STRING), new Field("routes", T_STRINGS),
+  new Field("name", T_STRING), new Field("type", T_STRING), new Field("routes", T_STRINGS), new Field("shared", T_BOOL),
   new Field("headers", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, HEADER_SELECTOR_FIELDS, out)),
   new Field("limit", T_INTEGER, null, 0), new Field("unitSeconds", T_INTEGER, null, 0),
   new Field("requestCost", T_OBJECT, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, RATE_LIMIT_COST_FIELDS, out)),
@@ -220,7 +223,7 @@ export function loadTokenConfig(ptr: usize, len: usize): TokenConfigResult {
     const resp = rateLimitCost(r.responseCost);
     if (req == null) return fail(at + ".requestCost.from: must be Number or Metadata");
     if (resp == null) return fail(at + ".responseCost.from: must be Number or Metadata");
-    const rule = new RateLimitRule(r.name, global, r.routes, <u64>r.limit, <u64>r.unitSeconds, req, resp,
+    const rule = new RateLimitRule(r.name, global, r.routes, r.shared, <u64>r.limit, <u64>r.unitSeconds, req, resp,
       r.rlsCluster, r.domain, r.failureModeDeny, r.timeoutMs > 0 ? <u32>r.timeoutMs : 1000);
     for (let j = 0; j < r.headers.length; j++) {
       const h = r.headers[j];
