@@ -5,7 +5,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src-host/cli/run.js";
-import { GATEWAY, runManifests, testUpstreamBackend } from "./manifests.js";
+import { GATEWAY, runManifests, testUpstreamBackend, tokenBudgetOnGateway } from "./manifests.js";
 
 // Rule 0 has two matches (two xDS routes), rule 1 one.
 const route = `${testUpstreamBackend(8080)}
@@ -26,35 +26,14 @@ spec:
     type: TotalToken
 `;
 
-/** 300 tokens per user and hour on every route of the Gateway: the test upstream's answer costs all 300. */
-const policy = (type: "Local" | "Global", shared: boolean) => `
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: BackendTrafficPolicy
-metadata: { name: per-user }
-spec:
-  targetRefs: [{ group: gateway.networking.k8s.io, kind: Gateway, name: eg }]
-  rateLimit:
-    type: ${type}
-    ${type.toLowerCase()}:
-      rules:
-      - clientSelectors:
-        - headers: [{ name: x-user-id, type: Distinct }]
-        limit: { requests: 300, unit: Hour }
-        shared: ${shared}
-        cost:
-          request: { from: Number, number: 0 }
-          response:
-            from: Metadata
-            metadata: { namespace: io.envoy.ai_gateway, key: llm_total_token }
-`;
-
 for (const type of ["Local", "Global"] as const) {
   describe(`a ${type} token budget on the Gateway`, () => {
     let gw: RunningGateway | undefined;
     let client: OpenAI;
     const start = async (shared: boolean) => {
       await gw?.close(); // every variant's pods use the same loopback addresses
-      gw = await runManifests({ "all.yaml": `${GATEWAY}---${route}---${policy(type, shared)}` });
+      // 300 tokens per user and hour on every route of the Gateway: the test upstream's answer costs all 300.
+      gw = await runManifests({ "all.yaml": `${GATEWAY}---${route}---${tokenBudgetOnGateway("per-user", type, 300, shared)}` });
       const a = gw.gateway.listenerAddress;
       client = new OpenAI({ baseURL: `http://${a.address}:${a.port}/v1`, apiKey: "unused", maxRetries: 0 });
     };
