@@ -20,8 +20,8 @@
 import {
   BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcCallHandler, GrpcStatus, GrpcStream,
   GrpcStreamHandler, HttpContext, Pair, StreamType, continueStream,
-  RootContext, clearRouteCache, getBufferBytes, getBufferLength, getCurrentTimeNanoseconds, getPropertyString, logError, logWarn,
-  requestHeaders, responseHeaders, sendLocalResponseString, setBufferBytesUnsafe,
+  RootContext, SharedData, WasmResult, clearRouteCache, getBufferBytes, getBufferLength, getCurrentTimeNanoseconds, getPropertyString,
+  getSharedData, logError, logWarn, requestHeaders, responseHeaders, sendLocalResponseString, setBufferBytesUnsafe, setSharedData,
 } from "../proxy-wasm";
 import { readBody } from "./body-read";
 import { Piece } from "./byte-buffer";
@@ -35,11 +35,11 @@ import { RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnHea
 import { Endpoint } from "./request/endpoint";
 import { HeaderSource, firstMatch } from "./request/route";
 import { EppExchange, EppOwner, eppNeedsTick, expireEppExchanges } from "./epp";
-import { Admission, admit, currentHeaders, release, settleAll, tighterLimitHeaders } from "./tokens/admission";
+import { Admission, admit, tighterLimitHeaders } from "./tokens/admission";
 import { TokenConfig, loadTokenConfig } from "./tokens/config";
 import { costValue, exportValue } from "./tokens/costs";
 import { OutputLimit, estimateUsage, requestedOutputTokens } from "./tokens/estimate";
-import { recentOutput, recordOutput } from "./tokens/local-budget";
+import { BudgetStore, recentOutput, recordOutput } from "./tokens/local-budget";
 import { ANY_HOST, xdsRouteName } from "./tokens/route-key";
 import { UsageTracker } from "./tokens/usage-tracker";
 import {
@@ -146,6 +146,18 @@ class RequestHeaderSource extends HeaderSource {
   }
 }
 const REQUEST_HEADERS = new RequestHeaderSource();
+/** Token budgets in proxy-wasm shared data, shared by every worker VM of the plugin. */
+class SharedDataBudgets extends BudgetStore {
+  get(key: string): SharedData | null {
+    return getSharedData(key);
+  }
+
+  set(key: string, value: ArrayBuffer, cas: u32): WasmResult {
+    return setSharedData(key, value, cas);
+  }
+}
+const BUDGETS = new SharedDataBudgets();
+
 /** Reused by every request of this VM: read and used within one admission. */
 const OUTPUT_LIMIT = new OutputLimit();
 const ESTIMATE = new TokenUsage();
@@ -247,7 +259,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const status = responseHeaders.get(":status");
     this.status = status == null ? 0 : I32.parseInt(status);
     const admission = this.admission;
-    const local = admission != null ? currentHeaders(admission.reservations, nowSeconds()) : new Array<Pair>();
+    const local = admission != null ? admission.current(nowSeconds()) : new Array<Pair>();
     const limits = tighterLimitHeaders(local, this.globalHeaders());
     for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
     const tracker = new UsageTracker();
@@ -306,7 +318,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   onLog(): void {
     // A request that never got a complete response gives its reservations back.
     const admission = this.admission;
-    if (admission != null && !this.finished) release(admission.reservations);
+    if (admission != null && !this.finished) admission.release();
     // Like Envoy AI Gateway, only a request that went upstream is measured: the filter's own replies
     // (400, 404, 429, EPP failures) are not GenAI requests of a backend.
     if (this.backendName.length == 0 || !this.timing.started) return;
@@ -376,7 +388,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       exportValue("route_name", this.route);
       exportValue("response_model", usage.model.length > 0 ? usage.model : model);
       // Only admission estimates read a model's recent output: no rate limits, no shared-data round trip.
-      if (usage.has(USAGE_OUTPUT) && root.tokens.rateLimits.length > 0) recordOutput(model, usage.outputTokens);
+      if (usage.has(USAGE_OUTPUT) && root.tokens.rateLimits.length > 0) recordOutput(BUDGETS, model, usage.outputTokens);
       labels.recordUsage(usage);
       // Streams only, as Envoy AI Gateway: both are defined by the first and the last output event.
       const ttft = timing.timeToFirstToken();
@@ -399,7 +411,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     }
     const admission = this.admission;
     if (admission != null && admission.reservations.length > 0) {
-      const settled = settleAll(admission.reservations, costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
+      const settled = admission.settle(costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
       const limits = tighterLimitHeaders(settled, this.globalHeaders());
       if (tracker != null && !tracker.streaming) {
         for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
@@ -446,8 +458,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       const rule = d.rule!;
       const xdsRoute = xdsRouteName(rule, firstMatch(rule, REQUEST_HEADERS), ANY_HOST);
       const requested = outputLimit.tokens;
-      const estimate = estimateUsage(ESTIMATE, len, requested, requested >= 0 ? 0 : recentOutput(d.upstreamModel));
-      const admission = admit(root.tokens, this.route, xdsRoute, d.upstreamModel, backend.name, REQUEST_HEADERS,
+      const estimate = estimateUsage(ESTIMATE, len, requested, requested >= 0 ? 0 : recentOutput(BUDGETS, d.upstreamModel));
+      const admission = admit(BUDGETS, root.tokens, this.route, xdsRoute, d.upstreamModel, backend.name, REQUEST_HEADERS,
         estimate, nowSeconds());
       const refusal = admission.refusal;
       if (refusal != null) {
@@ -510,7 +522,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   /** 429 (`reason` is then the body) or a service failure under failure mode deny. */
   private refuseGlobal(status: i32, reason: string, headers: Array<Pair>): void {
     const admission = this.admission;
-    if (admission != null) release(admission.reservations);
+    if (admission != null) admission.release();
     this.admission = null;
     headers.push(new Pair("content-type", "application/json"));
     const body = status == 429 ? reason : errorJson("RateLimitServiceError", status.toString(), reason);

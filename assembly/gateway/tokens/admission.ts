@@ -2,7 +2,8 @@
 // (estimate.ts, priced with the same cost the rule charges) in every Local budget that applies, and the end
 // of the response replaces each reservation by the real cost. A refused request gets 429 with
 // x-ratelimit-* headers that count what was really spent and reserved. An unshared rule's budget is kept
-// per xDS route (route-key.ts), a shared one across all its routes.
+// per xDS route (route-key.ts), a shared one across all its routes. Budgets live behind the BudgetStore
+// port (local-budget.ts), which the glue implements with proxy-wasm shared data.
 
 import { Pair } from "../../proxy-wasm";
 import { errorJson } from "../errors";
@@ -10,7 +11,7 @@ import { HeaderSource } from "../request/route";
 import { TokenUsage } from "../response/usage";
 import { Cost, RateLimitRule, TokenConfig } from "./config";
 import { ruleCost } from "./costs";
-import { BucketState, bucketKey, reserve, settle, spentIn } from "./local-budget";
+import { BucketState, BudgetStore, bucketKey, reserve, settle, spentIn } from "./local-budget";
 import { counterName } from "./route-key";
 
 export class Reservation {
@@ -45,18 +46,49 @@ function clientKey(rule: RateLimitRule, headers: HeaderSource): string | null {
   return key;
 }
 
+/** A request's reservations (or its refusal), settled or given back in the store they were made in. */
 export class Admission {
   reservations: Array<Reservation> = [];
   refusal: Refusal | null = null;
+
+  constructor(readonly budgets: BudgetStore) {}
+
+  /** Replaces every reservation by the real cost; returns the x-ratelimit-* headers of the tightest budget. */
+  settle(costs: Array<Cost>, usage: TokenUsage | null, model: string, backend: string, route: string,
+    nowSec: u64): Array<Pair> {
+    const reservations = this.reservations;
+    const spent = new Array<u64>(reservations.length);
+    for (let i = 0; i < reservations.length; i++) {
+      const r = reservations[i];
+      settle(this.budgets, r.key, r.amount, ruleCost(r.rule, costs, usage, model, backend, route), state);
+      spent[i] = state.spent;
+    }
+    return tightest(reservations, spent, nowSec);
+  }
+
+  /** The headers for the tightest budget as it stands now (reservations included), for a response start. */
+  current(nowSec: u64): Array<Pair> {
+    const reservations = this.reservations;
+    const spent = new Array<u64>(reservations.length);
+    for (let i = 0; i < reservations.length; i++) spent[i] = spentIn(this.budgets, reservations[i].key);
+    return tightest(reservations, spent, nowSec);
+  }
+
+  /** Gives the reservations back: the request will not run (refused elsewhere, or failed before upstream). */
+  release(): void {
+    const reservations = this.reservations;
+    for (let i = 0; i < reservations.length; i++) settle(this.budgets, reservations[i].key, reservations[i].amount, 0, state);
+    reservations.length = 0;
+  }
 }
 
 /**
  * Reserves the request's `estimate` in every applicable Local budget (the budget of `xdsRoute` for an
  * unshared rule); refuses on the first full one.
  */
-export function admit(config: TokenConfig, route: string, xdsRoute: string, model: string, backend: string,
-  headers: HeaderSource, estimate: TokenUsage, nowSec: u64): Admission {
-  const result = new Admission();
+export function admit(budgets: BudgetStore, config: TokenConfig, route: string, xdsRoute: string, model: string,
+  backend: string, headers: HeaderSource, estimate: TokenUsage, nowSec: u64): Admission {
+  const result = new Admission(budgets);
   const rules = config.rateLimits;
   if (rules.length == 0) return result;
   const costs = config.costsFor(route);
@@ -69,35 +101,15 @@ export function admit(config: TokenConfig, route: string, xdsRoute: string, mode
     const key = bucketKey(counterName(rule, xdsRoute), client, window);
     const amount = ruleCost(rule, costs, estimate, model, backend, route);
     const windowEnd = (window + 1) * rule.unitSeconds;
-    reserve(key, amount, rule.limit, state);
+    reserve(budgets, key, amount, rule.limit, state);
     if (!state.ok) {
-      release(result.reservations);
-      result.reservations.length = 0;
+      result.release();
       result.refusal = refusal(rule, state.spent, amount, windowEnd - nowSec);
       return result;
     }
     result.reservations.push(new Reservation(rule, key, amount, windowEnd));
   }
   return result;
-}
-
-/** Replaces every reservation by the real cost; returns the x-ratelimit-* headers of the tightest budget. */
-export function settleAll(reservations: Array<Reservation>, costs: Array<Cost>, usage: TokenUsage | null,
-  model: string, backend: string, route: string, nowSec: u64): Array<Pair> {
-  const spent = new Array<u64>(reservations.length);
-  for (let i = 0; i < reservations.length; i++) {
-    const r = reservations[i];
-    settle(r.key, r.amount, ruleCost(r.rule, costs, usage, model, backend, route), state);
-    spent[i] = state.spent;
-  }
-  return tightest(reservations, spent, nowSec);
-}
-
-/** The headers for the tightest budget as it stands now (including reservations), for a response start. */
-export function currentHeaders(reservations: Array<Reservation>, nowSec: u64): Array<Pair> {
-  const spent = new Array<u64>(reservations.length);
-  for (let i = 0; i < reservations.length; i++) spent[i] = spentIn(reservations[i].key);
-  return tightest(reservations, spent, nowSec);
 }
 
 /** x-ratelimit-* of the budget with the fewest tokens left, `spent[i]` being budget i's count. */
@@ -127,11 +139,6 @@ export function tighterLimitHeaders(a: Array<Pair>, b: Array<Pair>): Array<Pair>
 function remainingOf(headers: Array<Pair>): u64 {
   for (let i = 0; i < headers.length; i++) if (headers[i].key == "x-ratelimit-remaining") return U64.parseInt(headers[i].value);
   return u64.MAX_VALUE;
-}
-
-/** Gives back reservations of a request that will not run (refused elsewhere, or failed before upstream). */
-export function release(reservations: Array<Reservation>): void {
-  for (let i = 0; i < reservations.length; i++) settle(reservations[i].key, reservations[i].amount, 0, state);
 }
 
 function limitHeaders(limit: u64, remaining: u64, resetSec: u64): Array<Pair> {
