@@ -90,6 +90,11 @@ export const classes = {
       { name: "type", type: "string", enum: ["Local", "Global"] },
       { name: "routes", type: "strings", doc: "AIGatewayRoutes (\"namespace/name\") the rule applies to; empty = every route of the Gateway." },
       {
+        name: "shared", type: "boolean",
+        doc: "true: one counter over all its routes. false (Envoy Gateway's default): one counter per xDS route, i.e.\n" +
+          "per rule, match and hostname of each route (the filter names it, tokens/route-key.ts).",
+      },
+      {
         name: "headers", type: "objects", of: "HeaderSelectorConfig",
         doc: "clientSelectors headers, ANDed: Exact matches one value (one shared bucket for it); Distinct gives\n" +
           "every value its own bucket (the header must be present). No headers = one bucket for everyone.",

@@ -20,30 +20,33 @@
 import {
   BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcCallHandler, GrpcStatus, GrpcStream,
   GrpcStreamHandler, HttpContext, Pair, StreamType, continueStream,
-  RootContext, clearRouteCache, getBufferBytes, getBufferLength, getCurrentTimeNanoseconds, getPropertyString, logError, logWarn,
-  requestHeaders, responseHeaders, sendLocalResponseString, setBufferBytesUnsafe,
+  RootContext, SharedData, WasmResult, clearRouteCache, getBufferBytes, getBufferLength, getCurrentTimeNanoseconds, getPropertyString,
+  getSharedData, logError, logWarn, requestHeaders, responseHeaders, sendLocalResponseString, setBufferBytesUnsafe, setSharedData,
 } from "../proxy-wasm";
 import { readBody } from "./body-read";
 import { Piece } from "./byte-buffer";
 import { BackendKind, GatewayConfig, PlainRule, loadPluginConfig, plainRuleKey } from "./config";
 import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, MODEL_HEADER, MODEL_REWRITE_HEADER, PoolConfig } from "./plugin-config";
-import { LocalReply, errorJson } from "./errors";
+import { LocalReply, badRequest, errorJson } from "./errors";
 import { RequestFacts, scanRequestBody } from "./request/body";
 import { RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnHeaders } from "./request/decide";
 import { Endpoint } from "./request/endpoint";
-import { HeaderSource } from "./request/route";
+import { HeaderSource, firstMatch } from "./request/route";
 import { EppExchange, EppOwner, eppNeedsTick, expireEppExchanges } from "./epp";
-import { Admission, admit, currentHeaders, release, requestedOutputTokens, settleAll } from "./tokens/admission";
+import { Admission, admit, tighterLimitHeaders } from "./tokens/admission";
 import { TokenConfig } from "./tokens/config";
 import { costValue, exportValue } from "./tokens/costs";
-import { recordOutput } from "./tokens/local-budget";
+import { OutputLimit, estimateUsage, requestedOutputTokens } from "./tokens/estimate";
+import { BudgetStore, recentOutput, recordOutput } from "./tokens/local-budget";
+import { ANY_HOST, xdsRouteName } from "./tokens/route-key";
 import { UsageTracker } from "./tokens/usage-tracker";
 import {
-  GlobalCheck, RLS_METHOD, RLS_SERVICE, RateLimitAnswer, applicableGlobalRules, decodeRateLimitResponse,
-  encodeRateLimitRequest, globalLimitHeaders, globalRefusalBody, responseHits, CHARGE_OUTCOME,
+  GlobalCheck, RLS_METHOD, RLS_SERVICE, RateLimitAnswer, anyHits, applicableGlobalRules, decodeRateLimitResponse,
+  encodeRateLimitRequest, globalLimitHeaders, globalRefusalBody, reservationHits, settlementHits, CHARGE_OUTCOME,
 } from "./tokens/global-limit";
 import { GenAiLabels, RlsCall, recordBackendRequest, recordRlsCall } from "./tokens/metrics";
-import { endpointOperation } from "./request/endpoint";
+import { endpointOperation, stripQuery } from "./request/endpoint";
+import { TokenUsage } from "./response/usage";
 import { ResponseTiming } from "./response/timing";
 import { USAGE_OUTPUT } from "./response/usage";
 
@@ -136,6 +139,21 @@ class RequestHeaderSource extends HeaderSource {
   }
 }
 const REQUEST_HEADERS = new RequestHeaderSource();
+/** Token budgets in proxy-wasm shared data, shared by every worker VM of the plugin. */
+class SharedDataBudgets extends BudgetStore {
+  get(key: string): SharedData | null {
+    return getSharedData(key);
+  }
+
+  set(key: string, value: ArrayBuffer, cas: u32): WasmResult {
+    return setSharedData(key, value, cas);
+  }
+}
+const BUDGETS = new SharedDataBudgets();
+
+/** Reused by every request of this VM: read and used within one admission. */
+const OUTPUT_LIMIT = new OutputLimit();
+const ESTIMATE = new TokenUsage();
 
 export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHandler {
   private endpoint: Endpoint = Endpoint.Unsupported;
@@ -234,9 +252,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const status = responseHeaders.get(":status");
     this.status = status == null ? 0 : I32.parseInt(status);
     const admission = this.admission;
-    const limits = admission != null && admission.reservations.length > 0
-      ? currentHeaders(admission.reservations, nowSeconds())
-      : this.globalAnswer != null ? globalLimitHeaders(this.globalAnswer!) : new Array<Pair>();
+    const local = admission != null ? admission.current(nowSeconds()) : new Array<Pair>();
+    const limits = tighterLimitHeaders(local, this.globalHeaders());
     for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
     const tracker = new UsageTracker();
     tracker.start(responseHeaders.get("content-type"), responseHeaders.get("content-encoding"));
@@ -294,7 +311,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   onLog(): void {
     // A request that never got a complete response gives its reservations back.
     const admission = this.admission;
-    if (admission != null && !this.finished) release(admission.reservations);
+    if (admission != null && !this.finished) admission.release();
     // Like Envoy AI Gateway, only a request that went upstream is measured: the filter's own replies
     // (400, 404, 429, EPP failures) are not GenAI requests of a backend.
     if (this.backendName.length == 0 || !this.timing.started) return;
@@ -305,6 +322,12 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     }
     const endpoint = getPropertyString(["upstream", "address"]);
     recordBackendRequest(this.backendName, endpoint == null ? "" : endpoint, <u64>timing.duration(), !this.succeeded());
+  }
+
+  /** x-ratelimit-* of the Global answer at admission (its reservation included), or none. */
+  private globalHeaders(): Array<Pair> {
+    const answer = this.globalAnswer;
+    return answer != null ? globalLimitHeaders(answer) : new Array<Pair>();
   }
 
   private succeeded(): bool {
@@ -358,7 +381,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       exportValue("route_name", this.route);
       exportValue("response_model", usage.model.length > 0 ? usage.model : model);
       // Only admission estimates read a model's recent output: no rate limits, no shared-data round trip.
-      if (usage.has(USAGE_OUTPUT) && root.tokens.rateLimits.length > 0) recordOutput(model, usage.outputTokens);
+      if (usage.has(USAGE_OUTPUT) && root.tokens.rateLimits.length > 0) recordOutput(BUDGETS, model, usage.outputTokens);
       labels.recordUsage(usage);
       // Streams only, as Envoy AI Gateway: both are defined by the first and the last output event.
       const ttft = timing.timeToFirstToken();
@@ -371,14 +394,18 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const check = this.globalCheck;
     if (check != null && usage != null) {
       const rule = check.rules[0];
-      const hits = responseHits(check, costs, usage, this.upstreamModel, this.backendName, this.route);
+      // Only what the real cost exceeds the reservation by; a reservation above it stays counted.
+      const hits = settlementHits(check, costs, usage, this.upstreamModel, this.backendName, this.route);
       // From the root context: the charge must not be cancelled with the stream.
-      CHARGE_OUTCOME.started(root.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits),
-        rule.timeoutMs, CHARGE_OUTCOME));
+      if (anyHits(hits)) {
+        CHARGE_OUTCOME.started(root.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits),
+          rule.timeoutMs, CHARGE_OUTCOME));
+      }
     }
     const admission = this.admission;
     if (admission != null && admission.reservations.length > 0) {
-      const limits = settleAll(admission.reservations, costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
+      const settled = admission.settle(costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
+      const limits = tighterLimitHeaders(settled, this.globalHeaders());
       if (tracker != null && !tracker.streaming) {
         for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
       }
@@ -402,6 +429,13 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       this.answer(reply);
       return FilterDataStatus.StopIterationNoBuffer;
     }
+    const limited = root.tokens.rateLimits.length > 0;
+    // A budget reserves what the request may produce: its output limit must be one a server can honour.
+    const outputLimit = limited ? requestedOutputTokens(ptr, len, OUTPUT_LIMIT) : null;
+    if (outputLimit != null && outputLimit.error.length > 0) {
+      this.answer(badRequest(stripQuery(this.path), outputLimit.error));
+      return FilterDataStatus.StopIterationNoBuffer;
+    }
     const backend = d.backend!;
     this.route = d.rule!.route;
     this.backendName = backend.name;
@@ -412,35 +446,38 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     requestHeaders.replace(BACKEND_HEADER, backend.name);
     // The route follows these headers from now on, also for the filter's own replies (429, EPP failures).
     clearRouteCache();
-    if (root.tokens.rateLimits.length > 0) {
-      const admission = admit(root.tokens, this.route, d.upstreamModel, backend.name, REQUEST_HEADERS, len,
-        requestedOutputTokens(ptr, len), nowSeconds());
+    if (outputLimit != null) {
+      // The xDS route the request was decided for: unshared budgets count per route (tokens/route-key.ts).
+      const rule = d.rule!;
+      const xdsRoute = xdsRouteName(rule, firstMatch(rule, REQUEST_HEADERS), ANY_HOST);
+      const requested = outputLimit.tokens;
+      const estimate = estimateUsage(ESTIMATE, len, requested, requested >= 0 ? 0 : recentOutput(BUDGETS, d.upstreamModel));
+      const admission = admit(BUDGETS, root.tokens, this.route, xdsRoute, d.upstreamModel, backend.name, REQUEST_HEADERS,
+        estimate, nowSeconds());
       const refusal = admission.refusal;
       if (refusal != null) {
         sendLocalResponseString(<u32>refusal.status, "token_rate_limited", refusal.body, refusal.headers);
         return FilterDataStatus.StopIterationNoBuffer;
       }
       this.admission = admission;
-      const check = applicableGlobalRules(root.tokens.rateLimits, this.route, REQUEST_HEADERS);
+      const check = applicableGlobalRules(root.tokens.rateLimits, this.route, xdsRoute, REQUEST_HEADERS);
       if (!check.empty) {
         this.globalCheck = check;
         this.decision = d;
-        const hits = new Array<u64>();
-        for (let i = 0; i < check.rules.length; i++) {
-          const c = check.rules[i].requestCost;
-          hits.push(c.metadataKey.length == 0 ? c.number : 0);
-        }
-        const rule = check.rules[0];
+        const hits = reservationHits(check, root.tokens.costsFor(this.route), estimate, d.upstreamModel, backend.name,
+          this.route);
+        const service = check.rules[0];
         this.rlsCheckSent = nowMicros();
-        if (this.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits), rule.timeoutMs, this) != 0) {
+        if (this.grpcCall(service.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits), service.timeoutMs, this) != 0) {
           return FilterDataStatus.StopIterationAndBuffer;
         }
         recordRlsCall(RlsCall.CHECK, RlsCall.UNAVAILABLE, -1);
-        if (rule.failureModeDeny) {
-          this.refuseGlobal(500, "the rate limit service cannot be called (cluster " + rule.rlsCluster + ")", []);
+        if (service.failureModeDeny) {
+          this.refuseGlobal(500, "the rate limit service cannot be called (cluster " + service.rlsCluster + ")", []);
           return FilterDataStatus.StopIterationNoBuffer;
         }
-        logWarn("rate limit service unavailable (cluster " + rule.rlsCluster + "); failure mode allow");
+        check.unreserved();
+        logWarn("rate limit service unavailable (cluster " + service.rlsCluster + "); failure mode allow");
       }
     }
     return this.forward(d, ptr, len);
@@ -462,9 +499,10 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
         this.refuseGlobal(500, "the rate limit service failed (grpc-status " + (<i32>status).toString() + ")", []);
         return;
       }
+      check.unreserved();
       logWarn("rate limit service failed (grpc-status " + (<i32>status).toString() + "); failure mode allow");
     } else if (answer.overLimit) {
-      this.refuseGlobal(429, "", globalLimitHeaders(answer));
+      this.refuseGlobal(429, globalRefusalBody(check, answer), globalLimitHeaders(answer));
       return;
     } else {
       this.globalAnswer = answer;
@@ -474,12 +512,13 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     if (this.forward(this.decision!, body.ptr, body.len) == FilterDataStatus.Continue) continueStream(StreamType.Request);
   }
 
+  /** 429 (`reason` is then the body) or a service failure under failure mode deny. */
   private refuseGlobal(status: i32, reason: string, headers: Array<Pair>): void {
     const admission = this.admission;
-    if (admission != null) release(admission.reservations);
+    if (admission != null) admission.release();
     this.admission = null;
     headers.push(new Pair("content-type", "application/json"));
-    const body = status == 429 ? globalRefusalBody(this.globalCheck!) : errorJson("RateLimitServiceError", status.toString(), reason);
+    const body = status == 429 ? reason : errorJson("RateLimitServiceError", status.toString(), reason);
     sendLocalResponseString(<u32>status, status == 429 ? "token_rate_limited" : "rate_limit_service_failed", body, headers);
   }
 

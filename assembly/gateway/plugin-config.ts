@@ -19,7 +19,7 @@
 import { Field, T_BOOL, T_INTEGER, T_OBJECT, T_OBJECTS, T_STRING, T_STRINGS } from "./json/shape";
 
 /** The contract version (a digest of contract/plugin-config.mjs): host and filter must agree on it. */
-export const PLUGIN_CONFIG_VERSION = "21f6e3137b13";
+export const PLUGIN_CONFIG_VERSION = "36b6ab43e1bf";
 
 export const MODEL_HEADER = "x-ai-eg-model";
 export const BACKEND_HEADER = "x-ai-eg-backend";
@@ -86,6 +86,11 @@ export class RateLimitConfig {
   type: string = "";
   /** AIGatewayRoutes ("namespace/name") the rule applies to; empty = every route of the Gateway. */
   routes: string[] = [];
+  /**
+   * true: one counter over all its routes. false (Envoy Gateway's default): one counter per xDS route, i.e.
+   * per rule, match and hostname of each route (the filter names it, tokens/route-key.ts).
+   */
+  shared: bool = false;
   /**
    * clientSelectors headers, ANDed: Exact matches one value (one shared bucket for it); Distinct gives
    * every value its own bucket (the header must be present). No headers = one bucket for everyone.
@@ -238,6 +243,7 @@ const RATE_LIMIT_CONFIG_FIELDS: Array<Field> = [
   new Field("name", T_STRING),
   new Field("type", T_STRING),
   new Field("routes", T_STRINGS),
+  new Field("shared", T_BOOL),
   new Field("headers", T_OBJECTS, HEADER_SELECTOR_CONFIG_FIELDS),
   new Field("limit", T_INTEGER, null, 0),
   new Field("unitSeconds", T_INTEGER, null, 0),

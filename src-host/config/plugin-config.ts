@@ -14,7 +14,7 @@
 // cluster is an InferencePool's, asks that pool's Endpoint Picker (headers only for a bodiless request).
 
 /** The contract version (a digest of contract/plugin-config.mjs): host and filter must agree on it. */
-export const PLUGIN_CONFIG_VERSION = "21f6e3137b13";
+export const PLUGIN_CONFIG_VERSION = "36b6ab43e1bf";
 
 export const MODEL_HEADER = "x-ai-eg-model";
 export const BACKEND_HEADER = "x-ai-eg-backend";
@@ -78,6 +78,11 @@ export interface RateLimitConfig {
   type: "Local" | "Global";
   /** AIGatewayRoutes ("namespace/name") the rule applies to; empty = every route of the Gateway. */
   routes: string[];
+  /**
+   * true: one counter over all its routes. false (Envoy Gateway's default): one counter per xDS route, i.e.
+   * per rule, match and hostname of each route (the filter names it, tokens/route-key.ts).
+   */
+  shared: boolean;
   /**
    * clientSelectors headers, ANDed: Exact matches one value (one shared bucket for it); Distinct gives
    * every value its own bucket (the header must be present). No headers = one bucket for everyone.

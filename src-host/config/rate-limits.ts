@@ -4,13 +4,14 @@
 //   one HTTPRoute per AIGatewayRoute, with its name, so an HTTPRoute target names an AIGatewayRoute.
 // - A policy targeting a route beats one targeting the Gateway, for that route (policies are not merged);
 //   two policies on the same target are refused (Envoy Gateway applies only the oldest).
-// - Unless a rule is `shared`, every route keeps its own counters: the rule becomes one budget per route,
-//   named "<ns>/<policy>/rule/<i>/route/<route ns>/<route name>" when the policy covers several routes or
-//   the Gateway, "<ns>/<policy>/rule/<i>" when it targets a single HTTPRoute. A shared rule is one budget
-//   "<ns>/<policy>/rule/<i>" over all its routes (`routes: []` when that is every route of the Gateway).
-//   When a policy has both global and local rules, "rule" becomes "global/rule" and "local/rule".
-//   (Envoy Gateway keys unshared counters by the generated xDS route, i.e. per rule of the route; aigw run
-//   keys them per AIGatewayRoute.)
+// - Each rule becomes one RateLimitConfig "<ns>/<policy>/rule/<i>" over the routes it covers (`routes: []`
+//   when that is every route of the Gateway); "rule" becomes "global/rule" and "local/rule" when a policy
+//   has both. Unless the rule is `shared`, the filter keeps one counter per xDS route as Envoy Gateway v1.8
+//   does (internal/xds/translator/ratelimit.go: the route's name is a descriptor of every unshared rule):
+//   Envoy AI Gateway v1.1.0 turns AIGatewayRoute rule i, match j into HTTPRoute rule i, match j
+//   (internal/controller/ai_gateway_route.go), and Envoy Gateway makes each of those, per hostname, an xDS
+//   route "httproute/<ns>/<name>/rule/<i>/match/<j>/<host>". So a Gateway-wide budget gives every model of
+//   every route its own counter; a `shared` rule is one counter over all of them.
 // - Global rules talk to the rate limit service on cluster "ratelimit" (HTTP/2, plaintext), domain
 //   "ai-gateway"; failure mode and timeout come from the policy's annotations (model-policy.ts).
 // - A response cost read from metadata names an llmRequestCosts key: refused when no cost defines it,
@@ -106,7 +107,6 @@ export function buildRateLimits(owners: PolicyOwners, attached: RouteModel[], co
       if (a.gateway || a.routes.length > 0) a.policy.f.warn("spec.rateLimit", "applies to no served route");
       continue;
     }
-    const perRouteNames = a.gateway || routeIds.length > 1;
     const both = rl.global !== undefined && rl.local !== undefined;
     const blocks: Array<["Global" | "Local", RateLimitRuleModel[] | undefined]> = [
       ["Global", rl.global],
@@ -116,10 +116,11 @@ export function buildRateLimits(owners: PolicyOwners, attached: RouteModel[], co
       for (const rule of rules ?? []) {
         const base = `${a.policy.namespace}/${a.policy.name}/${both ? `${type.toLowerCase()}/` : ""}rule/${rule.index}`;
         checkResponseKey(a.policy, rule, routeIds, costs);
-        const make = (name: string, routes: string[]): RateLimitConfig => ({
-          name,
+        out.push({
+          name: base,
           type,
-          routes,
+          routes: everyRoute ? [] : routeIds,
+          shared: rule.shared,
           headers: rule.headers.map((h) => ({ name: h.name, type: h.type, value: h.value })),
           limit: rule.limit,
           unitSeconds: rule.unitSeconds,
@@ -130,8 +131,6 @@ export function buildRateLimits(owners: PolicyOwners, attached: RouteModel[], co
           failureModeDeny: type === "Global" ? rl.failureModeDeny : false,
           timeoutMs: type === "Global" ? rl.timeoutMs : 0,
         });
-        if (rule.shared) out.push(make(base, everyRoute ? [] : routeIds));
-        else for (const id of routeIds) out.push(make(perRouteNames ? `${base}/route/${id}` : base, [id]));
       }
     }
   }

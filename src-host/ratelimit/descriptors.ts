@@ -4,7 +4,10 @@
 //   RateLimitRequest {
 //     domain:      rule.domain                             ("ai-gateway"; one request per domain)
 //     descriptors: one per Global rule that applies to the request, each:
-//       entries:     [ ("rule", rule.name),                 e.g. ("rule", "default/policy/rule/0/route/default/r")
+//       entries:     [ ("rule", rule.name),                 e.g. ("rule", "default/policy/rule/0")
+//                      ("route", the request's xDS route)    unless rule.shared, e.g.
+//                         ("route", "httproute/default/r/rule/0/match/1/*"): one counter per xDS route,
+//                         as Envoy Gateway's route descriptor (see config/rate-limits.ts)
 //                      (h.name, value) for h in rule.headers, in that order:
 //                         Exact:    value = h.value          (the configured value)
 //                         Distinct: value = the request's header value (first value of the header) ]
@@ -17,9 +20,11 @@
 // values are the request's as the upstream will see them (x-ai-eg-model as the filter set it from the body).
 //
 // Charging, with per-descriptor hits_addend (what Envoy ≥ 1.34 sends for Envoy Gateway's cost fields):
-//   admission (request headers): n = rule.requestCost.number; n = 0 only checks the budget
-//   end of stream (2xx, costs known): n = rule.responseCost (Number: its number; Metadata: the value of the
-//     llmRequestCosts key, skipped when that cost was not computed); the response to it is not enforced
+//   admission (body complete): n = the reservation: rule.requestCost.number plus the response cost of the
+//     request's estimate (tokens/estimate.ts), at most rule.limit; n = 0 only checks the budget
+//   end of stream (2xx, costs known): n = what the real cost (request cost + response cost: Number its
+//     number, Metadata the llmRequestCosts value) exceeds the reservation by; not sent when 0 (the service
+//     cannot give back what an estimate over-counted). The answer to it is not enforced.
 // Leaving hits_addend unset falls back to the request-level hits_addend, where 0 means 1 (envoyproxy/ratelimit).
 //
 // The answer: overall_code OVER_LIMIT when any descriptor's counter, after adding n, exceeds the limit
@@ -30,13 +35,16 @@ import type { RateLimitConfig } from "../config/plugin-config.js";
 import type { DescriptorEntry } from "./proto.js";
 
 export const RULE_DESCRIPTOR_KEY = "rule";
+export const ROUTE_DESCRIPTOR_KEY = "route";
 
 /**
- * The descriptor entries the filter sends for `rule` on a request with these headers (lower-case name →
- * first value), or undefined when the rule does not apply to them. Route scoping is the caller's part.
+ * The descriptor entries the filter sends for `rule` on a request of xDS route `xdsRoute` with these
+ * headers (lower-case name → first value), or undefined when the rule does not apply to them. Route
+ * scoping is the caller's part.
  */
-export function descriptorEntries(rule: RateLimitConfig, header: (name: string) => string | undefined): DescriptorEntry[] | undefined {
+export function descriptorEntries(rule: RateLimitConfig, xdsRoute: string, header: (name: string) => string | undefined): DescriptorEntry[] | undefined {
   const entries: DescriptorEntry[] = [{ key: RULE_DESCRIPTOR_KEY, value: rule.name }];
+  if (!rule.shared) entries.push({ key: ROUTE_DESCRIPTOR_KEY, value: xdsRoute });
   for (const h of rule.headers) {
     const value = header(h.name);
     if (value === undefined || value === "") return undefined;
@@ -48,10 +56,12 @@ export function descriptorEntries(rule: RateLimitConfig, header: (name: string) 
 
 /** Whether `entries` are a descriptor of `rule` (the service's side of the scheme). */
 export function matchesRule(rule: RateLimitConfig, entries: DescriptorEntry[]): boolean {
-  if (entries.length !== rule.headers.length + 1) return false;
+  const first = rule.shared ? 1 : 2;
+  if (entries.length !== rule.headers.length + first) return false;
   if (entries[0]!.key !== RULE_DESCRIPTOR_KEY || entries[0]!.value !== rule.name) return false;
+  if (!rule.shared && (entries[1]!.key !== ROUTE_DESCRIPTOR_KEY || entries[1]!.value === "")) return false;
   return rule.headers.every((h, i) => {
-    const e = entries[i + 1]!;
+    const e = entries[i + first]!;
     return e.key === h.name && e.value !== "" && (h.type === "Distinct" || e.value === h.value);
   });
 }

@@ -17,6 +17,7 @@ import { ConfigError } from "../config/problems.js";
 import type { RateLimitConfig } from "../config/plugin-config.js";
 import { RATE_LIMIT_DOMAIN } from "../config/rate-limits.js";
 import { RATE_LIMIT_GRPC_PORT, rateLimitGrpcPort, type PlannedPod } from "../config/workloads.js";
+import { ROUTE_DESCRIPTOR_KEY, RULE_DESCRIPTOR_KEY } from "../ratelimit/descriptors.js";
 import type { EndpointAddress } from "./bootstrap.js";
 import { AIGW_IMAGE, ENVOY_IMAGE, RATELIMIT_IMAGE, REDIS_IMAGE } from "./versions.js";
 
@@ -266,7 +267,9 @@ function rateLimitConfig(domain: string, rules: RateLimitConfig[]): string {
     for (const h of [...r.headers].reverse()) {
       leaf = { key: h.name, ...(h.type === "Exact" ? { value: h.value } : {}), ...leafOrNested(leaf) };
     }
-    return { key: "rule", value: r.name, ...leafOrNested(leaf) };
+    // An unshared rule counts per xDS route: a key without a value is one counter per value.
+    if (!r.shared) leaf = { key: ROUTE_DESCRIPTOR_KEY, ...leafOrNested(leaf) };
+    return { key: RULE_DESCRIPTOR_KEY, value: r.name, ...leafOrNested(leaf) };
   });
   return stringify({ domain, descriptors }, { lineWidth: 0 });
 }

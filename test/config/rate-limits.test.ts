@@ -218,7 +218,8 @@ spec:
 const globalRule = (name: string, key: string, limit: number, unitSeconds = 3600): RateLimitConfig => ({
   name,
   type: "Global",
-  routes: ["default/token-ratelimit"],
+  routes: [],
+  shared: false,
   headers: [{ name: "x-user-id", type: "Distinct", value: "" }],
   limit,
   unitSeconds,
@@ -238,17 +239,16 @@ describe("rate limits", () => {
     expect(cfg.workloads.pods.filter((p) => p.kind === "ratelimit")).toEqual([]);
   });
 
-  test("token_ratelimit: Global rules on the Gateway become one budget per rule and route, per x-user-id", () => {
+  test("token_ratelimit: Global rules on the Gateway become one budget per rule (counted per xDS route by the filter), per x-user-id", () => {
     const { cfg } = loadFiles({ "example.yaml": TOKEN_ROUTE, "policy.yaml": GLOBAL_POLICY });
     const base = "default/token-ratelimit-policy/rule";
-    const suffix = "route/default/token-ratelimit";
     expect(cfg.plugin.rateLimits).toEqual([
-      globalRule(`${base}/0/${suffix}`, "llm_input_token", 10),
-      globalRule(`${base}/1/${suffix}`, "llm_output_token", 100),
-      globalRule(`${base}/2/${suffix}`, "llm_total_token", 1000),
-      globalRule(`${base}/3/${suffix}`, "llm_cel_calculated_token", 1000),
+      globalRule(`${base}/0`, "llm_input_token", 10),
+      globalRule(`${base}/1`, "llm_output_token", 100),
+      globalRule(`${base}/2`, "llm_total_token", 1000),
+      globalRule(`${base}/3`, "llm_cel_calculated_token", 1000),
       {
-        ...globalRule(`${base}/4/${suffix}`, "llm_total_token", 5000, 86_400),
+        ...globalRule(`${base}/4`, "llm_total_token", 5000, 86_400),
         headers: [
           { name: "x-user-id", type: "Distinct", value: "" },
           { name: "x-ai-eg-model", type: "Exact", value: "rate-limit-funky-model" },
@@ -316,6 +316,7 @@ spec:
       name,
       type: "Local",
       routes: ["default/token-ratelimit"],
+      shared: false,
       headers: [],
       limit: 0,
       unitSeconds: 0,
@@ -346,7 +347,7 @@ spec:
     ]);
   });
 
-  test("shared rules are one budget for all their routes; the Gateway's shared rule on every route is routes: []", () => {
+  test("a rule is one RateLimitConfig over its routes, shared or not (the filter counts an unshared one per xDS route); the Gateway's on every route is routes: []", () => {
     const twoRoutes = {
       "gw.yaml": GATEWAY,
       "b.yaml": ipBackend("b"),
@@ -373,17 +374,11 @@ spec:
     const gw = "[{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]";
     const routes = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, name: r1}, {group: gateway.networking.k8s.io, kind: HTTPRoute, name: r2}]";
     const summary = (p: string, shared: boolean) =>
-      loadFiles({ ...twoRoutes, "p.yaml": policy(p, shared) }).cfg.plugin.rateLimits.map((r) => [r.name, r.routes, r.failureModeDeny, r.timeoutMs]);
-    expect(summary(gw, true)).toEqual([["default/p/rule/0", [], true, 250]]);
-    expect(summary(routes, true)).toEqual([["default/p/rule/0", ["default/r1", "default/r2"], true, 250]]);
-    expect(summary(gw, false)).toEqual([
-      ["default/p/rule/0/route/default/r1", ["default/r1"], true, 250],
-      ["default/p/rule/0/route/default/r2", ["default/r2"], true, 250],
-    ]);
-    expect(summary(routes, false)).toEqual([
-      ["default/p/rule/0/route/default/r1", ["default/r1"], true, 250],
-      ["default/p/rule/0/route/default/r2", ["default/r2"], true, 250],
-    ]);
+      loadFiles({ ...twoRoutes, "p.yaml": policy(p, shared) }).cfg.plugin.rateLimits.map((r) => [r.name, r.routes, r.shared, r.failureModeDeny, r.timeoutMs]);
+    expect(summary(gw, true)).toEqual([["default/p/rule/0", [], true, true, 250]]);
+    expect(summary(routes, true)).toEqual([["default/p/rule/0", ["default/r1", "default/r2"], true, true, 250]]);
+    expect(summary(gw, false)).toEqual([["default/p/rule/0", [], false, true, 250]]);
+    expect(summary(routes, false)).toEqual([["default/p/rule/0", ["default/r1", "default/r2"], false, true, 250]]);
   });
 
   test("a policy with both global and local rules names them apart; a key only some routes define is a warning", () => {
@@ -568,7 +563,7 @@ status:
     });
     const cfg = loadConfig([EXAMPLE, dir], OPTS);
     expect(cfg.plugin.rateLimits.map((r) => [r.name, r.routes, r.limit, r.requestCost.number])).toEqual([
-      ["default/p/rule/0/route/default/inference-pool-with-aigwroute", ["default/inference-pool-with-aigwroute"], 3, 1],
+      ["default/p/rule/0", [], 3, 1],
     ]);
     expect(cfg.workloads.pods.filter((p) => p.kind === "ratelimit").map((p) => p.ip)).toEqual(["127.10.0.1"]);
   });

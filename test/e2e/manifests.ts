@@ -40,6 +40,30 @@ spec:
 `;
 }
 
+/**
+ * A BackendTrafficPolicy `name` on the Gateway: `limit` tokens (llmRequestCosts key llm_total_token) per
+ * x-user-id and hour, nothing charged at admission, Local or Global, shared or counted per xDS route.
+ */
+export function tokenBudgetOnGateway(name: string, type: "Local" | "Global", limit: number, shared = false): string {
+  return `
+apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: BackendTrafficPolicy
+metadata: { name: ${name} }
+spec:
+  targetRefs: [{ group: gateway.networking.k8s.io, kind: Gateway, name: eg }]
+  rateLimit:
+    type: ${type}
+    ${type.toLowerCase()}:
+      rules:
+      - clientSelectors: [{ headers: [{ name: x-user-id, type: Distinct }] }]
+        limit: { requests: ${limit}, unit: Hour }
+        shared: ${shared}
+        cost:
+          request: { from: Number, number: 0 }
+          response: { from: Metadata, metadata: { namespace: io.envoy.ai_gateway, key: llm_total_token } }
+`;
+}
+
 /** `replicas` simulated vLLM servers (app=<name>) run with `args`, serving on `port`. */
 export function vllmSims(name: string, replicas: number, port: number, args: string[]): string {
   return `

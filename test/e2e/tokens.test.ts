@@ -169,16 +169,22 @@ describe("a Global token budget per x-user-id, through the rate limit service", 
     c.chat.completions.create({ model: "some-model", messages: [{ role: "user", content: "hello" }] }, { headers: { "x-user-id": user } })
       .withResponse();
 
-  it("checks at admission and charges real usage at the end: 429 once the window is spent", async () => {
-    // 300 tokens per answer, charged after the fact: the check passes while ≤ 1000 are spent (0, 300, 600,
-    // 900), the fifth request finds 1200.
-    for (let i = 0; i < 4; i++) {
+  it("reserves the estimate at admission and charges the rest at the end: 429 once an estimate does not fit", async () => {
+    // Each request reserves its estimate (70 bytes of body → 18 input tokens, plus the model's recent
+    // output: none at first, then 100) and the end charges what the real 300 exceed it by: the window holds
+    // 300, 600, 900 after each answer, and the fourth request's 118 do not fit in the 100 left.
+    const remaining: string[] = [];
+    for (let i = 0; i < 3; i++) {
       const { response } = await askGlobal("dave");
       expect(response.status).toBe(200);
+      remaining.push(response.headers.get("x-ratelimit-remaining") ?? "");
       await new Promise((r) => setTimeout(r, 50)); // the charge is not awaited by the response
     }
+    // The service's count at admission, this request's reservation included: never tokens already promised.
+    expect(remaining).toEqual(["982", "582", "282"]);
     const err = (await askGlobal("dave").catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(err.message).toContain("token budget of rate limit default/token-budget/rule/0: this request is estimated at 118 tokens");
     expect(err.headers?.get("x-ratelimit-limit")).toBe("1000");
     expect(err.headers?.get("x-ratelimit-remaining")).toBe("0");
     const other = await askGlobal("erin");
@@ -190,14 +196,15 @@ describe("a Global token budget per x-user-id, through the rate limit service", 
     const a = global.gateway.adminAddress;
     const text = await (await fetch(`http://${a.address}:${a.port}/metrics`)).text();
     const value = (series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\d+)$`, "m"))?.[1]);
-    // Five admitted requests (four of dave's, erin's) each checked and then charged; dave's fifth refused.
-    expect(value('aigw_ratelimit_calls_total{phase="check",outcome="ok"}')).toBe(5);
+    // Four admitted requests (three of dave's, erin's) each checked and then charged the cost above their
+    // estimate; dave's fourth refused.
+    expect(value('aigw_ratelimit_calls_total{phase="check",outcome="ok"}')).toBe(4);
     expect(value('aigw_ratelimit_calls_total{phase="check",outcome="over_limit"}')).toBe(1);
-    expect(value('aigw_ratelimit_calls_total{phase="charge",outcome="ok"}')).toBe(5);
-    expect(value('aigw_ratelimit_call_duration_microseconds_count{phase="check"}')).toBe(6);
-    expect(value('aigw_ratelimit_call_duration_microseconds_count{phase="charge"}')).toBe(5);
+    expect(value('aigw_ratelimit_calls_total{phase="charge",outcome="ok"}')).toBe(4);
+    expect(value('aigw_ratelimit_call_duration_microseconds_count{phase="check"}')).toBe(5);
+    expect(value('aigw_ratelimit_call_duration_microseconds_count{phase="charge"}')).toBe(4);
     const cluster = text.match(/^envoy_cluster_upstream_rq_total\{envoy_cluster_name="([^"]*ratelimit[^"]*)"\} (\d+)$/m);
     expect(cluster, text.split("\n").filter((l) => l.startsWith("envoy_cluster_upstream_rq_total")).join("\n")).not.toBeNull();
-    expect(Number(cluster![2])).toBe(11);
+    expect(Number(cluster![2])).toBe(9);
   });
 });

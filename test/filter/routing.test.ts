@@ -150,7 +150,7 @@ describe("production module: limits and configuration", () => {
 
   it("refuses Global rules that one ShouldRateLimit call cannot carry", async () => {
     const rule = (over: Record<string, unknown>) => ({
-      name: "r", type: "Global", routes: [], headers: [], limit: 10, unitSeconds: 60,
+      name: "r", type: "Global", routes: [], shared: false, headers: [], limit: 10, unitSeconds: 60,
       requestCost: { from: "Number", number: 1, metadataKey: "" }, responseCost: { from: "Number", number: 0, metadataKey: "" },
       rlsCluster: "ratelimit", domain: "ai-gateway", failureModeDeny: false, timeoutMs: 1000, ...over,
     });
@@ -178,7 +178,7 @@ describe("production module: limits and configuration", () => {
   it("reads the token section through the shape check: escapes and exponents as JSON means them, wrong types named", async () => {
     const limit = (value: string, cel: string) =>
       JSON.stringify({ ...pluginConfig(), costs: [{ route: "", metadataKey: "k", type: "CEL", cel: "CEL" }], rateLimits: [{
-        name: "r", type: "Local", routes: [], headers: [], limit: 7, unitSeconds: 60,
+        name: "r", type: "Local", routes: [], shared: false, headers: [], limit: 7, unitSeconds: 60,
         requestCost: { from: "Number", number: 1, metadataKey: "" }, responseCost: { from: "Metadata", number: 0, metadataKey: "k" },
         rlsCluster: "", domain: "", failureModeDeny: false, timeoutMs: 1000,
       }] }).replace('"limit":7', `"limit":${value}`).replace('"CEL"}', `${JSON.stringify(cel).replace("/", "\\/")}}`);

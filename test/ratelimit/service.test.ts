@@ -20,6 +20,7 @@ function rule(name: string, limit: number, unitSeconds: number, headers: RateLim
     name,
     type: "Global",
     routes: [],
+    shared: true,
     headers,
     limit,
     unitSeconds,
@@ -38,6 +39,10 @@ const PER_USER_MODEL = rule("default/p/rule/1", 1000, 60, [
   { name: "x-ai-eg-model", type: "Exact", value: "llama" },
 ]);
 const EVERYONE = rule("default/p/rule/2", 5, 1);
+/** Unshared: one counter per xDS route, as Envoy Gateway keeps it. */
+const PER_ROUTE = { ...rule("default/p/rule/3", 10, HOUR, [{ name: "x-user-id", type: "Distinct", value: "" }]), shared: false };
+const LLAMA_ROUTE = "httproute/default/r/rule/0/match/0/*";
+const MISTRAL_ROUTE = "httproute/default/r/rule/1/match/0/*";
 const LOCAL: RateLimitConfig = { ...rule("default/q/rule/0", 1, 1), type: "Local", rlsCluster: "", domain: "" };
 
 let clock = T0;
@@ -50,9 +55,12 @@ function call(req: RateLimitRequest, c = client): Promise<RateLimitResponse> {
   });
 }
 
-/** The descriptor the filter sends for `r` with these request headers, charging `hits` (undefined: unset). */
-function descriptor(r: RateLimitConfig, headers: Record<string, string>, hits?: number) {
-  const entries = descriptorEntries(r, (n) => headers[n]);
+/**
+ * The descriptor the filter sends for `r` on a request of xDS route `xdsRoute` with these request headers,
+ * charging `hits` (undefined: unset).
+ */
+function descriptor(r: RateLimitConfig, headers: Record<string, string>, hits?: number, xdsRoute = LLAMA_ROUTE) {
+  const entries = descriptorEntries(r, xdsRoute, (n) => headers[n]);
   if (!entries) throw new Error(`rule ${r.name} does not apply`);
   return hits === undefined ? { entries } : { entries, hits_addend: { value: hits } };
 }
@@ -60,7 +68,7 @@ function descriptor(r: RateLimitConfig, headers: Record<string, string>, hits?: 
 const ask = (descriptors: RateLimitRequest["descriptors"], hits_addend?: number) => call({ domain: "ai-gateway", descriptors, hits_addend });
 
 beforeAll(async () => {
-  svc = await startRateLimitService({ host: "127.0.0.1", port: 0, rules: [PER_USER, PER_USER_MODEL, EVERYONE, LOCAL], now: () => clock });
+  svc = await startRateLimitService({ host: "127.0.0.1", port: 0, rules: [PER_USER, PER_USER_MODEL, EVERYONE, PER_ROUTE, LOCAL], now: () => clock });
   const Client = rateLimitClientConstructor();
   client = new Client(`127.0.0.1:${svc.address.port}`, grpc.credentials.createInsecure()) as typeof client;
 });
@@ -114,8 +122,27 @@ describe("rate limit service", () => {
       { code: Code.OVER_LIMIT, current_limit: { requests_per_unit: 5, unit: Unit.SECOND, name: EVERYONE.name }, limit_remaining: 0, duration_until_reset: { seconds: 1 } },
     ]);
     // The Exact header is part of the rule: another model is not this rule's descriptor.
-    expect(descriptorEntries(PER_USER_MODEL, (n) => ({ "x-user-id": "dave", "x-ai-eg-model": "mistral" })[n])).toBeUndefined();
-    expect(descriptorEntries(PER_USER, () => "")).toBeUndefined();
+    expect(descriptorEntries(PER_USER_MODEL, LLAMA_ROUTE, (n) => ({ "x-user-id": "dave", "x-ai-eg-model": "mistral" })[n])).toBeUndefined();
+    expect(descriptorEntries(PER_USER, LLAMA_ROUTE, () => "")).toBeUndefined();
+  });
+
+  test("an unshared rule counts per xDS route (the route entry); a shared one across routes", async () => {
+    const ivy = { "x-user-id": "ivy" };
+    expect(descriptorEntries(PER_ROUTE, MISTRAL_ROUTE, (n) => ivy[n as "x-user-id"])).toEqual([
+      { key: "rule", value: PER_ROUTE.name },
+      { key: "route", value: MISTRAL_ROUTE },
+      { key: "x-user-id", value: "ivy" },
+    ]);
+    expect((await ask([descriptor(PER_ROUTE, ivy, 10, LLAMA_ROUTE)])).statuses[0]).toMatchObject({ code: Code.OK, limit_remaining: 0 });
+    expect((await ask([descriptor(PER_ROUTE, ivy, 1, LLAMA_ROUTE)])).overall_code).toBe(Code.OVER_LIMIT);
+    expect((await ask([descriptor(PER_ROUTE, ivy, 1, MISTRAL_ROUTE)])).statuses[0]).toMatchObject({ code: Code.OK, limit_remaining: 9 });
+    // Without the route entry it is no descriptor of the unshared rule.
+    const none = { code: Code.OK, limit_remaining: 0 };
+    const entries = [{ key: "rule", value: PER_ROUTE.name }, { key: "x-user-id", value: "ivy" }];
+    expect((await ask([{ entries, hits_addend: { value: 100 } }])).statuses).toEqual([none]);
+    // A shared rule ignores the route: both routes spend one counter.
+    await ask([descriptor(PER_USER, ivy, 60, LLAMA_ROUTE)]);
+    expect((await ask([descriptor(PER_USER, ivy, 50, MISTRAL_ROUTE)])).overall_code).toBe(Code.OVER_LIMIT);
   });
 
   test("windows are aligned to the clock: the budget comes back when the hour turns", async () => {

@@ -171,7 +171,7 @@ describe("Global rate limits under --docker", () => {
     expect(c.services.ratelimit.networks).toEqual(["aigw"]);
   });
 
-  test("its configuration holds the descriptors the filter sends, one level per client header", () => {
+  test("its configuration holds the descriptors the filter sends: a level for the xDS route of an unshared rule, one per client header", () => {
     const plugin = JSON.parse(hcmOf(doc).http_filters[0].typed_config.config.configuration.value);
     const [perUser, overall] = plugin.rateLimits;
     const config = parse(c.configs[c.services.ratelimit.configs[0].source].content);
@@ -182,10 +182,15 @@ describe("Global rate limits under --docker", () => {
           key: "rule",
           value: perUser.name,
           descriptors: [
-            { key: "x-user-id", descriptors: [{ key: "x-ai-eg-model", value: "mistral:latest", rate_limit: { unit: "hour", requests_per_unit: 1000 } }] },
+            {
+              key: "route",
+              descriptors: [
+                { key: "x-user-id", descriptors: [{ key: "x-ai-eg-model", value: "mistral:latest", rate_limit: { unit: "hour", requests_per_unit: 1000 } }] },
+              ],
+            },
           ],
         },
-        { key: "rule", value: overall.name, rate_limit: { unit: "minute", requests_per_unit: 50 } },
+        { key: "rule", value: overall.name, descriptors: [{ key: "route", rate_limit: { unit: "minute", requests_per_unit: 50 } }] },
       ],
     });
   });

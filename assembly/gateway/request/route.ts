@@ -36,12 +36,20 @@ export function findRule(config: GatewayConfig, headers: HeaderSource): Rule | n
 
 /** No matches = matches everything; otherwise any match whose header conditions all hold. */
 export function ruleMatches(rule: Rule, headers: HeaderSource): bool {
+  return firstMatch(rule, headers) >= 0;
+}
+
+/**
+ * The index of the rule's first match whose header conditions all hold, or -1. A rule without matches has
+ * Gateway API's default one (prefix "/"), so it is match 0, as Envoy Gateway names its xDS route.
+ */
+export function firstMatch(rule: Rule, headers: HeaderSource): i32 {
   const matches = rule.matches;
-  if (matches.length == 0) return true;
+  if (matches.length == 0) return 0;
   for (let i = 0; i < matches.length; i++) {
-    if (allHeadersMatch(matches[i], headers)) return true;
+    if (allHeadersMatch(matches[i], headers)) return i;
   }
-  return false;
+  return -1;
 }
 
 function allHeadersMatch(conds: Array<HeaderMatcher>, headers: HeaderSource): bool {

@@ -1,21 +1,18 @@
-// Token rate limits at the two ends of a request: admission reserves an estimate of the request's cost in
-// every Local budget that applies (input tokens from the body size, output tokens from max_tokens or what
-// the model returned recently, priced with the same cost the rule charges), and the end of the response
-// replaces each reservation by the real cost. A refused request gets 429 with x-ratelimit-* headers that
-// count what was really spent and reserved.
+// Token rate limits at the two ends of a request: admission reserves the request's estimated cost
+// (estimate.ts, priced with the same cost the rule charges) in every Local budget that applies, and the end
+// of the response replaces each reservation by the real cost. A refused request gets 429 with
+// x-ratelimit-* headers that count what was really spent and reserved. An unshared rule's budget is kept
+// per xDS route (route-key.ts), a shared one across all its routes. Budgets live behind the BudgetStore
+// port (local-budget.ts), which the glue implements with proxy-wasm shared data.
 
 import { Pair } from "../../proxy-wasm";
 import { errorJson } from "../errors";
 import { HeaderSource } from "../request/route";
-import { JsonReader } from "../json/reader";
-import { KIND_NUMBER, KIND_OBJECT } from "../json/scan";
 import { TokenUsage } from "../response/usage";
 import { Cost, RateLimitRule, TokenConfig } from "./config";
-import { costValue } from "./costs";
-import { BucketState, bucketKey, recentOutput, reserve, settle, spentIn } from "./local-budget";
-
-/** Roughly 4 bytes of JSON per prompt token (OpenAI's rule of thumb). */
-const BYTES_PER_TOKEN: u64 = 4;
+import { ruleCost } from "./costs";
+import { BucketState, BudgetStore, bucketKey, reserve, settle, spentIn } from "./local-budget";
+import { counterName } from "./route-key";
 
 export class Reservation {
   constructor(
@@ -35,22 +32,6 @@ export class Refusal {
 }
 
 const state = new BucketState();
-const reader = new JsonReader(0, 0);
-
-/** max_tokens or max_completion_tokens at the top level of a request body, or -1. */
-export function requestedOutputTokens(ptr: usize, len: usize): i64 {
-  reader.reset(ptr, len);
-  if (reader.kind() != KIND_OBJECT || !reader.enterObject()) return -1;
-  let result: i64 = -1;
-  while (reader.nextMember()) {
-    if ((reader.keyIs("max_tokens") || reader.keyIs("max_completion_tokens")) && reader.kind() == KIND_NUMBER) {
-      result = reader.readInteger();
-    } else if (!reader.skip()) {
-      return -1;
-    }
-  }
-  return result;
-}
 
 /** The bucket key of `rule` for this request, or null when its selectors do not match. */
 function clientKey(rule: RateLimitRule, headers: HeaderSource): string | null {
@@ -65,80 +46,70 @@ function clientKey(rule: RateLimitRule, headers: HeaderSource): string | null {
   return key;
 }
 
-function findCost(costs: Array<Cost>, key: string): Cost | null {
-  for (let i = 0; i < costs.length; i++) if (costs[i].metadataKey == key) return costs[i];
-  return null;
-}
-
-/** What `rule` charges for `usage` (request part included once). */
-export function ruleCost(rule: RateLimitRule, costs: Array<Cost>, usage: TokenUsage | null, model: string,
-  backend: string, route: string): u64 {
-  let amount = rule.requestCost.metadataKey.length == 0 ? rule.requestCost.number : 0;
-  const responseKey = rule.responseCost.metadataKey;
-  if (responseKey.length == 0) return amount + rule.responseCost.number;
-  if (usage == null) return amount;
-  const cost = findCost(costs, responseKey);
-  if (cost == null) return amount;
-  const v = costValue(cost, usage, model, backend, route);
-  return v > 0 ? amount + <u64>v : amount;
-}
-
+/** A request's reservations (or its refusal), settled or given back in the store they were made in. */
 export class Admission {
   reservations: Array<Reservation> = [];
   refusal: Refusal | null = null;
+
+  constructor(readonly budgets: BudgetStore) {}
+
+  /** Replaces every reservation by the real cost; returns the x-ratelimit-* headers of the tightest budget. */
+  settle(costs: Array<Cost>, usage: TokenUsage | null, model: string, backend: string, route: string,
+    nowSec: u64): Array<Pair> {
+    const reservations = this.reservations;
+    const spent = new Array<u64>(reservations.length);
+    for (let i = 0; i < reservations.length; i++) {
+      const r = reservations[i];
+      settle(this.budgets, r.key, r.amount, ruleCost(r.rule, costs, usage, model, backend, route), state);
+      spent[i] = state.spent;
+    }
+    return tightest(reservations, spent, nowSec);
+  }
+
+  /** The headers for the tightest budget as it stands now (reservations included), for a response start. */
+  current(nowSec: u64): Array<Pair> {
+    const reservations = this.reservations;
+    const spent = new Array<u64>(reservations.length);
+    for (let i = 0; i < reservations.length; i++) spent[i] = spentIn(this.budgets, reservations[i].key);
+    return tightest(reservations, spent, nowSec);
+  }
+
+  /** Gives the reservations back: the request will not run (refused elsewhere, or failed before upstream). */
+  release(): void {
+    const reservations = this.reservations;
+    for (let i = 0; i < reservations.length; i++) settle(this.budgets, reservations[i].key, reservations[i].amount, 0, state);
+    reservations.length = 0;
+  }
 }
 
-const estimate = new TokenUsage();
-
-/** Reserves the request's estimated cost in every applicable Local budget; refuses on the first full one. */
-export function admit(config: TokenConfig, route: string, model: string, backend: string, headers: HeaderSource,
-  bodyLength: usize, maxTokens: i64, nowSec: u64): Admission {
-  const result = new Admission();
+/**
+ * Reserves the request's `estimate` in every applicable Local budget (the budget of `xdsRoute` for an
+ * unshared rule); refuses on the first full one.
+ */
+export function admit(budgets: BudgetStore, config: TokenConfig, route: string, xdsRoute: string, model: string,
+  backend: string, headers: HeaderSource, estimate: TokenUsage, nowSec: u64): Admission {
+  const result = new Admission(budgets);
   const rules = config.rateLimits;
   if (rules.length == 0) return result;
   const costs = config.costsFor(route);
-  estimate.reset();
-  estimate.inputTokens = <u64>bodyLength / BYTES_PER_TOKEN;
-  estimate.outputTokens = maxTokens >= 0 ? <u64>maxTokens : recentOutput(model);
-  estimate.totalTokens = estimate.inputTokens + estimate.outputTokens;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
     if (rule.global || !rule.appliesTo(route)) continue;
     const client = clientKey(rule, headers);
     if (client == null) continue;
     const window = nowSec / rule.unitSeconds;
-    const key = bucketKey(rule.name, client, window);
+    const key = bucketKey(counterName(rule, xdsRoute), client, window);
     const amount = ruleCost(rule, costs, estimate, model, backend, route);
     const windowEnd = (window + 1) * rule.unitSeconds;
-    reserve(key, amount, rule.limit, state);
+    reserve(budgets, key, amount, rule.limit, state);
     if (!state.ok) {
-      release(result.reservations);
-      result.reservations.length = 0;
+      result.release();
       result.refusal = refusal(rule, state.spent, amount, windowEnd - nowSec);
       return result;
     }
     result.reservations.push(new Reservation(rule, key, amount, windowEnd));
   }
   return result;
-}
-
-/** Replaces every reservation by the real cost; returns the x-ratelimit-* headers of the tightest budget. */
-export function settleAll(reservations: Array<Reservation>, costs: Array<Cost>, usage: TokenUsage | null,
-  model: string, backend: string, route: string, nowSec: u64): Array<Pair> {
-  const spent = new Array<u64>(reservations.length);
-  for (let i = 0; i < reservations.length; i++) {
-    const r = reservations[i];
-    settle(r.key, r.amount, ruleCost(r.rule, costs, usage, model, backend, route), state);
-    spent[i] = state.spent;
-  }
-  return tightest(reservations, spent, nowSec);
-}
-
-/** The headers for the tightest budget as it stands now (including reservations), for a response start. */
-export function currentHeaders(reservations: Array<Reservation>, nowSec: u64): Array<Pair> {
-  const spent = new Array<u64>(reservations.length);
-  for (let i = 0; i < reservations.length; i++) spent[i] = spentIn(reservations[i].key);
-  return tightest(reservations, spent, nowSec);
 }
 
 /** x-ratelimit-* of the budget with the fewest tokens left, `spent[i]` being budget i's count. */
@@ -158,9 +129,16 @@ function tightest(reservations: Array<Reservation>, spent: Array<u64>, nowSec: u
   return limitHeaders(r.rule.limit, bestRemaining, r.windowEndSec > nowSec ? r.windowEndSec - nowSec : 0);
 }
 
-/** Gives back reservations of a request that will not run (refused elsewhere, or failed before upstream). */
-export function release(reservations: Array<Reservation>): void {
-  for (let i = 0; i < reservations.length; i++) settle(reservations[i].key, reservations[i].amount, 0, state);
+/** Of two sets of x-ratelimit-* headers (either may be empty), the one with fewer tokens remaining. */
+export function tighterLimitHeaders(a: Array<Pair>, b: Array<Pair>): Array<Pair> {
+  if (a.length == 0) return b;
+  if (b.length == 0) return a;
+  return remainingOf(b) < remainingOf(a) ? b : a;
+}
+
+function remainingOf(headers: Array<Pair>): u64 {
+  for (let i = 0; i < headers.length; i++) if (headers[i].key == "x-ratelimit-remaining") return U64.parseInt(headers[i].value);
+  return u64.MAX_VALUE;
 }
 
 function limitHeaders(limit: u64, remaining: u64, resetSec: u64): Array<Pair> {

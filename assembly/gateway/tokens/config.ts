@@ -46,6 +46,8 @@ export class RateLimitRule {
     public name: string,
     public global: bool,
     public routes: Array<string>,
+    /** One counter over all routes; else one per xDS route (route-key.ts). */
+    public shared: bool,
     public limit: u64,
     public unitSeconds: u64,
     public requestCost: RateLimitCost,
@@ -145,7 +147,7 @@ export function compileTokenConfig(doc: PluginConfig): TokenConfigResult {
     const resp = rateLimitCost(r.responseCost);
     if (req == null) return fail(at + ".requestCost.from: must be Number or Metadata");
     if (resp == null) return fail(at + ".responseCost.from: must be Number or Metadata");
-    const rule = new RateLimitRule(r.name, global, r.routes, <u64>r.limit, <u64>r.unitSeconds, req, resp,
+    const rule = new RateLimitRule(r.name, global, r.routes, r.shared, <u64>r.limit, <u64>r.unitSeconds, req, resp,
       r.rlsCluster, r.domain, r.failureModeDeny, r.timeoutMs > 0 ? <u32>r.timeoutMs : 1000);
     for (let j = 0; j < r.headers.length; j++) {
       const h = r.headers[j];

@@ -6,7 +6,7 @@
 import { setPropertyString } from "../../proxy-wasm";
 import { CelVars } from "../cel/program";
 import { TokenUsage } from "../response/usage";
-import { Cost, CostKind } from "./config";
+import { Cost, CostKind, RateLimitRule } from "./config";
 
 const vars = new CelVars();
 
@@ -36,4 +36,25 @@ export function costValue(cost: Cost, usage: TokenUsage, model: string, backend:
 /** Writes one filter-state value (wasm.<key>). */
 export function exportValue(key: string, value: string): void {
   setPropertyString([key], value);
+}
+
+function findCost(costs: Array<Cost>, key: string): Cost | null {
+  for (let i = 0; i < costs.length; i++) if (costs[i].metadataKey == key) return costs[i];
+  return null;
+}
+
+/**
+ * What `rule` charges for a request with `usage` (null: no usage known): its request cost plus its response
+ * cost (a number, or the llmRequestCosts value it names; nothing when that cost is not computed).
+ */
+export function ruleCost(rule: RateLimitRule, costs: Array<Cost>, usage: TokenUsage | null, model: string,
+  backend: string, route: string): u64 {
+  let amount = rule.requestCost.metadataKey.length == 0 ? rule.requestCost.number : 0;
+  const responseKey = rule.responseCost.metadataKey;
+  if (responseKey.length == 0) return amount + rule.responseCost.number;
+  if (usage == null) return amount;
+  const cost = findCost(costs, responseKey);
+  if (cost == null) return amount;
+  const v = costValue(cost, usage, model, backend, route);
+  return v > 0 ? amount + <u64>v : amount;
 }

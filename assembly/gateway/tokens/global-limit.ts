@@ -2,13 +2,14 @@
 // protocol of envoyproxy/ratelimit), with the descriptor scheme of src-host/ratelimit/descriptors.ts:
 //
 //   RateLimitRequest { domain: rule.domain,
-//     descriptors: one per Global rule that applies: entries [("rule", rule.name), (header, value)...]
-//                  in the rule's header order (Exact: the configured value; Distinct: the request's),
-//                  hits_addend { value: n } }
+//     descriptors: one per Global rule that applies: entries [("rule", rule.name), ("route", xDS route)
+//                  unless the rule is shared, (header, value)...] in the rule's header order (Exact: the
+//                  configured value; Distinct: the request's), hits_addend { value: n } }
 //
-// Admission sends n = the rule's request cost (0: only a check) and waits for the answer; the end of a 2xx
-// response sends n = the real cost and does not wait. A burst can therefore overshoot a Global budget by
-// the requests admitted before the first charges land (Local budgets reserve instead, local-budget.ts).
+// Admission reserves: n = the rule's cost of the request's estimate (estimate.ts), at most the limit, and
+// waits for the answer, so concurrent requests see each other's reservations in the service's counter. The
+// end of a 2xx response sends n = what the real cost exceeds the reservation by, and does not wait; the
+// service cannot take hits back, so what an estimate over-counts stays counted for the window.
 
 import { Pair } from "../../proxy-wasm";
 import { errorJson } from "../errors";
@@ -17,7 +18,8 @@ import { HeaderSource } from "../request/route";
 import { GrpcCallHandler, GrpcStatus, getCurrentTimeNanoseconds, logWarn } from "../../proxy-wasm";
 import { TokenUsage } from "../response/usage";
 import { Cost, RateLimitRule } from "./config";
-import { costValue } from "./costs";
+import { ruleCost } from "./costs";
+import { chargeAfterReservation, globalReservation } from "./estimate";
 import { RlsCall, microsSince, recordRlsCall } from "./metrics";
 
 export const RLS_SERVICE = "envoy.service.ratelimit.v3.RateLimitService";
@@ -32,14 +34,27 @@ const leaf = new ProtoReader();
 export class GlobalCheck {
   rules: Array<RateLimitRule> = [];
   values: Array<Array<string>> = [];
+  /** What admission reserved per rule (hits_addend). */
+  reserved: Array<u64> = [];
+
+  constructor(
+    /** The request's xDS route: the counter of every unshared rule (route-key.ts). */
+    public xdsRoute: string,
+  ) {}
+
+  /** The service was not reached: nothing is reserved, the end of the response charges the whole cost. */
+  unreserved(): void {
+    for (let i = 0; i < this.reserved.length; i++) this.reserved[i] = 0;
+  }
 
   get empty(): bool {
     return this.rules.length == 0;
   }
 }
 
-export function applicableGlobalRules(rules: Array<RateLimitRule>, route: string, headers: HeaderSource): GlobalCheck {
-  const check = new GlobalCheck();
+export function applicableGlobalRules(rules: Array<RateLimitRule>, route: string, xdsRoute: string,
+  headers: HeaderSource): GlobalCheck {
+  const check = new GlobalCheck(xdsRoute);
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
     if (!rule.global || !rule.appliesTo(route)) continue;
@@ -69,6 +84,7 @@ export function encodeRateLimitRequest(check: GlobalCheck, hits: Array<u64>): Ar
     const rule = check.rules[i];
     const d = writer.begin(2);
     entry(1, "rule", rule.name);
+    if (!rule.shared) entry(1, "route", check.xdsRoute);
     for (let j = 0; j < rule.headers.length; j++) entry(1, rule.headers[j].name, check.values[i][j]);
     const addend = writer.begin(3); // google.protobuf.UInt64Value: present even when 0 (a pure check)
     writer.uintField(1, hits[i]);
@@ -92,19 +108,23 @@ export class RateLimitAnswer {
   limit: u64 = 0;
   remaining: u64 = u64.MAX_VALUE;
   resetSeconds: u64 = 0;
+  /** The first descriptor over its limit, or -1. */
+  overIndex: i32 = -1;
 }
 
 /** Decodes a RateLimitResponse; null when the bytes are not one. */
 export function decodeRateLimitResponse(ptr: usize, len: i32): RateLimitAnswer | null {
   const a = new RateLimitAnswer();
   reader.reset(ptr, len);
+  let index = 0;
   while (reader.next()) {
     if (reader.field == 1) {
       const code = reader.varintField();
       a.ok = code == 1;
       a.overLimit = code == 2;
     } else if (reader.field == 2 && reader.bytesField()) {
-      readStatus(reader.ptr, reader.len, a);
+      if (readStatus(reader.ptr, reader.len, a) == 2 && a.overIndex < 0) a.overIndex = index;
+      index++;
     } else {
       reader.skip();
     }
@@ -113,14 +133,17 @@ export function decodeRateLimitResponse(ptr: usize, len: i32): RateLimitAnswer |
 }
 
 // DescriptorStatus { code 1, current_limit 2 { requests_per_unit 1 }, limit_remaining 3, duration_until_reset 4 }
-function readStatus(ptr: usize, len: i32, a: RateLimitAnswer): void {
+function readStatus(ptr: usize, len: i32, a: RateLimitAnswer): u64 {
   inner.reset(ptr, len);
+  let code: u64 = 0;
   let limit: u64 = 0;
   let remaining: u64 = 0;
   let reset: u64 = 0;
   let hasLimit = false;
   while (inner.next()) {
-    if (inner.field == 2 && inner.bytesField()) {
+    if (inner.field == 1) {
+      code = inner.varintField();
+    } else if (inner.field == 2 && inner.bytesField()) {
       limit = firstVarint(inner.ptr, inner.len); // RateLimit.requests_per_unit
       hasLimit = true;
     } else if (inner.field == 3) {
@@ -136,6 +159,7 @@ function readStatus(ptr: usize, len: i32, a: RateLimitAnswer): void {
     a.remaining = remaining;
     a.resetSeconds = reset;
   }
+  return code;
 }
 
 /** Field 1 of a small message as a varint (0 when absent). */
@@ -158,28 +182,42 @@ export function globalLimitHeaders(a: RateLimitAnswer): Array<Pair> {
   ];
 }
 
-export function globalRefusalBody(check: GlobalCheck): string {
-  return errorJson("RateLimitExceeded", "429", "token budget of rate limit " + check.rules[0].name + " is used up for this window");
+/** The 429 body: the budget that refused and what this request would have reserved in it. */
+export function globalRefusalBody(check: GlobalCheck, answer: RateLimitAnswer): string {
+  const i = answer.overIndex >= 0 && answer.overIndex < check.rules.length ? answer.overIndex : 0;
+  const reserved = i < check.reserved.length ? check.reserved[i] : 0;
+  return errorJson("RateLimitExceeded", "429", "token budget of rate limit " + check.rules[i].name +
+    ": this request is estimated at " + reserved.toString() + " tokens and the window cannot hold them; retry in " +
+    answer.resetSeconds.toString() + "s");
 }
 
-/** What each rule of the check charges at the end of a 2xx response (its response cost). */
-export function responseHits(check: GlobalCheck, costs: Array<Cost>, usage: TokenUsage, model: string, backend: string,
-  route: string): Array<u64> {
+/** What each rule of the check reserves at admission for a request estimated at `estimate`. */
+export function reservationHits(check: GlobalCheck, costs: Array<Cost>, estimate: TokenUsage, model: string,
+  backend: string, route: string): Array<u64> {
   const hits = new Array<u64>();
   for (let i = 0; i < check.rules.length; i++) {
-    const c = check.rules[i].responseCost;
-    let n: u64 = c.number;
-    if (c.metadataKey.length > 0) {
-      n = 0;
-      for (let j = 0; j < costs.length; j++) {
-        if (costs[j].metadataKey != c.metadataKey) continue;
-        const v = costValue(costs[j], usage, model, backend, route);
-        if (v > 0) n = <u64>v;
-      }
-    }
-    hits.push(n);
+    const rule = check.rules[i];
+    hits.push(globalReservation(ruleCost(rule, costs, estimate, model, backend, route), rule.limit));
+  }
+  check.reserved = hits;
+  return hits;
+}
+
+/** What each rule still charges at the end of a 2xx response: the real cost above its reservation. */
+export function settlementHits(check: GlobalCheck, costs: Array<Cost>, usage: TokenUsage, model: string,
+  backend: string, route: string): Array<u64> {
+  const hits = new Array<u64>();
+  for (let i = 0; i < check.rules.length; i++) {
+    const actual = ruleCost(check.rules[i], costs, usage, model, backend, route);
+    hits.push(chargeAfterReservation(check.reserved[i], actual));
   }
   return hits;
+}
+
+/** Whether any of `hits` is above 0 (a charge worth sending). */
+export function anyHits(hits: Array<u64>): bool {
+  for (let i = 0; i < hits.length; i++) if (hits[i] > 0) return true;
+  return false;
 }
 
 /** The charge's answer is not awaited; a failure is only logged (and counted). */

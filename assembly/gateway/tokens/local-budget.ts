@@ -6,10 +6,21 @@
 // see each other's reservations and a burst cannot overshoot by much more than one request's estimate;
 // the end of the response replaces the estimate with the real cost. Envoy AI Gateway charges only after
 // the fact, which lets a burst through whole (its issue #2394).
+//
+// Shared data is a port (BudgetStore): the glue implements it with proxy-wasm's shared data (filter.ts),
+// the logic tests with memory, where they can interleave another worker's writes.
 
-import { getSharedData, setSharedData, SharedData, WasmResult } from "../../proxy-wasm";
+import { SharedData, WasmResult } from "../../proxy-wasm";
 
 const CAS_ATTEMPTS = 64;
+
+/** Shared data as budgets use it, with Envoy's semantics. */
+export abstract class BudgetStore {
+  /** The key's value and CAS, or null when it is absent. */
+  abstract get(key: string): SharedData | null;
+  /** Writes when `cas` is the key's current CAS (0: unconditionally); else CasMismatch. */
+  abstract set(key: string, value: ArrayBuffer, cas: u32): WasmResult;
+}
 
 export class BucketState {
   /** Tokens counted in the window after the operation. */
@@ -24,9 +35,9 @@ function readU64(value: ArrayBuffer | null): u64 {
 
 const scratch = new ArrayBuffer(8);
 
-function write(key: string, value: u64, cas: u32): WasmResult {
+function write(budgets: BudgetStore, key: string, value: u64, cas: u32): WasmResult {
   store<u64>(changetype<usize>(scratch), value);
-  return setSharedData(key, scratch, cas);
+  return budgets.set(key, scratch, cas);
 }
 
 /**
@@ -34,11 +45,11 @@ function write(key: string, value: u64, cas: u32): WasmResult {
  * later update must carry a real CAS. Two workers creating the same key at once both write 0, which is
  * harmless; only a reservation landing between another worker's read-absent and its create can be lost.
  */
-function existing(key: string): SharedData {
-  let current = getSharedData(key);
+function existing(budgets: BudgetStore, key: string): SharedData {
+  let current = budgets.get(key);
   if (current == null) {
-    write(key, 0, 0);
-    current = getSharedData(key);
+    write(budgets, key, 0, 0);
+    current = budgets.get(key);
   }
   return current == null ? new SharedData(new ArrayBuffer(8), 0) : current;
 }
@@ -48,9 +59,9 @@ export function bucketKey(rule: string, client: string, window: u64): string {
 }
 
 /** Reserves `amount` unless the bucket would go over `limit` (then nothing changes and ok is false). */
-export function reserve(key: string, amount: u64, limit: u64, out: BucketState): BucketState {
+export function reserve(budgets: BudgetStore, key: string, amount: u64, limit: u64, out: BucketState): BucketState {
   for (let i = 0; i < CAS_ATTEMPTS; i++) {
-    const current = existing(key);
+    const current = existing(budgets, key);
     const spent = readU64(current.value);
     // A request is refused once the budget is used up, or when its estimate would clearly not fit; an
     // empty bucket always admits one request so that an estimate above the whole budget is not a ban.
@@ -59,7 +70,7 @@ export function reserve(key: string, amount: u64, limit: u64, out: BucketState):
       out.ok = false;
       return out;
     }
-    const r = write(key, spent + amount, current.cas);
+    const r = write(budgets, key, spent + amount, current.cas);
     if (r == WasmResult.Ok) {
       out.spent = spent + amount;
       out.ok = true;
@@ -72,12 +83,12 @@ export function reserve(key: string, amount: u64, limit: u64, out: BucketState):
 }
 
 /** Replaces a reservation by the real cost (never below zero). */
-export function settle(key: string, reserved: u64, actual: u64, out: BucketState): BucketState {
+export function settle(budgets: BudgetStore, key: string, reserved: u64, actual: u64, out: BucketState): BucketState {
   for (let i = 0; i < CAS_ATTEMPTS; i++) {
-    const current = existing(key);
+    const current = existing(budgets, key);
     const spent = readU64(current.value);
     const base = spent > reserved ? spent - reserved : 0;
-    const r = write(key, base + actual, current.cas);
+    const r = write(budgets, key, base + actual, current.cas);
     if (r == WasmResult.Ok) {
       out.spent = base + actual;
       out.ok = true;
@@ -90,24 +101,24 @@ export function settle(key: string, reserved: u64, actual: u64, out: BucketState
 }
 
 /** Tokens counted so far in a bucket. */
-export function spentIn(key: string): u64 {
-  const current = getSharedData(key);
+export function spentIn(budgets: BudgetStore, key: string): u64 {
+  const current = budgets.get(key);
   return current == null ? 0 : readU64(current.value);
 }
 
 /** Recent output of a model (an exponential average), for estimating requests without max_tokens. */
-export function recentOutput(model: string): u64 {
-  const current = getSharedData("aigw.out|" + model);
+export function recentOutput(budgets: BudgetStore, model: string): u64 {
+  const current = budgets.get("aigw.out|" + model);
   return current == null ? 0 : readU64(current.value);
 }
 
-export function recordOutput(model: string, tokens: u64): void {
+export function recordOutput(budgets: BudgetStore, model: string, tokens: u64): void {
   const key = "aigw.out|" + model;
   for (let i = 0; i < CAS_ATTEMPTS; i++) {
-    const current = getSharedData(key);
+    const current = budgets.get(key);
     const prev = current == null ? tokens : readU64(current.value);
     const next = (prev * 3 + tokens) / 4;
-    const r = write(key, next, current == null ? 0 : current.cas);
+    const r = write(budgets, key, next, current == null ? 0 : current.cas);
     if (r != WasmResult.CasMismatch) return;
   }
 }
