@@ -31,7 +31,7 @@
 // 10), n numbering the materialized Deployments (then bare Pods) in namespace/name order.
 
 import type { Discovery, PodInfo } from "../epp/discovery.js";
-import type { GatewayConfig } from "../gateway/config.js";
+import type { GatewayConfig } from "../dataplane-api/bootstrap.js";
 import { buildGateway, type BuildOptions } from "./build-gateway.js";
 import type { CostOrigin } from "./costs.js";
 import { ManifestDiscovery } from "./discovery.js";

@@ -16,7 +16,7 @@
 // - A response cost read from metadata names an llmRequestCosts key: refused when no cost defines it,
 //   warned when some covered routes do not (their responses charge nothing, as in Envoy).
 
-import type { ClusterConfig } from "../gateway/config.js";
+import type { ClusterConfig } from "../dataplane-api/bootstrap.js";
 import { CONNECT_TIMEOUT_MS } from "./build-gateway.js";
 import { costKeysOf } from "./costs.js";
 import type { Model } from "./model.js";

@@ -5,9 +5,9 @@
 import http from "node:http";
 import https from "node:https";
 import { isIP, type Socket } from "node:net";
-import type { ClusterConfig, ClusterEndpoint } from "./config.js";
+import type { ClusterConfig, ClusterEndpoint } from "../dataplane-api/bootstrap.js";
 import { getHeader } from "./headers.js";
-import type { HeaderList, SocketAddress } from "./http-filter.js";
+import type { HeaderList, SocketAddress } from "../dataplane-api/http-filter.js";
 import type { Counter, Gauge, Histogram, StatsStore } from "../stats/index.js";
 
 /** Envoy's default circuit breakers allow 1024 connections per cluster. */

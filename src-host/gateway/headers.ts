@@ -2,7 +2,7 @@
 // conversion to and from node:http messages. Hop-by-hop headers belong to one connection, so they are
 // dropped on the way in and never forwarded (RFC 9110 §7.6.1), as Envoy's HTTP/1 codec does.
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
-import type { HeaderList } from "./http-filter.js";
+import type { HeaderList } from "../dataplane-api/http-filter.js";
 
 const HOP_BY_HOP = new Set([
   "connection",

@@ -2,7 +2,7 @@
 // tag-extracted names with every character outside [a-zA-Z0-9_] replaced by `_`; Envoy's own stats get
 // the `envoy_` prefix, while stats in a custom namespace (`wasmcustom.`) lose the namespace and get no
 // prefix, and are skipped when the result starts with a digit. Series without tags print `{}`.
-import type { StatsTag } from "../gateway/config.js";
+import type { StatsTag } from "../dataplane-api/bootstrap.js";
 import type { StatsStore } from "./store.js";
 import { TagExtractor } from "./tags.js";
 

@@ -2,7 +2,7 @@
 // dotted name (`cluster.epp.upstream_rq_total`, `wasmcustom.ai.tokens`). One object per name, so every
 // worker VM that defines the same wasm metric shares one stat, as Envoy's stats scope does.
 import { renderPrometheus, renderText } from "./prometheus.js";
-import type { HistogramBuckets, StatsTag } from "../gateway/config.js";
+import type { HistogramBuckets, StatsTag } from "../dataplane-api/bootstrap.js";
 
 /** Envoy's default histogram buckets (`stats_config.histogram_bucket_settings` absent). */
 export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = [

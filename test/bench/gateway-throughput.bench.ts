@@ -3,7 +3,7 @@
 // to the upstream in the same run.
 import { cpus, loadavg } from "node:os";
 import { expect, it } from "vitest";
-import { passThroughFilter } from "../../src-host/gateway/http-filter.js";
+import { passThroughFilter } from "../../src-host/gateway/pass-through.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { formatTable, runDirectBench, runGatewayBench, type BenchResult } from "./gateway-bench.js";

@@ -3,7 +3,7 @@
 // reset, or throw — and complete() reaching every stream exactly once.
 import http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import type { HeaderList, HttpFilterFactory } from "../../src-host/gateway/http-filter.js";
+import type { HeaderList, HttpFilterFactory } from "../../src-host/dataplane-api/http-filter.js";
 import {
   cluster,
   config,

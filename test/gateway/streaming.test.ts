@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { passThroughFilter } from "../../src-host/gateway/http-filter.js";
+import { passThroughFilter } from "../../src-host/gateway/pass-through.js";
 import { cluster, config, gateway, request, route, startUpstream, testFilter, until, type Upstream } from "./helpers.js";
 
 const cleanup: Array<() => Promise<void>> = [];

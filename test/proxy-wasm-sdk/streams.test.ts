@@ -2,7 +2,7 @@
 // test/assembly/sdk-*.ts driven stream by stream. Each test fails if the SDK encodes, decodes or routes
 // something differently from what the ABI (as Envoy implements it) expects.
 import { afterEach, describe, expect, it } from "vitest";
-import type { HeaderList } from "../../src-host/gateway/http-filter.js";
+import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
 import { decodePairs, encodePairs } from "../../src-host/proxy-wasm/index.js";
 import { type Loaded, type LogLine, TestSink, bytes, loadFixture, openStream, reqHeaders, until } from "../proxy-wasm/helpers.js";
 
