@@ -203,7 +203,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
   if (rateLimits.some((r) => r.type === "Global")) {
     const taken = planEmbeddedRateLimit(workloads, pods, o.podBlock);
     if (taken) problems.global(taken);
-    usedClusters.set("ratelimit", rateLimitCluster(workloads, pods));
+    usedClusters.set("ratelimit", rateLimitCluster(workloads, pods, CONNECT_TIMEOUT_MS));
   }
   const plugin: PluginConfig = {
     rules,

@@ -3,7 +3,7 @@
 // the `envoy_` prefix, while stats in a custom namespace (`wasmcustom.`) lose the namespace and get no
 // prefix, and are skipped when the result starts with a digit. Series without tags print `{}`.
 import type { StatsTag } from "../dataplane-api/bootstrap.js";
-import type { StatsStore } from "./store.js";
+import type { Counter, Gauge, Histogram } from "./stat.js";
 import { TagExtractor } from "./tags.js";
 
 /** Stat name prefixes Envoy registers as custom namespaces; the wasm filter's metrics live in this one. */
@@ -31,12 +31,19 @@ export function prometheusName(extractedName: string): string | undefined {
   return name === "" || /^[0-9]/.test(name) ? undefined : name;
 }
 
+/** What the renderings read: every stat by kind (the store). */
+export interface StatSource {
+  counters(): Iterable<Counter>;
+  gauges(): Iterable<Gauge>;
+  histograms(): Iterable<Histogram>;
+}
+
 interface Series {
   labels: string;
   lines: string[];
 }
 
-export function renderPrometheus(store: StatsStore, tags: readonly StatsTag[], options: PrometheusOptions = {}): string {
+export function renderPrometheus(store: StatSource, tags: readonly StatsTag[], options: PrometheusOptions = {}): string {
   const extractor = new TagExtractor(tags, options.defaultTags ?? true);
   const groups = new Map<string, { type: string; series: Series[] }>();
   const add = (statName: string, type: string, render: (metric: string, labels: string) => string[]) => {
@@ -78,7 +85,7 @@ export function renderPrometheus(store: StatsStore, tags: readonly StatsTag[], o
 }
 
 /** Envoy's /stats text: `name: value` sorted by name, custom namespaces stripped; histograms summarized. */
-export function renderText(store: StatsStore): string {
+export function renderText(store: StatSource): string {
   const lines: Array<[string, string]> = [];
   const shown = (name: string) => stripNamespace(name) ?? name;
   for (const c of store.counters()) lines.push([shown(c.name), String(c.value)]);
