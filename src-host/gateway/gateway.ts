@@ -49,7 +49,7 @@ function validateAddress(a: SocketAddress | undefined, where: string): void {
 /** Everything wrong with the configuration is reported here, before anything listens. */
 function validate(config: GatewayConfig, clusters: ClusterManager, routes: RouteTable, log: (l: string) => void): void {
   const l = config.listener;
-  if (!l || !l.name) throw new Error("listener.name is required");
+  if (!l?.name) throw new Error("listener.name is required");
   validateAddress(l.address, "listener.address");
   validateAddress(config.admin, "admin");
   if (!Number.isFinite(l.requestTimeoutMs) || l.requestTimeoutMs < 0) {

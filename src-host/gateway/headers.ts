@@ -20,7 +20,7 @@ function isHopByHop(name: string, value: string, nominated: Set<string> | undefi
   if (name === "te") return value.trim().toLowerCase() !== "trailers";
   // Envoy answers `Expect: 100-continue` itself and does not forward it.
   if (name === "expect") return value.trim().toLowerCase() === "100-continue";
-  return nominated !== undefined && nominated.has(name);
+  return nominated?.has(name) ?? false;
 }
 
 /** Header names a `Connection` header nominates as hop-by-hop (besides the fixed set). */

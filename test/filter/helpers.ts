@@ -1,6 +1,5 @@
 // A small data plane for driving the wasm host: records what the filter forwards, and runs local
 // replies back through the stream's response side as the real data plane (and Envoy) does.
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ClusterConfig, WasmFilterConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../src-host/dataplane-api/http-filter.js";

@@ -113,7 +113,7 @@ describe("buffering filters", () => {
         },
       };
     });
-    const up = await startUpstream((req, res) => {
+    const up = await startUpstream((_req, res) => {
       res.writeHead(200, { "content-length": "5", "content-type": "text/plain" });
       res.end("hello");
     });

@@ -100,7 +100,7 @@ describe("streaming", () => {
     const total = 64 << 20;
     const chunk = Buffer.alloc(64 << 10, 120);
     let written = 0;
-    const up = await startUpstream((req, res) => {
+    const up = await startUpstream((_req, res) => {
       res.writeHead(200);
       const pump = () => {
         while (written < total) {
@@ -171,7 +171,7 @@ describe("streaming", () => {
 
   it("aborts the upstream request when the client goes away, and completes the stream once", async () => {
     let upstreamClosed = false;
-    const up = await startUpstream((req, res) => {
+    const up = await startUpstream((_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
       const t = setInterval(() => res.write("data: tick\n\n"), 50);
       res.on("close", () => {

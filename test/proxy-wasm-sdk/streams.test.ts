@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
 import { decodePairs, encodePairs } from "../../src-host/proxy-wasm/index.js";
-import { type Loaded, type LogLine, TestSink, bytes, loadFixture, openStream, reqHeaders, until } from "../proxy-wasm/helpers.js";
+import { type Loaded, type LogLine, type TestSink, bytes, loadFixture, openStream, reqHeaders, until } from "../proxy-wasm/helpers.js";
 
 const loaded: Loaded[] = [];
 async function load(name: string, ...args: Parameters<typeof loadFixture> extends [unknown, ...infer R] ? R : never): Promise<Loaded> {

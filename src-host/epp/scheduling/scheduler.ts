@@ -60,5 +60,5 @@ export class Scheduler {
 
 function clamp01(v: number): number {
   if (!(v > 0)) return 0; // also NaN
-  return v > 1 ? 1 : v;
+  return Math.min(v, 1);
 }
