@@ -15,7 +15,8 @@ export interface PrometheusOptions {
 }
 
 const sanitize = (s: string): string => s.replace(/[^a-zA-Z0-9_]/g, "_");
-const escapeValue = (s: string): string => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+/** A label value in the text exposition format: backslash, newline and double quote escaped. */
+export const escapeLabelValue = (s: string): string => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 const num = (n: number): string => (Number.isFinite(n) ? String(n) : n > 0 ? "+Inf" : n < 0 ? "-Inf" : "NaN");
 
 function stripNamespace(name: string): string | undefined {
@@ -50,7 +51,7 @@ export function renderPrometheus(store: StatSource, tags: readonly StatsTag[], o
     const extracted = extractor.extract(statName);
     const metric = prometheusName(extracted.name);
     if (metric === undefined) return;
-    const labels = extracted.tags.map(([k, v]) => `${sanitize(k)}="${escapeValue(v)}"`).join(",");
+    const labels = extracted.tags.map(([k, v]) => `${sanitize(k)}="${escapeLabelValue(v)}"`).join(",");
     let group = groups.get(metric);
     if (!group) groups.set(metric, (group = { type, series: [] }));
     if (group.type !== type) return; // a name already used by another stat type: Prometheus cannot hold both
