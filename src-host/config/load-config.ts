@@ -71,11 +71,6 @@ export function loadConfig(paths: string[], opts: LoadOptions): LoadedConfig {
   return build(objects, opts, problems);
 }
 
-/** The same from objects already applied (tests, `aigw translate`). */
-export function configFromObjects(objects: AppliedObject[], opts: LoadOptions): LoadedConfig {
-  return build(objects, opts, new Problems());
-}
-
 function build(objects: AppliedObject[], opts: LoadOptions, problems: Problems): LoadedConfig {
   for (const obj of objects) warnUnknownFields(obj, problems);
   const built = buildGateway(objects, opts, problems);
