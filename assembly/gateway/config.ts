@@ -208,12 +208,6 @@ export function loadPluginConfig(ptr: usize, len: usize): ConfigResult {
   return new ConfigResult(config, "");
 }
 
-/** loadPluginConfig for a configuration held in a string. */
-export function loadPluginConfigText(text: string): ConfigResult {
-  const bytes = String.UTF8.encode(text);
-  return loadPluginConfig(changetype<usize>(bytes), <usize>bytes.byteLength);
-}
-
 // --- semantic validation and compilation ---
 
 class Compiler {
