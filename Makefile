@@ -59,7 +59,7 @@ test: node_modules/.package-lock.json wasm host test-modules cpp-host
 # with the import boundaries (biome.jsonc); CI runs it first. Formatting is not checked yet.
 check: node_modules/.package-lock.json
 	$(TSC) -p tsconfig.check.json
-	$(BIOME) lint src-host test
+	$(BIOME) lint --error-on-warnings src-host test
 	node .ci/lint-assembly.mjs
 
 # Benchmarks print each figure beside a baseline measured in the same run.

@@ -12,7 +12,7 @@
 // Field names keep the proto's snake_case, except google.protobuf.Struct/Value/ListValue, which come from
 // protobufjs' bundled well-known types in camelCase (structValue, stringValue, listValue, ...).
 import protobuf from "protobufjs";
-import * as protoLoader from "@grpc/proto-loader";
+import type * as protoLoader from "@grpc/proto-loader";
 import * as grpc from "@grpc/grpc-js";
 import { addEnumValue, addField, grpcService, loadEnvoyProtos } from "../envoy-api/protos.js";
 

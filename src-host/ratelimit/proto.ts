@@ -5,8 +5,8 @@
 //   extensions.common.ratelimit.v3.RateLimitDescriptor.hits_addend = 3 (google.protobuf.UInt64Value)
 //   service.ratelimit.v3.RateLimitResponse.RateLimit.Unit WEEK = 7, type.v3.RateLimitUnit WEEK = 7
 // Field names keep the proto's snake_case; uint64 values decode as JavaScript numbers.
-import protobuf from "protobufjs";
-import * as protoLoader from "@grpc/proto-loader";
+import type protobuf from "protobufjs";
+import type * as protoLoader from "@grpc/proto-loader";
 import * as grpc from "@grpc/grpc-js";
 import { addEnumValue, addField, grpcService, loadEnvoyProtos } from "../envoy-api/protos.js";
 
