@@ -1,6 +1,7 @@
 # Build, test, run and benchmark the AI gateway. Every target installs dependencies when they are missing.
 ASC      := node_modules/.bin/asc
 TSC      := node_modules/.bin/tsc
+BIOME    := node_modules/.bin/biome
 VITEST   := node_modules/.bin/vitest
 WASM     := build/ai-gateway.wasm
 # The same module without SIMD, for WAMR as Envoy builds it (SIMD off); src-host/translate/runtime.ts says why.
@@ -54,11 +55,14 @@ cpp-host:
 test: node_modules/.package-lock.json wasm host test-modules cpp-host
 	$(VITEST) run
 
-# Types of the host, the tests and the benchmarks (the build compiles src-host/ only), and the files generated
-# from the host/filter contract; CI runs it first.
+# Types of the host, the tests and the benchmarks (the build compiles src-host/ only), the files generated
+# from the host/filter contract, then Biome's lint with the import boundaries (biome.jsonc); CI runs it first.
+# Formatting is not checked yet.
 check: node_modules/.package-lock.json
 	node contract/generate.mjs --check
 	$(TSC) -p tsconfig.check.json
+	$(BIOME) lint --error-on-warnings src-host test
+	node .ci/lint-assembly.mjs
 
 # Regenerates src-host/config/plugin-config.ts and assembly/gateway/plugin-config.ts from contract/plugin-config.mjs.
 contract:

@@ -5,7 +5,7 @@
 // catch-all, a cluster per AIServiceBackend, an ORIGINAL_DST cluster per InferencePool and an HTTP/2
 // cluster per Endpoint Picker. Gateway API HTTPRoutes come first in the route table (build-httproutes.ts).
 
-import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, Route } from "../gateway/config.js";
+import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, Route } from "../dataplane-api/bootstrap.js";
 import type { BackendConfig, ModelInfo, PluginConfig, PoolConfig, RuleConfig } from "./plugin-config.js";
 import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, PLUGIN_CONFIG_VERSION } from "./plugin-config.js";
 import type { Model } from "./model.js";
@@ -203,7 +203,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
   if (rateLimits.some((r) => r.type === "Global")) {
     const taken = planEmbeddedRateLimit(workloads, pods, o.podBlock);
     if (taken) problems.global(taken);
-    usedClusters.set("ratelimit", rateLimitCluster(workloads, pods));
+    usedClusters.set("ratelimit", rateLimitCluster(workloads, pods, CONNECT_TIMEOUT_MS));
   }
   const plugin: PluginConfig = {
     version: PLUGIN_CONFIG_VERSION,

@@ -12,7 +12,7 @@
 // entry for a cluster that does not exist on a route whose cluster_not_found answer is 500 (what Envoy
 // Gateway generates), or a 500 direct response when the rule has nothing valid to send to.
 
-import type { ClusterConfig, HeaderMatcher, RetryPolicy, Route, RouteAction } from "../gateway/config.js";
+import type { ClusterConfig, HeaderMatcher, RetryPolicy, Route, RouteAction } from "../dataplane-api/bootstrap.js";
 import type { Model } from "./model.js";
 import { referenceAllowed } from "./model.js";
 import type { ListenerModel } from "./model-gateway.js";

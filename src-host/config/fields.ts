@@ -120,3 +120,15 @@ function typeName(v: unknown): string {
   if (typeof v === "object") return "a mapping";
   return `${typeof v} ${JSON.stringify(v)}`;
 }
+
+/** Gateway API Duration: 1 to 4 groups of up to 5 digits with h, m, s or ms ("1h30m", "500ms"). */
+export function parseDuration(f: Fields, value: unknown, field: string): number | undefined {
+  if (typeof value !== "string" || !/^([0-9]{1,5}(h|m|s|ms)){1,4}$/.test(value)) {
+    f.fail(field, `must be a Gateway API duration such as "60s" or "1m30s", got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let ms = 0;
+  for (const [, n, u] of value.matchAll(/([0-9]+)(ms|h|m|s)/g)) ms += Number(n) * unit[u!]!;
+  return ms;
+}

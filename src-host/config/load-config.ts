@@ -31,7 +31,7 @@
 // 10), n numbering the materialized Deployments (then bare Pods) in namespace/name order.
 
 import type { Discovery, PodInfo } from "../epp/discovery.js";
-import type { GatewayConfig } from "../gateway/config.js";
+import type { GatewayConfig } from "../dataplane-api/bootstrap.js";
 import { buildGateway, type BuildOptions } from "./build-gateway.js";
 import type { CostOrigin } from "./costs.js";
 import { ManifestDiscovery } from "./discovery.js";
@@ -69,11 +69,6 @@ export function loadConfig(paths: string[], opts: LoadOptions): LoadedConfig {
   // misleading problems (a Gateway lost to a YAML error is not "missing").
   problems.throwIfAny();
   return build(objects, opts, problems);
-}
-
-/** The same from objects already applied (tests, `aigw translate`). */
-export function configFromObjects(objects: AppliedObject[], opts: LoadOptions): LoadedConfig {
-  return build(objects, opts, new Problems());
 }
 
 function build(objects: AppliedObject[], opts: LoadOptions, problems: Problems): LoadedConfig {

@@ -4,7 +4,7 @@
 
 export function isLoopbackIPv4(address: string): boolean {
   const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
-  return m !== null && m.slice(1).every((p) => Number(p) <= 255 && (p === "0" || !p.startsWith("0")));
+  return m?.slice(1).every((p) => Number(p) <= 255 && (p === "0" || !p.startsWith("0"))) ?? false;
 }
 
 /** Why `address` is refused, or undefined when it is a loopback address. */

@@ -2,7 +2,7 @@
 // GatewayClass, Gateway, ReferenceGrant, InferencePool, InferenceObjective, AIGatewayRoute,
 // AIServiceBackend and Backend.
 
-import { Fields } from "./fields.js";
+import { Fields, parseDuration } from "./fields.js";
 import { loopbackProblem } from "./loopback.js";
 import type { AppliedObject } from "./objects.js";
 import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP } from "./objects.js";
@@ -442,18 +442,6 @@ export function readBackend(obj: AppliedObject, problems: Problems): BackendMode
     if (p !== "gateway.envoyproxy.io/h2c") f.fail(`spec.appProtocols[${i}]`, `${JSON.stringify(p)} is not supported by aigw run`);
   }
   return { obj, f, namespace: obj.namespace, name: obj.name, endpoints, http2: appProtocols.length > 0 };
-}
-
-/** Gateway API Duration: 1 to 4 groups of up to 5 digits with h, m, s or ms ("1h30m", "500ms"). */
-export function parseDuration(f: Fields, value: unknown, field: string): number | undefined {
-  if (typeof value !== "string" || !/^([0-9]{1,5}(h|m|s|ms)){1,4}$/.test(value)) {
-    f.fail(field, `must be a Gateway API duration such as "60s" or "1m30s", got ${JSON.stringify(value)}`);
-    return undefined;
-  }
-  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-  let ms = 0;
-  for (const [, n, u] of value.matchAll(/([0-9]+)(ms|h|m|s)/g)) ms += Number(n) * unit[u!]!;
-  return ms;
 }
 
 function parseTimestamp(f: Fields, value: unknown, field: string): number | undefined {

@@ -3,12 +3,11 @@
 // weights; rule timeouts. What aigw run cannot honour is refused (filters, query parameter matches: a
 // request would be routed differently than written); fields it can leave out are warned about.
 
-import { Fields, type Json } from "./fields.js";
+import { Fields, parseDuration, type Json } from "./fields.js";
 import type { AppliedObject } from "./objects.js";
 import { INFERENCE_GROUP } from "./objects.js";
 import type { Problems } from "./problems.js";
 import {
-  parseDuration,
   readCreatedAt,
   readParentRefs,
   type HeaderMatchModel,

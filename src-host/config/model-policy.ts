@@ -2,8 +2,7 @@
 // in Envoy AI Gateway's GatewayConfig.spec.globalLLMRequestCosts) and Envoy Gateway BackendTrafficPolicy
 // rateLimit rules (gateway.envoyproxy.io/v1alpha1, api/v1alpha1/ratelimit_types.go).
 
-import { Fields, type Json } from "./fields.js";
-import { parseDuration } from "./model-gateway.js";
+import { Fields, parseDuration, type Json } from "./fields.js";
 import type { AppliedObject } from "./objects.js";
 import { GATEWAY_API_GROUP } from "./objects.js";
 import type { CostType, RateLimitCostConfig } from "./plugin-config.js";

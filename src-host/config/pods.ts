@@ -3,7 +3,7 @@
 // the runner marks a materialized pod ready once it started, and every cluster endpoint built for a pod
 // follows its readiness (the endpoint objects in GatewayConfig are updated in place).
 
-import type { ClusterEndpoint } from "../gateway/config.js";
+import type { ClusterEndpoint } from "../dataplane-api/bootstrap.js";
 import type { PodInfo } from "../epp/discovery.js";
 import type { ContainerModel } from "./model-core.js";
 

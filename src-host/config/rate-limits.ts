@@ -17,8 +17,7 @@
 // - A response cost read from metadata names an llmRequestCosts key: refused when no cost defines it,
 //   warned when some covered routes do not (their responses charge nothing, as in Envoy).
 
-import type { ClusterConfig } from "../gateway/config.js";
-import { CONNECT_TIMEOUT_MS } from "./build-gateway.js";
+import type { ClusterConfig } from "../dataplane-api/bootstrap.js";
 import { costKeysOf } from "./costs.js";
 import type { Model } from "./model.js";
 import type { GatewayModel, ListenerModel, RouteModel } from "./model-gateway.js";
@@ -198,9 +197,9 @@ function checkResponseKey(p: TrafficPolicyModel, rule: RateLimitRuleModel, route
 }
 
 /** The HTTP/2 cluster of the rate limit service: the planned "ratelimit" pods, ready when they listen. */
-export function rateLimitCluster(plan: WorkloadPlan, pods: PodRegistry): ClusterConfig {
+export function rateLimitCluster(plan: WorkloadPlan, pods: PodRegistry, connectTimeoutMs: number): ClusterConfig {
   const endpoints = plan.pods
     .filter((p) => p.kind === "ratelimit")
     .map((p) => pods.endpoint(pods.get(p.namespace, p.name)!, rateLimitGrpcPort(p.env)));
-  return { name: RATE_LIMIT_CLUSTER, type: "STATIC", endpoints, lbPolicy: "ROUND_ROBIN", http2: true, connectTimeoutMs: CONNECT_TIMEOUT_MS };
+  return { name: RATE_LIMIT_CLUSTER, type: "STATIC", endpoints, lbPolicy: "ROUND_ROBIN", http2: true, connectTimeoutMs };
 }

@@ -3,7 +3,7 @@
 // per pod); pods come from the selector (materialized and declared pods), and EndpointSlices labelled
 // kubernetes.io/service-name add endpoints of Services without selector (or beside it).
 
-import type { ClusterEndpoint } from "../gateway/config.js";
+import type { ClusterEndpoint } from "../dataplane-api/bootstrap.js";
 import type { ServiceModel } from "./model-core.js";
 import type { Model } from "./model.js";
 import type { PodRecord, PodRegistry } from "./pods.js";

@@ -187,12 +187,12 @@ export function refreshPoolMetrics(store: Datastore, metrics: EppMetrics, stalen
   if (!pool) return;
   const pods = store.pods();
   metrics.poolPerPodQueueSize.reset();
-  for (const p of pods) metrics.poolPerPodQueueSize.set([pool.name, p.name], p.metrics.waitingQueueSize);
+  for (const p of pods) metrics.poolPerPodQueueSize.labels(pool.name, p.name).set(p.metrics.waitingQueueSize);
   const fresh = pods.filter((p) => hasFreshMetrics(p.metrics, stalenessMs, now));
   if (fresh.length === 0) return;
   const kv = fresh.reduce((s, p) => s + p.metrics.kvCacheUsagePercent, 0);
   const queue = fresh.reduce((s, p) => s + p.metrics.waitingQueueSize, 0);
-  metrics.poolAverageKvCache.set([pool.name], kv / fresh.length);
-  metrics.poolAverageQueueSize.set([pool.name], Math.trunc(queue / fresh.length)); // Go integer division
-  metrics.poolReadyPods.set([pool.name], fresh.length);
+  metrics.poolAverageKvCache.labels(pool.name).set(kv / fresh.length);
+  metrics.poolAverageQueueSize.labels(pool.name).set(Math.trunc(queue / fresh.length)); // Go integer division
+  metrics.poolReadyPods.labels(pool.name).set(fresh.length);
 }

@@ -106,7 +106,7 @@ export async function startEpp(opts: StartEppOptions): Promise<RunningEpp> {
     const indexer = (p as PrefixPlugin).indexer;
     if (indexer) store.onPodRemoved((key) => {
       indexer.removePod(key);
-      metrics.prefixIndexerSize.set([], indexer.size());
+      metrics.prefixIndexerSize.set(indexer.size());
     });
   }
   const scheduler = new Scheduler(schedulerConfig, metrics);
@@ -123,8 +123,16 @@ export async function startEpp(opts: StartEppOptions): Promise<RunningEpp> {
   healthServer.addService(defs.health, probeHealthImpl(() => store.synced()));
   const metricsServer = http.createServer((req, res) => {
     if (req.method === "GET" && (req.url ?? "").split("?")[0] === "/metrics") {
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-      res.end(metrics.registry.render());
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": metrics.registry.contentType });
+          res.end(text);
+        },
+        (err: Error) => {
+          res.writeHead(500, { "content-type": "text/plain" });
+          res.end(`${err.message}\n`);
+        },
+      );
     } else {
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("404 page not found\n");

@@ -158,8 +158,8 @@ class StreamHandler {
     const out = Buffer.from(marshalGo(parsed.value), "utf8");
     this.reqHeaderResp = this.requestHeadersReply(decision.endpoint, out.length);
     this.reqBodyResps = chunked(out, true).map((c) => ({ request_body: { response: c } }));
-    this.deps.metrics.requestTotal.inc([decision.incomingModel, decision.targetModel]);
-    this.deps.metrics.requestSizes.observe([decision.incomingModel, decision.targetModel], out.length);
+    this.deps.metrics.requestTotal.labels(decision.incomingModel, decision.targetModel).inc();
+    this.deps.metrics.requestSizes.labels(decision.incomingModel, decision.targetModel).observe(out.length);
     this.deps.log.info(V.VERBOSE, "Request handled", {
       objectiveKey: this.objectiveKey,
       incomingModelName: decision.incomingModel,
@@ -237,12 +237,12 @@ class StreamHandler {
     const m = this.deps.metrics;
     const seconds = (Date.now() - this.receivedAt) / 1000;
     if (this.receivedAt > 0 && seconds > 0) {
-      m.requestDuration.observe(labels, seconds);
-      if (this.usage.completion > 0) m.normalizedTimePerOutputToken.observe(labels, seconds / this.usage.completion);
+      m.requestDuration.labels(...labels).observe(seconds);
+      if (this.usage.completion > 0) m.normalizedTimePerOutputToken.labels(...labels).observe(seconds / this.usage.completion);
     }
-    m.responseSizes.observe(labels, this.responseSize);
-    if (this.usage.prompt > 0) m.inputTokens.observe(labels, this.usage.prompt);
-    if (this.usage.completion > 0) m.outputTokens.observe(labels, this.usage.completion);
+    m.responseSizes.labels(...labels).observe(this.responseSize);
+    if (this.usage.prompt > 0) m.inputTokens.labels(...labels).observe(this.usage.prompt);
+    if (this.usage.completion > 0) m.outputTokens.labels(...labels).observe(this.usage.completion);
   }
 
   private requestHeadersReply(endpoint: string, bodyLength: number): ProcessingResponse {
@@ -269,7 +269,7 @@ class StreamHandler {
       this.reqBodyResps = [];
       this.state = State.BodyRequestResponsesComplete;
       this.running = true;
-      this.deps.metrics.runningRequests.add([this.models.incoming], 1);
+      this.deps.metrics.runningRequests.labels(this.models.incoming).inc();
     }
     if (this.state === State.ResponseReceived && this.respHeaderResp) {
       this.call.write(this.respHeaderResp);
@@ -290,14 +290,14 @@ class StreamHandler {
   private fail(err: unknown): void {
     if (err instanceof EppError) {
       this.deps.log.info(V.DEFAULT, "Failed to process request", { error: err.message });
-      this.deps.metrics.requestErrorTotal.inc([this.models.incoming, this.models.target, err.code]);
+      this.deps.metrics.requestErrorTotal.labels(this.models.incoming, this.models.target, err.code).inc();
       this.call.write({ immediate_response: { status: { code: ERROR_STATUS[err.code] }, body: Buffer.from(err.message, "utf8") } });
       this.finish();
       return;
     }
     const message = err instanceof Error ? err.message : String(err);
     this.deps.log.error("Failed to process request", err);
-    this.deps.metrics.requestErrorTotal.inc([this.models.incoming, this.models.target, "Unknown"]);
+    this.deps.metrics.requestErrorTotal.labels(this.models.incoming, this.models.target, "Unknown").inc();
     this.cleanup();
     this.call.emit("error", { code: grpc.status.UNKNOWN, details: `failed to handle request: ${message}` });
   }
@@ -311,8 +311,8 @@ class StreamHandler {
   private cleanup(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.modelServerError) this.deps.metrics.requestErrorTotal.inc([this.models.incoming, this.models.target, "ModelServerError"]);
-    if (this.running) this.deps.metrics.runningRequests.add([this.models.incoming], -1);
+    if (this.modelServerError) this.deps.metrics.requestErrorTotal.labels(this.models.incoming, this.models.target, "ModelServerError").inc();
+    if (this.running) this.deps.metrics.runningRequests.labels(this.models.incoming).dec();
   }
 }
 

@@ -1,7 +1,7 @@
 // The v1.0.x saturation detector (pkg/epp/saturationdetector): the pool is NOT saturated while at least one
 // candidate pod has fresh metrics with a short waiting queue and KV-cache headroom. Thresholds come from the
 // environment, like upstream's LoadConfigFromEnv; an unparsable value falls back to the default.
-import { parseGoDuration } from "./flags.js";
+import { parseGoDuration } from "../go/duration.js";
 import { hasFreshMetrics, type Pod } from "./scheduling/types.js";
 
 export interface SaturationConfig {

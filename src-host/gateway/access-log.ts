@@ -2,7 +2,7 @@
 // operators, compiled once. The default is Envoy's default format followed by the response code details,
 // the route name and every `wasm.*` filter state value (what `%FILTER_STATE(wasm.<key>:PLAIN)%` would
 // print), so the filter's per-request figures appear without configuring each key.
-import type { HeaderList, StreamInfo } from "./http-filter.js";
+import type { HeaderList, StreamInfo } from "../dataplane-api/http-filter.js";
 import { getHeader } from "./headers.js";
 
 /** What a finished stream offers the log. */

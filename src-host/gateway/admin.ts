@@ -3,7 +3,7 @@
 // Envoy AI Gateway's aigw), /stats/prometheus (alias /metrics), /stats and /config_dump.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { SocketAddress } from "./http-filter.js";
+import type { SocketAddress } from "../dataplane-api/http-filter.js";
 
 export interface AdminSource {
   /** Undefined when ready, else the state Envoy would report (e.g. "INITIALIZING"). */

@@ -6,8 +6,8 @@ import type { AddressInfo, Socket } from "node:net";
 import { compileFormat, defaultFormatter, type LogEntry } from "./access-log.js";
 import { startAdmin, type AdminServer } from "./admin.js";
 import { ClusterManager } from "./cluster-manager.js";
-import type { GatewayConfig } from "./config.js";
-import type { HttpFilterFactory, SocketAddress } from "./http-filter.js";
+import type { GatewayConfig } from "../dataplane-api/bootstrap.js";
+import type { HttpFilterFactory, SocketAddress } from "../dataplane-api/http-filter.js";
 import { RouteTable } from "./route-table.js";
 import { StatsStore, TagExtractor } from "../stats/index.js";
 import { downstreamStats, GatewayStream, type StreamContext } from "./stream.js";
@@ -49,7 +49,7 @@ function validateAddress(a: SocketAddress | undefined, where: string): void {
 /** Everything wrong with the configuration is reported here, before anything listens. */
 function validate(config: GatewayConfig, clusters: ClusterManager, routes: RouteTable, log: (l: string) => void): void {
   const l = config.listener;
-  if (!l || !l.name) throw new Error("listener.name is required");
+  if (!l?.name) throw new Error("listener.name is required");
   validateAddress(l.address, "listener.address");
   validateAddress(config.admin, "admin");
   if (!Number.isFinite(l.requestTimeoutMs) || l.requestTimeoutMs < 0) {

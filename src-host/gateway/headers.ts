@@ -2,7 +2,7 @@
 // conversion to and from node:http messages. Hop-by-hop headers belong to one connection, so they are
 // dropped on the way in and never forwarded (RFC 9110 §7.6.1), as Envoy's HTTP/1 codec does.
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
-import type { HeaderList } from "./http-filter.js";
+import type { HeaderList } from "../dataplane-api/http-filter.js";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -20,7 +20,7 @@ function isHopByHop(name: string, value: string, nominated: Set<string> | undefi
   if (name === "te") return value.trim().toLowerCase() !== "trailers";
   // Envoy answers `Expect: 100-continue` itself and does not forward it.
   if (name === "expect") return value.trim().toLowerCase() === "100-continue";
-  return nominated !== undefined && nominated.has(name);
+  return nominated?.has(name) ?? false;
 }
 
 /** Header names a `Connection` header nominates as hop-by-hop (besides the fixed set). */

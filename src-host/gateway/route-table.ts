@@ -4,9 +4,9 @@
 // all match (header matchers also see the pseudo-headers, so ":method" matches the method). A
 // weighted-cluster action picks its cluster with the stream's random value, once, when the route is
 // resolved — so the cached route keeps the same cluster until the cache is cleared.
-import type { HeaderMatcher, Route, RouteConfig, VirtualHost } from "./config.js";
+import type { HeaderMatcher, Route, RouteConfig, VirtualHost } from "../dataplane-api/bootstrap.js";
 import { getHeader } from "./headers.js";
-import type { HeaderList, ResolvedRoute } from "./http-filter.js";
+import type { HeaderList, ResolvedRoute } from "../dataplane-api/http-filter.js";
 
 export interface DirectResponse {
   status: number;

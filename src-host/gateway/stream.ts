@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LogEntry } from "./access-log.js";
 import type { Cluster, ClusterManager, Host } from "./cluster-manager.js";
-import type { ListenerConfig } from "./config.js";
+import type { ListenerConfig } from "../dataplane-api/bootstrap.js";
 import {
   downstreamResponseHeaders,
   getHeader,
@@ -26,7 +26,7 @@ import type {
   ResolvedRoute,
   SocketAddress,
   StreamInfo,
-} from "./http-filter.js";
+} from "../dataplane-api/http-filter.js";
 import type { RouteMatch, RouteTable } from "./route-table.js";
 import type { Counter, Gauge, Histogram, StatsStore } from "../stats/index.js";
 import { UpstreamRequest, type UpstreamEvents, type UpstreamResetReason } from "./upstream-request.js";

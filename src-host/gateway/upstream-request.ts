@@ -4,7 +4,7 @@
 import type http from "node:http";
 import { CONNECT_TIMEOUT_CODE, socketConnected, type Cluster, type Host } from "./cluster-manager.js";
 import { responseHeaderList, trailerList, trailerObject, upstreamRequestHeaders } from "./headers.js";
-import type { HeaderList } from "./http-filter.js";
+import type { HeaderList } from "../dataplane-api/http-filter.js";
 
 export type UpstreamResetReason = "connection_failure" | "connection_timeout" | "connection_termination";
 

@@ -1,7 +1,7 @@
 // Contexts as proxy-wasm-cpp-host models them: the VM context (id 0, used while the module starts), one
 // root context per plugin per VM, and stream contexts. Host calls act on the current context or the one
 // chosen with proxy_set_effective_context; this base class answers what a context without a stream has.
-import type { HeaderList } from "../gateway/http-filter.js";
+import type { HeaderList } from "../dataplane-api/http-filter.js";
 import { BufferType, MapType, WasmResult } from "./abi.js";
 import { ConstBuffer, UNSET_BUFFER, type WasmBuffer } from "./buffers.js";
 import type { PropertyValue } from "./properties.js";

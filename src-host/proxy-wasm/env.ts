@@ -1,9 +1,9 @@
 // What every VM of one loaded filter shares: configuration, clusters, stats, logging and the callout
 // clients. (Shared data and queues are process-wide, see shared.ts.)
-import type { ClusterConfig, WasmFilterConfig } from "../gateway/config.js";
+import type { ClusterConfig, WasmFilterConfig } from "../dataplane-api/bootstrap.js";
 import type { StatsStore } from "../stats/store.js";
-import { EndpointPicker } from "./callouts/endpoints.js";
-import { GrpcClients } from "./callouts/grpc.js";
+import type { EndpointPicker } from "./callouts/endpoints.js";
+import type { GrpcClients } from "./callouts/grpc.js";
 
 export type WasmLog = (level: number, message: string, vmIndex: number) => void;
 

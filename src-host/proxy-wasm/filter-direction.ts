@@ -2,7 +2,7 @@
 // state a filter's status leaves behind, the data it buffers while stopped, when later frames reach the
 // filter and when they are forwarded. Mirrors ActiveStreamFilterBase (commonHandleAfter*Callback,
 // commonHandleBufferData, commonContinue) and FilterManager::decodeData's handleDataIfStopAll.
-import type { HeaderList } from "../gateway/http-filter.js";
+import type { HeaderList } from "../dataplane-api/http-filter.js";
 import { DataStatus, HeadersStatus, TrailersStatus } from "./abi.js";
 import { ByteBuf } from "./byte-buf.js";
 

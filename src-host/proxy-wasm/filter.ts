@@ -1,6 +1,6 @@
 // The loaded wasm filter: N worker VMs of one module (Envoy --concurrency), streams spread across them
 // round robin. Implements the data plane's HttpFilterFactory.
-import type { HttpFilterFactory, HttpFilterSink, HttpFilterStream } from "../gateway/http-filter.js";
+import type { HttpFilterFactory, HttpFilterSink, HttpFilterStream } from "../dataplane-api/http-filter.js";
 import type { HostEnv } from "./env.js";
 import { WasmStream } from "./stream.js";
 import type { ValidatedModule } from "./validate.js";

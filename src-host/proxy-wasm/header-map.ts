@@ -1,7 +1,7 @@
 // Header-map operations with Envoy's HeaderMapImpl semantics on the contract's HeaderList (lower-case
 // names, pseudo-headers first, repeated names as repeated entries). Maps are changed in place: the
 // list the data plane handed in is the list forwarded, as Envoy shares one header map per stream.
-import type { HeaderList } from "../gateway/http-filter.js";
+import type { HeaderList } from "../dataplane-api/http-filter.js";
 import { latin1Bytes } from "./bytes.js";
 
 const isPseudo = (key: string) => key.charCodeAt(0) === 58; // ':'

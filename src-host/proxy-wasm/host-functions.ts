@@ -10,12 +10,18 @@ import { getProperty } from "./properties.js";
 import { sharedState } from "./shared.js";
 import { ENV_IMPORTS } from "./signatures.js";
 import type { Vm } from "./vm.js";
-import { RestrictedCallbackError } from "./vm.js";
 import { createWasiImports } from "./wasi.js";
 
 type HostFn = (...args: any[]) => number | void; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const u = (x: number) => x >>> 0;
+
+/** A host call the VM does not allow in its current callback (cpp-host: restricted_callback). */
+export class RestrictedCallbackError extends Error {
+  constructor(readonly hostCall: string) {
+    super(`restricted_callback: ${hostCall} may not be called here`);
+  }
+}
 
 /** Wraps each function with the restricted-callback check; keys are the import names. */
 export function guard(vm: Vm, module: string, fns: Record<string, HostFn>): Record<string, HostFn> {
@@ -180,7 +186,7 @@ function proxyFunctions(vm: Vm): Record<string, HostFn> {
     proxy_get_header_map_pairs(type: number, pp: number, sp: number) {
       if (u(type) > MAP_TYPE_MAX) return WasmResult.BadArgument;
       const map = ctx().getMap(type, false);
-      return copyOut(map && map.length ? encodePairs(headersToPairs(map)) : new Uint8Array(0), pp, sp);
+      return copyOut(map?.length ? encodePairs(headersToPairs(map)) : new Uint8Array(0), pp, sp);
     },
     proxy_set_header_map_pairs(type: number, p: number, s: number) {
       if (u(type) > MAP_TYPE_MAX) return WasmResult.BadArgument;

@@ -4,7 +4,7 @@
 //   const stream = filter.createStream(sink);   // one per request (HttpFilterFactory)
 //   await filter.close();
 import { readFile } from "node:fs/promises";
-import type { ClusterConfig, WasmFilterConfig } from "../gateway/config.js";
+import type { ClusterConfig, WasmFilterConfig } from "../dataplane-api/bootstrap.js";
 import type { StatsStore } from "../stats/store.js";
 import { LogLevel } from "./abi.js";
 import { utf8Bytes } from "./bytes.js";

@@ -1,7 +1,8 @@
 // proxy_define/increment/record/get_metric with Envoy's rules (context.cc): metrics are stats named
 // `wasmcustom.<name>`; ids carry the type in their low two bits and advance by 4 per definition.
 import { MetricType, WasmResult } from "./abi.js";
-import type { Counter, Gauge, Histogram, StatsStore } from "../stats/store.js";
+import type { Counter, Gauge, Histogram } from "../stats/stat.js";
+import type { StatsStore } from "../stats/store.js";
 
 const TYPE_MASK = 3;
 const ID_INCREMENT = 4;

@@ -1,7 +1,7 @@
 // The root context: one per plugin per VM. It receives on_vm_start / on_configure / on_tick /
 // on_queue_ready, owns every callout (HTTP, gRPC call, gRPC stream) and holds what their callbacks can
 // read: the response maps and buffers, and the status proxy_get_status returns.
-import type { HeaderList } from "../gateway/http-filter.js";
+import type { HeaderList } from "../dataplane-api/http-filter.js";
 import { BufferType, MapType, TokenKind, WasmResult } from "./abi.js";
 import { ConstBuffer, type WasmBuffer } from "./buffers.js";
 import { utf8Bytes, utf8String } from "./bytes.js";

@@ -1,8 +1,8 @@
 // The attributes a stream context exposes (Envoy's CEL activation: docs attributes.rst), computed from
 // the data plane's StreamInfo and the header maps the filter can currently see. Header-derived request
 // and response attributes follow Envoy: available while the filter holds the map, and in on_log.
-import type { ClusterConfig } from "../gateway/config.js";
-import type { HeaderList, ResolvedRoute, SocketAddress, StreamInfo } from "../gateway/http-filter.js";
+import type { ClusterConfig } from "../dataplane-api/bootstrap.js";
+import type { HeaderList, ResolvedRoute, SocketAddress, StreamInfo } from "../dataplane-api/http-filter.js";
 import { getHeader, getHeaderJoined, headerByteSize } from "./header-map.js";
 import { encodeMetadata } from "./proto.js";
 import { type PropertyValue, bytes, fromJson, headerStr, int, lazyMap, str } from "./properties.js";

@@ -2,7 +2,7 @@
 // decodeHeaders ... log/onDestroy) on top of one-filter filter-manager semantics (filter-direction.ts).
 // It keeps the pointers the module may use (held headers, the current body, trailers) exactly as long as
 // Envoy does, runs deferred actions after each call, and fails or passes the stream once the VM failed.
-import type { HeaderList, HttpFilterSink, HttpFilterStream } from "../gateway/http-filter.js";
+import type { HeaderList, HttpFilterSink, HttpFilterStream } from "../dataplane-api/http-filter.js";
 import { BufferType, DataStatus, HeadersStatus, MapType, StreamType, TrailersStatus, WasmResult } from "./abi.js";
 import { BodyBuffer, UNSET_BUFFER, type WasmBuffer } from "./buffers.js";
 import type { ByteBuf } from "./byte-buf.js";

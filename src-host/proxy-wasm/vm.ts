@@ -3,9 +3,9 @@
 // the current context, collects the actions Envoy defers until the call returns, and turns a trap into a
 // failed VM (every later call is skipped; streams then fail or pass, see stream.ts).
 import { LogLevel, type TokenKind, WasmResult } from "./abi.js";
-import { Context, VmContext } from "./context.js";
+import { type Context, VmContext } from "./context.js";
 import type { HostEnv } from "./env.js";
-import { createHostImports } from "./host-functions.js";
+import { createHostImports, RestrictedCallbackError } from "./host-functions.js";
 import { VmMemory } from "./memory.js";
 import { VmMetrics } from "./metrics.js";
 import { type PropertyValue, str } from "./properties.js";
@@ -40,12 +40,6 @@ const START_ALLOWED = new Set(
 );
 /** Host calls allowed inside the allocator (cpp-host WasmBase::allocMemory). */
 const MALLOC_ALLOWED = new Set(["env.proxy_log", ...["fd_write", "clock_time_get"].flatMap((f) => [`wasi_unstable.${f}`, `wasi_snapshot_preview1.${f}`])]);
-
-export class RestrictedCallbackError extends Error {
-  constructor(readonly hostCall: string) {
-    super(`restricted_callback: ${hostCall} may not be called here`);
-  }
-}
 
 export class Vm {
   failed = false;

@@ -1,15 +1,14 @@
-// envoy.service.ratelimit.v3.RateLimitService, loaded from the Envoy protos that ship with @grpc/grpc-js-xds.
+// envoy.service.ratelimit.v3.RateLimitService, loaded from the Envoy protos that ship with @grpc/grpc-js-xds
+// (src-host/envoy-api/protos.ts).
 // That snapshot predates fields current Envoy sends and envoyproxy/ratelimit reads, so they are added to the
 // loaded protobufjs Root with their published numbers (envoyproxy/envoy api/, envoyproxy/ratelimit#801):
 //   extensions.common.ratelimit.v3.RateLimitDescriptor.hits_addend = 3 (google.protobuf.UInt64Value)
 //   service.ratelimit.v3.RateLimitResponse.RateLimit.Unit WEEK = 7, type.v3.RateLimitUnit WEEK = 7
 // Field names keep the proto's snake_case; uint64 values decode as JavaScript numbers.
-import { createRequire } from "node:module";
-import { accessSync, constants } from "node:fs";
-import { dirname, isAbsolute, join } from "node:path";
-import protobuf from "protobufjs";
-import * as protoLoader from "@grpc/proto-loader";
+import type protobuf from "protobufjs";
+import type * as protoLoader from "@grpc/proto-loader";
 import * as grpc from "@grpc/grpc-js";
+import { addEnumValue, addField, grpcService, loadEnvoyProtos } from "../envoy-api/protos.js";
 
 export const RLS_SERVICE = "envoy.service.ratelimit.v3.RateLimitService";
 
@@ -57,40 +56,10 @@ export interface RateLimitResponse {
 
 const loaderOptions: protoLoader.Options = { keepCase: true, longs: Number, enums: Number, defaults: false, oneofs: true };
 
-function includeDirs(): string[] {
-  const require = createRequire(import.meta.url);
-  let root = dirname(require.resolve("@grpc/grpc-js-xds"));
-  while (!root.endsWith("grpc-js-xds")) {
-    const up = dirname(root);
-    if (up === root) throw new Error("cannot locate @grpc/grpc-js-xds (the Envoy protos)");
-    root = up;
-  }
-  return ["envoy-api", "googleapis", "xds", "protoc-gen-validate"].map((d) => join(root, "deps", d));
-}
-
 function loadRoot(): protobuf.Root {
-  const dirs = includeDirs();
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => {
-    if (isAbsolute(target)) return target;
-    for (const dir of dirs) {
-      try {
-        accessSync(join(dir, target), constants.R_OK);
-        return join(dir, target);
-      } catch {
-        // next include dir
-      }
-    }
-    return target; // google/protobuf/*.proto: protobufjs' bundled well-known types
-  };
-  root.loadSync("envoy/service/ratelimit/v3/rls.proto", { keepCase: true });
-  root.loadSync("google/protobuf/wrappers.proto", { keepCase: true });
-  const descriptor = root.lookupType("envoy.extensions.common.ratelimit.v3.RateLimitDescriptor");
-  if (!descriptor.fields["hits_addend"]) descriptor.add(new protobuf.Field("hits_addend", 3, "google.protobuf.UInt64Value"));
-  for (const name of ["envoy.service.ratelimit.v3.RateLimitResponse.RateLimit.Unit", "envoy.type.v3.RateLimitUnit"]) {
-    const e = root.lookupEnum(name);
-    if (e.values["WEEK"] === undefined) e.add("WEEK", Unit.WEEK);
-  }
+  const root = loadEnvoyProtos(["envoy/service/ratelimit/v3/rls.proto", "google/protobuf/wrappers.proto"]);
+  addField(root, "envoy.extensions.common.ratelimit.v3.RateLimitDescriptor", "hits_addend", 3, "google.protobuf.UInt64Value");
+  for (const name of ["envoy.service.ratelimit.v3.RateLimitResponse.RateLimit.Unit", "envoy.type.v3.RateLimitUnit"]) addEnumValue(root, name, "WEEK", Unit.WEEK);
   root.resolveAll();
   return root;
 }
@@ -99,11 +68,7 @@ let cached: grpc.ServiceDefinition | undefined;
 
 /** The RateLimitService definition for grpc-js servers and clients (loaded once per process). */
 export function rateLimitServiceDefinition(): grpc.ServiceDefinition {
-  if (!cached) {
-    const def = protoLoader.fromJSON(loadRoot().toJSON(), loaderOptions)[RLS_SERVICE];
-    if (!def || "format" in def) throw new Error(`${RLS_SERVICE} missing from the loaded protos`);
-    cached = def as grpc.ServiceDefinition;
-  }
+  cached ??= grpcService(loadRoot(), RLS_SERVICE, loaderOptions);
   return cached;
 }
 

@@ -3,7 +3,7 @@
 // whose descriptors the filter builds as descriptors.ts defines.
 
 import * as grpc from "@grpc/grpc-js";
-import type { SocketAddress } from "../gateway/http-filter.js";
+import type { SocketAddress } from "../dataplane-api/http-filter.js";
 import type { RateLimitConfig } from "../config/plugin-config.js";
 import { RateLimiter, RateLimitRequestError, type ResponseHeaderNames } from "./limiter.js";
 import { rateLimitServiceDefinition, type RateLimitRequest, type RateLimitResponse } from "./proto.js";

@@ -1,6 +1,6 @@
 // Small helpers the simulators share: listening on a loopback address and closing without waiting for
 // idle keep-alive connections (a test's `close()` must not hang on a client's pooled socket).
-import http from "node:http";
+import type http from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface ListeningServer {

@@ -2,8 +2,8 @@
 // tag-extracted names with every character outside [a-zA-Z0-9_] replaced by `_`; Envoy's own stats get
 // the `envoy_` prefix, while stats in a custom namespace (`wasmcustom.`) lose the namespace and get no
 // prefix, and are skipped when the result starts with a digit. Series without tags print `{}`.
-import type { StatsTag } from "../gateway/config.js";
-import type { StatsStore } from "./store.js";
+import type { StatsTag } from "../dataplane-api/bootstrap.js";
+import type { Counter, Gauge, Histogram } from "./stat.js";
 import { TagExtractor } from "./tags.js";
 
 /** Stat name prefixes Envoy registers as custom namespaces; the wasm filter's metrics live in this one. */
@@ -15,7 +15,8 @@ export interface PrometheusOptions {
 }
 
 const sanitize = (s: string): string => s.replace(/[^a-zA-Z0-9_]/g, "_");
-const escapeValue = (s: string): string => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+/** A label value in the text exposition format: backslash, newline and double quote escaped. */
+export const escapeLabelValue = (s: string): string => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 const num = (n: number): string => (Number.isFinite(n) ? String(n) : n > 0 ? "+Inf" : n < 0 ? "-Inf" : "NaN");
 
 function stripNamespace(name: string): string | undefined {
@@ -31,19 +32,26 @@ export function prometheusName(extractedName: string): string | undefined {
   return name === "" || /^[0-9]/.test(name) ? undefined : name;
 }
 
+/** What the renderings read: every stat by kind (the store). */
+export interface StatSource {
+  counters(): Iterable<Counter>;
+  gauges(): Iterable<Gauge>;
+  histograms(): Iterable<Histogram>;
+}
+
 interface Series {
   labels: string;
   lines: string[];
 }
 
-export function renderPrometheus(store: StatsStore, tags: readonly StatsTag[], options: PrometheusOptions = {}): string {
+export function renderPrometheus(store: StatSource, tags: readonly StatsTag[], options: PrometheusOptions = {}): string {
   const extractor = new TagExtractor(tags, options.defaultTags ?? true);
   const groups = new Map<string, { type: string; series: Series[] }>();
   const add = (statName: string, type: string, render: (metric: string, labels: string) => string[]) => {
     const extracted = extractor.extract(statName);
     const metric = prometheusName(extracted.name);
     if (metric === undefined) return;
-    const labels = extracted.tags.map(([k, v]) => `${sanitize(k)}="${escapeValue(v)}"`).join(",");
+    const labels = extracted.tags.map(([k, v]) => `${sanitize(k)}="${escapeLabelValue(v)}"`).join(",");
     let group = groups.get(metric);
     if (!group) groups.set(metric, (group = { type, series: [] }));
     if (group.type !== type) return; // a name already used by another stat type: Prometheus cannot hold both
@@ -78,7 +86,7 @@ export function renderPrometheus(store: StatsStore, tags: readonly StatsTag[], o
 }
 
 /** Envoy's /stats text: `name: value` sorted by name, custom namespaces stripped; histograms summarized. */
-export function renderText(store: StatsStore): string {
+export function renderText(store: StatSource): string {
   const lines: Array<[string, string]> = [];
   const shown = (name: string) => stripNamespace(name) ?? name;
   for (const c of store.counters()) lines.push([shown(c.name), String(c.value)]);

@@ -1,7 +1,7 @@
 // Envoy's tag extraction (TagProducerImpl): every regex is matched against the full stat name; its first
 // capture group is cut out of the name and the tag value is the second group if the regex has one, else
 // the first. Custom stats_tags come first; a default extractor is skipped when a custom tag has its name.
-import type { StatsTag } from "../gateway/config.js";
+import type { StatsTag } from "../dataplane-api/bootstrap.js";
 
 /** Envoy's default extractors (source/common/config/well_known_names.cc) for the stats an HTTP data plane
  * emits; the protocol-specific ones (dynamo, mongo, ...) are left out. */

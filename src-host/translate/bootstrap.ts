@@ -10,7 +10,7 @@
 // names. Plain ORIGINAL_DST clusters (no header) render as such.
 
 import { isIP } from "node:net";
-import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, RetryPolicy, Route, StatsTag, WasmFilterConfig } from "../gateway/config.js";
+import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, RetryPolicy, Route, StatsTag, WasmFilterConfig } from "../dataplane-api/bootstrap.js";
 import { RUNTIME_MODULES } from "./runtime.js";
 
 export interface EndpointAddress {

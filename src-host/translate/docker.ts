@@ -11,7 +11,7 @@
 // address, Backend IPs, localhost) cannot be reached from the Compose network and are refused.
 
 import { stringify } from "yaml";
-import type { ClusterConfig, ClusterEndpoint } from "../gateway/config.js";
+import type { ClusterConfig, ClusterEndpoint } from "../dataplane-api/bootstrap.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { ConfigError } from "../config/problems.js";
 import type { RateLimitConfig } from "../config/plugin-config.js";

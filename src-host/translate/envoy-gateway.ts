@@ -27,7 +27,7 @@
 // xDS names the patches rely on (EG's default "V1" naming): listener <gateway ns>/<gateway>/<listener>;
 // wasm filter envoy.filters.http.wasm/envoyextensionpolicy/<ns>/<policy>/wasm/<index>.
 
-import type { ClusterConfig } from "../gateway/config.js";
+import type { ClusterConfig } from "../dataplane-api/bootstrap.js";
 import { clusterName } from "../config/build-gateway.js";
 import { POOL_RETRY_POLICY } from "../config/build-httproutes.js";
 import type { LoadedConfig } from "../config/load-config.js";

@@ -8,10 +8,10 @@
 //
 // The snapshot predates Envoy 1.35; declareNewerApi() adds what the bootstrap uses from later versions.
 
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join, relative, sep } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, sep } from "node:path";
 import protobuf from "protobufjs";
+import { addField, envoyProtoDir, isBuiltinProto, loadEnvoyProtos, locateProto } from "../envoy-api/protos.js";
 
 type PbType = protobuf.Type;
 type PbField = protobuf.Field;
@@ -22,11 +22,6 @@ export interface EnvoySchema {
   skipped: string[];
 }
 
-/** protobufjs builds these in; they are not files. */
-const BUILTIN = new Set(
-  ["any", "duration", "timestamp", "empty", "struct", "wrappers", "field_mask"].map((n) => `google/protobuf/${n}.proto`),
-);
-
 let cached: EnvoySchema | undefined;
 
 /** Loads (once per process) every v3 proto of the snapshot plus the newer declarations. */
@@ -35,30 +30,15 @@ export function envoySchema(): EnvoySchema {
   return cached;
 }
 
-const require = createRequire(import.meta.url);
-
-function depsDir(): string {
-  return join(dirname(require.resolve("@grpc/grpc-js-xds/package.json")), "deps");
-}
-
 function loadSchema(): EnvoySchema {
-  const deps = depsDir();
-  // protobufjs ships google/protobuf/descriptor.proto, which the annotation protos import.
-  const includes = [...["envoy-api", "xds", "googleapis", "protoc-gen-validate"].map((d) => join(deps, d)), dirname(require.resolve("protobufjs/package.json"))];
-  const locate = (target: string): string | undefined => {
-    for (const inc of includes) {
-      const p = join(inc, target);
-      if (existsSync(p)) return p;
-    }
-    return undefined;
-  };
+  const deps = envoyProtoDir();
   const loadable = new Map<string, boolean>();
   const canLoad = (file: string, seen: Set<string>): boolean => {
     const known = loadable.get(file);
     if (known !== undefined) return known;
-    if (BUILTIN.has(file) || seen.has(file)) return true;
+    if (isBuiltinProto(file) || seen.has(file)) return true;
     seen.add(file);
-    const path = locate(file);
+    const path = locateProto(file);
     const ok =
       path !== undefined &&
       [...readFileSync(path, "utf8").matchAll(/^import\s+(?:public\s+|weak\s+)?"([^"]+)";/gm)].every((m) => canLoad(m[1]!, seen));
@@ -71,9 +51,7 @@ function loadSchema(): EnvoySchema {
     .filter((p) => p.includes("/v3/"))
     .sort();
   const files = all.filter((f) => canLoad(f, new Set()));
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => (BUILTIN.has(target) ? target : (locate(target) ?? target));
-  root.loadSync(files, { keepCase: true });
+  const root = loadEnvoyProtos(files);
   declareNewerApi(root);
   root.resolveAll();
   return { root, skipped: all.filter((f) => !files.includes(f)) };
@@ -114,16 +92,6 @@ function declareNewerApi(root: protobuf.Root): void {
   if (!root.lookup("envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost")) {
     protobuf.parse(OVERRIDE_HOST_PROTO, root, { keepCase: true });
   }
-}
-
-function addField(root: protobuf.Root, typeName: string, name: string, id: number, type: string): void {
-  const t = root.lookupType(typeName);
-  const existing = t.fields[name];
-  if (existing) {
-    if (existing.id !== id) throw new Error(`${typeName}.${name} is field ${existing.id} in the snapshot, declared here as ${id}`);
-    return;
-  }
-  t.add(new protobuf.Field(name, id, type));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 // mark for good. Goal: growth ≤ 1 MiB + 1.1 × body for the first request, none for the second.
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, expect, it } from "vitest";
-import type { ClusterConfig } from "../../src-host/gateway/config.js";
+import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { serviceDefinitions } from "../../src-host/epp/proto.js";
 import type { WasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { TestSink, load, pluginConfig, request, until } from "../filter/helpers.js";

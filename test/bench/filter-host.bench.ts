@@ -7,8 +7,8 @@
 import { cpus, loadavg } from "node:os";
 import { expect, it } from "vitest";
 import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
-import type { HeaderList, HttpFilterFactory, HttpFilterSink } from "../../src-host/gateway/http-filter.js";
-import { passThroughFilter } from "../../src-host/gateway/http-filter.js";
+import type { HeaderList, HttpFilterFactory, HttpFilterSink } from "../../src-host/dataplane-api/http-filter.js";
+import { passThroughFilter } from "../../src-host/gateway/pass-through.js";
 import { loadWasmFilter, type WasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { fixture, wasmConfig } from "../filter/helpers.js";

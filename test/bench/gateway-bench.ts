@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { startGateway } from "../../src-host/gateway/gateway.js";
-import type { GatewayConfig } from "../../src-host/gateway/config.js";
-import type { HttpFilterFactory } from "../../src-host/gateway/http-filter.js";
+import type { GatewayConfig } from "../../src-host/dataplane-api/bootstrap.js";
+import type { HttpFilterFactory } from "../../src-host/dataplane-api/http-filter.js";
 
 export interface BenchOptions {
   /** Request body size in bytes. */

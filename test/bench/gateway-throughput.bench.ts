@@ -4,7 +4,7 @@
 import { cpus, loadavg } from "node:os";
 import { expect, it } from "vitest";
 import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
-import { passThroughFilter } from "../../src-host/gateway/http-filter.js";
+import { passThroughFilter } from "../../src-host/gateway/pass-through.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { formatTable, runDirectBench, runGatewayBench, type BenchResult } from "./gateway-bench.js";

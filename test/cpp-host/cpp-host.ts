@@ -3,7 +3,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import type { ClusterConfig } from "../../src-host/gateway/config.js";
+import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { GrpcClients, type GrpcStreamHandle } from "../../src-host/proxy-wasm/callouts/grpc.js";
 import { parseGrpcService } from "../../src-host/proxy-wasm/proto.js";
 import { effect, type HeaderList, type Host, type Observation, type StreamRecord } from "./scenario.js";

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
-import type { ClusterConfig } from "../../src-host/gateway/config.js";
+import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { RATE_LIMIT_CLUSTER } from "../../src-host/config/rate-limits.js";
 import { startRateLimitService, type RunningRateLimitService } from "../../src-host/ratelimit/service.js";
 import { translate } from "../../src-host/translate/translate.js";

@@ -1,7 +1,7 @@
 // A scripted Endpoint Picker for the differential scenarios: a real grpc-js ext_proc server on loopback that
 // records every message a host's filter sends it (in full) and answers as the scenario says.
 import * as grpc from "@grpc/grpc-js";
-import type { ClusterConfig } from "../../src-host/gateway/config.js";
+import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { serviceDefinitions } from "../../src-host/epp/proto.js";
 
 /** pick: header mutation + body echo; immediate: an immediate 429; drop: UNAVAILABLE; silent: no answer. */

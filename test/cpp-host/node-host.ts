@@ -1,7 +1,7 @@
 // The Node proxy-wasm host (src-host/proxy-wasm) behind the scenario runner's Host interface: a data-plane
 // sink that records what the filter forwards and runs local replies back through the response path.
-import type { ClusterConfig, WasmFilterConfig } from "../../src-host/gateway/config.js";
-import type { HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../src-host/gateway/http-filter.js";
+import type { ClusterConfig, WasmFilterConfig } from "../../src-host/dataplane-api/bootstrap.js";
+import type { HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../src-host/dataplane-api/http-filter.js";
 import { loadWasmFilter, type WasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { WasmStream } from "../../src-host/proxy-wasm/stream.js";
 import { StatsStore } from "../../src-host/stats/index.js";

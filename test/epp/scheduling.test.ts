@@ -85,7 +85,7 @@ describe("prefix-cache-scorer", () => {
     expect(hashPrompt(xxh64, req("x".repeat(64 * 300)), 64, 256)).toHaveLength(257); // truncated to 256 blocks
   });
 
-  it("scores the matched prefix fraction and learns only the chosen pod", () => {
+  it("scores the matched prefix fraction and learns only the chosen pod", async () => {
     const metrics = new EppMetrics();
     const plugin = prefixCacheScorer("prefix", { hashBlockSize: 64, maxPrefixBlocksToMatch: 256, lruCapacityPerServer: 100 }, xxh64, metrics);
     const pods = [pod(0), pod(1)];
@@ -98,7 +98,7 @@ describe("prefix-cache-scorer", () => {
     expect(scoresOf(plugin.score!(new Map(), req(half), pods))).toEqual([3 / 5, 0]); // model + 2 of 4 blocks
     expect(scoresOf(plugin.score!(new Map(), req(base, { targetModel: "other" }), pods))).toEqual([0, 0]);
     expect(scoresOf(plugin.score!(new Map(), req("tiny"), pods))).toEqual([0, 0]);
-    expect(metrics.registry.render()).toMatch(/inference_extension_prefix_indexer_size 5/);
+    expect((await metrics.registry.metrics())).toMatch(/inference_extension_prefix_indexer_size 5/);
   });
 
   it("evicts least recently used hashes per pod", () => {
@@ -219,7 +219,7 @@ schedulingProfiles:
     // pod-0: 5·1 + 1·0.1 = 5.1; pod-1: 0 + 1 = 1
     const queueHeavy = new Scheduler(loadSchedulerConfig(config(5, 1), deps), metrics).schedule(req(""), pods);
     expect(queueHeavy.ok && queueHeavy.targets.map((p) => p.name)).toEqual(["pod-0"]);
-    const text = metrics.registry.render();
+    const text = (await metrics.registry.metrics());
     expect(text).toMatch(/inference_extension_scheduler_e2e_duration_seconds_count 2/);
     expect(text).toMatch(/inference_extension_plugin_duration_seconds_count\{extension_point="Scorer",plugin_type="queue-scorer",plugin_name="queue-scorer"\} 2/);
   });

@@ -1,9 +1,8 @@
 // A small data plane for driving the wasm host: records what the filter forwards, and runs local
 // replies back through the stream's response side as the real data plane (and Envoy) does.
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { ClusterConfig, WasmFilterConfig } from "../../src-host/gateway/config.js";
-import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../src-host/gateway/http-filter.js";
+import type { ClusterConfig, WasmFilterConfig } from "../../src-host/dataplane-api/bootstrap.js";
+import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../src-host/dataplane-api/http-filter.js";
 import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { loadWasmFilter, type WasmFilter } from "../../src-host/proxy-wasm/index.js";

@@ -3,7 +3,7 @@
 // refuses every request with an immediate response.
 import * as grpc from "@grpc/grpc-js";
 import type { PoolConfig } from "../../src-host/config/plugin-config.js";
-import type { ClusterConfig } from "../../src-host/gateway/config.js";
+import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { serviceDefinitions } from "../../src-host/epp/proto.js";
 
 type Msg = Record<string, any>;

@@ -2,7 +2,7 @@
 // them, and asks the pool's Endpoint Picker (a grpc-js ext_proc server on loopback) for routes to a pool —
 // with request_headers alone and end of stream when the request has no body.
 import { afterEach, describe, expect, it } from "vitest";
-import type { ClusterConfig } from "../../src-host/gateway/config.js";
+import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { eppCluster, poolConfig, startPicker } from "./pickers.js";
 import type { HTTPRouteRuleConfig, PoolConfig } from "../../src-host/config/plugin-config.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";

@@ -18,7 +18,7 @@ const includeDirs = [
 
 export function loadExtProcRoot(): protobuf.Root {
   const root = new protobuf.Root();
-  root.resolvePath = (origin, target) => {
+  root.resolvePath = (_origin, target) => {
     for (const dir of includeDirs) {
       const p = join(dir, target);
       if (existsSync(p)) return p;

@@ -2,7 +2,7 @@
 // relies on; JSON.parse is the oracle for validity and for the model.
 import { beforeAll, describe, expect, it } from "vitest";
 import { BUILD_DIR, loadLogicModule, type LogicModule } from "./wasm.js";
-import { Gen, chatRequest, expectedChat, mutate, oracleValid, rng } from "./json-gen.js";
+import { Gen, chatRequest, expectedChat, mutate, rng } from "./json-gen.js";
 
 let m: LogicModule;
 beforeAll(() => {

@@ -3,7 +3,7 @@
 // reset, or throw — and complete() reaching every stream exactly once.
 import http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import type { HeaderList, HttpFilterFactory } from "../../src-host/gateway/http-filter.js";
+import type { HeaderList, HttpFilterFactory } from "../../src-host/dataplane-api/http-filter.js";
 import {
   cluster,
   config,
@@ -113,7 +113,7 @@ describe("buffering filters", () => {
         },
       };
     });
-    const up = await startUpstream((req, res) => {
+    const up = await startUpstream((_req, res) => {
       res.writeHead(200, { "content-length": "5", "content-type": "text/plain" });
       res.end("hello");
     });

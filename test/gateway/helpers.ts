@@ -3,14 +3,14 @@
 import http from "node:http";
 import net, { type AddressInfo, type Socket } from "node:net";
 import { Worker } from "node:worker_threads";
-import type { ClusterConfig, GatewayConfig, Route } from "../../src-host/gateway/config.js";
+import type { ClusterConfig, GatewayConfig, Route } from "../../src-host/dataplane-api/bootstrap.js";
 import { startGateway, type Gateway, type GatewayOptions } from "../../src-host/gateway/gateway.js";
 import type {
   HeaderList,
   HttpFilterFactory,
   HttpFilterSink,
   HttpFilterStream,
-} from "../../src-host/gateway/http-filter.js";
+} from "../../src-host/dataplane-api/http-filter.js";
 
 export interface Upstream {
   address: string;

@@ -1,7 +1,7 @@
 // Route table semantics as Envoy evaluates them: virtual hosts, path and header matchers, weighted
 // clusters, direct responses, no route, unknown clusters, and the route cache.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { GatewayConfig } from "../../src-host/gateway/config.js";
+import type { GatewayConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { startGateway } from "../../src-host/gateway/gateway.js";
 import {
   cluster,

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { passThroughFilter } from "../../src-host/gateway/http-filter.js";
+import { passThroughFilter } from "../../src-host/gateway/pass-through.js";
 import { cluster, config, gateway, request, route, startUpstream, testFilter, until, type Upstream } from "./helpers.js";
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -100,7 +100,7 @@ describe("streaming", () => {
     const total = 64 << 20;
     const chunk = Buffer.alloc(64 << 10, 120);
     let written = 0;
-    const up = await startUpstream((req, res) => {
+    const up = await startUpstream((_req, res) => {
       res.writeHead(200);
       const pump = () => {
         while (written < total) {
@@ -171,7 +171,7 @@ describe("streaming", () => {
 
   it("aborts the upstream request when the client goes away, and completes the stream once", async () => {
     let upstreamClosed = false;
-    const up = await startUpstream((req, res) => {
+    const up = await startUpstream((_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
       const t = setInterval(() => res.write("data: tick\n\n"), 50);
       res.on("close", () => {

@@ -68,7 +68,7 @@ describe("load balancing", () => {
 
   it("sends to the endpoint with the fewest requests in flight with LEAST_REQUEST", async () => {
     let release: () => void = () => {};
-    const slow = await startUpstream((req, res) => {
+    const slow = await startUpstream((_req, res) => {
       release = () => res.end("slow");
     });
     const gw = await gateway(config([route("r", "pool")], [cluster("pool", [slow, a], { lbPolicy: "LEAST_REQUEST" })]));
@@ -336,7 +336,7 @@ describe("upstream failures", () => {
   });
 
   it("resets the client stream when the upstream resets after the response started", async () => {
-    const breaks = await startUpstream((req, res) => {
+    const breaks = await startUpstream((_req, res) => {
       res.writeHead(200, { "content-type": "text/plain" });
       res.write("partial");
       setTimeout(() => res.socket?.destroy(), 50);

@@ -4,8 +4,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { generate } from "selfsigned";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { ClusterConfig } from "../../src-host/gateway/config.js";
-import type { HeaderList } from "../../src-host/gateway/http-filter.js";
+import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
+import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
 import { watchHttp2Clients } from "../http2-watch.js";
 import { type Loaded, loadFixture, openStream, reqHeaders, until } from "./helpers.js";
 

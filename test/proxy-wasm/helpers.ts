@@ -1,8 +1,8 @@
 // Test scaffolding: load a fixture module into the host and drive streams with a recording sink that
 // behaves like the data plane where it matters (local replies run through the stream's response path).
 import { readFileSync } from "node:fs";
-import type { ClusterConfig, WasmFilterConfig } from "../../src-host/gateway/config.js";
-import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../src-host/gateway/http-filter.js";
+import type { ClusterConfig, WasmFilterConfig } from "../../src-host/dataplane-api/bootstrap.js";
+import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../src-host/dataplane-api/http-filter.js";
 import { type WasmFilter, loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 

@@ -4,8 +4,8 @@ import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { ClusterConfig } from "../../src-host/gateway/config.js";
-import type { HeaderList } from "../../src-host/gateway/http-filter.js";
+import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
+import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
 import { type Loaded, loadFixture, openStream, reqHeaders, until } from "./helpers.js";
 
 interface Seen {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type WasmFilterConfig } from "../../src-host/gateway/config.js";
+import type { WasmFilterConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { WasmLoadError, loadWasmFilter, validateModule } from "../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { fixtureBytes, uniqueVmId } from "./helpers.js";

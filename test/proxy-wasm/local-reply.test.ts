@@ -1,7 +1,7 @@
 // continue_stream, send_local_response and close_stream take effect after the call that made them
 // returns; a local reply forces the callback to stop and runs through the filter's response path.
 import { afterEach, describe, expect, it } from "vitest";
-import type { HeaderList } from "../../src-host/gateway/http-filter.js";
+import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
 import { type Loaded, type SinkEvent, TestSink, loadFixture, openStream, reqHeaders } from "./helpers.js";
 
 let loaded: Loaded | undefined;

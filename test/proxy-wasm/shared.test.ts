@@ -1,6 +1,6 @@
 // Shared data and queues are process-wide per vm_id: visible from every worker VM, with one CAS counter.
 import { afterEach, describe, expect, it } from "vitest";
-import type { HeaderList } from "../../src-host/gateway/http-filter.js";
+import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
 import { type Loaded, loadFixture, openStream, reqHeaders, uniqueVmId, until } from "./helpers.js";
 
 const loadedFilters: Loaded[] = [];

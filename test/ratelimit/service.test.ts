@@ -47,7 +47,7 @@ const LOCAL: RateLimitConfig = { ...rule("default/q/rule/0", 1, 1), type: "Local
 
 let clock = T0;
 let svc: RunningRateLimitService;
-let client: grpc.Client & Record<string, Function>;
+let client: grpc.Client & Record<string, (...args: any[]) => any>;
 
 function call(req: RateLimitRequest, c = client): Promise<RateLimitResponse> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { StatsStore, renderPrometheus, renderText, TagExtractor, prometheusName } from "../../src-host/stats/index.js";
+import { escapeLabelValue } from "../../src-host/stats/prometheus.js";
 
 describe("tag extraction (Envoy stats_tags)", () => {
   it("removes the first capture group and takes the value from the second", () => {
@@ -104,5 +105,19 @@ describe("Prometheus rendering", () => {
     c.inc(-5);
     store.gauge("a.g").add(-3);
     expect(renderText(store)).toBe("a.g: -3\nb: 2\n");
+  });
+});
+
+describe("escapeLabelValue (the one label escaper: Envoy's stats and the vLLM simulator's /metrics)", () => {
+  it("escapes backslash, newline and double quote so that the exposition format's unescaping gives the value back", () => {
+    expect(escapeLabelValue('a\\b\n"c"')).toBe('a\\\\b\\n\\"c\\"');
+    const unescape = (s: string) => s.replace(/\\(["\\n])/g, (_, c: string) => (c === "n" ? "\n" : c));
+    const alphabet = ['\\', "\n", '"', "n", "a", "é", " ", "}"];
+    for (let seed = 1; seed <= 500; seed++) {
+      const value = Array.from({ length: seed % 13 }, (_, i) => alphabet[(seed * 7 + i * 13) % alphabet.length]).join("");
+      const escaped = escapeLabelValue(value);
+      expect(escaped, JSON.stringify(value)).not.toMatch(/\n|(^|[^\\])(\\\\)*"/);
+      expect(unescape(escaped)).toBe(value);
+    }
   });
 });

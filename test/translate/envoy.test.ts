@@ -11,7 +11,7 @@ import { StatsStore } from "../../src-host/stats/index.js";
 import { checkBootstrap } from "../../src-host/translate/envoy-schema.js";
 import { BUILT_MODULE, DEFAULT_INPUT, ROOT, translate } from "../../src-host/translate/translate.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
-import type { WasmFilterConfig } from "../../src-host/gateway/config.js";
+import type { WasmFilterConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { POOL_RETRY_POLICY_XDS, clustersOf, expectGolden, hcmOf, seedBootstrap, seedWith, tempDir } from "./helpers.js";
 
 const seed = loadConfig([DEFAULT_INPUT], { modulePath: "/etc/envoy/ai-gateway.wasm", adminPort: 9901, loadTime: 0 });

@@ -99,7 +99,7 @@ describe("--target envoy-gateway", () => {
   };
 
   test("an HTTPRoute naming a pool is generated again with the pool's headless Service; one without is applied as written", () => {
-    const only = pooled.replace(/\n    - matches: \[\{path: \{type: RegularExpression[\s\S]*$/, "\n");
+    const only = pooled.replace(/\n {4}- matches: \[\{path: \{type: RegularExpression[\s\S]*$/, "\n");
     const { docs, warnings } = egDocs({ "07-httproutes.yaml": `${only}---\n${plain}` });
     const routes = docs.filter((d) => d.kind === "HTTPRoute").map((d) => d.metadata.name);
     expect(routes).toEqual(["inference-pool-with-aigwroute", "pooled", "aigw-route-not-found"]);

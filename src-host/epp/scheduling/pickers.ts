@@ -42,7 +42,7 @@ export function weightedRandomPicker(name: string, maxNumOfEndpoints: number, ra
         shuffle(list, random);
         return list.slice(0, maxNumOfEndpoints).map((s) => s.pod);
       }
-      const keyed = list.map((s) => ({ pod: s.pod, key: s.score > 0 ? Math.pow(1 - random(), 1 / s.score) : 0 }));
+      const keyed = list.map((s) => ({ pod: s.pod, key: s.score > 0 ? (1 - random()) ** (1 / s.score) : 0 }));
       keyed.sort((a, b) => b.key - a.key);
       return keyed.slice(0, maxNumOfEndpoints).map((k) => k.pod);
     },

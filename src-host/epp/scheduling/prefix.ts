@@ -136,7 +136,7 @@ export function prefixCacheScorer(name: string, cfg: PrefixConfig, xxh64: Xxh64,
       if (!s || targets.length === 0) return;
       const target = podKey(targets[0]);
       indexer.add(s.hashes, target);
-      metrics.prefixIndexerSize.set([], indexer.size());
+      metrics.prefixIndexerSize.set(indexer.size());
       metrics.recordPrefixMatch((s.matched.get(target) ?? 0) * cfg.hashBlockSize, s.hashes.length * cfg.hashBlockSize);
     },
   };

@@ -17,7 +17,7 @@ export class Scheduler {
     const start = performance.now();
     const state: CycleState = new Map();
     const targets = this.runProfile(state, req, candidates);
-    this.metrics.schedulerE2eDuration.observe([], (performance.now() - start) / 1000);
+    this.metrics.schedulerE2eDuration.observe((performance.now() - start) / 1000);
     // The single-profile-handler turns a failed profile run into this error (profile/single_profile_handler.go).
     if (!targets) return { ok: false, error: `failed to run scheduler profile '${this.cfg.profile.name}'` };
     return { ok: true, targets, state };
@@ -53,12 +53,12 @@ export class Scheduler {
     try {
       return fn();
     } finally {
-      this.metrics.pluginDuration.observe([point, type, name], (performance.now() - start) / 1000);
+      this.metrics.pluginDuration.labels(point, type, name).observe((performance.now() - start) / 1000);
     }
   }
 }
 
 function clamp01(v: number): number {
   if (!(v > 0)) return 0; // also NaN
-  return v > 1 ? 1 : v;
+  return Math.min(v, 1);
 }

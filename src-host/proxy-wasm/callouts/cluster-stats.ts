@@ -1,7 +1,7 @@
 // Callouts go through their cluster as Envoy's async clients do, so the cluster's upstream request stats
 // count them (upstream_rq_total, _active, _completed, _<code>, _time, _timeout, _tx_reset), as they count
 // the data plane's own requests.
-import { clusterStats, type ClusterStats } from "../../gateway/cluster-manager.js";
+import { clusterStats, type ClusterStats } from "../../stats/cluster-stats.js";
 import type { StatsStore } from "../../stats/store.js";
 
 const GRPC_CANCELLED = 1;

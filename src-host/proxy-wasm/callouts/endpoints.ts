@@ -1,6 +1,6 @@
 // Picks the endpoint a callout goes to: the cluster's ready endpoints, round robin, as Envoy's
 // ROUND_ROBIN load balancer does for a callout (no request header to follow for ORIGINAL_DST).
-import type { ClusterConfig, ClusterEndpoint } from "../../gateway/config.js";
+import type { ClusterConfig, ClusterEndpoint } from "../../dataplane-api/bootstrap.js";
 
 export class EndpointPicker {
   private readonly next = new Map<string, number>();

@@ -8,8 +8,8 @@
 // that comes back stays unreachable for seconds. A channel found in TRANSIENT_FAILURE is therefore replaced
 // by a fresh one (its own subchannel), which connects for the call at hand.
 import * as grpc from "@grpc/grpc-js";
-import type { ClusterConfig, ClusterEndpoint } from "../../gateway/config.js";
-import type { HeaderList } from "../../gateway/http-filter.js";
+import type { ClusterConfig, ClusterEndpoint } from "../../dataplane-api/bootstrap.js";
+import type { HeaderList } from "../../dataplane-api/http-filter.js";
 import { hostPort } from "./endpoints.js";
 
 export interface GrpcTarget {

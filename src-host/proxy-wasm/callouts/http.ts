@@ -5,8 +5,8 @@
 import http from "node:http";
 import http2 from "node:http2";
 import https from "node:https";
-import type { ClusterConfig, ClusterEndpoint } from "../../gateway/config.js";
-import type { HeaderList } from "../../gateway/http-filter.js";
+import type { ClusterConfig, ClusterEndpoint } from "../../dataplane-api/bootstrap.js";
+import type { HeaderList } from "../../dataplane-api/http-filter.js";
 import { hostPort } from "./endpoints.js";
 
 export interface HttpCalloutRequest {

@@ -4,6 +4,7 @@
 // `--config FILE` reads the same names from YAML; flags given on the command line win.
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { parseGoDuration } from "../../go/duration.js";
 
 export type LatencyCalculator = "" | "constant" | "per-token";
 
@@ -272,17 +273,14 @@ function parseBool(v: string, flag: string): boolean {
   throw new Error(`invalid value "${v}" for ${flag}: expected true or false`);
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /** Milliseconds from a plain number (v0.4.0's form) or a Go duration such as `1.5s` or `100ms`. */
 export function parseDuration(v: string, flag: string): number {
   const s = v.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
-  const parts = [...s.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== s) {
+  const ms = /^\d+(\.\d+)?$/.test(s) ? Number(s) : parseGoDuration(s);
+  if (ms === undefined || ms < 0) {
     throw new Error(`invalid value "${v}" for ${flag}: expected milliseconds or a duration such as 100ms or 1.5s`);
   }
-  return parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]], 0);
+  return ms;
 }
 
 /** A `--lora-modules` entry: JSON `{"name","path","base_model_name"}`, or vLLM's `name=path`. */

@@ -3,6 +3,7 @@
 // `kv_cache_usage_perc`, `num_requests_running` and `cache_config_info`), so both KV names are served.
 import type { EngineStats } from "./engine.js";
 import type { SimConfig } from "./flags.js";
+import { escapeLabelValue } from "../../stats/prometheus.js";
 
 export function renderMetrics(config: SimConfig, s: EngineStats): string {
   const model = { model_name: config.servedModelNames[0] };
@@ -40,7 +41,7 @@ export function renderMetrics(config: SimConfig, s: EngineStats): string {
 }
 
 function formatLabels(labels: Record<string, string>): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`);
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
   return parts.length ? `{${parts.join(",")}}` : "";
 }
 

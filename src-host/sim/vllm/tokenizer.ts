@@ -7,7 +7,3 @@ const TOKEN = /\s*(?:[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_])/gu;
 export function tokenize(text: string): string[] {
   return text.match(TOKEN) ?? [];
 }
-
-export function countTokens(text: string): number {
-  return tokenize(text).length;
-}

@@ -4,7 +4,7 @@
 // router needs: the data plane pushes downstream events in through HttpFilterStream, the filter pushes
 // what it lets through (possibly changed) out through HttpFilterSink. A filter that stops simply does not
 // forward yet; the data plane never buffers on a filter's behalf. The wasm filter (src-host/proxy-wasm)
-// and the pass-through filter used by benchmarks are both implementations.
+// and the pass-through filter used by benchmarks (src-host/gateway/pass-through.ts) are both implementations.
 
 /** Header list: lower-case names, order kept, pseudo-headers (`:method`, `:path`, `:authority`,
  * `:scheme`, `:status`) first. Repeated names are repeated entries. */
@@ -89,18 +89,3 @@ export interface HttpFilterStream {
 export interface HttpFilterFactory {
   createStream(sink: HttpFilterSink): HttpFilterStream;
 }
-
-/** A filter that forwards everything unchanged: the data plane without a filter, for benchmarks. */
-export const passThroughFilter: HttpFilterFactory = {
-  createStream(sink) {
-    return {
-      requestHeaders: (h, eos) => sink.forwardRequestHeaders(h, eos),
-      requestData: (d, eos) => sink.forwardRequestData(d, eos),
-      requestTrailers: (t) => sink.forwardRequestTrailers(t),
-      responseHeaders: (h, eos) => sink.forwardResponseHeaders(h, eos),
-      responseData: (d, eos) => sink.forwardResponseData(d, eos),
-      responseTrailers: (t) => sink.forwardResponseTrailers(t),
-      complete: () => {},
-    };
-  },
-};

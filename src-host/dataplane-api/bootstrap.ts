@@ -1,6 +1,7 @@
 // The embedded data plane's configuration. It is shaped after Envoy's bootstrap (listener → route table →
 // clusters, one wasm HTTP filter before the router) so that `aigw translate` can render the same object
-// as an Envoy bootstrap field by field, and `aigw run` can serve it.
+// as an Envoy bootstrap field by field, and `aigw run` can serve it. Types only, a contract: src-host/config
+// builds it, src-host/gateway serves it, src-host/translate renders it, the wasm host and the stats read parts.
 
 import type { SocketAddress } from "./http-filter.js";
 

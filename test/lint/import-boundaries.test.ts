@@ -1,0 +1,99 @@
+// The import boundaries of biome.jsonc fail on a violating import: Biome runs with the repository's
+// configuration over a scratch tree that mirrors the repository's folders.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIOME = join(ROOT, "node_modules/.bin/biome");
+
+interface Diagnostic {
+  category: string;
+  location?: { path?: string };
+}
+
+let scratch: string | undefined;
+afterEach(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  scratch = undefined;
+});
+
+/** Lints files (path → source) laid out as in the repository; the rule categories found, by file. */
+function lint(files: Record<string, string>): Record<string, string[]> {
+  scratch = mkdtempSync(join(tmpdir(), "biome-boundaries-"));
+  copyFileSync(join(ROOT, "biome.jsonc"), join(scratch, "biome.jsonc"));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(scratch, path)), { recursive: true });
+    writeFileSync(join(scratch, path), text);
+  }
+  let out: string;
+  try {
+    out = execFileSync(BIOME, ["lint", "--reporter=json", "--vcs-enabled=false", "--max-diagnostics=none", ...Object.keys(files)], {
+      cwd: scratch,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (err) {
+    out = (err as { stdout: string }).stdout;
+  }
+  const byFile: Record<string, string[]> = {};
+  for (const d of (JSON.parse(out) as { diagnostics: Diagnostic[] }).diagnostics) {
+    const file = d.location?.path ?? "";
+    (byFile[file] ??= []).push(d.category);
+  }
+  return byFile;
+}
+
+const RESTRICTED = "lint/style/noRestrictedImports";
+
+describe("import boundaries (biome.jsonc)", () => {
+  it("src-host/gateway imports neither config/ nor proxy-wasm/, but may import the contract and the stats", () => {
+    const found = lint({
+      "src-host/gateway/uses-config.ts": 'import type { GatewayModel } from "../config/model-gateway.js";\nexport type M = GatewayModel;\n',
+      "src-host/gateway/uses-host.ts": 'import { Vm } from "../proxy-wasm/vm.js";\nexport const V = Vm;\n',
+      "src-host/gateway/allowed.ts":
+        'import type { GatewayConfig } from "../dataplane-api/bootstrap.js";\nimport { StatsStore } from "../stats/index.js";\nexport type C = GatewayConfig;\nexport const S = StatsStore;\n',
+    });
+    expect(found["src-host/gateway/uses-config.ts"]).toEqual([RESTRICTED]);
+    expect(found["src-host/gateway/uses-host.ts"]).toEqual([RESTRICTED]);
+    expect(found["src-host/gateway/allowed.ts"]).toBeUndefined();
+  });
+
+  it("src-host/proxy-wasm and src-host/stats do not import the data plane, at any depth", () => {
+    const found = lint({
+      "src-host/proxy-wasm/callouts/deep.ts": 'import { clusterStats } from "../../gateway/cluster-manager.js";\nexport const c = clusterStats;\n',
+      "src-host/stats/shallow.ts": 'import type { Cluster } from "../gateway/cluster-manager.js";\nexport type C = Cluster;\n',
+    });
+    expect(found["src-host/proxy-wasm/callouts/deep.ts"]).toEqual([RESTRICTED]);
+    expect(found["src-host/stats/shallow.ts"]).toEqual([RESTRICTED]);
+  });
+
+  it("src-host/dataplane-api imports nothing else of the host", () => {
+    const found = lint({ "src-host/dataplane-api/leak.ts": 'import type { StatsStore } from "../stats/store.js";\nexport type S = StatsStore;\n' });
+    expect(found["src-host/dataplane-api/leak.ts"]).toEqual([RESTRICTED]);
+  });
+
+  it("assembly/proxy-wasm imports nothing outside itself, and is checked despite AssemblyScript's decorators", () => {
+    const found = lint({
+      "assembly/proxy-wasm/leak.ts": 'import { MODEL_HEADER } from "../gateway/config";\n// @ts-ignore: decorator\n@inline\nexport function f(): string { return MODEL_HEADER; }\n',
+      "assembly/proxy-wasm/inside.ts": 'import { WasmResult } from "./types";\n// @ts-ignore: decorator\n@inline\nexport function g(): i32 { return WasmResult.Ok; }\n',
+    });
+    expect(found["assembly/proxy-wasm/leak.ts"]).toEqual(["parse", RESTRICTED]);
+    expect(found["assembly/proxy-wasm/inside.ts"]).toEqual(["parse"]);
+  });
+
+  it("a runtime import cycle in src-host fails; a type-only one does not", () => {
+    const cycle = lint({
+      "src-host/config/a.ts": 'import { b } from "./b.js";\nexport const a = () => b;\n',
+      "src-host/config/b.ts": 'import { a } from "./a.js";\nexport const b = () => a;\n',
+    });
+    expect(cycle["src-host/config/a.ts"]).toContain("lint/suspicious/noImportCycles");
+    const typeOnly = lint({
+      "src-host/config/a.ts": 'import type { B } from "./b.js";\nexport interface A { b?: B }\n',
+      "src-host/config/b.ts": 'import type { A } from "./a.js";\nexport interface B { a?: A }\n',
+    });
+    expect(typeOnly).toEqual({});
+  });
+});
