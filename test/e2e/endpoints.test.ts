@@ -13,7 +13,8 @@ import type { AddressInfo } from "node:net";
 import OpenAI, { toFile } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src-host/cli/run.js";
-import { GATEWAY, poolWithEpp, runManifests } from "./manifests.js";
+import { ipBackend } from "../config/helpers.js";
+import { GATEWAY, poolWithEpp, runManifests, serviceBackend } from "./manifests.js";
 
 interface Seen {
   path: string;
@@ -108,39 +109,7 @@ status:
   podIP: 127.0.0.1
   conditions: [{ type: Ready, status: "True" }]
 ---${poolWithEpp("pooled", "model-server", port)}---
-apiVersion: aigateway.envoyproxy.io/v1alpha1
-kind: AIServiceBackend
-metadata: { name: direct }
-spec:
-  schema: { name: OpenAI }
-  backendRef: { name: direct, kind: Backend, group: gateway.envoyproxy.io }
----
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: Backend
-metadata: { name: direct }
-spec:
-  endpoints: [{ ip: { address: 127.0.0.1, port: ${port} } }]
----
-apiVersion: v1
-kind: Service
-metadata: { name: nobody }
-spec:
-  selector: { app: nobody }
-  ports: [{ port: 80, targetPort: 8080 }]
----
-apiVersion: gateway.envoyproxy.io/v1alpha1
-kind: Backend
-metadata: { name: down }
-spec:
-  endpoints: [{ fqdn: { hostname: nobody.default.svc.cluster.local, port: 80 } }]
----
-apiVersion: aigateway.envoyproxy.io/v1alpha1
-kind: AIServiceBackend
-metadata: { name: down }
-spec:
-  schema: { name: OpenAI }
-  backendRef: { name: down, kind: Backend, group: gateway.envoyproxy.io }
----
+${ipBackend("direct", "127.0.0.1", port)}---${serviceBackend("down", 80, 8080)}---
 apiVersion: aigateway.envoyproxy.io/v1beta1
 kind: AIGatewayRoute
 metadata: { name: endpoints }
