@@ -346,9 +346,18 @@ class Scan {
     return lf == NOT_FOUND ? NOT_FOUND : lf + 1;
   }
 
+  /** The next LF from `p` (16 bytes at a time with SIMD: a file is mostly searched, not parsed). */
   private findLf(p: usize): usize {
     const end = this.end;
-    for (let q = p; q < end; q++) if (load<u8>(q) == 0x0a) return q;
+    let q = p;
+    if (ASC_FEATURE_SIMD) {
+      const lf = i8x16.splat(0x0a);
+      for (; q + 16 <= end; q += 16) {
+        const mask = i8x16.bitmask(i8x16.eq(v128.load(q), lf));
+        if (mask != 0) return q + <usize>ctz(mask);
+      }
+    }
+    for (; q < end; q++) if (load<u8>(q) == 0x0a) return q;
     return NOT_FOUND;
   }
 
