@@ -43,7 +43,7 @@ async function answer(req: http.IncomingMessage, res: http.ServerResponse, body:
     res.end(text);
   };
   if (type.startsWith("multipart/form-data")) {
-    const form = await new Response(body, { headers: { "content-type": type } }).formData();
+    const form = await new Response(new Uint8Array(body), { headers: { "content-type": type } }).formData();
     const file = form.get("file") as File | null;
     entry.form = { model: form.get("model") as string | null };
     if (file) Object.assign(entry.form, { fileSha256: sha256(new Uint8Array(await file.arrayBuffer())), fileName: file.name });
