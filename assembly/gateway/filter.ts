@@ -53,6 +53,7 @@ import { backendErrorBody, wrapsBackendError } from "./response/backend-error";
 const EXT_PROC_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor";
 const EXT_PROC_METHOD = "Process";
 const ROUTE_NAME: Array<string> = ["xds", "route_name"];
+const CLUSTER_NAME: Array<string> = ["xds", "cluster_name"];
 /**
  * The request's :path as the client sent it, set on every request the filter routes (Envoy AI Gateway
  * v1.1.0 internal/extproc/processor_impl.go, overwriting a client's value): x-ai-eg-original-path, and
@@ -60,7 +61,6 @@ const ROUTE_NAME: Array<string> = ["xds", "route_name"];
  */
 const ORIGINAL_PATH_HEADER = "x-ai-eg-original-path";
 const ENVOY_ORIGINAL_PATH_HEADER = "x-envoy-original-path";
-const CLUSTER_NAME: Array<string> = ["xds", "cluster_name"];
 
 /** How an Endpoint Picker exchange started. */
 enum EppStart {
