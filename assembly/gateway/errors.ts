@@ -22,6 +22,11 @@ export function badRequest(path: string, detail: string): LocalReply {
     errorJson("BadRequest", "400", "malformed request: failed to parse JSON for " + path + ": " + detail));
 }
 
+/** 400 for a body the endpoint cannot take (Envoy AI Gateway's "malformed request: <detail>"). */
+export function malformedRequest(detail: string): LocalReply {
+  return new LocalReply(400, CONTENT_TYPE_JSON, errorJson("BadRequest", "400", "malformed request: " + detail));
+}
+
 /** 404 for a path that is not an AI endpoint (Envoy AI Gateway answers `unsupported path: <path>`). */
 export function unsupportedPath(path: string): LocalReply {
   return new LocalReply(404, CONTENT_TYPE_TEXT, "unsupported path: " + path);

@@ -27,10 +27,10 @@ import { readBody } from "./body-read";
 import { Piece } from "./byte-buffer";
 import { BackendKind, GatewayConfig, PlainRule, loadPluginConfig, plainRuleKey } from "./config";
 import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, MODEL_HEADER, MODEL_REWRITE_HEADER, PoolConfig } from "./plugin-config";
-import { LocalReply, badRequest, errorJson } from "./errors";
+import { CONTENT_TYPE_JSON, LocalReply, badRequest, errorJson } from "./errors";
 import { RequestFacts, scanRequestBody } from "./request/body";
-import { RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnHeaders } from "./request/decide";
-import { Endpoint } from "./request/endpoint";
+import { RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnHeaders, scanForm } from "./request/decide";
+import { Endpoint, endpointIsMultipart } from "./request/endpoint";
 import { HeaderSource, firstMatch } from "./request/route";
 import { EppExchange, EppOwner, eppNeedsTick, expireEppExchanges } from "./epp";
 import { Admission, admit, tighterLimitHeaders } from "./tokens/admission";
@@ -49,11 +49,19 @@ import { endpointOperation, stripQuery } from "./request/endpoint";
 import { TokenUsage } from "./response/usage";
 import { ResponseTiming } from "./response/timing";
 import { USAGE_OUTPUT } from "./response/usage";
+import { backendErrorBody, wrapsBackendError } from "./response/backend-error";
 
 const EXT_PROC_SERVICE = "envoy.service.ext_proc.v3.ExternalProcessor";
 const EXT_PROC_METHOD = "Process";
 const ROUTE_NAME: Array<string> = ["xds", "route_name"];
 const CLUSTER_NAME: Array<string> = ["xds", "cluster_name"];
+/**
+ * The request's :path as the client sent it, set on every request the filter routes (Envoy AI Gateway
+ * v1.1.0 internal/extproc/processor_impl.go, overwriting a client's value): x-ai-eg-original-path, and
+ * x-envoy-original-path beside it as that file also sets.
+ */
+const ORIGINAL_PATH_HEADER = "x-ai-eg-original-path";
+const ENVOY_ORIGINAL_PATH_HEADER = "x-envoy-original-path";
 
 /** How an Endpoint Picker exchange started. */
 enum EppStart {
@@ -175,6 +183,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   private decision: RequestDecision | null = null;
   private tracker: UsageTracker | null = null;
   private status: i32 = 0;
+  /** A non-JSON error from upstream (or from Envoy after the request went on): rewritten in OpenAI's shape. */
+  private wrapError: bool = false;
   private finished: bool = false;
   private readonly timing: ResponseTiming = new ResponseTiming();
   /** When the admission check went to the rate limit service (µs). */
@@ -255,16 +265,22 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const local = admission != null ? admission.current(nowSeconds()) : new Array<Pair>();
     const limits = tighterLimitHeaders(local, this.globalHeaders());
     for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
+    const contentType = responseHeaders.get("content-type");
+    // Only a response the filter did not write itself (its own replies are final) and that has a body.
+    this.wrapError = !endOfStream && this.timing.started && wrapsBackendError(this.status, contentType);
     const tracker = new UsageTracker();
-    tracker.start(responseHeaders.get("content-type"), responseHeaders.get("content-encoding"));
+    // An error to rewrite is read whole, whatever its content-type says.
+    tracker.start(this.wrapError ? null : contentType, responseHeaders.get("content-encoding"));
     this.tracker = tracker;
     if (endOfStream) {
       this.finish();
       return FilterHeadersStatus.Continue;
     }
+    // Held: content-type and content-length change with the body.
+    if (this.wrapError) return FilterHeadersStatus.StopIteration;
     // A JSON answer under a token budget: hold its headers until the body says what it really cost, so
     // x-ratelimit-remaining counts spent tokens rather than the estimate.
-    if (admission != null && admission.reservations.length > 0 && !tracker.streaming) return FilterHeadersStatus.StopIteration;
+    if (admission != null && admission.reservations.length > 0 && tracker.buffered) return FilterHeadersStatus.StopIteration;
     return FilterHeadersStatus.Continue;
   }
 
@@ -272,7 +288,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const tracker = this.tracker;
     if (tracker != null) this.timing.bodyBytes(nowMicros(), bodySize);
     // A JSON answer is read whole: Envoy buffers it (body_size is cumulative) until the end.
-    if (tracker != null && !tracker.streaming && !endOfStream) return FilterDataStatus.StopIterationAndBuffer;
+    if (tracker != null && tracker.buffered && !endOfStream) return FilterDataStatus.StopIterationAndBuffer;
     this.responseData(readBody(BufferType.HttpResponseBody, 0, bodySize), endOfStream);
     return FilterDataStatus.Continue;
   }
@@ -280,7 +296,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   /** Trailers end the response: a buffered JSON answer is read whole now, a stream just ends. */
   onResponseTrailers(numTrailers: u32): FilterTrailersStatus {
     const tracker = this.tracker;
-    const buffered = tracker != null && !tracker.streaming;
+    const buffered = tracker != null && tracker.buffered;
     this.responseData(buffered ? readBody(BufferType.HttpResponseBody, 0, getBufferLength(BufferType.HttpResponseBody)) : new Piece(0, 0), true);
     return FilterTrailersStatus.Continue;
   }
@@ -294,7 +310,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       if (epp != null && epp.reporting) epp.sendResponseBody(chunk.ptr, chunk.len, end);
       return;
     }
-    if (tracker.streaming) {
+    if (!tracker.buffered) {
       tracker.chunk(chunk.ptr, chunk.len);
       if (epp != null) epp.sendResponseBody(chunk.ptr, chunk.len, end);
       if (end) {
@@ -304,8 +320,20 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
       return;
     }
     if (this.status >= 200 && this.status < 300) tracker.body(chunk.ptr, chunk.len);
+    if (this.wrapError) this.rewriteError(chunk);
     if (epp != null) epp.sendResponseBody(chunk.ptr, chunk.len, true);
     this.finish();
+  }
+
+  /** The buffered error body, wrapped as Envoy AI Gateway's OpenAIBackendError (decompressed first when gzip'd). */
+  private rewriteError(body: Piece): void {
+    const text = this.tracker!.decoded(body.ptr, body.len);
+    if (text == null) return; // a gzip body that does not inflate: passed on as it came
+    const wrapped = String.UTF8.encode(backendErrorBody(this.status.toString(), text.ptr, text.len));
+    setBufferBytesUnsafe(BufferType.HttpResponseBody, 0, <u32>body.len, changetype<usize>(wrapped), <usize>wrapped.byteLength);
+    if (text.ptr != body.ptr) responseHeaders.remove("content-encoding");
+    responseHeaders.replace("content-type", CONTENT_TYPE_JSON);
+    responseHeaders.replace("content-length", wrapped.byteLength.toString());
   }
 
   onLog(): void {
@@ -406,7 +434,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     if (admission != null && admission.reservations.length > 0) {
       const settled = admission.settle(costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
       const limits = tighterLimitHeaders(settled, this.globalHeaders());
-      if (tracker != null && !tracker.streaming) {
+      if (tracker != null && tracker.buffered) {
         for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
       }
     }
@@ -444,6 +472,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     // Before any budget reads them: a client's own x-ai-eg-model must not pick its bucket either.
     requestHeaders.replace(MODEL_HEADER, d.model);
     requestHeaders.replace(BACKEND_HEADER, backend.name);
+    requestHeaders.replace(ORIGINAL_PATH_HEADER, this.path);
+    requestHeaders.replace(ENVOY_ORIGINAL_PATH_HEADER, this.path);
     // The route follows these headers from now on, also for the filter's own replies (429, EPP failures).
     clearRouteCache();
     if (outputLimit != null) {
@@ -562,7 +592,10 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     if (this.plain) return;
     const body = readBody(BufferType.HttpRequestBody, 0, length);
     const facts = this.gateway.facts;
-    if (scanRequestBody(this.endpoint, body.ptr, body.len, facts)) this.upstreamModel = facts.model;
+    const ok = endpointIsMultipart(this.endpoint)
+      ? scanForm(this.endpoint, requestHeaders.get("content-type"), this.path, body.ptr, body.len, facts) == null
+      : scanRequestBody(this.endpoint, body.ptr, body.len, facts);
+    if (ok) this.upstreamModel = facts.model;
   }
 
   /** An HTTPRoute's request: a Service's just continues; a pool's waits for its Endpoint Picker. */

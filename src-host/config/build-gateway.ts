@@ -182,6 +182,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
             b.kind === "InferencePool" ? clusterName("inferencepool", ...split(b.name)) : clusterName("aiservicebackend", ...split(b.name));
           const r: Route = { name, match: { prefix: "/", headers }, action: { cluster }, timeoutMs: rule.timeoutMs ?? REQUEST_TIMEOUT_MS };
           if (b.kind === "InferencePool") r.retryPolicy = POOL_RETRY_POLICY;
+          if (rule.streamIdleTimeoutMs !== undefined) r.perTryIdleTimeoutMs = rule.streamIdleTimeoutMs;
           routeTable.push(r);
         }
       });

@@ -33,8 +33,11 @@ export const HTTPROUTE_TIMEOUT_MS = 15_000;
  * (round robin over the pool) once the EPP's list is used up.
  */
 export const POOL_RETRY_POLICY: RetryPolicy = { retryOn: "connect-failure", numRetries: 1, hostSelectionRetryMaxAttempts: 5 };
-/** Paths the AIGatewayRoutes serve, for the warning about HTTPRoutes that take them. */
-const AI_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models"];
+/** Paths the AIGatewayRoutes serve (the filter's endpoints, request/endpoint.ts), for the warning about HTTPRoutes that take them. */
+const AI_PATHS = [
+  "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/responses/input_tokens", "/v1/images/generations",
+  "/v1/audio/speech", "/v1/audio/transcriptions", "/v1/audio/translations", "/tokenize", "/v1/models",
+];
 
 export interface BuiltPool {
   pool: ClusterConfig;

@@ -87,6 +87,8 @@ export interface RuleModel {
   matches: HeaderMatchModel[][];
   backendRefs: RouteBackendRefModel[];
   timeoutMs?: number;
+  /** streamIdleTimeout: Envoy route retry_policy.per_try_idle_timeout (Envoy AI Gateway v1.1.0 extension server). */
+  streamIdleTimeoutMs?: number;
   modelsOwnedBy?: string;
   /** Unix seconds. */
   modelsCreatedAt?: number;
@@ -327,6 +329,11 @@ function readRule(f: Fields, r: Record<string, unknown>, field: string, index: n
   if (timeouts?.request !== undefined) {
     const ms = parseDuration(f, timeouts.request, `${field}.timeouts.request`);
     if (ms !== undefined) rule.timeoutMs = ms;
+  }
+  if (r.streamIdleTimeout !== undefined) {
+    // A zero duration sets nothing, as Envoy AI Gateway skips a timeout <= 0.
+    const ms = parseDuration(f, r.streamIdleTimeout, `${field}.streamIdleTimeout`);
+    if (ms !== undefined && ms > 0) rule.streamIdleTimeoutMs = ms;
   }
   const ownedBy = f.string(r.modelsOwnedBy, `${field}.modelsOwnedBy`);
   if (ownedBy !== undefined) rule.modelsOwnedBy = ownedBy;

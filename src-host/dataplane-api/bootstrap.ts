@@ -68,6 +68,11 @@ export interface Route {
   filterEnabled?: boolean;
   timeoutMs?: number;
   retryPolicy?: RetryPolicy;
+  /**
+   * Envoy's route retry_policy.per_try_idle_timeout: each attempt is cut when no upstream byte arrives for
+   * this long, from the end of the request on (504 before response headers, a reset after them).
+   */
+  perTryIdleTimeoutMs?: number;
 }
 
 /**

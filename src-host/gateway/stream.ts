@@ -120,8 +120,11 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
   private upstream?: UpstreamRequest;
   private upstreamHeadersReceived = false;
   private routeTimeoutMs = 0;
+  private perTryIdleTimeoutMs = 0;
   private upstreamStartHr = 0n;
   private routeTimer?: NodeJS.Timeout;
+  /** The per-try idle timer: armed once the request has been sent, re-armed by every upstream event. */
+  private idleTimer?: NodeJS.Timeout;
   /** The route's connect-failure retries: what is left, the hosts tried, and the request to send again. */
   private retry?: {
     left: number;
@@ -304,6 +307,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     }
     this.cluster = cluster;
     this.routeTimeoutMs = route.config.timeoutMs ?? this.ctx.listener.requestTimeoutMs;
+    this.perTryIdleTimeoutMs = route.config.perTryIdleTimeoutMs ?? 0;
     const policy = route.config.retryPolicy;
     if (policy && policy.numRetries > 0) {
       this.retry = { left: policy.numRetries, maxSelections: policy.hostSelectionRetryMaxAttempts, tried: [], headers, endOfStream, writes: [], bytes: 0 };
@@ -373,13 +377,37 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     for (const [data, endOfStream] of r.writes) this.upstream!.write(data, endOfStream);
     if (r.trailers) this.upstream!.endWithTrailers(r.trailers);
     if (r.left === 0) this.retry = undefined; // the last attempt: nothing more to keep
+    this.idleTimer?.refresh(); // a new attempt, a new per-try idle period
     return true;
   }
 
   /** Envoy's route timeout runs from the end of the request to the end of the response. */
   private startRouteTimer(): void {
-    if (this.routeTimer || this.routeTimeoutMs <= 0 || !this.upstream) return;
+    if (!this.upstream) return;
+    this.armIdleTimer();
+    if (this.routeTimer || this.routeTimeoutMs <= 0) return;
     this.routeTimer = setTimeout(() => this.onRouteTimeout(), this.routeTimeoutMs);
+  }
+
+  /**
+   * Envoy's per-try idle timeout (router upstream_request.cc): set up when the whole request has gone
+   * upstream and re-armed by each response event. On firing, the attempt is reset: a 504 before response
+   * headers (a connect-failure retry does not cover it), a reset after them.
+   */
+  private armIdleTimer(): void {
+    if (this.perTryIdleTimeoutMs <= 0) return;
+    if (this.idleTimer) this.idleTimer.refresh();
+    else this.idleTimer = setTimeout(() => this.onIdleTimeout(), this.perTryIdleTimeoutMs);
+  }
+
+  private onIdleTimeout(): void {
+    this.idleTimer = undefined;
+    if (this.done || !this.upstream) return;
+    this.cluster!.stats.rqPerTryIdleTimeout.inc();
+    this.cluster!.stats.rqTimeout.inc();
+    if (this.upstreamHeadersReceived) return this.resetStream("upstream_per_try_idle_timeout", "UT");
+    this.cluster!.stats.responseCode(504);
+    this.sendLocalReply(504, [], Buffer.from("upstream request timeout"), "upstream_per_try_idle_timeout", "UT");
   }
 
   private onRouteTimeout(): void {
@@ -395,6 +423,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
 
   onUpstreamHeaders(headers: HeaderList, endOfStream: boolean): void {
     if (this.done) return;
+    this.idleTimer?.refresh();
     this.upstreamHeadersReceived = true;
     this.retry = undefined;
     this.cluster!.stats.responseCode(Number(getHeader(headers, ":status")));
@@ -410,6 +439,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
 
   onUpstreamData(data: Uint8Array, endOfStream: boolean): void {
     if (this.done) return;
+    this.idleTimer?.refresh();
     if (!this.filter) return this.forwardResponseData(data, endOfStream);
     try {
       this.filter.responseData(data, endOfStream);
@@ -420,6 +450,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
 
   onUpstreamTrailers(trailers: HeaderList): void {
     if (this.done) return;
+    this.idleTimer?.refresh();
     if (!this.filter) return this.forwardResponseTrailers(trailers);
     try {
       this.filter.responseTrailers(trailers);
@@ -632,6 +663,10 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
     if (this.routeTimer) {
       clearTimeout(this.routeTimer);
       this.routeTimer = undefined;
+    }
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
     }
     const upstream = this.upstream;
     if (!upstream) return;

@@ -8,6 +8,8 @@ export interface ClusterStats {
   rqCompleted: Counter;
   rqActive: Gauge;
   rqTimeout: Counter;
+  /** upstream_rq_per_try_idle_timeout: attempts cut by the route's per-try idle timeout. */
+  rqPerTryIdleTimeout: Counter;
   rqRxReset: Counter;
   rqTxReset: Counter;
   /** upstream_rq_retry: retries (connect-failure) started. */
@@ -35,6 +37,7 @@ export function clusterStats(stats: StatsStore, name: string): ClusterStats {
     rqCompleted: stats.counter(`${p}upstream_rq_completed`),
     rqActive: stats.gauge(`${p}upstream_rq_active`),
     rqTimeout: stats.counter(`${p}upstream_rq_timeout`),
+    rqPerTryIdleTimeout: stats.counter(`${p}upstream_rq_per_try_idle_timeout`),
     rqRxReset: stats.counter(`${p}upstream_rq_rx_reset`),
     rqTxReset: stats.counter(`${p}upstream_rq_tx_reset`),
     rqRetry: stats.counter(`${p}upstream_rq_retry`),

@@ -168,6 +168,8 @@ function route(r: Route, defaultTimeoutMs: number): Obj {
         : { weighted_clusters: { clusters: a.weightedClusters.map((c) => ({ name: c.name, weight: c.weight })) } };
     action.timeout = duration(r.timeoutMs ?? defaultTimeoutMs);
     if (r.retryPolicy) action.retry_policy = retryPolicy(r.retryPolicy);
+    // A retry policy of its own when the route has none (no retry_on: no retries), as Envoy AI Gateway's extension server does.
+    if (r.perTryIdleTimeoutMs !== undefined) action.retry_policy = { ...(action.retry_policy as Obj | undefined), per_try_idle_timeout: duration(r.perTryIdleTimeoutMs) };
     if (r.clusterNotFoundStatus !== undefined) action.cluster_not_found_response_code = CLUSTER_NOT_FOUND_CODES[r.clusterNotFoundStatus];
     out.route = action;
   }

@@ -104,9 +104,12 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
   const pools = new Set<string>();
   const httpRoutes: Obj[] = [];
   const trafficPolicies: Obj[] = [];
+  const idlePatches: Obj[] = [];
   for (const route of routes) {
     const id = `${route.namespace}/${route.name}`;
     const rules = plugin.rules.filter((r) => r.route === id).flatMap((r) => httpRouteRules(model, loaded, route, r, problems, warnings));
+    // Each generated rule's per-try idle timeout (one generated rule per backend of a rule).
+    const idle = plugin.rules.filter((r) => r.route === id).flatMap((r) => r.backends.map(() => perTryIdleTimeoutMs(loaded, route, r)));
     const routePools = plugin.rules.filter((r) => r.route === id).flatMap((r) => r.backends.filter((b) => b.kind === "InferencePool"));
     for (const b of routePools) pools.add(b.name);
     const names: string[] = [];
@@ -130,6 +133,10 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
         spec.loadBalancer = { type: "RoundRobin" };
       }
       trafficPolicies.push({ apiVersion: EG_API, kind: "BackendTrafficPolicy", metadata: meta(name, route.namespace), spec });
+      const first = names.indexOf(name) * MAX_RULES;
+      idle.slice(first, first + MAX_RULES).forEach((ms, j) => {
+        if (ms !== undefined) idlePatches.push(idleTimeoutPatch(gateway.listener.name, route.namespace, name, j, ms, spec.retry !== undefined));
+      });
       const theirs = model.trafficPolicies.filter((p) => p.targets.some((t) => t.kind === "HTTPRoute" && t.name === name && p.namespace === route.namespace));
       for (const p of theirs) {
         warnings.push(
@@ -256,6 +263,7 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
     }
     patchClusters.push({ ...rls, type: "STRICT_DNS", endpoints: [{ address: service.address, port: service.port }] });
   }
+  patches.push(...idlePatches);
   for (const c of patchClusters) {
     const value = renderCluster(c, gateway.listener.bufferLimitBytes, (_c, e) => ({ address: e.address, port: e.port }));
     const bad = checkMessage("envoy.config.cluster.v3.Cluster", value, `EnvoyPatchPolicy cluster ${c.name}`);
@@ -375,6 +383,35 @@ function httpRouteRules(model: Model, loaded: LoadedConfig, route: RouteModel, r
     if (timeoutMs !== undefined) out.timeouts = { request: duration(timeoutMs) };
     return out;
   });
+}
+
+/** The streamIdleTimeout of an AIGatewayRoute rule, as its routes in the route table carry it. */
+function perTryIdleTimeoutMs(loaded: LoadedConfig, route: RouteModel, rule: RuleConfig): number | undefined {
+  const prefix = `aigatewayroute/${route.namespace}/${route.name}/rule/${rule.index}/`;
+  return loaded.gateway.routes.virtualHosts[0]?.routes.find((r) => r.name.startsWith(prefix))?.perTryIdleTimeoutMs;
+}
+
+/**
+ * streamIdleTimeout as Envoy AI Gateway's extension server applies it (v1.1.0 internal/extensionserver/
+ * post_translate_modify.go): retry_policy.per_try_idle_timeout on every xDS route of the HTTPRoute rule
+ * (Envoy Gateway names them httproute/<ns>/<name>/rule/<index>/match/<m>/<host>). Envoy Gateway's own
+ * APIs have no field for it. `hasRetry`: the rule's BackendTrafficPolicy already gives it a retry policy.
+ */
+function idleTimeoutPatch(routeConfig: string, namespace: string, name: string, rule: number, ms: number, hasRetry: boolean): Obj {
+  const timeout = duration(ms);
+  const retryPolicy = { per_try_idle_timeout: timeout };
+  const bad = checkMessage("envoy.config.route.v3.RetryPolicy", retryPolicy, "streamIdleTimeout patch");
+  if (bad.length > 0) throw new Error(bad.join("\n"));
+  return {
+    type: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+    name: routeConfig,
+    operation: {
+      op: "add",
+      jsonPath: `..routes[?(@.name =~ '^httproute/${namespace}/${name}/rule/${rule}/match/')]`,
+      path: hasRetry ? "/route/retry_policy/per_try_idle_timeout" : "/route/retry_policy",
+      value: hasRetry ? timeout : retryPolicy,
+    },
+  };
 }
 
 function backendRef(model: Model, route: RouteModel, b: BackendConfig, field: string, warnings: string[]): Obj {

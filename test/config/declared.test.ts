@@ -274,7 +274,7 @@ describe("routes, pools and models", () => {
     ]);
   });
 
-  test("weights, modelNameOverride, several matches, regular expressions, rules without matches, timeouts", () => {
+  test("weights, modelNameOverride, several matches, regular expressions, rules without matches, timeouts, streamIdleTimeout", () => {
     const { cfg } = loadFiles({
       "gw.yaml": GATEWAY,
       "b.yaml": ipBackend("one") + "---\n" + ipBackend("two", "127.0.0.2"),
@@ -292,6 +292,7 @@ spec:
         - {name: one, weight: 3, modelNameOverride: gpt-4o-2024}
         - {name: two, weight: 0}
       timeouts: {request: 1m30s}
+      streamIdleTimeout: 1m5s
       modelsOwnedBy: OpenAI
       modelsCreatedAt: "2025-01-01T00:00:00Z"
     - backendRefs: [{name: two}]
@@ -346,9 +347,11 @@ spec:
       },
       action: { cluster: "aiservicebackend/default/one" },
       timeoutMs: 90000,
+      perTryIdleTimeoutMs: 65000,
     });
     expect(routes[6]!.match.headers).toEqual([{ name: "x-ai-eg-backend", exact: "default/two" }]);
     expect(routes[6]!.timeoutMs).toBe(60000);
+    expect(routes[6]!.perTryIdleTimeoutMs).toBeUndefined();
   });
 
   test("pool annotations, failure mode and an unknown body mode", () => {

@@ -85,6 +85,17 @@ metadata: {name: cr}
       `${join(dir, "r.yaml")}: AIGatewayRoute default/r: spec.rules[0].backendRefs[0].weight: must be between 0 and ∞, got -1`,
     ]);
   });
+
+  test("a streamIdleTimeout that is not a Gateway API duration", () => {
+    const { dir, problems } = problemsOf({
+      "gw.yaml": GATEWAY,
+      "b.yaml": ipBackend("b"),
+      "r.yaml": route("r", [["m", "{name: b}"]]).replace("      backendRefs:", "      streamIdleTimeout: 10 seconds\n      backendRefs:"),
+    });
+    expect(problems).toEqual([
+      `${join(dir, "r.yaml")}: AIGatewayRoute default/r: spec.rules[0].streamIdleTimeout: must be a Gateway API duration such as "60s" or "1m30s", got "10 seconds"`,
+    ]);
+  });
 });
 
 describe("dangling references", () => {

@@ -307,7 +307,8 @@ describe("what aigw run refuses or ignores", () => {
 `),
     });
     expect(ownWarnings(cfg)).toEqual([
-      `${join(dir, "h.yaml")}: HTTPRoute default/h: spec.rules[0].matches[0]: takes /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models: those requests are served as plain HTTPRoute requests, not by the AIGatewayRoutes`,
+      `${join(dir, "h.yaml")}: HTTPRoute default/h: spec.rules[0].matches[0]: takes /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/responses/input_tokens, /v1/images/generations, ` +
+        `/v1/audio/speech, /v1/audio/transcriptions, /v1/audio/translations, /v1/models: those requests are served as plain HTTPRoute requests, not by the AIGatewayRoutes`,
     ]);
   });
 });

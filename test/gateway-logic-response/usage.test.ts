@@ -85,6 +85,34 @@ describe("embeddings and completions", () => {
   });
 });
 
+describe("responses and image generations (input_tokens / output_tokens)", () => {
+  it("a /v1/responses answer: input, output, total, cached, cache creation and reasoning", () => {
+    const u = usage({
+      id: "resp_1", object: "response", created_at: 1, status: "completed", model: "gpt-4.1-2025-04-14",
+      output: [{ type: "message", id: "msg_1", status: "completed", role: "assistant", content: [{ type: "output_text", text: "hi", annotations: [] }] }],
+      usage: {
+        input_tokens: 36, input_tokens_details: { cached_tokens: 4, cache_creation_tokens: 2 },
+        output_tokens: 87, output_tokens_details: { reasoning_tokens: 9 }, total_tokens: 123,
+      },
+    });
+    expect(u).toMatchObject({ ok: true, input: 36, cached: 4, creation: 2, output: 87, reasoning: 9, total: 123, model: "gpt-4.1-2025-04-14" });
+    expect(u.seen).toBe(INPUT | CACHED | CREATION | OUTPUT | TOTAL | REASONING);
+  });
+
+  it("a responses stream event: usage and model inside its `response` object", () => {
+    const u = usage({ type: "response.completed", sequence_number: 9, response: { id: "resp_1", model: "m-resp", usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } } });
+    expect(u).toMatchObject({ ok: true, input: 3, output: 4, total: 7, seen: INPUT | OUTPUT | TOTAL, model: "m-resp" });
+    // response.created carries usage null: nothing seen.
+    expect(usage({ type: "response.created", response: { id: "r", model: "m", usage: null } })).toMatchObject({ ok: true, seen: 0 });
+    expect(usage({ type: "x", response: { usage: { input_tokens: "3" } } }).ok).toBe(false);
+  });
+
+  it("an image generation: input, output and total tokens", () => {
+    const u = usage({ created: 1, data: [{ b64_json: "aGk=" }], usage: { input_tokens: 50, output_tokens: 4160, total_tokens: 4210, input_tokens_details: { text_tokens: 50, image_tokens: 0 } } });
+    expect(u).toMatchObject({ ok: true, input: 50, output: 4160, total: 4210, seen: INPUT | OUTPUT | TOTAL });
+  });
+});
+
 describe("absent usage and invalid bodies", () => {
   it("no usage, usage null, null token fields and null details: nothing seen", () => {
     expect(usage({ model: "m", choices: [] })).toMatchObject({ ok: true, seen: 0, model: "m" });

@@ -69,7 +69,8 @@ describe("on request headers", () => {
   it("answers 404 unsupported path for other paths (scenario 1), query stripped", () => {
     expect(onHeaders("/unknown")).toEqual({ endpoint: 0, operation: "unknown", reply: { status: 404, contentType: "text/plain", body: "unsupported path: /unknown" } });
     expect(onHeaders("/v1/chat/completions/")?.reply?.body).toBe("unsupported path: /v1/chat/completions/");
-    expect(onHeaders("/v1/audio/transcriptions?x=1")?.reply?.body).toBe("unsupported path: /v1/audio/transcriptions");
+    expect(onHeaders("/v1/audio/transcriptions?x=1")?.reply).toBeNull();
+    expect(onHeaders("/anthropic/v1/messages")?.reply?.body).toBe("unsupported path: /anthropic/v1/messages");
     expect(onHeaders("/V1/chat/completions")?.reply?.status).toBe(404);
   });
 

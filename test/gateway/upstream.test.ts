@@ -335,6 +335,64 @@ describe("upstream failures", () => {
     }
   });
 
+  it("answers 504 when the per-try idle timeout passes before headers, and counts it", async () => {
+    const stall = await startUpstream(() => {});
+    const gw = await gateway(config([route("r", "stall", { prefix: "/" }, { perTryIdleTimeoutMs: 200 })], [cluster("stall", [stall])]));
+    try {
+      const t0 = Date.now();
+      const r = await request(gw.listenerAddress.port, "/");
+      expect(r.status).toBe(504);
+      expect(r.text).toBe("upstream request timeout");
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+      expect(gw.accessLog.at(-1)).toMatch(/ 504 UT .* upstream_per_try_idle_timeout r$/);
+      await until(() => stall.requests[0]?.socket.destroyed === true, 2000, "upstream connection closed");
+      const metrics = await (await fetch(`http://127.0.0.1:${gw.adminAddress.port}/metrics`)).text();
+      expect(metrics).toMatch(/envoy_cluster_upstream_rq_per_try_idle_timeout\{envoy_cluster_name="stall"\} 1/);
+    } finally {
+      await gw.close();
+      await stall.close();
+    }
+  });
+
+  it("keeps a stream whose gaps stay under the per-try idle timeout, and resets one that goes quiet", async () => {
+    // Five chunks 100 ms apart (500 ms in all) under a 250 ms idle timeout: each chunk re-arms it.
+    const steady = await startUpstream((req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      let n = 0;
+      const t = setInterval(() => {
+        res.write(`chunk${n}\n`);
+        if (++n === 5) {
+          clearInterval(t);
+          if (req.url === "/quiet") return; // then nothing more: the idle timeout cuts the stream
+          res.end();
+        }
+      }, 100);
+      res.on("close", () => clearInterval(t));
+    });
+    const gw = await gateway(config([route("r", "steady", { prefix: "/" }, { perTryIdleTimeoutMs: 250 })], [cluster("steady", [steady])]));
+    try {
+      const ok = await request(gw.listenerAddress.port, "/");
+      expect(ok.status).toBe(200);
+      expect(ok.text).toBe("chunk0\nchunk1\nchunk2\nchunk3\nchunk4\n");
+      let got = "";
+      const outcome = await new Promise<string>((resolve) => {
+        const req = http.get({ host: "127.0.0.1", port: gw.listenerAddress.port, path: "/quiet", agent: false }, (res) => {
+          res.on("data", (d) => (got += d));
+          res.on("close", () => resolve(res.complete ? "complete" : "aborted"));
+          res.on("error", () => {});
+        });
+        req.on("error", () => resolve("error"));
+      });
+      expect(outcome).toBe("aborted");
+      expect(got).toBe("chunk0\nchunk1\nchunk2\nchunk3\nchunk4\n");
+      await until(() => gw.accessLog.length === 2);
+      expect(gw.accessLog[1]).toMatch(/ 200 UT .*upstream_per_try_idle_timeout r$/);
+    } finally {
+      await gw.close();
+      await steady.close();
+    }
+  });
+
   it("resets the client stream when the upstream resets after the response started", async () => {
     const breaks = await startUpstream((_req, res) => {
       res.writeHead(200, { "content-type": "text/plain" });

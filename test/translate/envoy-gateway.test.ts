@@ -8,10 +8,10 @@ import { loadConfig } from "../../src-host/config/load-config.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { rateLimitConfigFiles } from "../../src-host/translate/docker.js";
-import { checkMessage } from "../../src-host/translate/envoy-schema.js";
+import { checkBootstrap, checkMessage } from "../../src-host/translate/envoy-schema.js";
 import type { WasmCode } from "../../src-host/translate/envoy-gateway.js";
 import { BUILT_MODULE, DEFAULT_INPUT, translate, type TranslateOptions } from "../../src-host/translate/translate.js";
-import { expectGolden, seedWith } from "./helpers.js";
+import { expectGolden, seedWith, tempDir } from "./helpers.js";
 
 type Obj = Record<string, any>;
 const IMAGE: WasmCode = {
@@ -184,6 +184,38 @@ spec:
       [["Exact:some-cool-self-hosted-model", "Exact:default/second"], ["RegularExpression:cool-.*", "Exact:default/second"]],
     ]);
     expect(rules[3].backendRefs).toEqual([{ group: "gateway.envoyproxy.io", kind: "Backend", name: "envoy-ai-gateway-basic-testupstream" }]);
+  });
+
+  test("streamIdleTimeout: route retry_policy.per_try_idle_timeout in the bootstrap, and patched onto the rule's xDS routes for Envoy Gateway", () => {
+    const dir = seedWith(
+      editedRoute((spec) => {
+        spec.rules[0].streamIdleTimeout = "10s";
+        spec.rules[2].streamIdleTimeout = "1m500ms";
+      }),
+    );
+    // Envoy: the pool rule's retry policy gains the timeout; the Backend rule gets a policy of its own.
+    const bootstrap = parse(translate({ paths: [dir], outDir: tempDir() }).files[0]!.content);
+    expect(checkBootstrap(bootstrap)).toEqual([]);
+    const routes: Obj[] = bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
+    const idle = Object.fromEntries(routes.map((r) => [r.name.replace(/\/match.*/, ""), r.route?.retry_policy]));
+    expect(idle["aigatewayroute/default/inference-pool-with-aigwroute/rule/0"]).toMatchObject({ retry_on: "connect-failure", per_try_idle_timeout: "10s" });
+    expect(idle["aigatewayroute/default/inference-pool-with-aigwroute/rule/1"]).toEqual(expect.not.objectContaining({ per_try_idle_timeout: expect.anything() }));
+    expect(idle["aigatewayroute/default/inference-pool-with-aigwroute/rule/2"]).toEqual({ per_try_idle_timeout: "60.500s" });
+    // Envoy Gateway: one JSON patch per generated HTTPRoute rule (the pools' BackendTrafficPolicy gives every
+    // route of the HTTPRoute a retry policy, so the timeout is added to it).
+    const { docs } = resources({ paths: [dir] });
+    const patches = find(docs, "EnvoyPatchPolicy")[0]!.spec.jsonPatches.filter((p: Obj) => p.type.endsWith("RouteConfiguration"));
+    expect(patches).toEqual([0, 2].map((rule) => ({
+      type: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+      name: "default/inference-pool-with-aigwroute/http",
+      operation: {
+        op: "add",
+        jsonPath: `..routes[?(@.name =~ '^httproute/default/inference-pool-with-aigwroute/rule/${rule}/match/')]`,
+        path: "/route/retry_policy/per_try_idle_timeout",
+        value: rule === 0 ? "10s" : "60.500s",
+      },
+    })));
+    expect(find(docs, "BackendTrafficPolicy")[0]!.spec.retry).toBeDefined();
   });
 
   test("more rules than an HTTPRoute holds are split over several, each with its policies", () => {

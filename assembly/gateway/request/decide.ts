@@ -13,9 +13,12 @@
 
 import { Backend, GatewayConfig, Rule } from "../config";
 import { MODEL_HEADER } from "../plugin-config";
-import { badRequest, CONTENT_TYPE_JSON, LocalReply, noBackendAvailable, noMatchingRoute, payloadTooLarge, unsupportedPath } from "../errors";
+import {
+  badRequest, CONTENT_TYPE_JSON, LocalReply, malformedRequest, noBackendAvailable, noMatchingRoute, payloadTooLarge, unsupportedPath,
+} from "../errors";
 import { RequestFacts, scanRequestBody } from "./body";
-import { Endpoint, endpointOf, stripQuery } from "./endpoint";
+import { Endpoint, endpointIsMultipart, endpointOf, stripQuery } from "./endpoint";
+import { isMultipartFormData, multipartBoundary, scanMultipartBody } from "./multipart";
 import { BodyEdits, planRewrite } from "./rewrite";
 import { findRule, HeaderOverlay, HeaderSource, pickBackend } from "./route";
 
@@ -84,7 +87,15 @@ export function decideOnBody(config: GatewayConfig, endpoint: Endpoint, path: st
     d.reply = tooLarge;
     return d;
   }
-  if (!scanRequestBody(endpoint, ptr, len, facts)) {
+  const contentType = headers.get("content-type");
+  const multipart = endpointIsMultipart(endpoint);
+  if (multipart || isMultipartFormData(contentType)) {
+    const error = scanForm(endpoint, contentType, path, ptr, len, facts);
+    if (error != null) {
+      d.reply = malformedRequest(error);
+      return d;
+    }
+  } else if (!scanRequestBody(endpoint, ptr, len, facts)) {
     d.reply = badRequest(stripQuery(path), facts.error);
     return d;
   }
@@ -104,7 +115,28 @@ export function decideOnBody(config: GatewayConfig, endpoint: Endpoint, path: st
   d.backend = backend;
   const overrideModel = backend.modelNameOverride;
   if (overrideModel.length > 0) d.upstreamModel = overrideModel;
+  if (multipart) {
+    // The form field's value is replaced as it is (no JSON quoting); the rest of the body stays as it came.
+    if (overrideModel.length > 0 && overrideModel != facts.model) {
+      const edits = new BodyEdits();
+      edits.add(facts.modelSpan.start, facts.modelSpan.end, overrideModel);
+      d.edits = edits;
+    }
+    return d;
+  }
   const forceUsage = forceIncludeUsage && endpoint == Endpoint.ChatCompletions;
   d.edits = planRewrite(facts, overrideModel.length > 0 ? overrideModel : null, forceUsage);
   return d;
+}
+
+/**
+ * A multipart/form-data body into `facts`: null when it holds a model and a file, else the message of the
+ * 400 (Envoy AI Gateway v1.1.0: the audio endpoints take only multipart bodies, the others only JSON).
+ */
+export function scanForm(endpoint: Endpoint, contentType: string | null, path: string, ptr: usize, len: usize, facts: RequestFacts): string | null {
+  if (!endpointIsMultipart(endpoint)) return "multipart body not supported for this endpoint";
+  if (!isMultipartFormData(contentType)) return "expected multipart/form-data content type for " + stripQuery(path);
+  const boundary = multipartBoundary(contentType!);
+  if (boundary.error.length > 0) return "failed to parse multipart form data: " + boundary.error;
+  return scanMultipartBody(ptr, len, boundary.value, endpoint == Endpoint.AudioTranscriptions, facts) ? null : facts.error;
 }

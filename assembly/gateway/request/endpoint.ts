@@ -1,9 +1,9 @@
 // The client-facing endpoints the gateway routes by body `model` (Envoy AI Gateway v1.1.0 cmd/extproc/mainlib/main.go, OpenAI prefix "/"),
 // looked up by exact match on `:path` with the query string stripped, as Envoy AI Gateway does.
 //
-// Left out on purpose: /v1/audio/transcriptions and /v1/audio/translations (multipart bodies, not JSON),
-// and the Anthropic and Cohere prefixes (their backends need schema translation, which this gateway does
-// not do). Those paths get 404 `unsupported path: <path>`.
+// The audio transcriptions and translations take multipart/form-data (request/multipart.ts), the others
+// JSON. Left out on purpose: the Anthropic and Cohere prefixes (their backends need schema translation,
+// which this gateway does not do). Those paths get 404 `unsupported path: <path>`.
 
 export enum Endpoint {
   Unsupported = 0,
@@ -14,6 +14,8 @@ export enum Endpoint {
   ResponsesInputTokens,
   ImagesGenerations,
   AudioSpeech,
+  AudioTranscriptions,
+  AudioTranslations,
   Tokenize,
   /** GET /v1/models: answered by the filter itself. */
   Models,
@@ -39,9 +41,16 @@ export function endpointOf(path: string): Endpoint {
   if (p == "/v1/responses/input_tokens") return Endpoint.ResponsesInputTokens;
   if (p == "/v1/images/generations") return Endpoint.ImagesGenerations;
   if (p == "/v1/audio/speech") return Endpoint.AudioSpeech;
+  if (p == "/v1/audio/transcriptions") return Endpoint.AudioTranscriptions;
+  if (p == "/v1/audio/translations") return Endpoint.AudioTranslations;
   if (p == "/tokenize") return Endpoint.Tokenize;
   if (p == "/v1/models") return Endpoint.Models;
   return Endpoint.Unsupported;
+}
+
+/** Whether the endpoint's body is multipart/form-data rather than JSON. */
+export function endpointIsMultipart(e: Endpoint): bool {
+  return e == Endpoint.AudioTranscriptions || e == Endpoint.AudioTranslations;
 }
 
 /** Whether `stream` (a boolean) is part of the endpoint's request schema. */
@@ -60,6 +69,8 @@ export function endpointOperation(e: Endpoint): string {
     case Endpoint.ResponsesInputTokens: return "responses_input_tokens";
     case Endpoint.ImagesGenerations: return "image_generation";
     case Endpoint.AudioSpeech: return "speech";
+    case Endpoint.AudioTranscriptions: return "transcription";
+    case Endpoint.AudioTranslations: return "translation";
     case Endpoint.Tokenize: return "tokenize";
     case Endpoint.Models: return "models";
   }

@@ -1,9 +1,13 @@
-// Token usage of OpenAI-style responses (chat completions, completions, embeddings), read from the bytes with
-// the validating JSON reader — no object tree. Field mapping as Envoy AI Gateway's openai translators
-// (v1.1.0, internal/extproc/translator): usage.prompt_tokens → input, completion_tokens → output,
-// total_tokens → total (as reported), prompt_tokens_details.cached_tokens → cached input, prompt_tokens_details.cache_creation_input_tokens
-// → cache creation, completion_tokens_details.reasoning_tokens → reasoning; the top-level `model` is the
-// response model.
+// Token usage of OpenAI-style responses (chat completions, completions, embeddings, responses, image
+// generations), read from the bytes with the validating JSON reader — no object tree. Field mapping as
+// Envoy AI Gateway's openai translators (v1.1.0, internal/translator): usage.prompt_tokens → input,
+// completion_tokens → output, total_tokens → total (as reported), prompt_tokens_details.cached_tokens →
+// cached input, prompt_tokens_details.cache_creation_input_tokens → cache creation,
+// completion_tokens_details.reasoning_tokens → reasoning; the top-level `model` is the response model.
+// The responses API and image generations name them usage.input_tokens, output_tokens, total_tokens,
+// input_tokens_details.cached_tokens / cache_creation_tokens and output_tokens_details.reasoning_tokens
+// (openai_responses.go, imagegeneration_openai_openai.go); a responses stream's events carry them (and the
+// model) in their `response` object (response.completed).
 //
 // A token type counts as seen only when its field is present with a number (`null` counts as absent), so
 // metrics record only what the backend reported. (Envoy AI Gateway also marks input/output/total as 0 when
@@ -109,11 +113,33 @@ export class ResponseObjectReader {
         if (!r.skip()) break;
         this.modelStart = r.valueStart;
         this.modelEnd = r.valueEnd;
+      } else if (r.keyIs("response") && r.kind() == KIND_OBJECT) {
+        if (!this.responseObject(r, out)) {
+          if (this.error.length == 0) this.error = r.errorMessage();
+          return false;
+        }
       } else if (!r.skip()) {
         break;
       }
     }
     return this.finish(r);
+  }
+
+  /** A responses stream event's `response` object: its usage and model. */
+  private responseObject(r: JsonReader, out: TokenUsage): bool {
+    r.enterObject();
+    while (r.nextMember()) {
+      if (r.keyIs("usage")) {
+        if (!this.usage(r, out)) return false;
+      } else if (r.keyIs("model") && r.kind() == KIND_STRING) {
+        if (!r.skip()) return false;
+        this.modelStart = r.valueStart;
+        this.modelEnd = r.valueEnd;
+      } else if (!r.skip()) {
+        return false;
+      }
+    }
+    return r.ok() || this.invalid(r.errorMessage());
   }
 
   /** The decoded model, or "" when absent. */
@@ -135,11 +161,11 @@ export class ResponseObjectReader {
     r.enterObject();
     while (r.nextMember()) {
       let ok = true;
-      if (r.keyIs("prompt_tokens")) ok = this.count(r, out, USAGE_INPUT);
-      else if (r.keyIs("completion_tokens")) ok = this.count(r, out, USAGE_OUTPUT);
+      if (r.keyIs("prompt_tokens") || r.keyIs("input_tokens")) ok = this.count(r, out, USAGE_INPUT);
+      else if (r.keyIs("completion_tokens") || r.keyIs("output_tokens")) ok = this.count(r, out, USAGE_OUTPUT);
       else if (r.keyIs("total_tokens")) ok = this.count(r, out, USAGE_TOTAL);
-      else if (r.keyIs("prompt_tokens_details")) ok = this.details(r, out, true);
-      else if (r.keyIs("completion_tokens_details")) ok = this.details(r, out, false);
+      else if (r.keyIs("prompt_tokens_details") || r.keyIs("input_tokens_details")) ok = this.details(r, out, true);
+      else if (r.keyIs("completion_tokens_details") || r.keyIs("output_tokens_details")) ok = this.details(r, out, false);
       else ok = r.skip();
       if (!ok) return false;
     }
@@ -154,7 +180,7 @@ export class ResponseObjectReader {
     while (r.nextMember()) {
       let ok = true;
       if (prompt && r.keyIs("cached_tokens")) ok = this.count(r, out, USAGE_CACHED_INPUT);
-      else if (prompt && r.keyIs("cache_creation_input_tokens")) ok = this.count(r, out, USAGE_CACHE_CREATION_INPUT);
+      else if (prompt && (r.keyIs("cache_creation_input_tokens") || r.keyIs("cache_creation_tokens"))) ok = this.count(r, out, USAGE_CACHE_CREATION_INPUT);
       else if (!prompt && r.keyIs("reasoning_tokens")) ok = this.count(r, out, USAGE_REASONING);
       else ok = r.skip();
       if (!ok) return false;

@@ -5,7 +5,7 @@
 // - content-encoding gzip: the bytes are inflated incrementally (each byte decoded once) into the scanner,
 //   while the client still receives the original compressed bytes.
 
-import { ByteBuffer } from "../byte-buffer";
+import { ByteBuffer, Piece } from "../byte-buffer";
 import { GzipDecoder, FORMAT_GZIP, ByteSink, inflateInto } from "../gzip/inflate";
 import { SseUsageScanner } from "../response/sse";
 import { TokenUsage, extractJsonUsage } from "../response/usage";
@@ -26,6 +26,8 @@ export class UsageTracker {
   readonly usage: TokenUsage = new TokenUsage();
   /** The response is an event stream (scanned chunk by chunk). */
   streaming: bool = false;
+  /** Neither JSON nor an event stream (audio, text): passed on as it comes, no usage read. */
+  opaque: bool = false;
   /** Decoding failed or the body was not understood: usage is what was seen so far. */
   broken: bool = false;
   private sse: SseUsageScanner | null = null;
@@ -34,8 +36,12 @@ export class UsageTracker {
 
   /** From the response headers. */
   start(contentType: string | null, contentEncoding: string | null): void {
-    this.streaming = contentType != null && contentType.toLowerCase().includes("text/event-stream");
+    const type = contentType == null ? "" : contentType.toLowerCase();
+    this.streaming = type.includes("text/event-stream");
     if (this.streaming) this.sse = new SseUsageScanner();
+    // A response without content-type is read as JSON, as before any other.
+    this.opaque = !this.streaming && contentType != null && !type.includes("json");
+    if (this.opaque) return;
     if (contentEncoding != null && contentEncoding.trim().toLowerCase() == "gzip") {
       this.gzip = new GzipDecoder(FORMAT_GZIP);
       const sink = new Inflated();
@@ -44,9 +50,14 @@ export class UsageTracker {
     }
   }
 
-  /** One streamed chunk (only for event streams). */
+  /** The body is read whole at its end (JSON), rather than chunk by chunk as it passes. */
+  get buffered(): bool {
+    return !this.streaming && !this.opaque;
+  }
+
+  /** One passing chunk (event streams are scanned, opaque bodies not). */
   chunk(ptr: usize, len: usize): void {
-    if (this.broken || len == 0) return;
+    if (this.broken || len == 0 || this.opaque) return;
     const sse = this.sse!;
     const gzip = this.gzip;
     if (gzip != null) {
@@ -62,6 +73,17 @@ export class UsageTracker {
     if (sse == null) return;
     sse.finish();
     this.usage.merge(sse.usage);
+  }
+
+  /**
+   * A whole buffered body as the client would read it: the bytes themselves, or inflated when gzip'd (into
+   * a buffer of its own, apart from what the usage read collected); null when they do not inflate.
+   */
+  decoded(ptr: usize, len: usize): Piece | null {
+    if (this.gzip == null || len == 0) return new Piece(ptr, len);
+    const sink = new Inflated();
+    if (!inflateInto(new GzipDecoder(FORMAT_GZIP), ptr, <i32>len, sink)) return null;
+    return new Piece(sink.collected.dataStart, <usize>sink.collected.length);
   }
 
   /** A whole buffered (non-streaming) body. */
