@@ -11,10 +11,10 @@
 
 import { JSON } from "json-as";
 import { JsonReader } from "./json/reader";
-import { checkObject, checkShape, Field, T_BOOL, T_INTEGER, T_OBJECTS, T_STRING } from "./json/shape";
+import { checkObject, checkShape, Field, T_BOOL, T_INTEGER, T_OBJECTS, T_STRING, T_STRINGS } from "./json/shape";
 import { compileRegex, Regex } from "./regex";
 import { hasControlChar } from "./request/body";
-import { buildModelsBody } from "./request/models";
+import { ModelsListing } from "./request/models";
 
 export const MODEL_HEADER = "x-ai-eg-model";
 export const BACKEND_HEADER = "x-ai-eg-backend";
@@ -56,6 +56,7 @@ export class RuleConfig {
   index: i32 = 0;
   matches: MatchConfig[] = [];
   backends: BackendConfig[] = [];
+  hostnames: string[] = [];
 }
 
 /** One element of RuleConfig.matches (`{ headers: HeaderMatch[] }` in the TypeScript interface). */
@@ -95,6 +96,7 @@ export class ModelInfo {
   id: string = "";
   ownedBy: string = "";
   created: i64 = 0;
+  hostnames: string[] = [];
 }
 
 // --- the compiled form the request path uses ---
@@ -136,6 +138,8 @@ export class Rule {
   matches: Array<Array<HeaderMatcher>> = [];
   backends: Array<Backend> = [];
   totalWeight: i64 = 0;
+  /** Host names ("*.suffix" wildcards) the rule serves; empty = every host. */
+  hostnames: Array<string> = [];
 
   constructor(
     /** "namespace/name" of the AIGatewayRoute. */
@@ -184,8 +188,10 @@ export class GatewayConfig {
   pools: Map<string, PoolConfig> = new Map<string, PoolConfig>();
   models: Array<ModelInfo> = [];
   maxRequestBodyBytes: i64 = 0;
-  /** The GET /v1/models answer, built once. */
-  modelsBody: string = "";
+  /** The GET /v1/models answers by Host, built once. */
+  modelsListing: ModelsListing = new ModelsListing();
+  /** Whether any rule is limited to host names (only then is :authority read to match rules). */
+  hostScoped: bool = false;
 }
 
 /** The result of loading a configuration: a GatewayConfig, or an error naming the problem. */
@@ -248,6 +254,7 @@ class Compiler {
       const rule = this.compileRule(doc.rules[i], "rules[" + i.toString() + "]", g);
       if (rule == null) return null;
       g.rules.push(rule);
+      if (rule.hostnames.length > 0) g.hostScoped = true;
     }
 
     for (let i = 0; i < doc.httpRoutes.length; i++) {
@@ -261,15 +268,20 @@ class Compiler {
       const at = "models[" + i.toString() + "]";
       if (m.id.length == 0) return this.fail<GatewayConfig>(at + ".id: must not be empty");
       if (m.created < 0) return this.fail<GatewayConfig>(at + ".created: must be >= 0");
+      const hostError = checkHostnames(m.hostnames, at + ".hostnames");
+      if (hostError.length > 0) return this.fail<GatewayConfig>(hostError);
       g.models.push(m);
     }
-    g.modelsBody = buildModelsBody(g.models);
+    g.modelsListing = new ModelsListing(g.models);
     return g;
   }
 
   private compileRule(r: RuleConfig, at: string, g: GatewayConfig): Rule | null {
     if (r.route.length == 0) return this.fail<Rule>(at + ".route: must not be empty");
     const rule = new Rule(r.route, r.index);
+    const hostError = checkHostnames(r.hostnames, at + ".hostnames");
+    if (hostError.length > 0) return this.fail<Rule>(hostError);
+    rule.hostnames = r.hostnames;
     for (let j = 0; j < r.matches.length; j++) {
       const headers = r.matches[j].headers;
       const all = new Array<HeaderMatcher>();
@@ -343,12 +355,26 @@ class Compiler {
   }
 }
 
+/** Host names as the builder writes them: lower case, a wildcard only as a leading "*." label. */
+function checkHostnames(hosts: string[], at: string): string {
+  for (let i = 0; i < hosts.length; i++) {
+    const h = hosts[i];
+    const rest = h.startsWith("*.") ? h.substring(2) : h;
+    if (rest.length == 0 || rest.indexOf("*") >= 0 || rest.toLowerCase() != rest || hasControlChar(rest)) {
+      return at + "[" + i.toString() + ']: must be a lower-case host name or "*." and one, got ' + q(h);
+    }
+  }
+  return "";
+}
+
 function q(s: string): string {
   return '"' + s + '"';
 }
 
 // --- the expected shape (json/shape.ts) ---
 
+/** Optional: absent means every host. */
+const HOSTNAMES_FIELD = new Field("hostnames", T_STRINGS, null, i64.MIN_VALUE, i64.MAX_VALUE, true);
 const HEADER_FIELDS: Array<Field> = [new Field("name", T_STRING), new Field("type", T_STRING), new Field("value", T_STRING)];
 const MATCH_FIELDS: Array<Field> = [
   new Field("headers", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, HEADER_FIELDS, out)),
@@ -361,6 +387,7 @@ const RULE_FIELDS: Array<Field> = [
   new Field("route", T_STRING), new Field("index", T_INTEGER, null, 0, i32.MAX_VALUE),
   new Field("matches", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, MATCH_FIELDS, out)),
   new Field("backends", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, BACKEND_FIELDS, out)),
+  HOSTNAMES_FIELD,
 ];
 const POOL_FIELDS: Array<Field> = [
   new Field("name", T_STRING), new Field("eppCluster", T_STRING), new Field("eppAuthority", T_STRING),
@@ -372,7 +399,7 @@ const PLAIN_RULE_FIELDS: Array<Field> = [
   new Field("name", T_STRING),
   new Field("backends", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, PLAIN_BACKEND_FIELDS, out)),
 ];
-const MODEL_FIELDS: Array<Field> = [new Field("id", T_STRING), new Field("ownedBy", T_STRING), new Field("created", T_INTEGER)];
+const MODEL_FIELDS: Array<Field> = [new Field("id", T_STRING), new Field("ownedBy", T_STRING), new Field("created", T_INTEGER), HOSTNAMES_FIELD];
 const TOP_FIELDS: Array<Field> = [
   new Field("rules", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, RULE_FIELDS, out)),
   new Field("models", T_OBJECTS, (r: JsonReader, at: string, out: Array<string>): string => checkObject(r, at, MODEL_FIELDS, out)),

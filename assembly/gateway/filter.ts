@@ -187,7 +187,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     }
     const path = requestHeaders.get(":path");
     this.path = path == null ? "" : path;
-    const decision = decideOnHeaders(config, this.path, contentLength(requestHeaders.get("content-length")));
+    const decision = decideOnHeaders(config, this.path, contentLength(requestHeaders.get("content-length")), requestHeaders.get(":authority"));
     this.endpoint = decision.endpoint;
     const reply = decision.reply;
     if (reply != null) return this.answer(reply);

@@ -18,7 +18,7 @@ export const DESTINATION_ENDPOINT_HEADER = "x-gateway-destination-endpoint";
 
 export interface PluginConfig {
   rules: RuleConfig[];
-  /** GET /v1/models: every Exact x-ai-eg-model match value, in rule order, without duplicates. */
+  /** GET /v1/models: every Exact x-ai-eg-model match value, in rule order, without duplicates (scoped by Host). */
   models: ModelInfo[];
   pools: PoolConfig[];
   /** Largest request body the filter buffers; above it the client gets 413. */
@@ -92,6 +92,11 @@ export interface RuleConfig {
   /** Any match (OR); inside one match every header must match (AND). No matches = matches everything. */
   matches: Array<{ headers: HeaderMatch[] }>;
   backends: BackendConfig[];
+  /**
+   * The host names the rule serves (the route's hostnames met with the listener's, "*." = one or more
+   * labels); absent = every host. Rules of the most specific host name that matches go first.
+   */
+  hostnames?: string[];
 }
 
 export interface HeaderMatch {
@@ -132,4 +137,6 @@ export interface ModelInfo {
   ownedBy: string;
   /** Unix seconds (the route's creationTimestamp, or load time). */
   created: number;
+  /** The declaring routes' spec.hostnames, for GET /v1/models by Host; absent = a route without hostnames declares it. */
+  hostnames?: string[];
 }

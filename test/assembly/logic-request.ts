@@ -323,6 +323,7 @@ export function configDump(): i32 {
     '],"pools":[' + pools.join(",") + "]}");
 }
 
-export function modelsBody(): i32 {
-  return setResult(config!.modelsBody);
+/** GET /v1/models for a request whose :authority is the UTF-8 at ptr (`present` 0: no :authority). */
+export function modelsBody(ptr: usize, len: usize, present: i32): i32 {
+  return setResult(config!.modelsListing.bodyFor(present != 0 ? str(ptr, len) : null));
 }

@@ -107,6 +107,10 @@ describe("plugin configuration", () => {
     ["allowModeOverride not bool", (c) => (c.pools[0].allowModeOverride = "false"), "pools[0].allowModeOverride: must be a boolean, got string"],
     ["empty model id", (c) => (c.models[0].id = ""), "models[0].id: must not be empty"],
     ["negative created", (c) => (c.models[0].created = -5), "models[0].created: must be >= 0"],
+    ["rule host name in upper case", (c) => (c.rules[0].hostnames = ["Api.example.com"]), 'rules[0].hostnames[0]: must be a lower-case host name or "*." and one, got "Api.example.com"'],
+    ["bare wildcard host name", (c) => (c.rules[0].hostnames = ["*"]), 'rules[0].hostnames[0]: must be a lower-case host name'],
+    ["inner wildcard", (c) => (c.models[0].hostnames = ["a.*.com"]), 'models[0].hostnames[0]: must be a lower-case host name'],
+    ["host names not strings", (c) => (c.models[0].hostnames = [1]), "models[0].hostnames[0]: must be a string, got number"],
   ];
   for (const [name, mutate, message] of invalid) {
     it(`rejects: ${name}`, () => {
@@ -145,6 +149,55 @@ describe("/v1/models", () => {
     expect(loadConfig(m, { ...sampleConfig(), models: [] })).toBeNull();
     m.exports.modelsBody();
     expect(m.result()).toBe('{"data":[],"object":"list"}');
+  });
+});
+
+describe("/v1/models by Host (internal/extproc/models_processor.go, Envoy AI Gateway v1.1.0)", () => {
+  function listFor(authority: string | null): string[] {
+    const [p, l] = m.put(authority ?? "");
+    try {
+      m.exports.modelsBody(p, l, authority === null ? 0 : 1);
+      return (JSON.parse(m.result()) as { data: Array<{ id: string }> }).data.map((d) => d.id);
+    } finally {
+      m.free(p);
+    }
+  }
+
+  /** models_processor.go's selectModelsForHost over our models (hostnames absent = unscoped), as an oracle. */
+  function expected(models: Array<{ id: string; hostnames?: string[] }>, authority: string | null): string[] {
+    const host = (authority ?? "").replace(/:[0-9]*$/, "").toLowerCase();
+    const hosts = [...new Set(models.flatMap((x) => x.hostnames ?? []))];
+    const unscoped = models.filter((x) => !x.hostnames?.length).map((x) => x.id);
+    if (host === "" || hosts.length === 0) return models.map((x) => x.id);
+    const of = (h: string) => [...models.filter((x) => x.hostnames?.includes(h)).map((x) => x.id), ...unscoped];
+    if (hosts.includes(host)) return of(host);
+    let best: string | undefined;
+    for (const pattern of hosts) {
+      if (!pattern.startsWith("*.")) continue;
+      const suffix = pattern.slice(2);
+      if (!host.endsWith(`.${suffix}`) || host.slice(0, -suffix.length - 1).includes(".")) continue;
+      if (best === undefined || suffix.length > best.length - 2) best = pattern;
+    }
+    return best ? of(best) : unscoped;
+  }
+
+  it("agrees with models_processor.go on random host names and configurations", () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const labels = ["a", "b", "api", "x1", "example", "com"];
+    const name = (n: number) => Array.from({ length: n }, () => labels[rnd(labels.length)]).join(".");
+    for (let round = 0; round < 200; round++) {
+      const models = Array.from({ length: 1 + rnd(5) }, (_, i) => {
+        const hostnames = Array.from({ length: rnd(3) }, () => (rnd(2) ? `*.${name(1 + rnd(2))}` : name(1 + rnd(3))));
+        return hostnames.length ? { id: `m${i}`, ownedBy: "", created: 0, hostnames: [...new Set(hostnames)] } : { id: `m${i}`, ownedBy: "", created: 0 };
+      });
+      expect(loadConfig(m, { ...sampleConfig(), models })).toBeNull();
+      for (let q = 0; q < 10; q++) {
+        const base = name(1 + rnd(4));
+        const authority = rnd(8) === 0 ? null : rnd(3) === 0 ? `${base.toUpperCase()}:${rnd(9000)}` : base;
+        expect(listFor(authority), `${JSON.stringify(models)} for ${authority}`).toEqual(expected(models, authority));
+      }
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // The request path of the filter as two decisions, free of any proxy-wasm call so that the glue stays thin:
 //
-//   on request headers:  decideOnHeaders(config, path, contentLength)
+//   on request headers:  decideOnHeaders(config, path, contentLength, authority)
 //       reply set  → send it (404 unsupported path, 200 /v1/models, 413) and stop
 //       else       → buffer the body (StopIteration), checking bodyTooLarge() as chunks arrive
 //   on the full body:    decideOnBody(config, endpoint, path, ptr, len, headers, random, forceIncludeUsage, facts)
@@ -26,12 +26,12 @@ export class HeadersDecision {
   ) {}
 }
 
-/** `contentLength` < 0 when the request has none (chunked). */
-export function decideOnHeaders(config: GatewayConfig, path: string, contentLength: i64): HeadersDecision {
+/** `contentLength` < 0 when the request has none (chunked); `authority` scopes /v1/models. */
+export function decideOnHeaders(config: GatewayConfig, path: string, contentLength: i64, authority: string | null = null): HeadersDecision {
   const endpoint = endpointOf(path);
   if (endpoint == Endpoint.Unsupported) return new HeadersDecision(endpoint, unsupportedPath(stripQuery(path)));
   if (endpoint == Endpoint.Models) {
-    return new HeadersDecision(endpoint, new LocalReply(200, CONTENT_TYPE_JSON, config.modelsBody));
+    return new HeadersDecision(endpoint, new LocalReply(200, CONTENT_TYPE_JSON, config.modelsListing.bodyFor(authority)));
   }
   return new HeadersDecision(endpoint, bodyTooLarge(config, contentLength));
 }
