@@ -78,6 +78,10 @@ export class BackendConfig {
   kind: string = "";
   weight: i64 = 0;
   modelNameOverride: string = "";
+  /** BackendSecurityPolicy type ("APIKey", "AnthropicAPIKey") or "" for none. */
+  credential: string = "";
+  /** The VM environment variable holding the key (never the key itself). */
+  credentialEnv: string = "";
 }
 
 @json
@@ -117,6 +121,10 @@ export class Backend {
     /** The pool's settings, for kind InferencePool. */
     public pool: PoolConfig | null,
   ) {}
+
+  /** A BackendSecurityPolicy's header (lowercase) and value, set on the request once it goes upstream; "" for none. */
+  credentialHeader: string = "";
+  credentialValue: string = "";
 }
 
 /** One header condition: `name` (lowercase) must be present and equal `exact`, or fully match `regex`. */
@@ -202,13 +210,16 @@ export class ConfigResult {
   ) {}
 }
 
-/** Parses, validates and compiles the plugin configuration (UTF-8 bytes at ptr/len). */
-export function loadPluginConfig(ptr: usize, len: usize): ConfigResult {
+/**
+ * Parses, validates and compiles the plugin configuration (UTF-8 bytes at ptr/len). `env` is the VM's
+ * environment (Envoy's vm_config.environment_variables), where backend credentials are read.
+ */
+export function loadPluginConfig(ptr: usize, len: usize, env: Map<string, string> | null = null): ConfigResult {
   const canonical = new Array<string>();
   const shapeError = checkShape(ptr, len, TOP_FIELDS, canonical);
   if (shapeError.length > 0) return new ConfigResult(null, "invalid plugin configuration: " + shapeError);
   const doc = JSON.parse<PluginConfig>(canonical.join(""));
-  const c = new Compiler();
+  const c = new Compiler(env);
   const config = c.compile(doc);
   if (config == null) return new ConfigResult(null, "invalid plugin configuration: " + c.error);
   return new ConfigResult(config, "");
@@ -224,6 +235,8 @@ export function loadPluginConfigText(text: string): ConfigResult {
 
 class Compiler {
   error: string = "";
+
+  constructor(private env: Map<string, string> | null) {}
 
   compile(doc: PluginConfig): GatewayConfig | null {
     const g = new GatewayConfig();
@@ -321,10 +334,35 @@ class Compiler {
       } else {
         return this.fail<Rule>(bat + '.kind: must be "AIServiceBackend" or "InferencePool", got ' + q(b.kind));
       }
+      if (b.credential.length > 0 || b.credentialEnv.length > 0) {
+        const e = this.credential(b, backend);
+        if (e.length > 0) return this.fail<Rule>(bat + e);
+      }
       rule.backends.push(backend);
       rule.totalWeight += b.weight;
     }
     return rule;
+  }
+
+  /**
+   * The backend's credential from the environment variable the configuration names (Envoy AI Gateway v1.1.0
+   * internal/backendauth: the key trimmed, "Authorization: Bearer <key>" or "x-api-key: <key>"). Errors name
+   * the variable, never its value.
+   */
+  private credential(b: BackendConfig, backend: Backend): string {
+    let header: string;
+    if (b.credential == "APIKey") header = "authorization";
+    else if (b.credential == "AnthropicAPIKey") header = "x-api-key";
+    else return '.credential: must be "APIKey" or "AnthropicAPIKey", got ' + q(b.credential);
+    const name = b.credentialEnv;
+    const env = this.env;
+    if (name.length == 0) return ".credentialEnv: must name an environment variable";
+    if (env == null || !env.has(name)) return ".credentialEnv: " + q(name) + " is not in the VM's environment (vm_config.environment_variables)";
+    const key = env.get(name).trim();
+    if (key.length == 0 || hasControlChar(key)) return ".credentialEnv: " + q(name) + " must hold a key without control characters";
+    backend.credentialHeader = header;
+    backend.credentialValue = header == "authorization" ? "Bearer " + key : key;
+    return "";
   }
 
   private compilePlainRule(r: HTTPRouteRuleConfig, at: string, g: GatewayConfig): PlainRule | null {
@@ -382,6 +420,8 @@ const MATCH_FIELDS: Array<Field> = [
 const BACKEND_FIELDS: Array<Field> = [
   new Field("name", T_STRING), new Field("kind", T_STRING), new Field("weight", T_INTEGER),
   new Field("modelNameOverride", T_STRING),
+  new Field("credential", T_STRING, null, i64.MIN_VALUE, i64.MAX_VALUE, true),
+  new Field("credentialEnv", T_STRING, null, i64.MIN_VALUE, i64.MAX_VALUE, true),
 ];
 const RULE_FIELDS: Array<Field> = [
   new Field("route", T_STRING), new Field("index", T_INTEGER, null, 0, i32.MAX_VALUE),

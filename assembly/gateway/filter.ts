@@ -26,7 +26,7 @@ import {
 import { readBody } from "./body-read";
 import { Piece } from "./byte-buffer";
 import {
-  BACKEND_HEADER, BackendKind, DESTINATION_ENDPOINT_HEADER, MODEL_REWRITE_HEADER, GatewayConfig, MODEL_HEADER, PlainRule, PoolConfig, loadPluginConfig,
+  BACKEND_HEADER, Backend, BackendKind, DESTINATION_ENDPOINT_HEADER, MODEL_REWRITE_HEADER, GatewayConfig, MODEL_HEADER, PlainRule, PoolConfig, loadPluginConfig,
   plainRuleKey,
 } from "./config";
 import { LocalReply, errorJson } from "./errors";
@@ -100,7 +100,7 @@ export class GatewayRoot extends RootContext {
 
   onConfigure(pluginConfigurationSize: u32): bool {
     const bytes = this.getPluginConfiguration();
-    const result = loadPluginConfig(changetype<usize>(bytes), <usize>bytes.byteLength);
+    const result = loadPluginConfig(changetype<usize>(bytes), <usize>bytes.byteLength, process.env);
     const config = result.config;
     if (config == null) {
       logError(result.error);
@@ -148,6 +148,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   private endpoint: Endpoint = Endpoint.Unsupported;
   private path: string = "";
   private epp: EppExchange | null = null;
+  /** The chosen backend, when a BackendSecurityPolicy gives it a credential. */
+  private credential: Backend | null = null;
   /** An HTTPRoute's request: no AI processing. */
   private plain: bool = false;
   /** The pool of a plain request with a body, asked once the body is complete. */
@@ -333,6 +335,12 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   /** The request goes upstream now: the GenAI durations start here (EppOwner). */
   upstreamStarting(): void {
     this.timing.upstreamStarted(nowMicros());
+    // After the EPP's exchange: the key goes to the backend only. A client's own Authorization never does.
+    const credential = this.credential;
+    if (credential != null) {
+      requestHeaders.remove("authorization");
+      requestHeaders.replace(credential.credentialHeader, credential.credentialValue);
+    }
   }
 
   onDelete(): void {
@@ -412,6 +420,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const backend = d.backend!;
     this.route = d.rule!.route;
     this.backendName = backend.name;
+    if (backend.credentialHeader.length > 0) this.credential = backend;
     this.model = d.model;
     this.upstreamModel = d.upstreamModel;
     // Before any budget reads them: a client's own x-ai-eg-model must not pick its bucket either.

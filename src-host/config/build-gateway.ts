@@ -25,6 +25,7 @@ import { buildCosts, type CostOrigin } from "./costs.js";
 import { GENAI_HISTOGRAM_BUCKETS, GENAI_STATS_TAGS } from "./genai-metrics.js";
 import { buildRateLimits, policyFor, policyOwners, rateLimitCluster, type PolicyOwners } from "./rate-limits.js";
 import type { TrafficPolicyModel } from "./model-policy.js";
+import { buildCredentials, credentialTarget, type CredentialSource } from "./build-security.js";
 
 export interface BuildOptions {
   /** Listener port on 127.0.0.1 that the Gateway's listener maps to (aigw run: 1975). 0 = ephemeral. */
@@ -70,6 +71,10 @@ export interface BuiltGateway {
   workloads: WorkloadPlan;
   pods: PodRegistry;
   model: Model;
+  /** The environment variables that carry BackendSecurityPolicy keys, and the Secrets they come from. */
+  credentials: CredentialSource[];
+  /** Their values: the environment of the Envoy process `aigw run` stands for (never in `gateway` or `plugin`). */
+  hostEnvironment: Record<string, string>;
 }
 
 export function clusterName(kind: "aiservicebackend" | "inferencepool" | "epp", namespace: string, name: string): string {
@@ -104,6 +109,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
     problems.warn(obj.obj, "spec.poolRef", `${obj.poolKind} ${obj.namespace}/${obj.poolName} (${obj.poolGroup}) not found: the objective binds to nothing`);
   }
 
+  const credentials = buildCredentials(model);
   const rules: RuleConfig[] = [];
   const models: ModelInfo[] = [];
   const seenModels = new Map<string, ModelInfo>();
@@ -154,7 +160,10 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
           if (!cluster) continue;
         }
         usedClusters.set(cluster.name, cluster);
-        backends.push({ name: id, kind: ref.kind, weight: ref.weight, modelNameOverride: ref.modelNameOverride });
+        const backend: BackendConfig = { name: id, kind: ref.kind, weight: ref.weight, modelNameOverride: ref.modelNameOverride };
+        const credential = credentials.byTarget.get(credentialTarget(ref.kind, ref.namespace, ref.name));
+        if (credential) Object.assign(backend, { credential: credential.type, credentialEnv: credential.env });
+        backends.push(backend);
       }
       const matches = rule.matches.map((headers) => ({ headers: headers.map((h) => ({ name: h.name, type: h.type, value: h.value })) }));
       const ruleConfig: RuleConfig = { route: `${route.namespace}/${route.name}`, index: rule.index, matches, backends };
@@ -256,11 +265,12 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
       allowOnHeadersStopIteration: true,
       failOpen: false,
       workers: o.workers,
+      ...(credentials.sources.length > 0 ? { hostEnvKeys: credentials.sources.map((c) => c.env) } : {}),
     },
     statsTags: [...GENAI_STATS_TAGS],
     histogramBuckets: [...GENAI_HISTOGRAM_BUCKETS],
   };
-  return { gateway: config, plugin, costOrigins, workloads, pods, model };
+  return { gateway: config, plugin, costOrigins, workloads, pods, model, credentials: credentials.sources, hostEnvironment: credentials.values };
 }
 
 type Options = Required<BuildOptions>;

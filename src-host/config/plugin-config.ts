@@ -114,6 +114,13 @@ export interface BackendConfig {
   weight: number;
   /** Rewrites body `model` for this backend when non-empty (ignored for pools, as Envoy AI Gateway does). */
   modelNameOverride: string;
+  /**
+   * A BackendSecurityPolicy's type: "APIKey" sets `Authorization: Bearer <key>`, "AnthropicAPIKey" sets
+   * `x-api-key: <key>`; a client's own Authorization is removed. Absent: the request goes as the client sent it.
+   */
+  credential?: "APIKey" | "AnthropicAPIKey";
+  /** The VM environment variable (vm_config.environment_variables) that holds the key: the key is never here. */
+  credentialEnv?: string;
 }
 
 export interface PoolConfig {

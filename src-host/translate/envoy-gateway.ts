@@ -81,6 +81,8 @@ type Obj = Record<string, unknown>;
 const EG_API = `${ENVOY_GATEWAY_GROUP}/v1alpha1`;
 const MANAGED = { "app.kubernetes.io/managed-by": "aigw-translate" };
 const POLICY_NAME = "ai-gateway";
+/** The EnvoyProxy that gives the proxy pods the BackendSecurityPolicy keys (from their Secrets). */
+export const ENVOY_PROXY_NAME = "aigw-credentials";
 const NOT_FOUND_ROUTE = "aigw-route-not-found";
 /** Gateway API limits (HTTPRoute CRD validation). */
 const MAX_RULES = 16;
@@ -223,6 +225,7 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
           code: opts.code.type === "Image" ? { type: "Image", image: strip(opts.code) } : { type: "HTTP", http: strip(opts.code) },
           config: plugin,
           failOpen: wasm.failOpen,
+          ...(wasm.hostEnvKeys?.length ? { env: { hostKeys: wasm.hostEnvKeys } } : {}),
         },
       ],
     },
@@ -280,9 +283,24 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
 
   return {
     docs: [...poolServices, ...catchAll.filter((d) => d.kind === "HTTPRouteFilter"), ...httpRoutes, ...catchAll.filter((d) => d.kind === "HTTPRoute"),
-      ...trafficPolicies, clientPolicy, ...extensionPolicies, patchPolicy, ...rateLimitDocs],
+      ...trafficPolicies, clientPolicy, ...extensionPolicies, patchPolicy, ...rateLimitDocs, ...credentialProxy(loaded, gw.namespace)],
     warnings,
   };
+}
+
+/**
+ * The proxy pods' environment for the BackendSecurityPolicy keys (the Wasm env.hostKeys), each from its
+ * Secret by reference: no key is in the output.
+ */
+function credentialProxy(loaded: LoadedConfig, namespace: string): Obj[] {
+  if (loaded.credentials.length === 0) return [];
+  const env = loaded.credentials.map((c) => ({ name: c.env, valueFrom: { secretKeyRef: { name: c.secretName, key: c.secretKey } } }));
+  return [{
+    apiVersion: EG_API,
+    kind: "EnvoyProxy",
+    metadata: meta(ENVOY_PROXY_NAME, namespace),
+    spec: { provider: { type: "Kubernetes", kubernetes: { envoyDeployment: { container: { env } } } } },
+  }];
 }
 
 const RATELIMIT_NAME = "aigw-ratelimit";

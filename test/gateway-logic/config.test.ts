@@ -152,6 +152,43 @@ describe("/v1/models", () => {
   });
 });
 
+describe("backend credentials (BackendSecurityPolicy) from the VM's environment", () => {
+  const KEY = "sk-logic-77";
+  function withCredential(credential: string, env: string): ReturnType<typeof sampleConfig> {
+    const c = sampleConfig();
+    Object.assign(c.rules[1]!.backends[0]!, { credential, credentialEnv: env });
+    return c;
+  }
+  function credentialOf(): string | undefined {
+    m.exports.configDump();
+    return JSON.parse(m.result()).rules[1].backends[0].credential;
+  }
+
+  it("APIKey: Authorization: Bearer with the trimmed key; AnthropicAPIKey: x-api-key", () => {
+    expect(loadConfig(m, withCredential("APIKey", "K"), { K: `  ${KEY}\t` })).toBeNull();
+    expect(credentialOf()).toBe(`authorization: Bearer ${KEY}`);
+    expect(loadConfig(m, withCredential("AnthropicAPIKey", "K"), { K: KEY })).toBeNull();
+    expect(credentialOf()).toBe(`x-api-key: ${KEY}`);
+    expect(loadConfig(m, sampleConfig(), { K: KEY })).toBeNull();
+    expect(credentialOf()).toBeUndefined();
+  });
+
+  const refused: Array<[string, string, string, Record<string, string>, string]> = [
+    ["a variable the VM lacks", "APIKey", "K", {}, 'rules[1].backends[0].credentialEnv: "K" is not in the VM\'s environment'],
+    ["an empty key", "APIKey", "K", { K: "  " }, 'rules[1].backends[0].credentialEnv: "K" must hold a key without control characters'],
+    ["a key with a control character", "APIKey", "K", { K: `${KEY}\u0001x` }, '"K" must hold a key without control characters'],
+    ["no variable named", "APIKey", "", { K: KEY }, "rules[1].backends[0].credentialEnv: must name an environment variable"],
+    ["an unknown type", "Basic", "K", { K: KEY }, 'rules[1].backends[0].credential: must be "APIKey" or "AnthropicAPIKey", got "Basic"'],
+  ];
+  for (const [name, type, env, vars, message] of refused) {
+    it(`refuses ${name}, without showing the key`, () => {
+      const err = loadConfig(m, withCredential(type, env), vars);
+      expect(err).toContain(message);
+      expect(err).not.toContain(KEY);
+    });
+  }
+});
+
 describe("/v1/models by Host (internal/extproc/models_processor.go, Envoy AI Gateway v1.1.0)", () => {
   function listFor(authority: string | null): string[] {
     const [p, l] = m.put(authority ?? "");

@@ -55,11 +55,14 @@ export function sampleConfig(): PluginConfig {
   };
 }
 
-export function loadConfig(mod: LogicModule, config: unknown): string | null {
+/** Loads a configuration into the module with `env` as the VM's environment; null, or the error. */
+export function loadConfig(mod: LogicModule, config: unknown, env: Record<string, string> = {}): string | null {
   const [p, l] = mod.put(typeof config === "string" ? config : JSON.stringify(config));
+  const [ep, el] = mod.put(Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n"));
   try {
-    return mod.exports.loadConfig(p, l) === 0 ? null : mod.result();
+    return mod.exports.loadConfig(p, l, ep, el) === 0 ? null : mod.result();
   } finally {
     mod.free(p);
+    mod.free(ep);
   }
 }

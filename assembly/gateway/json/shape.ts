@@ -25,7 +25,7 @@ export class Field {
     /** Bounds for T_INTEGER. */
     public min: i64 = i64.MIN_VALUE,
     public max: i64 = i64.MAX_VALUE,
-    /** An optional T_OBJECTS field: absent means an empty array. */
+    /** An optional field: absent means an empty array (T_OBJECTS, T_STRINGS) or "" (T_STRING). */
     public optional: bool = false,
   ) {}
 }
@@ -67,7 +67,7 @@ export function checkObject(r: JsonReader, at: string, fields: Array<Field>, out
   for (let i = 0; i < fields.length; i++) {
     if (seen[i]) continue;
     if (!fields[i].optional) return (at.length > 0 ? at + "." : "") + fields[i].name + ": missing";
-    out.push((first ? "" : ",") + jsonQuote(fields[i].name) + ":[]");
+    out.push((first ? "" : ",") + jsonQuote(fields[i].name) + (fields[i].type == T_STRING ? ':""' : ":[]"));
     first = false;
   }
   out.push("}");
