@@ -195,8 +195,8 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
       const matchSets = matches.length > 0 ? matches : [{ headers: [] }];
       matchSets.forEach((m, j) => {
         for (const b of backends) for (const host of hosts) {
-          // Routes of a route with hostnames are named after the host they serve, as Envoy Gateway names them.
-          const hostPart = route.hostnames.length > 0 ? `/host/${host.name}` : "";
+          // Routes of a rule limited to host names (RuleConfig.hostnames) are named after the host they serve.
+          const hostPart = ruleHosts.length > 0 ? `/host/${host.name}` : "";
           const name = `aigatewayroute/${route.namespace}/${route.name}/rule/${rule.index}/match/${j}/backend/${b.name}${hostPart}`;
           if (seenRoutes.has(name)) continue; // the same backend named twice in one rule
           seenRoutes.add(name);

@@ -25,10 +25,16 @@ describe("AIGatewayRoute hostnames", () => {
       ["default/in", ["api.example.com"]],
     ]);
     expect(cfg.warnings.some((w) => w.includes("AIGatewayRoute default/out: spec.hostnames: no host name matches listener http's hostname *.example.com"))).toBe(true);
-    // The listener's own host name needs no :authority matcher (the virtual host has it).
+    // The listener's own host name needs no :authority matcher (the virtual host has it); names end in the host.
     const routes = cfg.gateway.routes.virtualHosts[0]!.routes;
-    expect(routes.find((r) => r.name.includes("/all/"))!.match.headers!.map((h) => h.name)).toEqual(["x-ai-eg-model", "x-ai-eg-backend"]);
-    expect(routes.find((r) => r.name.includes("/in/"))!.match.headers![0]!.name).toBe(":authority");
+    const all = routes.find((r) => r.name.includes("/all/"))!;
+    expect(all.name).toBe("aigatewayroute/default/all/rule/0/match/0/backend/default/a/host/*.example.com");
+    expect(all.match.headers!.map((h) => h.name)).toEqual(["x-ai-eg-model", "x-ai-eg-backend"]);
+    const scopedRoute = routes.find((r) => r.name.includes("/in/"))!;
+    expect(scopedRoute.name.endsWith("/host/api.example.com")).toBe(true);
+    expect(scopedRoute.match.headers![0]!.name).toBe(":authority");
+    // Most specific first: the exact host name's route before the listener's wildcard.
+    expect(routes.indexOf(scopedRoute)).toBeLessThan(routes.indexOf(all));
   });
 
   test("models: the declaring routes' hostnames, merged; a model any route without hostnames declares is for every host", () => {
