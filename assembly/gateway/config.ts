@@ -116,7 +116,7 @@ export class Backend {
     public name: string,
     public kind: BackendKind,
     public weight: i64,
-    /** Non-empty: rewrite body `model` to this (never set for pools). */
+    /** Non-empty: rewrite body `model` to this (for a pool, after its EPP's pick). */
     public modelNameOverride: string,
     /** The pool's settings, for kind InferencePool. */
     public pool: PoolConfig | null,
@@ -329,8 +329,8 @@ class Compiler {
         backend = new Backend(b.name, BackendKind.AIServiceBackend, b.weight, b.modelNameOverride, null);
       } else if (b.kind == "InferencePool") {
         if (!g.pools.has(b.name)) return this.fail<Rule>(bat + ".name: no pool " + q(b.name) + " in pools");
-        // Pools always get the client's model (Envoy AI Gateway ignores modelNameOverride for them).
-        backend = new Backend(b.name, BackendKind.InferencePool, b.weight, "", g.pools.get(b.name));
+        // The override applies once the EPP has picked (the EPP sees the client's model).
+        backend = new Backend(b.name, BackendKind.InferencePool, b.weight, b.modelNameOverride, g.pools.get(b.name));
       } else {
         return this.fail<Rule>(bat + '.kind: must be "AIServiceBackend" or "InferencePool", got ' + q(b.kind));
       }

@@ -378,9 +378,6 @@ function readRouteBackendRef(
   }
   const weight = f.int(b.weight, `${field}.weight`, { min: 0 }) ?? 1;
   const modelNameOverride = f.string(b.modelNameOverride, `${field}.modelNameOverride`) ?? "";
-  if (resolved === "InferencePool" && modelNameOverride !== "") {
-    f.warn(`${field}.modelNameOverride`, "ignored for InferencePool backends (as Envoy AI Gateway does)");
-  }
   const priority = f.int(b.priority, `${field}.priority`, { min: 0 });
   if (priority !== undefined && priority !== 0) f.warn(`${field}.priority`, "priority fallback is not applied by aigw run");
   for (const k of ["headerMutation", "bodyMutation"]) {
@@ -392,7 +389,7 @@ function readRouteBackendRef(
     namespace: f.string(b.namespace, `${field}.namespace`) ?? routeNamespace,
     name,
     weight,
-    modelNameOverride: resolved === "InferencePool" ? "" : modelNameOverride,
+    modelNameOverride,
     field,
   };
 }

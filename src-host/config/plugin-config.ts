@@ -112,7 +112,10 @@ export interface BackendConfig {
   kind: "AIServiceBackend" | "InferencePool";
   /** Relative weight; 0 disables the backend. */
   weight: number;
-  /** Rewrites body `model` for this backend when non-empty (ignored for pools, as Envoy AI Gateway does). */
+  /**
+   * Rewrites body `model` for this backend when non-empty; for a pool once its EPP has picked (Envoy AI Gateway
+   * v1.1.0 applies it in its upstream filter, processor_impl.go SetBackend, although its API calls it ignored).
+   */
   modelNameOverride: string;
   /**
    * A BackendSecurityPolicy's type: "APIKey" sets `Authorization: Bearer <key>`, "AnthropicAPIKey" sets

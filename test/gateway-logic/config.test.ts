@@ -60,7 +60,7 @@ describe("plugin configuration", () => {
           name: b.name,
           kind: b.kind === "InferencePool" ? 1 : 0,
           weight: b.weight,
-          modelNameOverride: b.kind === "InferencePool" ? "" : b.modelNameOverride,
+          modelNameOverride: b.modelNameOverride,
           pool: b.kind === "InferencePool" ? b.name : null,
         })),
       })),

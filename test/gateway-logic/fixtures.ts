@@ -8,7 +8,7 @@ export function sampleConfig(): PluginConfig {
       {
         route: "default/llm-d-route", index: 0,
         matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "meta-llama/Llama-3.1-8B-Instruct" }] }],
-        backends: [{ name: "default/vllm-llama3-8b-instruct", kind: "InferencePool", weight: 1, modelNameOverride: "ignored-for-pools" }],
+        backends: [{ name: "default/vllm-llama3-8b-instruct", kind: "InferencePool", weight: 1, modelNameOverride: "after-the-pick" }],
       },
       {
         route: "default/llm-d-route", index: 1,

@@ -168,6 +168,7 @@ describe("on the request body", () => {
 
   it("sends pools the client's model whatever their modelNameOverride", () => {
     const d = onBody("/v1/completions", '{"model":"meta-llama/Llama-3.1-8B-Instruct","prompt":"x"}');
+    // The pool's modelNameOverride waits for the EPP's pick: the EPP gets the client's body.
     expect(d).toMatchObject({ reply: null, backend: "default/vllm-llama3-8b-instruct", upstreamModel: "meta-llama/Llama-3.1-8B-Instruct", body: null });
   });
 

@@ -11,7 +11,7 @@
 // Envoy AI Gateway routes on the body's model and only then applies the chosen backend's
 // modelNameOverride to the body and to x-ai-eg-model; `model` and `upstreamModel` keep both.
 
-import { Backend, GatewayConfig, MODEL_HEADER, Rule } from "../config";
+import { Backend, BackendKind, GatewayConfig, MODEL_HEADER, Rule } from "../config";
 import { badRequest, CONTENT_TYPE_JSON, LocalReply, noBackendAvailable, noMatchingRoute, payloadTooLarge, unsupportedPath } from "../errors";
 import { RequestFacts, scanRequestBody } from "./body";
 import { Endpoint, endpointOf, stripQuery } from "./endpoint";
@@ -101,7 +101,9 @@ export function decideOnBody(config: GatewayConfig, endpoint: Endpoint, path: st
     return d;
   }
   d.backend = backend;
-  const overrideModel = backend.modelNameOverride;
+  // A pool's override waits for its EPP's pick (Envoy AI Gateway v1.1.0 internal/extproc/processor_impl.go
+  // SetBackend, in the upstream filter): the EPP sees the client's model.
+  const overrideModel = backend.kind == BackendKind.InferencePool ? "" : backend.modelNameOverride;
   if (overrideModel.length > 0) d.upstreamModel = overrideModel;
   const forceUsage = forceIncludeUsage && endpoint == Endpoint.ChatCompletions;
   d.edits = planRewrite(facts, overrideModel.length > 0 ? overrideModel : null, forceUsage);
