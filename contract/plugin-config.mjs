@@ -48,7 +48,7 @@ export const classes = {
     fields: [
       { name: "version", type: "string", doc: "The contract version of the builder (PLUGIN_CONFIG_VERSION); the filter refuses any other." },
       { name: "rules", type: "objects", of: "RuleConfig" },
-      { name: "models", type: "objects", of: "ModelInfo", doc: "GET /v1/models: every Exact x-ai-eg-model match value, in rule order, without duplicates." },
+      { name: "models", type: "objects", of: "ModelInfo", doc: "GET /v1/models: every Exact x-ai-eg-model match value, in rule order, without duplicates (scoped by Host)." },
       { name: "pools", type: "objects", of: "PoolConfig" },
       { name: "maxRequestBodyBytes", type: "integer", doc: "Largest request body the filter buffers; above it the client gets 413." },
       { name: "costs", type: "objects", of: "CostConfig", doc: "llmRequestCosts of every AIGatewayRoute and the gateway-wide ones; a route's key beats a global one." },
@@ -122,6 +122,11 @@ export const classes = {
       { name: "index", type: "integer", min: 0, max: 2147483647, doc: "Index of the rule inside that route." },
       { name: "matches", type: "objects", of: "MatchConfig", doc: "Any match (OR); inside one match every header must match (AND). No matches = matches everything." },
       { name: "backends", type: "objects", of: "BackendConfig" },
+      {
+        name: "hostnames", type: "strings", optional: true,
+        doc: "The host names the rule serves (the route's hostnames met with the listener's, \"*.\" = one or more\n" +
+          "labels); absent = every host. Rules of the most specific host name that matches go first.",
+      },
     ],
   },
   MatchConfig: {
@@ -139,7 +144,20 @@ export const classes = {
       { name: "name", type: "string", doc: "\"namespace/name\" of the AIServiceBackend or InferencePool; the value of x-ai-eg-backend." },
       { name: "kind", type: "string", enum: ["AIServiceBackend", "InferencePool"] },
       { name: "weight", type: "integer", doc: "Relative weight; 0 disables the backend." },
-      { name: "modelNameOverride", type: "string", doc: "Rewrites body `model` for this backend when non-empty (ignored for pools, as Envoy AI Gateway does)." },
+      {
+        name: "modelNameOverride", type: "string",
+        doc: "Rewrites body `model` for this backend when non-empty; for a pool once its EPP has picked (Envoy AI Gateway\n" +
+          "v1.1.0 applies it in its upstream filter, processor_impl.go SetBackend, although its API calls it ignored).",
+      },
+      {
+        name: "credential", type: "string", enum: ["APIKey", "AnthropicAPIKey"], optional: true,
+        doc: "A BackendSecurityPolicy's type: \"APIKey\" sets `Authorization: Bearer <key>`, \"AnthropicAPIKey\" sets\n" +
+          "`x-api-key: <key>`; a client's own Authorization is removed. Absent: the request goes as the client sent it.",
+      },
+      {
+        name: "credentialEnv", type: "string", optional: true,
+        doc: "The VM environment variable (vm_config.environment_variables) that holds the key: the key is never here.",
+      },
     ],
   },
   PoolConfig: {
@@ -158,6 +176,10 @@ export const classes = {
       { name: "id", type: "string" },
       { name: "ownedBy", type: "string" },
       { name: "created", type: "integer", doc: "Unix seconds (the route's creationTimestamp, or load time)." },
+      {
+        name: "hostnames", type: "strings", optional: true,
+        doc: "The declaring routes' spec.hostnames, for GET /v1/models by Host; absent = a route without hostnames declares it.",
+      },
     ],
   },
 };

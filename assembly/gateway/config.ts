@@ -14,11 +14,11 @@ import { JsonReader } from "./json/reader";
 import { checkShape } from "./json/shape";
 import { KIND_OBJECT, KIND_STRING } from "./json/scan";
 import {
-  HTTPRouteRuleConfig, ModelInfo, PLUGIN_CONFIG_FIELDS, PLUGIN_CONFIG_VERSION, PluginConfig, PoolConfig, RuleConfig,
+  BackendConfig, HTTPRouteRuleConfig, ModelInfo, PLUGIN_CONFIG_FIELDS, PLUGIN_CONFIG_VERSION, PluginConfig, PoolConfig, RuleConfig,
 } from "./plugin-config";
 import { compileRegex, Regex } from "./regex";
 import { hasControlChar } from "./request/body";
-import { buildModelsBody } from "./request/models";
+import { ModelsListing } from "./request/models";
 import { TokenConfig, compileTokenConfig } from "./tokens/config";
 
 const MAX_BODY_LIMIT: i64 = 0x7fffffff; // bodies are addressed with i32 offsets in linear memory
@@ -37,11 +37,15 @@ export class Backend {
     public name: string,
     public kind: BackendKind,
     public weight: i64,
-    /** Non-empty: rewrite body `model` to this (never set for pools). */
+    /** Non-empty: rewrite body `model` to this (for a pool, after its EPP's pick). */
     public modelNameOverride: string,
     /** The pool's settings, for kind InferencePool. */
     public pool: PoolConfig | null,
   ) {}
+
+  /** A BackendSecurityPolicy's header (lowercase) and value, set on the request once it goes upstream; "" for none. */
+  credentialHeader: string = "";
+  credentialValue: string = "";
 }
 
 /** One header condition: `name` (lowercase) must be present and equal `exact`, or fully match `regex`. */
@@ -63,6 +67,8 @@ export class Rule {
   matches: Array<Array<HeaderMatcher>> = [];
   backends: Array<Backend> = [];
   totalWeight: i64 = 0;
+  /** Host names ("*.suffix" wildcards) the rule serves; empty = every host. */
+  hostnames: Array<string> = [];
 
   constructor(
     /** "namespace/name" of the AIGatewayRoute. */
@@ -111,8 +117,10 @@ export class GatewayConfig {
   pools: Map<string, PoolConfig> = new Map<string, PoolConfig>();
   models: Array<ModelInfo> = [];
   maxRequestBodyBytes: i64 = 0;
-  /** The GET /v1/models answer, built once. */
-  modelsBody: string = "";
+  /** The GET /v1/models answers by Host, built once. */
+  modelsListing: ModelsListing = new ModelsListing();
+  /** Whether any rule is limited to host names (only then is :authority read to match rules). */
+  hostScoped: bool = false;
 }
 
 /** The result of loading a configuration: both compiled parts, or an error naming the problem. */
@@ -128,8 +136,11 @@ function invalid(error: string): ConfigResult {
   return new ConfigResult(null, null, "invalid plugin configuration: " + error);
 }
 
-/** Parses, validates and compiles the plugin configuration (UTF-8 bytes at ptr/len), once. */
-export function loadPluginConfig(ptr: usize, len: usize): ConfigResult {
+/**
+ * Parses, validates and compiles the plugin configuration (UTF-8 bytes at ptr/len), once. `env` is the VM's
+ * environment (Envoy's vm_config.environment_variables), where backend credentials are read.
+ */
+export function loadPluginConfig(ptr: usize, len: usize, env: Map<string, string> | null = null): ConfigResult {
   // Checked first: a document of another contract may fail the shape check in ways that hide why.
   const version = contractVersion(ptr, len);
   if (version != null && version != PLUGIN_CONFIG_VERSION) {
@@ -140,7 +151,7 @@ export function loadPluginConfig(ptr: usize, len: usize): ConfigResult {
   const shapeError = checkShape(ptr, len, PLUGIN_CONFIG_FIELDS, canonical);
   if (shapeError.length > 0) return invalid(shapeError);
   const doc = JSON.parse<PluginConfig>(canonical.join(""));
-  const c = new Compiler();
+  const c = new Compiler(env);
   const config = c.compile(doc);
   if (config == null) return invalid(c.error);
   const tokens = compileTokenConfig(doc);
@@ -167,6 +178,8 @@ function contractVersion(ptr: usize, len: usize): string | null {
 
 class Compiler {
   error: string = "";
+
+  constructor(private env: Map<string, string> | null) {}
 
   compile(doc: PluginConfig): GatewayConfig | null {
     const g = new GatewayConfig();
@@ -197,6 +210,7 @@ class Compiler {
       const rule = this.compileRule(doc.rules[i], "rules[" + i.toString() + "]", g);
       if (rule == null) return null;
       g.rules.push(rule);
+      if (rule.hostnames.length > 0) g.hostScoped = true;
     }
 
     for (let i = 0; i < doc.httpRoutes.length; i++) {
@@ -210,15 +224,20 @@ class Compiler {
       const at = "models[" + i.toString() + "]";
       if (m.id.length == 0) return this.fail<GatewayConfig>(at + ".id: must not be empty");
       if (m.created < 0) return this.fail<GatewayConfig>(at + ".created: must be >= 0");
+      const hostError = checkHostnames(m.hostnames, at + ".hostnames");
+      if (hostError.length > 0) return this.fail<GatewayConfig>(hostError);
       g.models.push(m);
     }
-    g.modelsBody = buildModelsBody(g.models);
+    g.modelsListing = new ModelsListing(g.models);
     return g;
   }
 
   private compileRule(r: RuleConfig, at: string, g: GatewayConfig): Rule | null {
     if (r.route.length == 0) return this.fail<Rule>(at + ".route: must not be empty");
     const rule = new Rule(r.route, <i32>r.index);
+    const hostError = checkHostnames(r.hostnames, at + ".hostnames");
+    if (hostError.length > 0) return this.fail<Rule>(hostError);
+    rule.hostnames = r.hostnames;
     for (let j = 0; j < r.matches.length; j++) {
       const headers = r.matches[j].headers;
       const all = new Array<HeaderMatcher>();
@@ -253,15 +272,40 @@ class Compiler {
         backend = new Backend(b.name, BackendKind.AIServiceBackend, b.weight, b.modelNameOverride, null);
       } else if (b.kind == "InferencePool") {
         if (!g.pools.has(b.name)) return this.fail<Rule>(bat + ".name: no pool " + q(b.name) + " in pools");
-        // Pools always get the client's model (Envoy AI Gateway ignores modelNameOverride for them).
-        backend = new Backend(b.name, BackendKind.InferencePool, b.weight, "", g.pools.get(b.name));
+        // The override applies once the EPP has picked (the EPP sees the client's model).
+        backend = new Backend(b.name, BackendKind.InferencePool, b.weight, b.modelNameOverride, g.pools.get(b.name));
       } else {
         return this.fail<Rule>(bat + '.kind: must be "AIServiceBackend" or "InferencePool", got ' + q(b.kind));
+      }
+      if (b.credential.length > 0 || b.credentialEnv.length > 0) {
+        const e = this.credential(b, backend);
+        if (e.length > 0) return this.fail<Rule>(bat + e);
       }
       rule.backends.push(backend);
       rule.totalWeight += b.weight;
     }
     return rule;
+  }
+
+  /**
+   * The backend's credential from the environment variable the configuration names (Envoy AI Gateway v1.1.0
+   * internal/backendauth: the key trimmed, "Authorization: Bearer <key>" or "x-api-key: <key>"). Errors name
+   * the variable, never its value.
+   */
+  private credential(b: BackendConfig, backend: Backend): string {
+    let header: string;
+    if (b.credential == "APIKey") header = "authorization";
+    else if (b.credential == "AnthropicAPIKey") header = "x-api-key";
+    else return '.credential: must be "APIKey" or "AnthropicAPIKey", got ' + q(b.credential);
+    const name = b.credentialEnv;
+    const env = this.env;
+    if (name.length == 0) return ".credentialEnv: must name an environment variable";
+    if (env == null || !env.has(name)) return ".credentialEnv: " + q(name) + " is not in the VM's environment (vm_config.environment_variables)";
+    const key = env.get(name).trim();
+    if (key.length == 0 || hasControlChar(key)) return ".credentialEnv: " + q(name) + " must hold a key without control characters";
+    backend.credentialHeader = header;
+    backend.credentialValue = header == "authorization" ? "Bearer " + key : key;
+    return "";
   }
 
   private compilePlainRule(r: HTTPRouteRuleConfig, at: string, g: GatewayConfig): PlainRule | null {
@@ -290,6 +334,18 @@ class Compiler {
     this.error = message;
     return null;
   }
+}
+
+/** Host names as the builder writes them: lower case, a wildcard only as a leading "*." label. */
+function checkHostnames(hosts: string[], at: string): string {
+  for (let i = 0; i < hosts.length; i++) {
+    const h = hosts[i];
+    const rest = h.startsWith("*.") ? h.substring(2) : h;
+    if (rest.length == 0 || rest.indexOf("*") >= 0 || rest.toLowerCase() != rest || hasControlChar(rest)) {
+      return at + "[" + i.toString() + ']: must be a lower-case host name or "*." and one, got ' + q(h);
+    }
+  }
+  return "";
 }
 
 function q(s: string): string {

@@ -25,13 +25,14 @@ import {
 } from "../proxy-wasm";
 import { readBody } from "./body-read";
 import { Piece } from "./byte-buffer";
-import { BackendKind, GatewayConfig, PlainRule, loadPluginConfig, plainRuleKey } from "./config";
+import { Backend, BackendKind, GatewayConfig, PlainRule, loadPluginConfig, plainRuleKey } from "./config";
 import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, MODEL_HEADER, MODEL_REWRITE_HEADER, PoolConfig } from "./plugin-config";
 import { CONTENT_TYPE_JSON, LocalReply, badRequest, errorJson } from "./errors";
 import { RequestFacts, scanRequestBody } from "./request/body";
 import { RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnHeaders, scanForm } from "./request/decide";
 import { Endpoint, endpointIsMultipart } from "./request/endpoint";
 import { HeaderSource, firstMatch } from "./request/route";
+import { BodyEdits, planRewrite } from "./request/rewrite";
 import { EppExchange, EppOwner, eppNeedsTick, expireEppExchanges } from "./epp";
 import { Admission, admit, tighterLimitHeaders } from "./tokens/admission";
 import { TokenConfig } from "./tokens/config";
@@ -109,7 +110,7 @@ export class GatewayRoot extends RootContext {
 
   onConfigure(pluginConfigurationSize: u32): bool {
     const bytes = this.getPluginConfiguration();
-    const result = loadPluginConfig(changetype<usize>(bytes), <usize>bytes.byteLength);
+    const result = loadPluginConfig(changetype<usize>(bytes), <usize>bytes.byteLength, process.env);
     const config = result.config;
     if (config == null) {
       logError(result.error);
@@ -163,10 +164,24 @@ const BUDGETS = new SharedDataBudgets();
 const OUTPUT_LIMIT = new OutputLimit();
 const ESTIMATE = new TokenUsage();
 
+/** Body edits written into Envoy's request buffer range by range, and the content-length they make. */
+function writeEdits(edits: BodyEdits, ptr: usize, len: usize): void {
+  const writes = edits.frontWrites(ptr);
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i];
+    setBufferBytesUnsafe(BufferType.HttpRequestBody, 0, w.drain, w.piece.ptr, w.piece.len);
+  }
+  requestHeaders.replace("content-length", edits.editedLength(len).toString());
+}
+
 export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHandler {
   private endpoint: Endpoint = Endpoint.Unsupported;
   private path: string = "";
   private epp: EppExchange | null = null;
+  /** The chosen backend, when a BackendSecurityPolicy gives it a credential. */
+  private credential: Backend | null = null;
+  /** The chosen pool's modelNameOverride, applied to the body once its EPP has picked; "" for none. */
+  private poolOverride: string = "";
   /** An HTTPRoute's request: no AI processing. */
   private plain: bool = false;
   /** The pool of a plain request with a body, asked once the body is complete. */
@@ -208,7 +223,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     }
     const path = requestHeaders.get(":path");
     this.path = path == null ? "" : path;
-    const decision = decideOnHeaders(config, this.path, contentLength(requestHeaders.get("content-length")));
+    const decision = decideOnHeaders(config, this.path, contentLength(requestHeaders.get("content-length")), requestHeaders.get(":authority"));
     this.endpoint = decision.endpoint;
     const reply = decision.reply;
     if (reply != null) return this.answer(reply);
@@ -377,6 +392,14 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   /** The request goes upstream now: the GenAI durations start here (EppOwner). */
   upstreamStarting(): void {
     this.timing.upstreamStarted(nowMicros());
+    const poolModel = this.poolOverride;
+    if (poolModel.length > 0) this.overridePoolModel(poolModel);
+    // After the EPP's exchange: the key goes to the backend only. A client's own Authorization never does.
+    const credential = this.credential;
+    if (credential != null) {
+      requestHeaders.remove("authorization");
+      requestHeaders.replace(credential.credentialHeader, credential.credentialValue);
+    }
   }
 
   onDelete(): void {
@@ -467,6 +490,8 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     const backend = d.backend!;
     this.route = d.rule!.route;
     this.backendName = backend.name;
+    if (backend.credentialHeader.length > 0) this.credential = backend;
+    if (backend.kind == BackendKind.InferencePool) this.poolOverride = backend.modelNameOverride;
     this.model = d.model;
     this.upstreamModel = d.upstreamModel;
     // Before any budget reads them: a client's own x-ai-eg-model must not pick its bucket either.
@@ -560,14 +585,9 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     let length = len;
     if (edits != null) {
       // Written into Envoy's buffer range by range; the EPP gets the same pieces.
-      const writes = edits.frontWrites(ptr);
-      for (let i = 0; i < writes.length; i++) {
-        const w = writes[i];
-        setBufferBytesUnsafe(BufferType.HttpRequestBody, 0, w.drain, w.piece.ptr, w.piece.len);
-      }
+      writeEdits(edits, ptr, len);
       pieces = edits.pieces(ptr, len);
       length = edits.editedLength(len);
-      requestHeaders.replace("content-length", length.toString());
     } else {
       pieces = [new Piece(ptr, len)];
     }
@@ -588,6 +608,19 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
   }
 
   /** The EPP sent back another body: account the model it names, which is what the upstream will serve. */
+  /**
+   * A pool's modelNameOverride on the body that goes upstream (the EPP's, when it sent one back): `model`
+   * rewritten in Envoy's buffer. x-ai-eg-model keeps the client's model, which the route matched.
+   */
+  private overridePoolModel(newModel: string): void {
+    const body = readBody(BufferType.HttpRequestBody, 0, getBufferLength(BufferType.HttpRequestBody));
+    const facts = this.gateway.facts;
+    if (!scanRequestBody(this.endpoint, body.ptr, body.len, facts)) return; // an EPP's body that is no request: as sent
+    const edits = planRewrite(facts, newModel, false);
+    if (edits != null) writeEdits(edits, body.ptr, body.len);
+    this.upstreamModel = newModel;
+  }
+
   bodyReplaced(length: u32): void {
     if (this.plain) return;
     const body = readBody(BufferType.HttpRequestBody, 0, length);

@@ -19,7 +19,7 @@
 import { Field, T_BOOL, T_INTEGER, T_OBJECT, T_OBJECTS, T_STRING, T_STRINGS } from "./json/shape";
 
 /** The contract version (a digest of contract/plugin-config.mjs): host and filter must agree on it. */
-export const PLUGIN_CONFIG_VERSION = "36b6ab43e1bf";
+export const PLUGIN_CONFIG_VERSION = "3bbe786f481b";
 
 export const MODEL_HEADER = "x-ai-eg-model";
 export const BACKEND_HEADER = "x-ai-eg-backend";
@@ -32,7 +32,7 @@ export class PluginConfig {
   /** The contract version of the builder (PLUGIN_CONFIG_VERSION); the filter refuses any other. */
   version: string = "";
   rules: RuleConfig[] = [];
-  /** GET /v1/models: every Exact x-ai-eg-model match value, in rule order, without duplicates. */
+  /** GET /v1/models: every Exact x-ai-eg-model match value, in rule order, without duplicates (scoped by Host). */
   models: ModelInfo[] = [];
   pools: PoolConfig[] = [];
   /** Largest request body the filter buffers; above it the client gets 413. */
@@ -127,6 +127,11 @@ export class RuleConfig {
   /** Any match (OR); inside one match every header must match (AND). No matches = matches everything. */
   matches: MatchConfig[] = [];
   backends: BackendConfig[] = [];
+  /**
+   * The host names the rule serves (the route's hostnames met with the listener's, "*." = one or more
+   * labels); absent = every host. Rules of the most specific host name that matches go first.
+   */
+  hostnames: string[] = [];
 }
 
 @json
@@ -149,8 +154,18 @@ export class BackendConfig {
   kind: string = "";
   /** Relative weight; 0 disables the backend. */
   weight: i64 = 0;
-  /** Rewrites body `model` for this backend when non-empty (ignored for pools, as Envoy AI Gateway does). */
+  /**
+   * Rewrites body `model` for this backend when non-empty; for a pool once its EPP has picked (Envoy AI Gateway
+   * v1.1.0 applies it in its upstream filter, processor_impl.go SetBackend, although its API calls it ignored).
+   */
   modelNameOverride: string = "";
+  /**
+   * A BackendSecurityPolicy's type: "APIKey" sets `Authorization: Bearer <key>`, "AnthropicAPIKey" sets
+   * `x-api-key: <key>`; a client's own Authorization is removed. Absent: the request goes as the client sent it.
+   */
+  credential: string = "";
+  /** The VM environment variable (vm_config.environment_variables) that holds the key: the key is never here. */
+  credentialEnv: string = "";
 }
 
 @json
@@ -176,6 +191,8 @@ export class ModelInfo {
   ownedBy: string = "";
   /** Unix seconds (the route's creationTimestamp, or load time). */
   created: i64 = 0;
+  /** The declaring routes' spec.hostnames, for GET /v1/models by Host; absent = a route without hostnames declares it. */
+  hostnames: string[] = [];
 }
 
 // --- the shape ---
@@ -195,6 +212,8 @@ const BACKEND_CONFIG_FIELDS: Array<Field> = [
   new Field("kind", T_STRING),
   new Field("weight", T_INTEGER),
   new Field("modelNameOverride", T_STRING),
+  new Field("credential", T_STRING, null, i64.MIN_VALUE, i64.MAX_VALUE, true),
+  new Field("credentialEnv", T_STRING, null, i64.MIN_VALUE, i64.MAX_VALUE, true),
 ];
 
 const RULE_CONFIG_FIELDS: Array<Field> = [
@@ -202,12 +221,14 @@ const RULE_CONFIG_FIELDS: Array<Field> = [
   new Field("index", T_INTEGER, null, 0, 2147483647),
   new Field("matches", T_OBJECTS, MATCH_CONFIG_FIELDS),
   new Field("backends", T_OBJECTS, BACKEND_CONFIG_FIELDS),
+  new Field("hostnames", T_STRINGS, null, i64.MIN_VALUE, i64.MAX_VALUE, true),
 ];
 
 const MODEL_INFO_FIELDS: Array<Field> = [
   new Field("id", T_STRING),
   new Field("ownedBy", T_STRING),
   new Field("created", T_INTEGER),
+  new Field("hostnames", T_STRINGS, null, i64.MIN_VALUE, i64.MAX_VALUE, true),
 ];
 
 const POOL_CONFIG_FIELDS: Array<Field> = [

@@ -163,6 +163,8 @@ async function loadFilter(config: LoadedConfig, stats: StatsStore, log: (line: s
       config: wasm,
       clusters: config.gateway.clusters,
       bufferLimitBytes: config.gateway.listener.bufferLimitBytes,
+      // Envoy's host_env_keys: the variables it names, from the process (here: the Secrets' keys).
+      environment: Object.fromEntries((wasm.hostEnvKeys ?? []).flatMap((k) => (k in config.hostEnvironment ? [[k, config.hostEnvironment[k]!]] : []))),
       stats,
       log: (level, message) => (loading ? held.push([level, message]) : log(line(level, message))),
     });

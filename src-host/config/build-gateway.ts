@@ -17,7 +17,7 @@ import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, INFERENCE_GROUP } from "./objects.js";
 import { DEFAULT_POD_BLOCK, MAX_POD_BLOCK } from "./loopback.js";
 import type { Problems } from "./problems.js";
 import { attachedRoutes, checkDanglingParents } from "./attachment.js";
-import { buildHTTPRoutes, POOL_RETRY_POLICY, type BuiltPool } from "./build-httproutes.js";
+import { buildHTTPRoutes, compareKeys, effectiveHosts, hostPrecedence, POOL_RETRY_POLICY, type BuiltPool } from "./build-httproutes.js";
 import { compare, PodRegistry } from "./pods.js";
 import { resolveService, serviceForHostname } from "./services.js";
 import { eppSecureServing, planEmbeddedRateLimit, planWorkloads, type WorkloadPlan } from "./workloads.js";
@@ -25,6 +25,7 @@ import { buildCosts, type CostOrigin } from "./costs.js";
 import { GENAI_HISTOGRAM_BUCKETS, GENAI_STATS_TAGS } from "./genai-metrics.js";
 import { buildRateLimits, policyFor, policyOwners, rateLimitCluster, type PolicyOwners } from "./rate-limits.js";
 import type { TrafficPolicyModel } from "./model-policy.js";
+import { buildCredentials, credentialTarget, type CredentialSource } from "./build-security.js";
 
 export interface BuildOptions {
   /** Listener port on 127.0.0.1 that the Gateway's listener maps to (aigw run: 1975). 0 = ephemeral. */
@@ -70,6 +71,10 @@ export interface BuiltGateway {
   workloads: WorkloadPlan;
   pods: PodRegistry;
   model: Model;
+  /** The environment variables that carry BackendSecurityPolicy keys, and the Secrets they come from. */
+  credentials: CredentialSource[];
+  /** Their values: the environment of the Envoy process `aigw run` stands for (never in `gateway` or `plugin`). */
+  hostEnvironment: Record<string, string>;
 }
 
 export function clusterName(kind: "aiservicebackend" | "inferencepool" | "epp", namespace: string, name: string): string {
@@ -104,9 +109,10 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
     problems.warn(obj.obj, "spec.poolRef", `${obj.poolKind} ${obj.namespace}/${obj.poolName} (${obj.poolGroup}) not found: the objective binds to nothing`);
   }
 
+  const credentials = buildCredentials(model);
   const rules: RuleConfig[] = [];
   const models: ModelInfo[] = [];
-  const seenModels = new Set<string>();
+  const seenModels = new Map<string, ModelInfo>();
   const routeTable: Route[] = [];
   const usedClusters = new Map<string, ClusterConfig>();
   const usedPools = new Map<string, PoolConfig>();
@@ -120,7 +126,11 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
     for (const c of plain.clusters) usedClusters.set(c.name, c);
     for (const p of plain.pools) usedPools.set(p.name, p);
   }
+  const aiRoutes: Array<{ route: Route; key: number[] }> = [];
   for (const route of routes) {
+    const hosts = listener ? effectiveHosts(route, listener) : [];
+    if (hosts.length === 0) continue;
+    const ruleHosts = hosts.map((h) => h.name).filter((h) => h !== "*");
     for (const rule of route.rules) {
       const backends: BackendConfig[] = [];
       for (const ref of rule.backendRefs) {
@@ -150,44 +160,62 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
           if (!cluster) continue;
         }
         usedClusters.set(cluster.name, cluster);
-        backends.push({ name: id, kind: ref.kind, weight: ref.weight, modelNameOverride: ref.modelNameOverride });
+        const backend: BackendConfig = { name: id, kind: ref.kind, weight: ref.weight, modelNameOverride: ref.modelNameOverride };
+        const credential = credentials.byTarget.get(credentialTarget(ref.kind, ref.namespace, ref.name));
+        if (credential) Object.assign(backend, { credential: credential.type, credentialEnv: credential.env });
+        backends.push(backend);
       }
       const matches = rule.matches.map((headers) => ({ headers: headers.map((h) => ({ name: h.name, type: h.type, value: h.value })) }));
-      rules.push({ route: `${route.namespace}/${route.name}`, index: rule.index, matches, backends });
+      const ruleConfig: RuleConfig = { route: `${route.namespace}/${route.name}`, index: rule.index, matches, backends };
+      if (ruleHosts.length > 0) ruleConfig.hostnames = ruleHosts;
+      rules.push(ruleConfig);
 
       for (const headers of rule.matches) {
         for (const h of headers) {
-          if (!isModelListing(h) || seenModels.has(h.value)) continue;
-          seenModels.add(h.value);
-          models.push({
+          if (!isModelListing(h)) continue;
+          const seen = seenModels.get(h.value);
+          if (seen) {
+            // A model is scoped to host names only while every route declaring it is (models_processor.go).
+            if (seen.hostnames && route.hostnames.length > 0) seen.hostnames = [...new Set([...seen.hostnames, ...route.hostnames])];
+            else delete seen.hostnames;
+            continue;
+          }
+          const info: ModelInfo = {
             id: h.value,
             ownedBy: rule.modelsOwnedBy ?? MODELS_OWNED_BY,
             created: rule.modelsCreatedAt ?? route.createdAt ?? o.loadTime,
-          });
+          };
+          if (route.hostnames.length > 0) info.hostnames = [...route.hostnames];
+          seenModels.set(h.value, info);
+          models.push(info);
         }
       }
 
       const seenRoutes = new Set<string>();
       const matchSets = matches.length > 0 ? matches : [{ headers: [] }];
       matchSets.forEach((m, j) => {
-        for (const b of backends) {
-          const name = `aigatewayroute/${route.namespace}/${route.name}/rule/${rule.index}/match/${j}/backend/${b.name}`;
+        for (const b of backends) for (const host of hosts) {
+          // Routes of a rule limited to host names (RuleConfig.hostnames) are named after the host they serve.
+          const hostPart = ruleHosts.length > 0 ? `/host/${host.name}` : "";
+          const name = `aigatewayroute/${route.namespace}/${route.name}/rule/${rule.index}/match/${j}/backend/${b.name}${hostPart}`;
           if (seenRoutes.has(name)) continue; // the same backend named twice in one rule
           seenRoutes.add(name);
-          const headers: HeaderMatcher[] = m.headers.map((h) =>
-            h.type === "Exact" ? { name: h.name, exact: h.value } : { name: h.name, regex: h.value },
-          );
+          const headers: HeaderMatcher[] = host.matcher ? [host.matcher] : [];
+          for (const h of m.headers) headers.push(h.type === "Exact" ? { name: h.name, exact: h.value } : { name: h.name, regex: h.value });
           headers.push({ name: BACKEND_HEADER, exact: b.name });
           const cluster =
             b.kind === "InferencePool" ? clusterName("inferencepool", ...split(b.name)) : clusterName("aiservicebackend", ...split(b.name));
           const r: Route = { name, match: { prefix: "/", headers }, action: { cluster }, timeoutMs: rule.timeoutMs ?? REQUEST_TIMEOUT_MS };
           if (b.kind === "InferencePool") r.retryPolicy = POOL_RETRY_POLICY;
           if (rule.streamIdleTimeoutMs !== undefined) r.perTryIdleTimeoutMs = rule.streamIdleTimeoutMs;
-          routeTable.push(r);
+          aiRoutes.push({ route: r, key: hostPrecedence(host.name) });
         }
       });
     }
   }
+  // Gateway API hostname precedence (stable: otherwise rule order), as the filter ranks the rules.
+  aiRoutes.sort((a, b) => compareKeys(a.key, b.key));
+  routeTable.push(...aiRoutes.map((e) => e.route));
   // The filter answers /v1/models and unknown AI paths itself, so it must run on the catch-all too.
   routeTable.push({
     name: ROUTE_NOT_FOUND,
@@ -239,11 +267,12 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
       allowOnHeadersStopIteration: true,
       failOpen: false,
       workers: o.workers,
+      ...(credentials.sources.length > 0 ? { hostEnvKeys: credentials.sources.map((c) => c.env) } : {}),
     },
     statsTags: [...GENAI_STATS_TAGS],
     histogramBuckets: [...GENAI_HISTOGRAM_BUCKETS],
   };
-  return { gateway: config, plugin, costOrigins, workloads, pods, model };
+  return { gateway: config, plugin, costOrigins, workloads, pods, model, credentials: credentials.sources, hostEnvironment: credentials.values };
 }
 
 type Options = Required<BuildOptions>;

@@ -117,12 +117,17 @@ export function buildHTTPRoutes(ctx: HTTPRouteContext, routes: HTTPRouteModel[])
 
 /** Gateway API precedence, larger first: exact host length, host length, path rank and length, method, headers. */
 function precedence(host: string, m: HTTPMatchModel): number[] {
-  const wildcard = host === "*" || host.startsWith("*.");
   const rank = { Exact: 3, RegularExpression: 2, PathPrefix: 1 }[m.path.type];
-  return [wildcard ? 0 : host.length, host === "*" ? 0 : host.length, rank, m.path.value.length, m.method ? 1 : 0, m.headers.length];
+  return [...hostPrecedence(host), rank, m.path.value.length, m.method ? 1 : 0, m.headers.length];
 }
 
-function compareKeys(a: number[], b: number[]): number {
+/** Gateway API hostname precedence, larger first: an exact host name by length, then a wildcard by length, then "*". */
+export function hostPrecedence(host: string): number[] {
+  const wildcard = host === "*" || host.startsWith("*.");
+  return [wildcard ? 0 : host.length, host === "*" ? 0 : host.length];
+}
+
+export function compareKeys(a: number[], b: number[]): number {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return b[i]! - a[i]!;
   return 0;
 }
@@ -131,7 +136,10 @@ function compareKeys(a: number[], b: number[]): number {
  * The host names a route serves on this listener (Gateway API hostname intersection), each with the
  * :authority matcher it needs ("*" and the listener's own host name need none: the virtual host has it).
  */
-function effectiveHosts(route: HTTPRouteModel, listener: ListenerModel): Array<{ name: string; matcher?: HeaderMatcher }> {
+export function effectiveHosts(
+  route: Pick<HTTPRouteModel, "f" | "hostnames">,
+  listener: ListenerModel,
+): Array<{ name: string; matcher?: HeaderMatcher }> {
   const own = listener.hostname;
   if (route.hostnames.length === 0) return [{ name: own ?? "*" }];
   const hosts = new Map<string, HeaderMatcher | undefined>();
@@ -154,9 +162,13 @@ function intersect(a: string, b: string): string | undefined {
   return undefined;
 }
 
-/** :authority for a host name, the port ignored as Envoy Gateway does; "*." covers one or more labels. */
+/**
+ * :authority for a host name, the port ignored as Envoy Gateway does; "*." covers one or more labels. Host
+ * names match case-insensitively (as Envoy's virtual host domains do): each letter is a class of both cases,
+ * as neither RE2 flags nor JavaScript's inline ones are shared by both engines.
+ */
 function authorityMatcher(host: string): HeaderMatcher {
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
   const name = host.startsWith("*.") ? `[^:]+${escape(host.slice(1))}` : escape(host);
   return { name: ":authority", regex: `${name}(:[0-9]+)?` };
 }

@@ -33,6 +33,7 @@
 import type { Discovery, PodInfo } from "../epp/discovery.js";
 import type { GatewayConfig } from "../dataplane-api/bootstrap.js";
 import { buildGateway, type BuildOptions } from "./build-gateway.js";
+import type { CredentialSource } from "./build-security.js";
 import type { CostOrigin } from "./costs.js";
 import { ManifestDiscovery } from "./discovery.js";
 import { applyManifests, expandPaths } from "./manifests.js";
@@ -58,6 +59,10 @@ export interface LoadedConfig {
   setPodReady(namespace: string, name: string, ready: boolean): void;
   objects: AppliedObject[];
   warnings: string[];
+  /** The variables of gateway.wasm.hostEnvKeys and the Secrets their keys come from. */
+  credentials: CredentialSource[];
+  /** Their values (BackendSecurityPolicy keys): the process environment the VMs see, nowhere else. */
+  hostEnvironment: Record<string, string>;
 }
 
 /** Loads files and directories (a directory: its *.yaml/*.yml in lexical order) and builds the gateway. */
@@ -90,5 +95,7 @@ function build(objects: AppliedObject[], opts: LoadOptions, problems: Problems):
     setPodReady: (namespace, name, ready) => pods.setReady(namespace, name, ready),
     objects,
     warnings: [...problems.warnings],
+    credentials: built.credentials,
+    hostEnvironment: built.hostEnvironment,
   };
 }

@@ -14,6 +14,10 @@ export const BODY_MODE_ANNOTATION = "aigateway.envoyproxy.io/processing-body-mod
 export const ALLOW_MODE_OVERRIDE_ANNOTATION = "aigateway.envoyproxy.io/allow-mode-override";
 /** Envoy AI Gateway's limit (one of 16 slots is its generated route-not-found rule). */
 export const MAX_RULES_PER_ROUTE = 15;
+/** Gateway API limit on a route's hostnames (HTTPRoute and AIGatewayRoute CRD validation). */
+const MAX_HOSTNAMES = 16;
+/** RFC 1123 host name, optionally with a leading "*." label (HTTPRoute CRD pattern). */
+const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export interface ListenerModel {
   name: string;
@@ -117,6 +121,8 @@ export interface RouteBaseModel {
 
 /** An AIGatewayRoute. */
 export interface RouteModel extends RouteBaseModel {
+  /** Lower-case host names, "*." wildcards allowed; empty = the listener's (as HTTPRoute hostnames). */
+  hostnames: string[];
   rules: RuleModel[];
   /** spec.llmRequestCosts */
   costs: CostModel[];
@@ -264,7 +270,6 @@ export function readAIGatewayRoute(obj: AppliedObject, problems: Problems): Rout
   if (schema && schema.name !== "OpenAI") {
     f.fail("spec.schema.name", `schema ${JSON.stringify(schema.name)} is not supported by aigw run (only OpenAI)`);
   }
-  if (spec.hostnames !== undefined) f.fail("spec.hostnames", "not supported by aigw run");
   if (spec.filterConfig !== undefined) f.warn("spec.filterConfig", "ignored by aigw run");
 
   // targetRefs is the deprecated (v0.2) way to attach to a Gateway; it has the same shape.
@@ -276,7 +281,22 @@ export function readAIGatewayRoute(obj: AppliedObject, problems: Problems): Rout
     f.warn("spec.rules", `Envoy AI Gateway accepts at most ${MAX_RULES_PER_ROUTE} rules per route (aigw run serves all ${rules.length}); split the route to stay portable`);
   }
   const costs = readCosts(f, spec.llmRequestCosts, "spec.llmRequestCosts");
-  return { obj, f, namespace: obj.namespace, name: obj.name, createdAt: readCreatedAt(f, obj), parentRefs, rules, costs };
+  const hostnames = readHostnames(f, spec.hostnames);
+  return { obj, f, namespace: obj.namespace, name: obj.name, createdAt: readCreatedAt(f, obj), parentRefs, hostnames, rules, costs };
+}
+
+/** spec.hostnames of an HTTPRoute or AIGatewayRoute (Gateway API Hostname: lower case, a leading "*." allowed). */
+export function readHostnames(f: Fields, value: unknown): string[] {
+  const hostnames: string[] = [];
+  const listed = f.list(value, "spec.hostnames");
+  if (listed.length > MAX_HOSTNAMES) f.fail("spec.hostnames", `Gateway API allows at most ${MAX_HOSTNAMES}, got ${listed.length}`);
+  listed.forEach((h, i) => {
+    const name = f.string(h, `spec.hostnames[${i}]`, true);
+    if (name === undefined) return;
+    if (!HOSTNAME.test(name)) f.fail(`spec.hostnames[${i}]`, `"${name}" is not a lower-case host name (a leading "*." is allowed)`);
+    else hostnames.push(name);
+  });
+  return hostnames;
 }
 
 /** A route's parentRefs (Gateway API ParentReference: group and kind default to a Gateway, namespace to the route's). */
@@ -365,9 +385,6 @@ function readRouteBackendRef(
   }
   const weight = f.int(b.weight, `${field}.weight`, { min: 0 }) ?? 1;
   const modelNameOverride = f.string(b.modelNameOverride, `${field}.modelNameOverride`) ?? "";
-  if (resolved === "InferencePool" && modelNameOverride !== "") {
-    f.warn(`${field}.modelNameOverride`, "ignored for InferencePool backends (as Envoy AI Gateway does)");
-  }
   const priority = f.int(b.priority, `${field}.priority`, { min: 0 });
   if (priority !== undefined && priority !== 0) f.warn(`${field}.priority`, "priority fallback is not applied by aigw run");
   for (const k of ["headerMutation", "bodyMutation"]) {
@@ -379,7 +396,7 @@ function readRouteBackendRef(
     namespace: f.string(b.namespace, `${field}.namespace`) ?? routeNamespace,
     name,
     weight,
-    modelNameOverride: resolved === "InferencePool" ? "" : modelNameOverride,
+    modelNameOverride,
     field,
   };
 }

@@ -9,6 +9,7 @@ import { INFERENCE_GROUP } from "./objects.js";
 import type { Problems } from "./problems.js";
 import {
   readCreatedAt,
+  readHostnames,
   readParentRefs,
   type HeaderMatchModel,
   type RouteBaseModel,
@@ -18,11 +19,8 @@ import {
 export const MAX_HTTPROUTE_RULES = 16;
 const MAX_MATCHES = 64;
 const MAX_HEADERS = 16;
-const MAX_HOSTNAMES = 16;
 const MAX_WEIGHT = 1_000_000;
 const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"] as const;
-/** RFC 1123 host name, optionally with a leading "*." label (HTTPRoute CRD pattern). */
-const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export interface HTTPPathMatchModel {
   type: "Exact" | "PathPrefix" | "RegularExpression";
@@ -64,15 +62,7 @@ export function readHTTPRoute(obj: AppliedObject, problems: Problems): HTTPRoute
   const f = new Fields(problems, obj);
   const spec = f.record(obj.object.spec, "spec", true) ?? {};
   warnIgnored(f, spec, "spec", ["parentRefs", "hostnames", "rules"]);
-  const hostnames: string[] = [];
-  const listed = f.list(spec.hostnames, "spec.hostnames");
-  if (listed.length > MAX_HOSTNAMES) f.fail("spec.hostnames", `Gateway API allows at most ${MAX_HOSTNAMES}, got ${listed.length}`);
-  listed.forEach((h, i) => {
-    const name = f.string(h, `spec.hostnames[${i}]`, true);
-    if (name === undefined) return;
-    if (!HOSTNAME.test(name)) f.fail(`spec.hostnames[${i}]`, `"${name}" is not a lower-case host name (a leading "*." is allowed)`);
-    else hostnames.push(name);
-  });
+  const hostnames = readHostnames(f, spec.hostnames);
   const ruleList = f.records(spec.rules, "spec.rules");
   if (ruleList.length > MAX_HTTPROUTE_RULES) f.fail("spec.rules", `Gateway API allows at most ${MAX_HTTPROUTE_RULES} rules, got ${ruleList.length}`);
   // Gateway API: no rules is one rule that matches everything and has no backend.

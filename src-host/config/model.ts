@@ -30,6 +30,7 @@ import {
 import { readHTTPRoute, type HTTPRouteModel } from "./model-httproute.js";
 import type { GatewayConfigModel, TrafficPolicyModel } from "./model-policy.js";
 import { readBackendTrafficPolicy, readGatewayConfig } from "./model-policy.js";
+import { readBackendSecurityPolicy, type SecurityPolicyModel } from "./model-security.js";
 import type { AppliedObject } from "./objects.js";
 import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP, INFERENCE_X_GROUP } from "./objects.js";
 import type { Problems } from "./problems.js";
@@ -57,6 +58,8 @@ export interface Model {
   gatewayConfigs: Map<string, GatewayConfigModel>;
   /** Envoy Gateway BackendTrafficPolicies, in apply order. */
   trafficPolicies: TrafficPolicyModel[];
+  /** Envoy AI Gateway BackendSecurityPolicies, in apply order. */
+  securityPolicies: SecurityPolicyModel[];
 }
 
 export function readModel(objects: AppliedObject[], problems: Problems): Model {
@@ -78,6 +81,7 @@ export function readModel(objects: AppliedObject[], problems: Problems): Model {
     backends: new Map(),
     gatewayConfigs: new Map(),
     trafficPolicies: [],
+    securityPolicies: [],
   };
   for (const o of objects) {
     const id = `${o.namespace}/${o.name}`;
@@ -132,6 +136,9 @@ export function readModel(objects: AppliedObject[], problems: Problems): Model {
         break;
       case `${ENVOY_GATEWAY_GROUP}/BackendTrafficPolicy`:
         m.trafficPolicies.push(readBackendTrafficPolicy(o, problems));
+        break;
+      case `${AIGW_GROUP}/BackendSecurityPolicy`:
+        m.securityPolicies.push(readBackendSecurityPolicy(o, problems));
         break;
       default:
         break; // an ignored kind

@@ -58,6 +58,7 @@ const SUPPORTED: Record<string, string[]> = {
   [`${ENVOY_GATEWAY_GROUP}/Backend`]: ["v1alpha1"],
   [`${ENVOY_GATEWAY_GROUP}/BackendTrafficPolicy`]: ["v1alpha1"],
   [`${AIGW_GROUP}/GatewayConfig`]: ["v1alpha1", "v1beta1"],
+  [`${AIGW_GROUP}/BackendSecurityPolicy`]: ["v1alpha1", "v1beta1"],
 };
 
 /** Kinds with no meaning outside Kubernetes: accepted and ignored. */

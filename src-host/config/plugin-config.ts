@@ -14,7 +14,7 @@
 // cluster is an InferencePool's, asks that pool's Endpoint Picker (headers only for a bodiless request).
 
 /** The contract version (a digest of contract/plugin-config.mjs): host and filter must agree on it. */
-export const PLUGIN_CONFIG_VERSION = "36b6ab43e1bf";
+export const PLUGIN_CONFIG_VERSION = "3bbe786f481b";
 
 export const MODEL_HEADER = "x-ai-eg-model";
 export const BACKEND_HEADER = "x-ai-eg-backend";
@@ -29,7 +29,7 @@ export interface PluginConfig {
   /** The contract version of the builder (PLUGIN_CONFIG_VERSION); the filter refuses any other. */
   version: string;
   rules: RuleConfig[];
-  /** GET /v1/models: every Exact x-ai-eg-model match value, in rule order, without duplicates. */
+  /** GET /v1/models: every Exact x-ai-eg-model match value, in rule order, without duplicates (scoped by Host). */
   models: ModelInfo[];
   pools: PoolConfig[];
   /** Largest request body the filter buffers; above it the client gets 413. */
@@ -117,6 +117,11 @@ export interface RuleConfig {
   /** Any match (OR); inside one match every header must match (AND). No matches = matches everything. */
   matches: MatchConfig[];
   backends: BackendConfig[];
+  /**
+   * The host names the rule serves (the route's hostnames met with the listener's, "*." = one or more
+   * labels); absent = every host. Rules of the most specific host name that matches go first.
+   */
+  hostnames?: string[];
 }
 
 export interface MatchConfig {
@@ -136,8 +141,18 @@ export interface BackendConfig {
   kind: "AIServiceBackend" | "InferencePool";
   /** Relative weight; 0 disables the backend. */
   weight: number;
-  /** Rewrites body `model` for this backend when non-empty (ignored for pools, as Envoy AI Gateway does). */
+  /**
+   * Rewrites body `model` for this backend when non-empty; for a pool once its EPP has picked (Envoy AI Gateway
+   * v1.1.0 applies it in its upstream filter, processor_impl.go SetBackend, although its API calls it ignored).
+   */
   modelNameOverride: string;
+  /**
+   * A BackendSecurityPolicy's type: "APIKey" sets `Authorization: Bearer <key>`, "AnthropicAPIKey" sets
+   * `x-api-key: <key>`; a client's own Authorization is removed. Absent: the request goes as the client sent it.
+   */
+  credential?: "APIKey" | "AnthropicAPIKey";
+  /** The VM environment variable (vm_config.environment_variables) that holds the key: the key is never here. */
+  credentialEnv?: string;
 }
 
 export interface PoolConfig {
@@ -161,4 +176,6 @@ export interface ModelInfo {
   ownedBy: string;
   /** Unix seconds (the route's creationTimestamp, or load time). */
   created: number;
+  /** The declaring routes' spec.hostnames, for GET /v1/models by Host; absent = a route without hostnames declares it. */
+  hostnames?: string[];
 }

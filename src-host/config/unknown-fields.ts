@@ -48,6 +48,20 @@ const SCHEMAS: Record<string, Schema> = {
     },
   },
   [`${AIGW_GROUP}/AIServiceBackend`]: { ...TOP, spec: { schema: true, backendRef: true, headerMutation: MUTATION, bodyMutation: MUTATION } },
+  [`${AIGW_GROUP}/BackendSecurityPolicy`]: {
+    ...TOP,
+    spec: {
+      targetRefs: true,
+      type: true,
+      apiKey: { secretRef: true },
+      anthropicAPIKey: { secretRef: true },
+      awsCredentials: true,
+      azureAPIKey: true,
+      azureCredentials: true,
+      gcpCredentials: true,
+      credentialOverride: true,
+    },
+  },
   [`${AIGW_GROUP}/GatewayConfig`]: { ...TOP, spec: { extProc: true, globalLLMRequestCosts: COST, forwardProxy: true } },
   [`${INFERENCE_GROUP}/InferencePool`]: {
     ...TOP,

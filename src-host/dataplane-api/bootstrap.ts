@@ -135,6 +135,11 @@ export interface WasmFilterConfig {
   failOpen: boolean;
   /** Envoy --concurrency: one VM per worker. */
   workers: number;
+  /**
+   * VmConfig.environment_variables.host_env_keys: variables of the Envoy process the VMs see (WASI
+   * environ_get); BackendSecurityPolicy keys travel so, never in a configuration.
+   */
+  hostEnvKeys?: string[];
 }
 
 /** One histogram_bucket_settings entry: histograms whose full stat name starts with `prefix` get `buckets`. */

@@ -106,6 +106,8 @@ export function wasmPluginConfig(w: WasmFilterConfig, code: Obj, vmRuntime: stri
     vm_config: { vm_id: w.vmId, runtime: vmRuntime, code },
     configuration: { "@type": `${TYPE}google.protobuf.StringValue`, value: w.configuration },
   };
+  // Names only: Envoy hands the VM these variables of its own process (the BackendSecurityPolicy keys).
+  if (w.hostEnvKeys?.length) (config.vm_config as Obj).environment_variables = { host_env_keys: w.hostEnvKeys };
   if (w.failOpen) config.fail_open = true;
   if (w.allowOnHeadersStopIteration) config.allow_on_headers_stop_iteration = true;
   return config;

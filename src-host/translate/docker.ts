@@ -113,6 +113,8 @@ export function renderCompose(loaded: LoadedConfig, plan: DockerPlan, o: Compose
     depends_on: [...plan.services.map((s) => s.name).filter((n) => n !== RATELIMIT_SERVICE), RATELIMIT_SERVICE],
     networks: [COMPOSE_NETWORK],
   };
+  // BackendSecurityPolicy keys: the names only, their values from the environment `docker compose` runs in.
+  if (loaded.credentials.length > 0) (services[ENVOY_SERVICE] as Obj).environment = loaded.credentials.map((c) => c.env);
   for (const s of plan.services) {
     if (s.pod.kind === "ratelimit") continue;
     services[s.name] = podService(loaded, plan, s, o, configs);

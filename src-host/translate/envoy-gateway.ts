@@ -1,8 +1,8 @@
 // The same manifests for Kubernetes with Envoy Gateway instead of Envoy AI Gateway: what EG's own APIs can
 // say, plus one EnvoyPatchPolicy for the rest.
 //
-//   HTTPRoute per AIGatewayRoute (same name): one rule per (rule, backend), matching the rule's headers plus
-//     x-ai-eg-backend, as the route table of `aigw run` does; backendRefs: the AIServiceBackend's Backend or
+//   HTTPRoute per AIGatewayRoute (same name, its hostnames): one rule per (rule, backend), matching the rule's
+//     headers plus x-ai-eg-backend, as the route table of `aigw run` does; backendRefs: the AIServiceBackend's Backend or
 //     Service, or for an InferencePool a headless Service selecting the pool's pods (aigw-pool-<pool>): plain
 //     Envoy Gateway refuses InferencePool backendRefs (they go to Envoy AI Gateway's extension server);
 //   HTTPRoute aigw-route-not-found: the 404 catch-all (an EG HTTPRouteFilter direct response), on which the
@@ -81,11 +81,14 @@ type Obj = Record<string, unknown>;
 const EG_API = `${ENVOY_GATEWAY_GROUP}/v1alpha1`;
 const MANAGED = { "app.kubernetes.io/managed-by": "aigw-translate" };
 const POLICY_NAME = "ai-gateway";
+/** The EnvoyProxy that gives the proxy pods the BackendSecurityPolicy keys (from their Secrets). */
+export const ENVOY_PROXY_NAME = "aigw-credentials";
 const NOT_FOUND_ROUTE = "aigw-route-not-found";
 /** Gateway API limits (HTTPRoute CRD validation). */
 const MAX_RULES = 16;
 const MAX_MATCHES = 64;
 const MAX_HEADERS = 16;
+const MAX_HOSTNAMES = 16;
 
 export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptions): EnvoyGatewayResult {
   const problems = new Problems();
@@ -105,6 +108,7 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
   const httpRoutes: Obj[] = [];
   const trafficPolicies: Obj[] = [];
   const idlePatches: Obj[] = [];
+  const scopedHosts = [...new Set(routes.flatMap((r) => r.hostnames))];
   for (const route of routes) {
     const id = `${route.namespace}/${route.name}`;
     const rules = plugin.rules.filter((r) => r.route === id).flatMap((r) => httpRouteRules(model, loaded, route, r, problems, warnings));
@@ -113,15 +117,19 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
     const routePools = plugin.rules.filter((r) => r.route === id).flatMap((r) => r.backends.filter((b) => b.kind === "InferencePool"));
     for (const b of routePools) pools.add(b.name);
     const names: string[] = [];
-    for (let i = 0; i < Math.max(rules.length, 1); i += MAX_RULES) {
-      const name = i === 0 ? route.name : `${route.name}-${i / MAX_RULES + 1}`;
-      names.push(name);
-      httpRoutes.push({
-        apiVersion: `${GATEWAY_API_GROUP}/v1`,
-        kind: "HTTPRoute",
-        metadata: meta(name, route.namespace, { "aigw.translate/source": `AIGatewayRoute ${id}` }),
-        spec: { parentRefs: parentRefs(route, gw.namespace, gw.name, listenerName), rules: rules.slice(i, i + MAX_RULES) },
-      });
+    for (const hosts of hostGroups(route.name, route.hostnames, scopedHosts)) {
+      for (let i = 0; i < Math.max(rules.length, 1); i += MAX_RULES) {
+        const name = i === 0 ? hosts.name : `${hosts.name}-${i / MAX_RULES + 1}`;
+        names.push(name);
+        const spec: Obj = { parentRefs: parentRefs(route, gw.namespace, gw.name, listenerName), rules: rules.slice(i, i + MAX_RULES) };
+        if (hosts.hostnames) spec.hostnames = hosts.hostnames;
+        httpRoutes.push({
+          apiVersion: `${GATEWAY_API_GROUP}/v1`,
+          kind: "HTTPRoute",
+          metadata: meta(name, route.namespace, { "aigw.translate/source": `AIGatewayRoute ${id}` }),
+          spec,
+        });
+      }
     }
     for (const name of names) {
       const spec: Obj = { targetRefs: [{ group: GATEWAY_API_GROUP, kind: "HTTPRoute", name }], connection: { bufferLimit } };
@@ -184,12 +192,13 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
         metadata: meta(NOT_FOUND_ROUTE, gw.namespace),
         spec: { directResponse: { contentType: d.contentType ?? "text/plain", statusCode: d.status, body: { type: "Inline", inline: d.body } } },
       },
-      {
+      ...hostGroups(NOT_FOUND_ROUTE, [], scopedHosts).map((hosts) => ({
         apiVersion: `${GATEWAY_API_GROUP}/v1`,
         kind: "HTTPRoute",
-        metadata: meta(NOT_FOUND_ROUTE, gw.namespace),
+        metadata: meta(hosts.name, gw.namespace),
         spec: {
           parentRefs: [{ group: GATEWAY_API_GROUP, kind: "Gateway", name: gw.name, sectionName: listenerName }],
+          ...(hosts.hostnames ? { hostnames: hosts.hostnames } : {}),
           rules: [
             {
               matches: [{ path: { type: "PathPrefix", value: "/" } }],
@@ -197,7 +206,7 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
             },
           ],
         },
-      },
+      })),
     );
   }
 
@@ -223,6 +232,7 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
           code: opts.code.type === "Image" ? { type: "Image", image: strip(opts.code) } : { type: "HTTP", http: strip(opts.code) },
           config: plugin,
           failOpen: wasm.failOpen,
+          ...(wasm.hostEnvKeys?.length ? { env: { hostKeys: wasm.hostEnvKeys } } : {}),
         },
       ],
     },
@@ -281,9 +291,24 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
 
   return {
     docs: [...poolServices, ...catchAll.filter((d) => d.kind === "HTTPRouteFilter"), ...httpRoutes, ...catchAll.filter((d) => d.kind === "HTTPRoute"),
-      ...trafficPolicies, clientPolicy, ...extensionPolicies, patchPolicy, ...rateLimitDocs],
+      ...trafficPolicies, clientPolicy, ...extensionPolicies, patchPolicy, ...rateLimitDocs, ...credentialProxy(loaded, gw.namespace)],
     warnings,
   };
+}
+
+/**
+ * The proxy pods' environment for the BackendSecurityPolicy keys (the Wasm env.hostKeys), each from its
+ * Secret by reference: no key is in the output.
+ */
+function credentialProxy(loaded: LoadedConfig, namespace: string): Obj[] {
+  if (loaded.credentials.length === 0) return [];
+  const env = loaded.credentials.map((c) => ({ name: c.env, valueFrom: { secretKeyRef: { name: c.secretName, key: c.secretKey } } }));
+  return [{
+    apiVersion: EG_API,
+    kind: "EnvoyProxy",
+    metadata: meta(ENVOY_PROXY_NAME, namespace),
+    spec: { provider: { type: "Kubernetes", kubernetes: { envoyDeployment: { container: { env } } } } },
+  }];
 }
 
 const RATELIMIT_NAME = "aigw-ratelimit";
@@ -348,6 +373,21 @@ export function quantity(bytes: number): string {
 function splitHostPort(authority: string): [string, number] {
   const i = authority.lastIndexOf(":");
   return [authority.slice(0, i), Number(authority.slice(i + 1))];
+}
+
+/**
+ * The HTTPRoutes one route becomes, by host names. Envoy Gateway gives every host name its own virtual host,
+ * and Envoy picks one virtual host per request: a route without hostnames would be out of reach of the host
+ * names other routes declare. So it is also generated for those ("<name>-hosts", at most 16 host names per
+ * HTTPRoute), as it is reached by them in `aigw run` and the Envoy bootstrap (Gateway API precedence).
+ */
+function hostGroups(name: string, own: string[], scoped: string[]): Array<{ name: string; hostnames?: string[] }> {
+  if (own.length > 0) return [{ name, hostnames: own }];
+  const groups: Array<{ name: string; hostnames?: string[] }> = [{ name }];
+  for (let i = 0; i < scoped.length; i += MAX_HOSTNAMES) {
+    groups.push({ name: `${name}-hosts${i === 0 ? "" : `-${i / MAX_HOSTNAMES + 1}`}`, hostnames: scoped.slice(i, i + MAX_HOSTNAMES) });
+  }
+  return groups;
 }
 
 function parentRefs(route: RouteModel, gwNs: string, gwName: string, listener: string): Obj[] {

@@ -6,11 +6,11 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadConfig } from "../config/load-config.js";
+import { loadConfig, type LoadedConfig } from "../config/load-config.js";
 import { renderBootstrap, type EndpointAddress } from "./bootstrap.js";
 import { dockerEndpoints, planDocker, renderCompose } from "./docker.js";
 import { checkBootstrap } from "./envoy-schema.js";
-import { renderEnvoyGateway, type WasmCode } from "./envoy-gateway.js";
+import { ENVOY_PROXY_NAME, renderEnvoyGateway, type WasmCode } from "./envoy-gateway.js";
 import { RUNTIME_MODULES, type RuntimeModule, type WasmRuntime } from "./runtime.js";
 import { CONTAINER_MODULE_DIR, ENVOY_ADMIN_PORT, ENVOY_GATEWAY_VERSION, ENVOY_IMAGE } from "./versions.js";
 import { yamlDocuments } from "./yaml-out.js";
@@ -81,7 +81,7 @@ export function translate(opts: TranslateOptions = {}): TranslateResult {
     modulePath,
     loadTime: opts.loadTime ?? defaultLoadTime(),
   });
-  const warnings = [...loaded.warnings];
+  const warnings = [...loaded.warnings, ...credentialNotes(loaded, target)];
   if (runtime !== "v8") warnings.push(`--runtime ${runtime}: Envoy's official images (and Envoy Gateway's) ship V8 only; this needs an Envoy built with --define wasm=${runtime}`);
   const inputs = paths.map(display).join(" ");
   const runtimeFlag = runtime === "v8" ? "" : ` --runtime ${runtime}`;
@@ -137,6 +137,15 @@ export function translate(opts: TranslateOptions = {}): TranslateResult {
     });
   }
   return { files, warnings };
+}
+
+/** Where each BackendSecurityPolicy key must come from: the output names variables, never the keys. */
+function credentialNotes(loaded: LoadedConfig, target: Target): string[] {
+  return loaded.credentials.map((c) =>
+    target === "envoy"
+      ? `Envoy's environment needs ${c.env}: the "${c.secretKey}" of Secret ${c.secretNamespace}/${c.secretName} (BackendSecurityPolicy key; the filter refuses its configuration without it)`
+      : `the Envoy proxy pods need ${c.env} from Secret ${c.secretName} ("${c.secretKey}"): attach EnvoyProxy ${ENVOY_PROXY_NAME} to the Gateway (spec.infrastructure.parametersRef), with the Secret in the proxies' namespace`,
+  );
 }
 
 function moduleLine(rt: RuntimeModule): string {

@@ -156,8 +156,17 @@ function str(ptr: usize, len: usize): string {
 }
 
 /** Loads a plugin configuration: 0 = ok, 1 = rejected (message in the result). */
-export function loadConfig(ptr: usize, len: usize): i32 {
-  const r = loadPluginConfig(ptr, len);
+/** `envPtr`/`envLen`: the VM environment as "NAME=value" lines (none when envLen is 0). */
+export function loadConfig(ptr: usize, len: usize, envPtr: usize, envLen: usize): i32 {
+  const env = new Map<string, string>();
+  if (envLen > 0) {
+    const lines = str(envPtr, envLen).split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const eq = lines[i].indexOf("=");
+      if (eq > 0) env.set(lines[i].substring(0, eq), lines[i].substring(eq + 1));
+    }
+  }
+  const r = loadPluginConfig(ptr, len, env);
   if (r.config == null) {
     setResult(r.error);
     return 1;
@@ -306,7 +315,8 @@ export function configDump(): i32 {
     for (let j = 0; j < r.backends.length; j++) {
       const b = r.backends[j];
       backends.push('{"name":' + jsonQuote(b.name) + ',"kind":' + (<i32>b.kind).toString() + ',"weight":' + b.weight.toString() +
-        ',"modelNameOverride":' + jsonQuote(b.modelNameOverride) + ',"pool":' + (b.pool != null ? jsonQuote(b.pool!.name) : "null") + "}");
+        ',"modelNameOverride":' + jsonQuote(b.modelNameOverride) +
+        (b.credentialHeader.length > 0 ? ',"credential":' + jsonQuote(b.credentialHeader + ": " + b.credentialValue) : "") + ',"pool":' + (b.pool != null ? jsonQuote(b.pool!.name) : "null") + "}");
     }
     rules.push('{"route":' + jsonQuote(r.route) + ',"index":' + r.index.toString() + ',"totalWeight":' + r.totalWeight.toString() +
       ',"matches":[' + matches.join(",") + '],"backends":[' + backends.join(",") + "]}");
@@ -323,6 +333,7 @@ export function configDump(): i32 {
     '],"pools":[' + pools.join(",") + "]}");
 }
 
-export function modelsBody(): i32 {
-  return setResult(config!.modelsBody);
+/** GET /v1/models for a request whose :authority is the UTF-8 at ptr (`present` 0: no :authority). */
+export function modelsBody(ptr: usize, len: usize, present: i32): i32 {
+  return setResult(config!.modelsListing.bodyFor(present != 0 ? str(ptr, len) : null));
 }

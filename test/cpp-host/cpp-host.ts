@@ -56,11 +56,14 @@ export class CppHost implements Host {
   }
 
   /** Starts `vms` worker VMs of `module` in the host built for it (scalar WAMR or SIMD WAMR). */
+  /** `env`: variables of the host process the VMs see (Envoy's host_env_keys). */
   static async start(flavour: "scalar" | "simd", module: string, configuration: string, vmId: string, rootId: string, vms: number,
-    clusters: ClusterConfig[] = []): Promise<CppHost> {
+    clusters: ClusterConfig[] = [], env: Record<string, string> = {}): Promise<CppHost> {
     const configFile = `${CPP_HOST_DIR}/plugin-${process.pid}-${vmId}.json`;
     writeFileSync(configFile, configuration);
-    const child = spawn(`${CPP_HOST_DIR}/aigw-cpp-host-${flavour}`, [module, configFile, vmId, rootId, String(vms)]);
+    const keys = Object.keys(env);
+    const args = [module, configFile, vmId, rootId, String(vms), ...(keys.length > 0 ? [keys.join(",")] : [])];
+    const child = spawn(`${CPP_HOST_DIR}/aigw-cpp-host-${flavour}`, args, { env: { ...process.env, ...env } });
     const host = new CppHost(child);
     host.clusters = new Map(clusters.map((c) => [c.name, c]));
     await host.next();

@@ -97,8 +97,8 @@ describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree$
         const node = await NodeHost.start({
           name: "ai-gateway", rootId: filter.root_id, vmId, modulePath: module, configuration,
           allowOnHeadersStopIteration: true, failOpen: false, workers: vms,
-        }, await clustersFor(nodePeer));
-        const cpp = await CppHost.start(flavour, module, configuration, vmId, filter.root_id, vms, await clustersFor(cppPeer));
+        }, await clustersFor(nodePeer), s.env);
+        const cpp = await CppHost.start(flavour, module, configuration, vmId, filter.root_id, vms, await clustersFor(cppPeer), s.env);
         try {
           // The rate limit service keeps no log to watch: its charges get a fixed 200 ms.
           const settled = (p: EppPeer) => async () => {
@@ -113,6 +113,8 @@ describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree$
           for (const r of [...a.streams, ...b.streams]) expect(r.effects.length * r.returns.length).toBeGreaterThan(0);
           for (const [i, st] of s.streams.entries()) {
             if (st.expect) expect(a.streams[i]!.effects.some((e) => e.startsWith(st.expect!)), `stream ${i + 1}: ${st.expect} among ${JSON.stringify(a.streams[i]!.effects.map((e) => e.slice(0, 80)))}`).toBe(true);
+            if (st.holds) expect(a.streams[i]!.effects.some((e) => e.startsWith(st.expect ?? "") && e.includes(st.holds!)), `stream ${i + 1}: ${st.holds}`).toBe(true);
+            if (st.lacks) expect(a.streams[i]!.effects.join("\n")).not.toContain(st.lacks);
           }
           if (s.streams.some((st) => st.response)) expect(Object.keys(b.metrics).length).toBeGreaterThan(0);
           expect(compare(`${flavour}/${file}`, a, b)).toBeUndefined();

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <ctime>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -268,7 +269,8 @@ private:
 
 class HostWasm : public WasmBase {
 public:
-  HostWasm(std::unique_ptr<WasmVm> vm, std::string_view vm_id, int index) : WasmBase(std::move(vm), vm_id, "", vm_id, {}, {}), index(index) {}
+  HostWasm(std::unique_ptr<WasmVm> vm, std::string_view vm_id, int index, std::unordered_map<std::string, std::string> envs)
+      : WasmBase(std::move(vm), vm_id, "", vm_id, std::move(envs), {}), index(index) {}
   ContextBase *createRootContext(const std::shared_ptr<PluginBase> &plugin) override { return new HostContext(this, plugin); }
   ContextBase *createVmContext() override { return new HostContext(this); }
   void error(std::string_view message) override { emit("log " + std::to_string(index) + " 5 " + hex(message)); }
@@ -699,9 +701,17 @@ HeaderList readPairs(std::istringstream &in) {
 
 int main(int argc, char **argv) {
   std::ios::sync_with_stdio(false);
-  if (argc != 6) {
-    std::cerr << "usage: " << argv[0] << " MODULE PLUGIN_CONFIG_FILE VM_ID ROOT_ID VMS\n";
+  if (argc != 6 && argc != 7) {
+    std::cerr << "usage: " << argv[0] << " MODULE PLUGIN_CONFIG_FILE VM_ID ROOT_ID VMS [HOST_ENV_KEYS]\n";
     return 2;
+  }
+  // Envoy's vm_config.environment_variables.host_env_keys: these variables of the host process (comma-separated).
+  std::unordered_map<std::string, std::string> envs;
+  if (argc == 7) {
+    std::stringstream keys(argv[6]);
+    for (std::string key; std::getline(keys, key, ',');) {
+      if (const char *value = std::getenv(key.c_str())) envs[key] = value;
+    }
   }
   auto readFile = [](const char *path) {
     std::ifstream f(path, std::ios::binary);
@@ -720,7 +730,7 @@ int main(int argc, char **argv) {
   };
   std::vector<Vm> workers;
   for (int i = 0; i < vms; i++) {
-    auto wasm = std::make_shared<HostWasm>(wamrVm(i), vm_id, i);
+    auto wasm = std::make_shared<HostWasm>(wamrVm(i), vm_id, i, envs);
     // Envoy (wasm.cc createWasm): load, initialize (ABI detection, imports, _start), then the root context.
     if (!wasm->load(code, false) || !wasm->initialize()) {
       // Envoy would not start; the host stays up so that the driver can read why.

@@ -47,10 +47,11 @@ export class NodeHost implements Host {
   private readonly stats = new StatsStore();
   private filter!: WasmFilter;
 
-  static async start(config: WasmFilterConfig, clusters: ClusterConfig[]): Promise<NodeHost> {
+  /** `environment`: the VMs' environment variables (WASI environ_get). */
+  static async start(config: WasmFilterConfig, clusters: ClusterConfig[], environment: Record<string, string> = {}): Promise<NodeHost> {
     const host = new NodeHost();
     host.filter = await loadWasmFilter({
-      config, clusters, bufferLimitBytes: 51 << 20, stats: host.stats,
+      config, clusters, bufferLimitBytes: 51 << 20, stats: host.stats, environment,
       log: (level, message, vm) => { if (level >= LOG_WARN) host.logs.push(`vm${vm} ${level} ${message}`); },
     });
     return host;

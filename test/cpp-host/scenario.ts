@@ -37,6 +37,9 @@ export interface StreamSpec {
   response?: Message;
   /** An output the stream must show (its first line), so that a scenario cannot pass by doing nothing. */
   expect?: string;
+  /** Text that output must also hold (e.g. a header line it forwards), and text none of its outputs may hold. */
+  holds?: string;
+  lacks?: string;
 }
 
 export interface Scenario {
@@ -48,6 +51,8 @@ export interface Scenario {
   /** Global rate limits: the project's rate limit service (src-host/ratelimit) on loopback, one per host. */
   ratelimit?: boolean;
   config?: "seed" | Record<string, unknown>;
+  /** The VMs' environment variables (Envoy's vm_config.environment_variables), e.g. backend credentials. */
+  env?: Record<string, string>;
   vms?: number;
   streams: StreamSpec[];
 }

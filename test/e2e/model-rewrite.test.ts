@@ -1,7 +1,9 @@
 // x-gateway-model-name-rewrite end to end through `aigw run`: the EPP would rewrite the body's model to the
 // name this header gives, so a client's own must never reach it — else a client picks the model (a LoRA
 // adapter, say) behind routing, costs and budgets. The simulators serve only "target-model": the alias
-// gets their 404 whether or not the client sends the header.
+// gets their 404 whether or not the client sends the header. A pool backend's modelNameOverride, applied
+// after the EPP's pick, does reach them as target-model.
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src-host/cli/run.js";
 import { GATEWAY, poolWithEpp, runManifests, vllmSims } from "./manifests.js";
@@ -19,6 +21,8 @@ spec:
   rules:
   - matches: [{ headers: [{ type: Exact, name: x-ai-eg-model, value: alias-model }] }]
     backendRefs: [{ name: rewrite-pool, group: inference.networking.k8s.io, kind: InferencePool }]
+  - matches: [{ headers: [{ type: Exact, name: x-ai-eg-model, value: public-name }] }]
+    backendRefs: [{ name: rewrite-pool, group: inference.networking.k8s.io, kind: InferencePool, modelNameOverride: target-model }]
 `;
 
 let gw: RunningGateway;
@@ -46,4 +50,14 @@ describe("x-gateway-model-name-rewrite from a client", () => {
       expect(((await res.json()) as { message: string }).message).toBe("The model `alias-model` does not exist.");
     });
   }
+});
+
+describe("modelNameOverride on an InferencePool backend (Envoy AI Gateway v1.1.0 processor_impl.go SetBackend)", () => {
+  it("the pool's pick serves the override: the simulator, which knows only target-model, answers", async () => {
+    const a = gw.gateway.listenerAddress;
+    const client = new OpenAI({ baseURL: `http://${a.address}:${a.port}/v1`, apiKey: "unused", maxRetries: 0 });
+    const r = await client.chat.completions.create({ model: "public-name", messages: [{ role: "user", content: "hello" }], max_tokens: 3 }).withResponse();
+    expect(r.response.headers.get("x-inference-pod")).toMatch(/^rewrite-vllm-[01]$/);
+    expect(r.data.model).toBe("target-model");
+  });
 });

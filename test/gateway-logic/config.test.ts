@@ -65,7 +65,7 @@ describe("plugin configuration", () => {
           name: b.name,
           kind: b.kind === "InferencePool" ? 1 : 0,
           weight: b.weight,
-          modelNameOverride: b.kind === "InferencePool" ? "" : b.modelNameOverride,
+          modelNameOverride: b.modelNameOverride,
           pool: b.kind === "InferencePool" ? b.name : null,
         })),
       })),
@@ -119,6 +119,10 @@ describe("plugin configuration", () => {
     ["allowModeOverride not bool", (c) => (c.pools[0].allowModeOverride = "false"), "pools[0].allowModeOverride: must be a boolean, got string"],
     ["empty model id", (c) => (c.models[0].id = ""), "models[0].id: must not be empty"],
     ["negative created", (c) => (c.models[0].created = -5), "models[0].created: must be >= 0"],
+    ["rule host name in upper case", (c) => (c.rules[0].hostnames = ["Api.example.com"]), 'rules[0].hostnames[0]: must be a lower-case host name or "*." and one, got "Api.example.com"'],
+    ["bare wildcard host name", (c) => (c.rules[0].hostnames = ["*"]), 'rules[0].hostnames[0]: must be a lower-case host name'],
+    ["inner wildcard", (c) => (c.models[0].hostnames = ["a.*.com"]), 'models[0].hostnames[0]: must be a lower-case host name'],
+    ["host names not strings", (c) => (c.models[0].hostnames = [1]), "models[0].hostnames[0]: must be a string, got number"],
   ];
   for (const [name, mutate, message] of invalid) {
     it(`rejects: ${name}`, () => {
@@ -197,6 +201,92 @@ describe("/v1/models", () => {
     expect(loadConfig(m, { ...sampleConfig(), models: [] })).toBeNull();
     m.exports.modelsBody();
     expect(m.result()).toBe('{"data":[],"object":"list"}');
+  });
+});
+
+describe("backend credentials (BackendSecurityPolicy) from the VM's environment", () => {
+  const KEY = "sk-logic-77";
+  function withCredential(credential: string, env: string): ReturnType<typeof sampleConfig> {
+    const c = sampleConfig();
+    Object.assign(c.rules[1]!.backends[0]!, { credential, credentialEnv: env });
+    return c;
+  }
+  function credentialOf(): string | undefined {
+    m.exports.configDump();
+    return JSON.parse(m.result()).rules[1].backends[0].credential;
+  }
+
+  it("APIKey: Authorization: Bearer with the trimmed key; AnthropicAPIKey: x-api-key", () => {
+    expect(loadConfig(m, withCredential("APIKey", "K"), { K: `  ${KEY}\t` })).toBeNull();
+    expect(credentialOf()).toBe(`authorization: Bearer ${KEY}`);
+    expect(loadConfig(m, withCredential("AnthropicAPIKey", "K"), { K: KEY })).toBeNull();
+    expect(credentialOf()).toBe(`x-api-key: ${KEY}`);
+    expect(loadConfig(m, sampleConfig(), { K: KEY })).toBeNull();
+    expect(credentialOf()).toBeUndefined();
+  });
+
+  const refused: Array<[string, string, string, Record<string, string>, string]> = [
+    ["a variable the VM lacks", "APIKey", "K", {}, 'rules[1].backends[0].credentialEnv: "K" is not in the VM\'s environment'],
+    ["an empty key", "APIKey", "K", { K: "  " }, 'rules[1].backends[0].credentialEnv: "K" must hold a key without control characters'],
+    ["a key with a control character", "APIKey", "K", { K: `${KEY}\u0001x` }, '"K" must hold a key without control characters'],
+    ["no variable named", "APIKey", "", { K: KEY }, "rules[1].backends[0].credentialEnv: must name an environment variable"],
+    ["an unknown type", "Basic", "K", { K: KEY }, 'rules[1].backends[0].credential: must be "APIKey" or "AnthropicAPIKey", got "Basic"'],
+  ];
+  for (const [name, type, env, vars, message] of refused) {
+    it(`refuses ${name}, without showing the key`, () => {
+      const err = loadConfig(m, withCredential(type, env), vars);
+      expect(err).toContain(message);
+      expect(err).not.toContain(KEY);
+    });
+  }
+});
+
+describe("/v1/models by Host (internal/extproc/models_processor.go, Envoy AI Gateway v1.1.0)", () => {
+  function listFor(authority: string | null): string[] {
+    const [p, l] = m.put(authority ?? "");
+    try {
+      m.exports.modelsBody(p, l, authority === null ? 0 : 1);
+      return (JSON.parse(m.result()) as { data: Array<{ id: string }> }).data.map((d) => d.id);
+    } finally {
+      m.free(p);
+    }
+  }
+
+  /** models_processor.go's selectModelsForHost over our models (hostnames absent = unscoped), as an oracle. */
+  function expected(models: Array<{ id: string; hostnames?: string[] }>, authority: string | null): string[] {
+    const host = (authority ?? "").replace(/:[0-9]*$/, "").toLowerCase();
+    const hosts = [...new Set(models.flatMap((x) => x.hostnames ?? []))];
+    const unscoped = models.filter((x) => !x.hostnames?.length).map((x) => x.id);
+    if (host === "" || hosts.length === 0) return models.map((x) => x.id);
+    const of = (h: string) => [...models.filter((x) => x.hostnames?.includes(h)).map((x) => x.id), ...unscoped];
+    if (hosts.includes(host)) return of(host);
+    let best: string | undefined;
+    for (const pattern of hosts) {
+      if (!pattern.startsWith("*.")) continue;
+      const suffix = pattern.slice(2);
+      if (!host.endsWith(`.${suffix}`) || host.slice(0, -suffix.length - 1).includes(".")) continue;
+      if (best === undefined || suffix.length > best.length - 2) best = pattern;
+    }
+    return best ? of(best) : unscoped;
+  }
+
+  it("agrees with models_processor.go on random host names and configurations", () => {
+    const g = new Gen(rng(7));
+    const rnd = (n: number) => g.int(n);
+    const labels = ["a", "b", "api", "x1", "example", "com"];
+    const name = (n: number) => Array.from({ length: n }, () => labels[rnd(labels.length)]).join(".");
+    for (let round = 0; round < 200; round++) {
+      const models = Array.from({ length: 1 + rnd(5) }, (_, i) => {
+        const hostnames = Array.from({ length: rnd(3) }, () => (rnd(2) ? `*.${name(1 + rnd(2))}` : name(1 + rnd(3))));
+        return hostnames.length ? { id: `m${i}`, ownedBy: "", created: 0, hostnames: [...new Set(hostnames)] } : { id: `m${i}`, ownedBy: "", created: 0 };
+      });
+      expect(loadConfig(m, { ...sampleConfig(), models })).toBeNull();
+      for (let q = 0; q < 10; q++) {
+        const base = name(1 + rnd(4));
+        const authority = rnd(8) === 0 ? null : rnd(3) === 0 ? `${base.toUpperCase()}:${rnd(9000)}` : base;
+        expect(listFor(authority), `${JSON.stringify(models)} for ${authority}`).toEqual(expected(models, authority));
+      }
+    }
   });
 });
 

@@ -9,7 +9,7 @@ export function sampleConfig(): PluginConfig {
       {
         route: "default/llm-d-route", index: 0,
         matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "meta-llama/Llama-3.1-8B-Instruct" }] }],
-        backends: [{ name: "default/vllm-llama3-8b-instruct", kind: "InferencePool", weight: 1, modelNameOverride: "ignored-for-pools" }],
+        backends: [{ name: "default/vllm-llama3-8b-instruct", kind: "InferencePool", weight: 1, modelNameOverride: "after-the-pick" }],
       },
       {
         route: "default/llm-d-route", index: 1,
@@ -56,11 +56,14 @@ export function sampleConfig(): PluginConfig {
   };
 }
 
-export function loadConfig(mod: LogicModule, config: unknown): string | null {
+/** Loads a configuration into the module with `env` as the VM's environment; null, or the error. */
+export function loadConfig(mod: LogicModule, config: unknown, env: Record<string, string> = {}): string | null {
   const [p, l] = mod.put(typeof config === "string" || config instanceof Uint8Array ? config : JSON.stringify(config));
+  const [ep, el] = mod.put(Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n"));
   try {
-    return mod.exports.loadConfig(p, l) === 0 ? null : mod.result();
+    return mod.exports.loadConfig(p, l, ep, el) === 0 ? null : mod.result();
   } finally {
     mod.free(p);
+    mod.free(ep);
   }
 }

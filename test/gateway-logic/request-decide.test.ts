@@ -169,6 +169,7 @@ describe("on the request body", () => {
 
   it("sends pools the client's model whatever their modelNameOverride", () => {
     const d = onBody("/v1/completions", '{"model":"meta-llama/Llama-3.1-8B-Instruct","prompt":"x"}');
+    // The pool's modelNameOverride waits for the EPP's pick: the EPP gets the client's body.
     expect(d).toMatchObject({ reply: null, backend: "default/vllm-llama3-8b-instruct", upstreamModel: "meta-llama/Llama-3.1-8B-Instruct", body: null });
   });
 
@@ -272,5 +273,43 @@ describe("body rewrites keep every other byte", () => {
     const body = `{"messages":[{"role":"user","content":"${content}"}],"model":"m","stream":true}`;
     const out = rewrite(body, "override", true)!;
     expect(out).toBe(`{"messages":[{"role":"user","content":"${content}"}],"model":"override","stream":true,"stream_options":{"include_usage":true}}`);
+  });
+});
+
+describe("rules limited to host names (Gateway API hostname precedence)", () => {
+  const rule = (route: string, model: string, backend: string, hostnames?: string[]) => ({
+    route, index: 0,
+    matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: model }] }],
+    backends: [{ name: backend, kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }],
+    ...(hostnames ? { hostnames } : {}),
+  });
+  const chat = (model: string, authority?: string) =>
+    onBody("/v1/chat/completions", `{"model":"${model}",${MSGS}}`, authority === undefined ? {} : { ":authority": authority });
+
+  it("ranks an exact host name, then the longest wildcard, then rules for every host; others do not match", () => {
+    const config = {
+      ...sampleConfig(),
+      rules: [
+        rule("default/any", "m", "default/any"),
+        rule("default/wild", "m", "default/wild", ["*.example.com"]),
+        rule("default/deeper", "m", "default/deeper", ["*.api.example.com"]),
+        rule("default/exact", "m", "default/exact", ["other.test", "api.example.com"]),
+        rule("default/scoped-only", "s", "default/scoped-only", ["api.example.com"]),
+      ],
+    };
+    expect(loadConfig(m, config)).toBeNull();
+    try {
+      expect(chat("m", "api.example.com").backend).toBe("default/exact");
+      expect(chat("m", "API.Example.com:443").backend).toBe("default/exact");
+      expect(chat("m", "v1.api.example.com").backend).toBe("default/deeper");
+      expect(chat("m", "a.b.example.com").backend).toBe("default/wild");
+      expect(chat("m", "example.com").backend).toBe("default/any");
+      expect(chat("m").backend).toBe("default/any");
+      expect(chat("s", "api.example.com").backend).toBe("default/scoped-only");
+      expect(chat("s", "www.example.com").reply?.body).toBe(NO_ROUTE);
+      expect(chat("s").reply?.status).toBe(404);
+    } finally {
+      expect(loadConfig(m, sampleConfig())).toBeNull();
+    }
   });
 });

@@ -1,6 +1,6 @@
 // The request path of the filter as two decisions, free of any proxy-wasm call so that the glue stays thin:
 //
-//   on request headers:  decideOnHeaders(config, path, contentLength)
+//   on request headers:  decideOnHeaders(config, path, contentLength, authority)
 //       reply set  → send it (404 unsupported path, 200 /v1/models, 413) and stop
 //       else       → buffer the body (StopIteration), checking bodyTooLarge() as chunks arrive
 //   on the full body:    decideOnBody(config, endpoint, path, ptr, len, headers, random, forceIncludeUsage, facts)
@@ -11,7 +11,7 @@
 // Envoy AI Gateway routes on the body's model and only then applies the chosen backend's
 // modelNameOverride to the body and to x-ai-eg-model; `model` and `upstreamModel` keep both.
 
-import { Backend, GatewayConfig, Rule } from "../config";
+import { Backend, BackendKind, GatewayConfig, Rule } from "../config";
 import { MODEL_HEADER } from "../plugin-config";
 import {
   badRequest, CONTENT_TYPE_JSON, LocalReply, malformedRequest, noBackendAvailable, noMatchingRoute, payloadTooLarge, unsupportedPath,
@@ -30,12 +30,12 @@ export class HeadersDecision {
   ) {}
 }
 
-/** `contentLength` < 0 when the request has none (chunked). */
-export function decideOnHeaders(config: GatewayConfig, path: string, contentLength: i64): HeadersDecision {
+/** `contentLength` < 0 when the request has none (chunked); `authority` scopes /v1/models. */
+export function decideOnHeaders(config: GatewayConfig, path: string, contentLength: i64, authority: string | null = null): HeadersDecision {
   const endpoint = endpointOf(path);
   if (endpoint == Endpoint.Unsupported) return new HeadersDecision(endpoint, unsupportedPath(stripQuery(path)));
   if (endpoint == Endpoint.Models) {
-    return new HeadersDecision(endpoint, new LocalReply(200, CONTENT_TYPE_JSON, config.modelsBody));
+    return new HeadersDecision(endpoint, new LocalReply(200, CONTENT_TYPE_JSON, config.modelsListing.bodyFor(authority)));
   }
   return new HeadersDecision(endpoint, bodyTooLarge(config, contentLength));
 }
@@ -113,7 +113,9 @@ export function decideOnBody(config: GatewayConfig, endpoint: Endpoint, path: st
     return d;
   }
   d.backend = backend;
-  const overrideModel = backend.modelNameOverride;
+  // A pool's override waits for its EPP's pick (Envoy AI Gateway v1.1.0 internal/extproc/processor_impl.go
+  // SetBackend, in the upstream filter): the EPP sees the client's model.
+  const overrideModel = backend.kind == BackendKind.InferencePool ? "" : backend.modelNameOverride;
   if (overrideModel.length > 0) d.upstreamModel = overrideModel;
   if (multipart) {
     // The form field's value is replaced as it is (no JSON quoting); the rest of the body stays as it came.

@@ -1,8 +1,12 @@
 // Rule matching and backend choice, as Envoy does it for the HTTPRoute an AIGatewayRoute generates: the
 // first rule (in configuration order) whose header matches fit wins, and one of its backends is picked by
 // weight (weighted_clusters: a random number scaled to the total weight; weight 0 is never picked).
+// Rules limited to host names rank by Gateway API hostname precedence before that order: an exact host
+// name (longer first), then a "*." wildcard (longer first), then rules for every host — the order of the
+// routes the builder generates for them, so that the route Envoy picks is the rule's.
 
 import { Backend, GatewayConfig, HeaderMatcher, Rule } from "../config";
+import { requestHost, wildcardCovers } from "./host";
 
 /** Request headers as the rules see them; names are asked in lowercase. null = header absent. */
 export abstract class HeaderSource {
@@ -27,11 +31,41 @@ export class HeaderOverlay extends HeaderSource {
 /** The first rule whose matches fit the headers, or null (Envoy AI Gateway's 404 "No matching route"). */
 export function findRule(config: GatewayConfig, headers: HeaderSource): Rule | null {
   const rules = config.rules;
+  if (!config.hostScoped) {
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i];
+      if (ruleMatches(rule, headers)) return rule;
+    }
+    return null;
+  }
+  const host = requestHost(headers.get(":authority"));
+  let best: Rule | null = null;
+  let bestRank: i32 = -1;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
-    if (ruleMatches(rule, headers)) return rule;
+    const rank = hostRank(rule.hostnames, host);
+    if (rank > bestRank && ruleMatches(rule, headers)) {
+      best = rule;
+      bestRank = rank;
+    }
   }
-  return null;
+  return best;
+}
+
+const EXACT_HOST_RANK: i32 = 0x10000;
+
+/** -1: the rule does not serve this host; 0: it serves every host; higher: a more specific host name. */
+export function hostRank(hostnames: Array<string>, host: string): i32 {
+  if (hostnames.length == 0) return 0;
+  let rank: i32 = -1;
+  for (let i = 0; i < hostnames.length; i++) {
+    const h = hostnames[i];
+    let r: i32 = -1;
+    if (h == host) r = EXACT_HOST_RANK + h.length;
+    else if (h.startsWith("*.") && wildcardCovers(h, host, false)) r = h.length;
+    if (r > rank) rank = r;
+  }
+  return rank;
 }
 
 /** No matches = matches everything; otherwise any match whose header conditions all hold. */
