@@ -39,7 +39,8 @@ import { TokenConfig } from "./tokens/config";
 import { costValue, exportValue } from "./tokens/costs";
 import { OutputLimit, estimateUsage, requestedOutputTokens } from "./tokens/estimate";
 import { BudgetStore, recentOutput, recordOutput } from "./tokens/local-budget";
-import { ANY_HOST, xdsRouteName } from "./tokens/route-key";
+import { xdsRouteName } from "./tokens/route-key";
+import { requestHost } from "./request/host";
 import { UsageTracker } from "./tokens/usage-tracker";
 import {
   GlobalCheck, RLS_METHOD, RLS_SERVICE, RateLimitAnswer, anyHits, applicableGlobalRules, decodeRateLimitResponse,
@@ -504,7 +505,7 @@ export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHand
     if (outputLimit != null) {
       // The xDS route the request was decided for: unshared budgets count per route (tokens/route-key.ts).
       const rule = d.rule!;
-      const xdsRoute = xdsRouteName(rule, firstMatch(rule, REQUEST_HEADERS), ANY_HOST);
+      const xdsRoute = xdsRouteName(rule, firstMatch(rule, REQUEST_HEADERS), requestHost(REQUEST_HEADERS.get(":authority")));
       const requested = outputLimit.tokens;
       const estimate = estimateUsage(ESTIMATE, len, requested, requested >= 0 ? 0 : recentOutput(BUDGETS, d.upstreamModel));
       const admission = admit(BUDGETS, root.tokens, this.route, xdsRoute, d.upstreamModel, backend.name, REQUEST_HEADERS,

@@ -13,7 +13,10 @@ import { GatewayConfig, loadPluginConfig } from "../../assembly/gateway/config";
 import { RequestFacts, scanRequestBody, Span } from "../../assembly/gateway/request/body";
 import { endpointOf, endpointOperation } from "../../assembly/gateway/request/endpoint";
 import { BodyEdits, planRewrite } from "../../assembly/gateway/request/rewrite";
-import { HeaderSource, pickBackend } from "../../assembly/gateway/request/route";
+import { HeaderOverlay, HeaderSource, firstMatch, pickBackend } from "../../assembly/gateway/request/route";
+import { requestHost } from "../../assembly/gateway/request/host";
+import { MODEL_HEADER } from "../../assembly/gateway/plugin-config";
+import { xdsRouteName } from "../../assembly/gateway/tokens/route-key";
 import { bodyTooLarge, contentLength, decideOnBody, decideOnHeaders } from "../../assembly/gateway/request/decide";
 
 let result: ArrayBuffer = new ArrayBuffer(0);
@@ -280,13 +283,19 @@ class JsonHeaders extends HeaderSource {
 export function decideBody(pathPtr: usize, pathLen: usize, ptr: usize, len: usize, hPtr: usize, hLen: usize,
   random: f64, forceUsage: i32): i32 {
   const path = str(pathPtr, pathLen);
-  const d = decideOnBody(config!, endpointOf(path), path, ptr, len, new JsonHeaders(hPtr, hLen), random, forceUsage != 0, facts);
+  const headers = new JsonHeaders(hPtr, hLen);
+  const d = decideOnBody(config!, endpointOf(path), path, ptr, len, headers, random, forceUsage != 0, facts);
   const edits = d.edits;
+  // As the filter names the counter of an unshared rate limit rule, once x-ai-eg-model is set.
+  const rule = d.rule;
+  const xdsRoute = rule != null
+    ? jsonQuote(xdsRouteName(rule, firstMatch(rule, new HeaderOverlay(MODEL_HEADER, d.model, headers)), requestHost(headers.get(":authority"))))
+    : "null";
   const body = edits != null ? editedBody(edits, ptr, len) : null;
   return setResult('{"reply":' + replyJson(d.reply) + ',"model":' + jsonQuote(d.model) + ',"upstreamModel":' +
     jsonQuote(d.upstreamModel) + ',"rule":' + (d.rule != null ? jsonQuote(d.rule!.name) : "null") + ',"backend":' +
     (d.backend != null ? jsonQuote(d.backend!.name) : "null") + ',"body":' +
-    (body != null ? jsonQuote(String.UTF8.decode(body)) : "null") + "}");
+    (body != null ? jsonQuote(String.UTF8.decode(body)) : "null") + ',"xdsRoute":' + xdsRoute + "}");
 }
 
 /** The backend picked in rule `index` of the loaded configuration for `random`, or "" for none. */

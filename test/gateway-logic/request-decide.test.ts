@@ -22,6 +22,8 @@ interface Decision {
   rule: string | null;
   backend: string | null;
   body: string | null;
+  /** The xDS route an unshared rate limit rule counts under (tokens/route-key.ts). */
+  xdsRoute: string | null;
 }
 
 const NO_ROUTE = "No matching route found. It is likely because the model specified in your request is not configured in the Gateway.";
@@ -154,7 +156,8 @@ describe("on the request body", () => {
     const body = `{${MSGS},"model":"some-cool-self-hosted-model"}`;
     let d = onBody("/v1/chat/completions", body);
     expect(d).toEqual({ reply: null, model: "some-cool-self-hosted-model", upstreamModel: "some-cool-self-hosted-model",
-      rule: "default/llm-d-route/rule/1", backend: "default/envoy-ai-gateway-basic-testupstream", body: null });
+      rule: "default/llm-d-route/rule/1", backend: "default/envoy-ai-gateway-basic-testupstream", body: null,
+      xdsRoute: "httproute/default/llm-d-route/rule/1/match/0/*" });
     d = onBody("/v1/chat/completions", body, { "x-ai-eg-model": "meta-llama/Llama-3.1-8B-Instruct" });
     expect(d.backend).toBe("default/envoy-ai-gateway-basic-testupstream");
     d = onBody("/v1/chat/completions", `{"model":"other",${MSGS}}`, { "x-ai-eg-model": "some-cool-self-hosted-model" });
@@ -308,6 +311,12 @@ describe("rules limited to host names (Gateway API hostname precedence)", () => 
       expect(chat("s", "api.example.com").backend).toBe("default/scoped-only");
       expect(chat("s", "www.example.com").reply?.body).toBe(NO_ROUTE);
       expect(chat("s").reply?.status).toBe(404);
+      // Token budgets count per xDS route: each host name of a rule is a route of its own (Envoy Gateway v1.8).
+      expect(chat("m", "API.Example.com:443").xdsRoute).toBe("httproute/default/exact/rule/0/match/0/api_example_com");
+      expect(chat("m", "other.test").xdsRoute).toBe("httproute/default/exact/rule/0/match/0/other_test");
+      expect(chat("m", "a.b.example.com").xdsRoute).toBe("httproute/default/wild/rule/0/match/0/*_example_com");
+      expect(chat("m", "example.com").xdsRoute).toBe("httproute/default/any/rule/0/match/0/*");
+      expect(chat("s", "www.example.com").xdsRoute).toBeNull();
     } finally {
       expect(loadConfig(m, sampleConfig())).toBeNull();
     }

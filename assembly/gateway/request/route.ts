@@ -57,15 +57,27 @@ const EXACT_HOST_RANK: i32 = 0x10000;
 /** -1: the rule does not serve this host; 0: it serves every host; higher: a more specific host name. */
 export function hostRank(hostnames: Array<string>, host: string): i32 {
   if (hostnames.length == 0) return 0;
-  let rank: i32 = -1;
+  const i = servingHostname(hostnames, host);
+  if (i < 0) return -1;
+  const h = hostnames[i];
+  return h == host ? EXACT_HOST_RANK + h.length : h.length;
+}
+
+/** Which of `hostnames` serves `host`: the exact one, else the longest wildcard covering it; -1 if none. */
+export function servingHostname(hostnames: Array<string>, host: string): i32 {
+  let best: i32 = -1;
+  let bestRank: i32 = -1;
   for (let i = 0; i < hostnames.length; i++) {
     const h = hostnames[i];
     let r: i32 = -1;
     if (h == host) r = EXACT_HOST_RANK + h.length;
     else if (h.startsWith("*.") && wildcardCovers(h, host, false)) r = h.length;
-    if (r > rank) rank = r;
+    if (r > bestRank) {
+      best = i;
+      bestRank = r;
+    }
   }
-  return rank;
+  return best;
 }
 
 /** No matches = matches everything; otherwise any match whose header conditions all hold. */

@@ -7,15 +7,18 @@
 // rule and match itself (request/route.ts), so it names the route from that decision.
 
 import { Rule } from "../config";
+import { servingHostname } from "../request/route";
 import { RateLimitRule } from "./config";
 
 /** The hostname part of a route that names no hostname. */
 export const ANY_HOST = "*";
 
-/** The xDS route of `rule` for its match `match`, served under `host` (a route hostname, or ANY_HOST). */
+/** The xDS route of `rule` for its match `match`, served under the rule's hostname that serves `host`. */
 export function xdsRouteName(rule: Rule, match: i32, host: string): string {
+  const served = servingHostname(rule.hostnames, host);
+  const hostname = served < 0 ? ANY_HOST : rule.hostnames[served];
   return "httproute/" + rule.route + "/rule/" + rule.index.toString() + "/match/" + match.toString() + "/" +
-    host.replaceAll(".", "_");
+    hostname.replaceAll(".", "_");
 }
 
 /** The counter a rule charges for a request of `xdsRoute`: the rule's own when shared, else the route's. */
