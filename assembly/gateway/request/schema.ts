@@ -80,6 +80,8 @@ export class Schema {
   /** S_TAGGED: the discriminator's key and the values naming variants ("" = chosen by no tag, see parts). */
   tag: string = "";
   variants: Array<string> | null = null;
+  /** S_TAGGED: the variants (bits) a tag value names. */
+  taggedVariants: u32 = 0;
   /** S_CONTENT: the part schema (tagged), and per part variant the message variants it serves. */
   partRoles: StaticArray<u32> | null = null;
   /** S_CONTENT: message variants that accept null, and a single part object, as content. */
@@ -119,6 +121,7 @@ export function tagged(tag: string, variants: Array<string>, members: Array<Memb
   const s = scalar(S_TAGGED);
   s.tag = tag;
   s.variants = variants;
+  for (let i = 0; i < variants.length; i++) if (variants[i].length != 0) s.taggedVariants |= <u32>1 << i;
   s.members = members;
   s.nullOk = nullOk;
   return s;
@@ -423,6 +426,7 @@ const TAG_UNKNOWN: i32 = -2;
 function checkTagged(s: Schema, p: usize, end: usize, depth: i32): usize {
   const variants = s.variants!;
   const members = s.members!;
+  const all: u32 = variants.length >= 32 ? 0xffffffff : (<u32>1 << variants.length) - 1;
   let bad: u32 = 0;
   let errors: StaticArray<string> | null = null;
   let chosen = TAG_MISSING;
@@ -459,7 +463,7 @@ function checkTagged(s: Schema, p: usize, end: usize, depth: i32): usize {
             if (p == 0) return 0;
           }
         }
-        const newlyBad = m.variants & ~accepted & ~bad;
+        const newlyBad = m.variants & all & ~accepted & ~bad;
         if (newlyBad != 0) {
           if (errors == null) errors = newErrors(variants.length);
           for (let i = 0; i < variants.length; i++) {
@@ -478,12 +482,9 @@ function checkTagged(s: Schema, p: usize, end: usize, depth: i32): usize {
       if (closed) break;
     }
   }
-  const all: u32 = variants.length >= 32 ? 0xffffffff : (<u32>1 << variants.length) - 1;
   let accepted = all & ~bad;
   // Variants chosen by the tag are accepted only when the tag names them; untagged ones ("") always compete.
-  for (let i = 0; i < variants.length; i++) {
-    if (unchecked(variants[i]).length != 0 && i != chosen) accepted &= ~(<u32>1 << i);
-  }
+  accepted &= ~s.taggedVariants | (chosen >= 0 ? <u32>1 << chosen : 0);
   taggedAccepted = accepted;
   taggedChosen = chosen;
   taggedErrors = errors;
