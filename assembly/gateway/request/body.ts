@@ -25,7 +25,7 @@ import {
 import { jsonStringEquals, jsonStringValue } from "../json/decode";
 import { Endpoint, endpointCanStream } from "./endpoint";
 import { requestSchema } from "./openai-schema";
-import { checkValue, clearSchemaError, findMember, Member, prefixPath, schemaFailed, schemaMessage, schemaPath } from "./schema";
+import { checkValue, clearSchemaError, findMember, prefixPath, Schema, schemaFailed, schemaMessage, schemaPath } from "./schema";
 
 /**
  * A value's position in the body: byte offsets [start, end) of the token, and its kind (KIND_*).
@@ -161,7 +161,7 @@ function syntaxError(facts: RequestFacts, ptr: usize): bool {
  * p at the top-level '{' (or at the end). Returns the position after the matching '}' or 0. Members named
  * by `schema` are type-checked on the way (schema.ts); a failed check returns 0 with schemaFailed set.
  */
-function scanTopObject(p: usize, end: usize, base: usize, facts: RequestFacts, schema: Array<Member> | null): usize {
+function scanTopObject(p: usize, end: usize, base: usize, facts: RequestFacts, schema: Schema | null): usize {
   if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
   p = skipJsonWs(p + 1, end);
   if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);

@@ -231,13 +231,18 @@ const RESPONSES: Array<Member> = [
   m("frequency_penalty", F32),
 ];
 
-/** The top-level members an endpoint's body is checked against, or null for none. */
-export function requestSchema(endpoint: Endpoint): Array<Member> | null {
+const CHAT_COMPLETIONS_OBJECT = object(CHAT_COMPLETIONS);
+const COMPLETIONS_OBJECT = object(COMPLETIONS);
+const EMBEDDINGS_OBJECT = object(EMBEDDINGS);
+const RESPONSES_OBJECT = object(RESPONSES);
+
+/** The top-level object schema an endpoint's body is checked against, or null for none. */
+export function requestSchema(endpoint: Endpoint): Schema | null {
   switch (endpoint) {
-    case Endpoint.ChatCompletions: return CHAT_COMPLETIONS;
-    case Endpoint.Completions: return COMPLETIONS;
-    case Endpoint.Embeddings: return EMBEDDINGS;
-    case Endpoint.Responses: return RESPONSES;
+    case Endpoint.ChatCompletions: return CHAT_COMPLETIONS_OBJECT;
+    case Endpoint.Completions: return COMPLETIONS_OBJECT;
+    case Endpoint.Embeddings: return EMBEDDINGS_OBJECT;
+    case Endpoint.Responses: return RESPONSES_OBJECT;
   }
   return null;
 }

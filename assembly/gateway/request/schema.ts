@@ -76,6 +76,8 @@ export class Schema {
   /** Whether JSON null is accepted (false for the union types whose UnmarshalJSON rejects it). */
   nullOk: bool = true;
   members: Array<Member> | null = null;
+  /** `members` by key length (mod 32), so that a lookup compares a few keys at most. */
+  byLength: StaticArray<Array<Member>> | null = null;
   elem: Schema | null = null;
   /** S_TAGGED: the discriminator's key and the values naming variants ("" = chosen by no tag, see parts). */
   tag: string = "";
@@ -99,8 +101,15 @@ export function scalar(kind: i32): Schema {
 }
 export function object(members: Array<Member>): Schema {
   const s = scalar(S_OBJECT);
-  s.members = members;
+  setMembers(s, members);
   return s;
+}
+function setMembers(s: Schema, members: Array<Member>): void {
+  s.members = members;
+  const byLength = new StaticArray<Array<Member>>(32);
+  for (let i = 0; i < 32; i++) byLength[i] = new Array<Member>();
+  for (let i = 0; i < members.length; i++) byLength[members[i].len & 31].push(members[i]);
+  s.byLength = byLength;
 }
 /** A schema of `kind` over `elem` (S_ARRAY, S_MAP, S_STRING_OR, S_CONTENT). */
 export function over(kind: i32, elem: Schema): Schema {
@@ -122,7 +131,7 @@ export function tagged(tag: string, variants: Array<string>, members: Array<Memb
   s.tag = tag;
   s.variants = variants;
   for (let i = 0; i < variants.length; i++) if (variants[i].length != 0) s.taggedVariants |= <u32>1 << i;
-  s.members = members;
+  setMembers(s, members);
   s.nullOk = nullOk;
   return s;
 }
@@ -161,16 +170,21 @@ export function articled(kind: i32): string {
   return (kind == KIND_ARRAY || kind == KIND_OBJECT ? "an " : "a ") + jsonKindName(kind);
 }
 
-/** The member of `members` named by the key token [ks, ke) (quotes included), or null. */
-export function findMember(members: Array<Member>, ks: usize, ke: usize, escaped: bool): Member | null {
-  const n = <i32>(ke - ks - 2);
-  for (let i = 0, c = members.length; i < c; i++) {
-    const m = unchecked(members[i]);
-    if (escaped) {
+/** The member of `s` (an object or tagged schema) named by the key token [ks, ke) (quotes included), or null. */
+export function findMember(s: Schema, ks: usize, ke: usize, escaped: bool): Member | null {
+  if (escaped) {
+    const members = s.members!;
+    for (let i = 0, c = members.length; i < c; i++) {
+      const m = unchecked(members[i]);
       if (jsonStringEquals(ks, ke, true, m.name)) return m;
-    } else if (m.len == n && memory.compare(ks + 1, changetype<usize>(m.bytes), <usize>n) == 0) {
-      return m;
     }
+    return null;
+  }
+  const n = <i32>(ke - ks - 2);
+  const bucket = unchecked(s.byLength![n & 31]);
+  for (let i = 0, c = bucket.length; i < c; i++) {
+    const m = unchecked(bucket[i]);
+    if (m.len == n && memory.compare(ks + 1, changetype<usize>(m.bytes), <usize>n) == 0) return m;
   }
   return null;
 }
@@ -246,6 +260,7 @@ export function checkValue(s: Schema, p: usize, end: usize, depth: i32): usize {
       if (kind != KIND_NUMBER) return failKind("a number", kind);
       const q = skipJsonNumber(p, end);
       if (q == 0) return 0;
+      if (fitsFloat32(p, q)) return q;
       const v = jsonNumberToF64(p, q);
       if (!isFinite(s.kind == S_F32 ? <f64><f32>v : v)) {
         return fail("must be a number within " + (s.kind == S_F32 ? "float32" : "float64") + " range");
@@ -289,6 +304,26 @@ export function checkValue(s: Schema, p: usize, end: usize, depth: i32): usize {
 const STRING = scalar(S_STRING);
 const INTEGER = scalar(S_INT);
 
+/**
+ * Whether a number token is surely within float32 range without parsing it: no exponent and at most 38
+ * integer digits (below 1e38). The usual temperature or top_p takes this path instead of parseFloat.
+ */
+function fitsFloat32(p: usize, q: usize): bool {
+  if (load<u8>(p) == 0x2d) p++;
+  let digits = 0;
+  for (; p < q; p++) {
+    const c = load<u8>(p);
+    if (c == 0x2e) break;
+    if (c == 0x65 || c == 0x45) return false;
+    digits++;
+  }
+  for (; p < q; p++) {
+    const c = load<u8>(p);
+    if (c == 0x65 || c == 0x45) return false;
+  }
+  return digits <= 38;
+}
+
 /** An integer literal that fits in an i64 (no fraction, no exponent). */
 function checkInteger(p: usize, end: usize): usize {
   const q = skipJsonNumber(p, end);
@@ -314,7 +349,7 @@ function checkObject(s: Schema, p: usize, end: usize, depth: i32): usize {
     p = key(p, end);
     if (p == 0) return 0;
     const ks = keyStart, ke = keyEnd, kesc = keyEscaped;
-    const m = elem == null ? findMember(s.members!, ks, ke, kesc) : null;
+    const m = elem == null ? findMember(s, ks, ke, kesc) : null;
     if (elem == null && m == null) {
       p = skipJsonValue(p, end, depth + 1);
     } else {
@@ -425,7 +460,6 @@ const TAG_UNKNOWN: i32 = -2;
  */
 function checkTagged(s: Schema, p: usize, end: usize, depth: i32): usize {
   const variants = s.variants!;
-  const members = s.members!;
   const all: u32 = variants.length >= 32 ? 0xffffffff : (<u32>1 << variants.length) - 1;
   let bad: u32 = 0;
   let errors: StaticArray<string> | null = null;
@@ -439,7 +473,7 @@ function checkTagged(s: Schema, p: usize, end: usize, depth: i32): usize {
       if (p == 0) return 0;
       const ks = keyStart, ke = keyEnd, kesc = keyEscaped;
       const vs = p;
-      const m = findMember(members, ks, ke, kesc);
+      const m = findMember(s, ks, ke, kesc);
       if (chosen == TAG_MISSING && jsonStringEquals(ks, ke, kesc, s.tag)) chosen = variantOf(variants, vs, end);
       if (m == null) {
         p = skipJsonValue(p, end, depth + 1);
