@@ -2,6 +2,8 @@
 // whitespace anywhere it is allowed, strings with every kind of escape (\uXXXX, surrogate pairs), raw
 // multi-byte UTF-8, numbers in every grammatical form — and a strict oracle built on JSON.parse.
 
+import { accepts, CHAT, parseJ } from "./openai-oracle.js";
+
 /** Small deterministic PRNG (mulberry32) so failures reproduce. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -181,6 +183,8 @@ export function expectedChat(bodyBytes: Uint8Array): { ok: boolean; model?: stri
   const so = v.stream_options;
   if (so !== undefined && so !== null && (typeof so !== "object" || Array.isArray(so))) return { ok: false };
   if (so && so.include_usage !== undefined && so.include_usage !== null && typeof so.include_usage !== "boolean") return { ok: false };
+  // Envoy AI Gateway's schema (messages, roles, every occurrence of a field), by openai-oracle.ts.
+  if (!accepts(parseJ(Buffer.from(bodyBytes).toString("utf8")), CHAT)) return { ok: false };
   return { ok: true, model: v.model };
 }
 
@@ -190,11 +194,18 @@ function modelName(g: Gen): string {
   return g.rand() < 0.85 ? t.replace(/[\u0000-\u001f\u007f]/g, "") || "m" : t;
 }
 
+/** A chat message: mostly a valid role and content, sometimes not. */
+function message(g: Gen): string {
+  const role = g.rand() < 0.9 ? g.pick(["user", "system", "assistant", "developer"]) : g.text(6);
+  const content = g.rand() < 0.9 ? g.quote(g.text()) : g.value(1);
+  return g.quote("role") + ":" + g.ws() + g.quote(role) + "," + g.quote("content") + ":" + g.ws() + content;
+}
+
 /** A chat completion request, mostly valid, with duplicate and nested `model` keys and odd stream options. */
 export function chatRequest(g: Gen): string {
   const extra = [
     g.quote("model") + g.ws() + ":" + g.ws() + (g.rand() < 0.9 ? g.quote(modelName(g)) : g.value(1)),
-    g.quote("messages") + ":" + g.ws() + (g.rand() < 0.9 ? "[" + g.object(2, []) + "]" : g.value(1)),
+    g.quote("messages") + ":" + g.ws() + (g.rand() < 0.9 ? "[" + (g.rand() < 0.6 ? "{" + message(g) + "}" : g.object(2, [message(g)])) + "]" : g.value(1)),
   ];
   if (g.rand() < 0.3) extra.push('"stream":' + g.pick(["true", "false", "null", '"true"', "1"]));
   if (g.rand() < 0.3) extra.push('"stream_options":' + g.pick(['{"include_usage":true}', "{}", "null", "[]", '{"include_usage":1}']));

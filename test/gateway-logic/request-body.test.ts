@@ -75,7 +75,7 @@ describe("model extraction", () => {
   }
 
   it("records spans, stream and stream_options", () => {
-    const body = '{"model":"m","messages":[1],"stream":true,"stream_options":{"a":1,"include_usage":false}}';
+    const body = '{"model":"m","messages":[{"role":"user"}],"stream":true,"stream_options":{"a":1,"include_usage":false}}';
     const f = scan(body);
     expect(f).toMatchObject({ ok: true, streaming: true, streamOptionsEmpty: false, objectClose: body.length - 1 });
     expect(slice(body, f.stream)).toBe("true");
@@ -85,13 +85,13 @@ describe("model extraction", () => {
   });
 
   it("keeps the last stream_options and what it holds", () => {
-    let f = scan('{"model":"m","messages":[1],"stream_options":{"include_usage":true},"stream_options":{}}');
+    let f = scan('{"model":"m","messages":[{"role":"user"}],"stream_options":{"include_usage":true},"stream_options":{}}');
     expect(f.includeUsage[0]).toBe(KIND.absent);
     expect(f.streamOptionsEmpty).toBe(true);
-    f = scan('{"model":"m","messages":[1],"stream_options":{"include_usage":true},"stream_options":null}');
+    f = scan('{"model":"m","messages":[{"role":"user"}],"stream_options":{"include_usage":true},"stream_options":null}');
     expect(f.includeUsage[0]).toBe(KIND.absent);
     expect(f.streamOptions[0]).toBe(KIND.null);
-    f = scan('{"model":"m","messages":[1],"stream_options":{"include_usage":true,"include_usage":false}}');
+    f = scan('{"model":"m","messages":[{"role":"user"}],"stream_options":{"include_usage":true,"include_usage":false}}');
     expect(f.includeUsage[0]).toBe(KIND.false);
   });
 
@@ -168,34 +168,34 @@ describe("field rules per endpoint", () => {
   };
   // [path, body, expected error or null]
   const table: Array<[string, string, string | null]> = [
-    [P.chat, '{"messages":[1]}', 'missing required field "model"'],
-    [P.chat, '{"model":null,"messages":[1]}', 'missing required field "model"'],
-    [P.chat, '{"model":42,"messages":[1]}', 'field "model" must be a string, got a number'],
-    [P.chat, '{"model":["m"],"messages":[1]}', 'field "model" must be a string, got an array'],
-    [P.chat, '{"model":{"id":"m"},"messages":[1]}', 'field "model" must be a string, got an object'],
-    [P.chat, '{"model":true,"messages":[1]}', 'field "model" must be a string, got a boolean'],
-    [P.chat, '{"model":"","messages":[1]}', 'field "model" must not be empty'],
-    [P.chat, '{"model":"a\\nb","messages":[1]}', 'field "model" must not contain control characters'],
-    [P.chat, '{"model":"a\\u0000","messages":[1]}', 'field "model" must not contain control characters'],
-    [P.chat, '{"model":"a\u007f","messages":[1]}', 'field "model" must not contain control characters'],
-    [P.chat, '{"model":"é\u007f","messages":[1]}', 'field "model" must not contain control characters'],
-    [P.chat, '{"model":"\u007fé","messages":[1]}', 'field "model" must not contain control characters'],
-    [P.chat, '{"model":"a\\t","messages":[1]}', 'field "model" must not contain control characters'],
-    [P.chat, '{"model":"m","messages":"hi"}', 'field "messages" must be a non-empty array, got a string'],
+    [P.chat, '{"messages":[{"role":"user"}]}', 'missing required field "model"'],
+    [P.chat, '{"model":null,"messages":[{"role":"user"}]}', 'missing required field "model"'],
+    [P.chat, '{"model":42,"messages":[{"role":"user"}]}', 'field "model" must be a string, got a number'],
+    [P.chat, '{"model":["m"],"messages":[{"role":"user"}]}', 'field "model" must be a string, got an array'],
+    [P.chat, '{"model":{"id":"m"},"messages":[{"role":"user"}]}', 'field "model" must be a string, got an object'],
+    [P.chat, '{"model":true,"messages":[{"role":"user"}]}', 'field "model" must be a string, got a boolean'],
+    [P.chat, '{"model":"","messages":[{"role":"user"}]}', 'field "model" must not be empty'],
+    [P.chat, '{"model":"a\\nb","messages":[{"role":"user"}]}', 'field "model" must not contain control characters'],
+    [P.chat, '{"model":"a\\u0000","messages":[{"role":"user"}]}', 'field "model" must not contain control characters'],
+    [P.chat, '{"model":"a\u007f","messages":[{"role":"user"}]}', 'field "model" must not contain control characters'],
+    [P.chat, '{"model":"é\u007f","messages":[{"role":"user"}]}', 'field "model" must not contain control characters'],
+    [P.chat, '{"model":"\u007fé","messages":[{"role":"user"}]}', 'field "model" must not contain control characters'],
+    [P.chat, '{"model":"a\\t","messages":[{"role":"user"}]}', 'field "model" must not contain control characters'],
+    [P.chat, '{"model":"m","messages":"hi"}', 'field "messages" must be an array, got a string'],
     [P.chat, '{"model":"m","messages":[]}', 'field "messages" must be a non-empty array, got an empty array'],
     [P.chat, '{"model":"m","messages":[ \n ]}', 'field "messages" must be a non-empty array, got an empty array'],
     [P.chat, '{"model":"m"}', 'missing required field "messages"'],
     [P.chat, '{"model":"m","messages":null}', 'missing required field "messages"'],
-    [P.chat, '{"model":"m","messages":[1],"stream":"true"}', 'field "stream" must be a boolean, got a string'],
-    [P.chat, '{"model":"m","messages":[1],"stream":1}', 'field "stream" must be a boolean, got a number'],
-    [P.chat, '{"model":"m","messages":[1],"stream":null}', null],
-    [P.chat, '{"model":"m","messages":[1],"stream":false}', null],
-    [P.chat, '{"model":"m","messages":[1],"stream_options":[]}', 'field "stream_options" must be an object, got an array'],
-    [P.chat, '{"model":"m","messages":[1],"stream_options":true}', 'field "stream_options" must be an object, got a boolean'],
-    [P.chat, '{"model":"m","messages":[1],"stream_options":null}', null],
-    [P.chat, '{"model":"m","messages":[1],"stream_options":{"include_usage":"yes"}}', 'field "stream_options.include_usage" must be a boolean, got a string'],
-    [P.chat, '{"model":"m","messages":[1],"stream_options":{"include_usage":null}}', null],
-    [P.chat, '{"model":"m","messages":[1],"prompt":5,"input":{}}', null],
+    [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream":"true"}', 'field "stream" must be a boolean, got a string'],
+    [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream":1}', 'field "stream" must be a boolean, got a number'],
+    [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream":null}', null],
+    [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream":false}', null],
+    [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream_options":[]}', 'field "stream_options" must be an object, got an array'],
+    [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream_options":true}', 'field "stream_options" must be an object, got a boolean'],
+    [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream_options":null}', null],
+    [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream_options":{"include_usage":"yes"}}', 'field "stream_options.include_usage" must be a boolean, got a string'],
+    [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream_options":{"include_usage":null}}', null],
+    [P.chat, '{"model":"m","messages":[{"role":"user"}],"prompt":5,"input":{}}', null],
     [P.completions, '{"model":"m","prompt":"hi"}', null],
     [P.completions, '{"model":"m","prompt":[1,2,3]}', null],
     [P.completions, '{"model":"m","prompt":[]}', null],
@@ -206,7 +206,8 @@ describe("field rules per endpoint", () => {
     [P.embeddings, '{"model":"m","input":"hi"}', null],
     [P.embeddings, '{"model":"m","input":["a","b"]}', null],
     [P.embeddings, '{"model":"m"}', 'missing required field "input"'],
-    [P.embeddings, '{"model":"m","input":{"text":"a"}}', 'field "input" must be a string or an array, got an object'],
+    [P.embeddings, '{"model":"m","input":{"text":"a"}}', 'field "input" must have a non-empty "content"'],
+    [P.embeddings, '{"model":"m","input":true}', 'field "input" must be a string, an object or an array, got a boolean'],
     [P.embeddings, '{"model":"m","input":"a","stream":"x"}', null],
     [P.embeddings, '{"input":"a"}', 'missing required field "model"'],
     [P.responses, '{"model":"m"}', null],
@@ -246,7 +247,8 @@ describe("against JSON.parse on generated requests", () => {
         expect(f.model, body).toBe(exp.model);
       }
     }
-    expect(ok).toBeGreaterThan(1500);
+    // About a third are valid: random duplicates of known keys are type-checked too, and often wrong.
+    expect(ok).toBeGreaterThan(900);
   });
 
   it("agrees on 3000 mutated chat requests", () => {

@@ -1,17 +1,20 @@
 // One pass over a buffered request body: validates the whole document (json/scan.ts) and, on the way,
-// records the top-level fields the gateway and the EPP rely on, then checks their types for the endpoint.
+// records the top-level fields the gateway and the EPP rely on and type-checks the members the endpoint's
+// schema names (schema.ts, openai-schema.ts: Envoy AI Gateway's OpenAI schema validation), then applies
+// the gateway's own field rules.
 //
 // Field rules (per endpoint, see FIELD RULES below): `model` a non-empty string without control characters
 // (it becomes a header value) everywhere; `messages` a non-empty array (chat); `prompt` a string or array
-// (completions; a string for images); `input` a string or array (embeddings; optional for responses; a
-// string for speech); `stream` a boolean and `stream_options` an object with a boolean `include_usage`
-// where the endpoint streams. `null` counts as absent for the optional fields, as it does in the OpenAI
-// API and Go's encoding/json.
+// (completions; a string for images); `input` (or `messages`, not both) for embeddings, a string or array
+// (optional for responses; a string for speech); `stream` a boolean and `stream_options` an object with a
+// boolean `include_usage` where the endpoint streams. `null` counts as absent for the optional fields, as
+// it does in the OpenAI API and Go's encoding/json.
 //
-// Keys are compared after unescaping ("mod\u0065l" is `model`) and exactly (Go's encoding/json would also
-// match "MODEL" case-insensitively; JSON.parse and Python do not, and neither do we). A key that appears
-// twice counts by its LAST occurrence, as in Go's encoding/json (which Envoy AI Gateway uses), JSON.parse
-// and Python: the value the upstream will read is the one we route on and rewrite.
+// Keys are compared after unescaping ("mod\u0065l" is `model`) and exactly, as Envoy AI Gateway v1.1.0's
+// decoder does (bytedance/sonic with CaseSensitive, internal/json/json.go). A key that appears twice counts
+// by its LAST occurrence, as in Go's decoders, JSON.parse and Python: the value the upstream will read is
+// the one we route on and rewrite (every occurrence is type-checked). A syntax error anywhere is reported
+// before a type error.
 
 import {
   jsonClearError, jsonErrorMessage, jsonFail, jsonKindAt, jsonKindName, jsonLastStringEscaped,
@@ -21,6 +24,8 @@ import {
 } from "../json/scan";
 import { jsonStringEquals, jsonStringValue } from "../json/decode";
 import { Endpoint, endpointCanStream } from "./endpoint";
+import { requestSchema } from "./openai-schema";
+import { checkValue, clearSchemaError, findMember, prefixPath, Schema, schemaFailed, schemaMessage, schemaPath } from "./schema";
 
 /**
  * A value's position in the body: byte offsets [start, end) of the token, and its kind (KIND_*).
@@ -120,6 +125,7 @@ export function scanRequestBody(endpoint: Endpoint, ptr: usize, len: usize, fact
   facts.reset();
   facts.bodyLength = <i32>len;
   jsonClearError();
+  clearSchemaError();
   const end = ptr + len;
   let p = skipJsonWs(ptr, end);
   if (p < end && load<u8>(p) != 0x7b) {
@@ -134,13 +140,15 @@ export function scanRequestBody(endpoint: Endpoint, ptr: usize, len: usize, fact
     facts.error = "request body must be a JSON object, got " + jsonKindName(jsonKindAt(p, end));
     return false;
   }
-  p = scanTopObject(p, end, ptr, facts);
+  p = scanTopObject(p, end, ptr, facts, requestSchema(endpoint));
   if (p == 0) return syntaxError(facts, ptr);
   p = skipJsonWs(p, end);
   if (p != end) {
     jsonFail(JSON_TRAILING_DATA, p);
     return syntaxError(facts, ptr);
   }
+  // A type error found on the way (a syntax error anywhere takes precedence, as in Go's decoders).
+  if (facts.error.length != 0) return false;
   return checkFields(endpoint, ptr, facts);
 }
 
@@ -149,8 +157,11 @@ function syntaxError(facts: RequestFacts, ptr: usize): bool {
   return false;
 }
 
-/** p at the top-level '{' (or at the end). Returns the position after the matching '}' or 0. */
-function scanTopObject(p: usize, end: usize, base: usize, facts: RequestFacts): usize {
+/**
+ * p at the top-level '{' (or at the end). Returns the position after the matching '}' or 0. Members named
+ * by `schema` are type-checked on the way (schema.ts); a failed check returns 0 with schemaFailed set.
+ */
+function scanTopObject(p: usize, end: usize, base: usize, facts: RequestFacts, schema: Schema | null): usize {
   if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
   p = skipJsonWs(p + 1, end);
   if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
@@ -164,15 +175,28 @@ function scanTopObject(p: usize, end: usize, base: usize, facts: RequestFacts): 
     const ks = p;
     p = skipJsonString(p, end);
     if (p == 0) return 0;
-    const key = classifyKey(ks, p, jsonLastStringEscaped());
+    const ke = p;
+    const keyEscaped = jsonLastStringEscaped();
+    const key = classifyKey(ks, ke, keyEscaped);
     p = skipJsonWs(p, end);
     if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
     if (load<u8>(p) != 0x3a) return jsonFail(JSON_EXPECTED_COLON, p);
     p = skipJsonWs(p + 1, end);
     const vs = p;
     const kind = jsonKindAt(p, end);
+    const member = schema != null ? findMember(schema, ks, ke, keyEscaped) : null;
     if (key == KEY_STREAM_OPTIONS && kind == KIND_OBJECT) {
       p = scanStreamOptions(p, end, base, facts);
+    } else if (member != null) {
+      p = checkValue(member.schema, p, end, 1);
+      if (p == 0 && schemaFailed) {
+        // Keep the first type error and go on (re-reading this value, on the error path only), so that a
+        // syntax error later in the body is the one reported.
+        prefixPath(member.name);
+        if (facts.error.length == 0) facts.error = 'field "' + schemaPath + '" ' + schemaMessage;
+        clearSchemaError();
+        p = skipJsonValue(vs, end, 1);
+      }
     } else {
       p = skipJsonValue(p, end, 1);
     }
@@ -329,9 +353,15 @@ function checkFields(endpoint: Endpoint, base: usize, facts: RequestFacts): bool
     case Endpoint.Completions:
       if (!requireStringOrArray(facts, facts.prompt, "prompt")) return false;
       break;
-    case Endpoint.Embeddings:
-      if (!requireStringOrArray(facts, facts.input, "input")) return false;
+    case Endpoint.Embeddings: {
+      // Envoy AI Gateway v1.1.0 (EmbeddingRequest.UnmarshalJSON) takes `input` or chat-style `messages`,
+      // never both; the schema pass has checked their types.
+      const i = facts.input;
+      const hasMessages = facts.messages.present;
+      if (i.present && hasMessages) return fieldError(facts, 'fields "input" and "messages" must not both be present');
+      if (!hasMessages && (!i.present || i.kind == KIND_NULL)) return fieldError(facts, 'missing required field "input"');
       break;
+    }
     case Endpoint.Responses:
     case Endpoint.ResponsesInputTokens: {
       const i = facts.input;

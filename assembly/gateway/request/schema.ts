@@ -1,0 +1,714 @@
+// Type checks of request fields against a schema table, made while the body is scanned (body.ts calls
+// checkValue for each top-level member its endpoint's table names): no second parse, no allocation unless
+// a check fails. The tables live in openai-schema.ts.
+//
+// The rules are those of the decoder Envoy AI Gateway v1.1.0 runs over the body (internal/json/json.go:
+// bytedance/sonic with CaseSensitive, following encoding/json's type rules; internal/apischema/openai):
+// - keys match exactly (case-sensitively); unknown keys are skipped (they pass through unchanged);
+// - JSON null is accepted wherever the Go type is a plain or pointer field (it decodes to the zero value);
+//   types with their own UnmarshalJSON see the null and may reject it (`nullOk` says which);
+// - integer fields (Go int/int64) take only integer literals in range: strconv.ParseInt rejects 1.5, 1e2
+//   and 1.0 alike; float fields reject numbers outside float64 (or float32) range, as strconv.ParseFloat;
+// - every occurrence of a duplicate key is decoded, so each one must have the right type;
+// - a union dispatched on a discriminator (message `role`, content part `type`) reads it with gjson,
+//   whose lookup takes the FIRST occurrence; fields that the chosen variant does not declare are unknown to
+//   it and pass. Since the discriminator may come after the other fields, a tagged object checks each
+//   member against every variant that declares it and decides at its closing brace.
+//
+// On a failed check, functions return 0 with `schemaFailed` set and the error in `schemaMessage` at
+// `schemaPath` (relative, built by prefixing as the recursion unwinds). A return of 0 without
+// `schemaFailed` is a JSON syntax error (scan.ts's jsonError). Recursion follows the schema's depth
+// (bounded by the tables), never the document's: values the schema does not describe are skipped.
+
+import {
+  jsonFail, jsonKindAt, jsonKindName, jsonLastStringEscaped, skipJsonNumber, skipJsonString, skipJsonValue,
+  skipJsonWs, JSON_EXPECTED_COLON, JSON_EXPECTED_COMMA_OR_END, JSON_EXPECTED_KEY, JSON_UNEXPECTED_END,
+  KIND_ARRAY, KIND_FALSE, KIND_INVALID, KIND_NULL, KIND_NUMBER, KIND_OBJECT, KIND_STRING, KIND_TRUE,
+} from "../json/scan";
+import { jsonNumberOk, jsonNumberToF64, jsonNumberToI64, jsonStringEquals, jsonStringValue } from "../json/decode";
+
+export const S_ANY: i32 = 0;
+export const S_STRING: i32 = 1;
+export const S_BOOL: i32 = 2;
+/** Go int / int64. */
+export const S_INT: i32 = 3;
+export const S_F64: i32 = 4;
+export const S_F32: i32 = 5;
+/** An object with the members of `members`; others skipped. */
+export const S_OBJECT: i32 = 6;
+/** An array of `elem`. */
+export const S_ARRAY: i32 = 7;
+/** An object whose every member is an `elem` (Go map[string]T). */
+export const S_MAP: i32 = 8;
+/** A string, or what `elem` describes (tool_choice, conversation). */
+export const S_STRING_OR: i32 = 9;
+/** A string or an array of strings. */
+export const S_STRINGS: i32 = 10;
+/** An embeddings input item (see checkEmbeddingItem). */
+export const S_EMBEDDING_ITEM: i32 = 15;
+/** An embeddings input item's `content` (see checkTexts). */
+const S_TEXTS: i32 = 16;
+/** Completions `prompt`: string, []string, []int64 or [][]int64, told apart by the first element. */
+export const S_PROMPT: i32 = 11;
+/** Embeddings `input`: as S_PROMPT, plus an object with non-empty `content` or an array of them. */
+export const S_EMBEDDING_INPUT: i32 = 12;
+/** An object dispatched on `tag` to one of `variants`; `members` merges theirs. */
+export const S_TAGGED: i32 = 13;
+/** Chat message `content`: checked against every role at once, see checkContent. */
+export const S_CONTENT: i32 = 14;
+
+export class Member {
+  readonly len: i32;
+  readonly bytes: ArrayBuffer;
+  constructor(
+    public name: string,
+    public schema: Schema,
+    /** For tagged objects: the variants (bit i = variants[i]) that declare the member. */
+    public variants: u32 = 0xffffffff,
+  ) {
+    this.bytes = String.UTF8.encode(name);
+    this.len = this.bytes.byteLength;
+  }
+}
+
+export class Schema {
+  kind: i32 = S_ANY;
+  /** Whether JSON null is accepted (false for the union types whose UnmarshalJSON rejects it). */
+  nullOk: bool = true;
+  members: Array<Member> | null = null;
+  /** `members` by key length (mod 32), so that a lookup compares a few keys at most. */
+  byLength: StaticArray<Array<Member>> | null = null;
+  elem: Schema | null = null;
+  /** S_TAGGED: the discriminator's key and the values naming variants ("" = chosen by no tag, see parts). */
+  tag: string = "";
+  variants: Array<string> | null = null;
+  /** S_TAGGED: the variants (bits) a tag value names. */
+  taggedVariants: u32 = 0;
+  /** S_CONTENT: the part schema (tagged), and per part variant the message variants it serves. */
+  partRoles: StaticArray<u32> | null = null;
+  /** S_CONTENT: message variants that accept null, and a single part object, as content. */
+  nullRoles: u32 = 0;
+  objectRoles: u32 = 0;
+  /** S_CONTENT: the message variants of all roles. */
+  allRoles: u32 = 0;
+}
+
+// Builders for the tables.
+export function scalar(kind: i32): Schema {
+  const s = new Schema();
+  s.kind = kind;
+  return s;
+}
+export function object(members: Array<Member>): Schema {
+  const s = scalar(S_OBJECT);
+  setMembers(s, members);
+  return s;
+}
+function setMembers(s: Schema, members: Array<Member>): void {
+  s.members = members;
+  const byLength = new StaticArray<Array<Member>>(32);
+  for (let i = 0; i < 32; i++) byLength[i] = new Array<Member>();
+  for (let i = 0; i < members.length; i++) byLength[members[i].len & 31].push(members[i]);
+  s.byLength = byLength;
+}
+/** A schema of `kind` over `elem` (S_ARRAY, S_MAP, S_STRING_OR, S_CONTENT). */
+export function over(kind: i32, elem: Schema): Schema {
+  const s = scalar(kind);
+  s.elem = elem;
+  return s;
+}
+export function arrayOf(elem: Schema): Schema {
+  return over(S_ARRAY, elem);
+}
+export function mapOf(elem: Schema): Schema {
+  return over(S_MAP, elem);
+}
+export function stringOr(alt: Schema): Schema {
+  return over(S_STRING_OR, alt);
+}
+export function tagged(tag: string, variants: Array<string>, members: Array<Member>, nullOk: bool): Schema {
+  const s = scalar(S_TAGGED);
+  s.tag = tag;
+  s.variants = variants;
+  for (let i = 0; i < variants.length; i++) if (variants[i].length != 0) s.taggedVariants |= <u32>1 << i;
+  setMembers(s, members);
+  s.nullOk = nullOk;
+  return s;
+}
+export function nonNull(s: Schema): Schema {
+  s.nullOk = false;
+  return s;
+}
+
+export let schemaFailed = false;
+export let schemaMessage = "";
+export let schemaPath = "";
+
+export function clearSchemaError(): void {
+  schemaFailed = false;
+}
+
+function fail(message: string): usize {
+  schemaFailed = true;
+  schemaMessage = message;
+  schemaPath = "";
+  return 0;
+}
+
+/** On the way up from a failure: `segment` ("name" or "[3]") goes in front of the path. */
+export function prefixPath(segment: string): void {
+  const p = schemaPath;
+  schemaPath = p.length == 0 || p.charCodeAt(0) == 0x5b ? segment + p : segment + "." + p;
+}
+
+function failKind(expected: string, kind: i32): usize {
+  return fail("must be " + expected + ", got " + articled(kind));
+}
+
+export function articled(kind: i32): string {
+  if (kind == KIND_NULL) return "null";
+  return (kind == KIND_ARRAY || kind == KIND_OBJECT ? "an " : "a ") + jsonKindName(kind);
+}
+
+/** The member of `s` (an object or tagged schema) named by the key token [ks, ke) (quotes included), or null. */
+export function findMember(s: Schema, ks: usize, ke: usize, escaped: bool): Member | null {
+  if (escaped) {
+    const members = s.members!;
+    for (let i = 0, c = members.length; i < c; i++) {
+      const m = unchecked(members[i]);
+      if (jsonStringEquals(ks, ke, true, m.name)) return m;
+    }
+    return null;
+  }
+  const n = <i32>(ke - ks - 2);
+  const bucket = unchecked(s.byLength![n & 31]);
+  for (let i = 0, c = bucket.length; i < c; i++) {
+    const m = unchecked(bucket[i]);
+    if (m.len == n && memory.compare(ks + 1, changetype<usize>(m.bytes), <usize>n) == 0) return m;
+  }
+  return null;
+}
+
+// Iteration over a container's items: after an item, `next` moves past ',' (returning the next item's
+// position) or past the closing byte (returning its position + 1 with `closed` set).
+let closed = false;
+
+function next(p: usize, end: usize, close: u32): usize {
+  p = skipJsonWs(p, end);
+  if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
+  const c = <u32>load<u8>(p);
+  if (c == 0x2c) {
+    closed = false;
+    return skipJsonWs(p + 1, end);
+  }
+  if (c != close) return jsonFail(JSON_EXPECTED_COMMA_OR_END, p);
+  closed = true;
+  return p + 1;
+}
+
+/** p at '{' or '['; returns the first item's position, or the position after an empty container (`closed`). */
+function open(p: usize, end: usize, close: u32): usize {
+  p = skipJsonWs(p + 1, end);
+  if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
+  closed = <u32>load<u8>(p) == close;
+  return closed ? p + 1 : p;
+}
+
+/** p at a key: skips it and the colon; the key token is [keyStart, keyEnd). */
+let keyStart: usize = 0;
+let keyEnd: usize = 0;
+let keyEscaped = false;
+
+function key(p: usize, end: usize): usize {
+  if (load<u8>(p) != 0x22) return jsonFail(JSON_EXPECTED_KEY, p);
+  keyStart = p;
+  p = skipJsonString(p, end);
+  if (p == 0) return 0;
+  keyEnd = p;
+  keyEscaped = jsonLastStringEscaped();
+  p = skipJsonWs(p, end);
+  if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
+  if (load<u8>(p) != 0x3a) return jsonFail(JSON_EXPECTED_COLON, p);
+  return skipJsonWs(p + 1, end);
+}
+
+/**
+ * Checks the value at p (no leading whitespace) against `s`; `depth` containers are open around it.
+ * Returns the position after the value, or 0 (see the header).
+ */
+export function checkValue(s: Schema, p: usize, end: usize, depth: i32): usize {
+  const kind = jsonKindAt(p, end);
+  if (kind == KIND_INVALID) return skipJsonValue(p, end, depth); // a syntax error: the scanner's message
+  if (kind == KIND_NULL && s.kind != S_CONTENT && s.kind != S_TEXTS) {
+    if (!s.nullOk) return fail("must not be null");
+    return skipJsonValue(p, end, depth);
+  }
+  switch (s.kind) {
+    case S_ANY:
+      return skipJsonValue(p, end, depth);
+    case S_STRING:
+      if (kind != KIND_STRING) return failKind("a string", kind);
+      return skipJsonString(p, end);
+    case S_BOOL:
+      if (kind != KIND_TRUE && kind != KIND_FALSE) return failKind("a boolean", kind);
+      return skipJsonValue(p, end, depth);
+    case S_INT:
+      if (kind != KIND_NUMBER) return failKind("an integer", kind);
+      return checkInteger(p, end);
+    case S_F64:
+    case S_F32: {
+      if (kind != KIND_NUMBER) return failKind("a number", kind);
+      const q = skipJsonNumber(p, end);
+      if (q == 0) return 0;
+      if (fitsFloat32(p, q)) return q;
+      const v = jsonNumberToF64(p, q);
+      if (!isFinite(s.kind == S_F32 ? <f64><f32>v : v)) {
+        return fail("must be a number within " + (s.kind == S_F32 ? "float32" : "float64") + " range");
+      }
+      return q;
+    }
+    case S_OBJECT:
+    case S_MAP:
+      if (kind != KIND_OBJECT) return failKind("an object", kind);
+      return checkObject(s, p, end, depth);
+    case S_ARRAY:
+      if (kind != KIND_ARRAY) return failKind("an array", kind);
+      return checkArray(s.elem!, p, end, depth);
+    case S_STRING_OR: {
+      if (kind == KIND_STRING) return skipJsonString(p, end);
+      const alt = s.elem!;
+      if (alt.kind == S_ARRAY && kind != KIND_ARRAY) return failKind("a string or an array", kind);
+      if (alt.kind == S_OBJECT && kind != KIND_OBJECT) return failKind("a string or an object", kind);
+      return checkValue(alt, p, end, depth);
+    }
+    case S_STRINGS:
+      if (kind == KIND_STRING) return skipJsonString(p, end);
+      if (kind != KIND_ARRAY) return failKind("a string or an array of strings", kind);
+      return checkArray(STRING, p, end, depth);
+    case S_PROMPT:
+    case S_EMBEDDING_INPUT:
+      return checkNestedUnion(s.kind == S_EMBEDDING_INPUT, p, end, depth);
+    case S_TAGGED:
+      if (kind != KIND_OBJECT) return failKind("an object", kind);
+      return checkTaggedAndChoose(s, p, end, depth);
+    case S_CONTENT:
+      return checkContent(s, p, end, depth);
+    case S_EMBEDDING_ITEM:
+      return checkEmbeddingItem(p, end, depth);
+    case S_TEXTS:
+      return checkTexts(p, end, depth);
+  }
+  return skipJsonValue(p, end, depth);
+}
+
+const STRING = scalar(S_STRING);
+const INTEGER = scalar(S_INT);
+
+/**
+ * Whether a number token is surely within float32 range without parsing it: no exponent and at most 38
+ * integer digits (below 1e38). The usual temperature or top_p takes this path instead of parseFloat.
+ */
+function fitsFloat32(p: usize, q: usize): bool {
+  if (load<u8>(p) == 0x2d) p++;
+  let digits = 0;
+  for (; p < q; p++) {
+    const c = load<u8>(p);
+    if (c == 0x2e) break;
+    if (c == 0x65 || c == 0x45) return false;
+    digits++;
+  }
+  for (; p < q; p++) {
+    const c = load<u8>(p);
+    if (c == 0x65 || c == 0x45) return false;
+  }
+  return digits <= 38;
+}
+
+/** An integer literal that fits in an i64 (no fraction, no exponent). */
+function checkInteger(p: usize, end: usize): usize {
+  const q = skipJsonNumber(p, end);
+  if (q == 0) return 0;
+  for (let i = p; i < q; i++) {
+    const c = load<u8>(i);
+    if (c == 0x2e || c == 0x65 || c == 0x45) {
+      return fail("must be an integer, got " + String.UTF8.decodeUnsafe(p, q - p));
+    }
+  }
+  jsonNumberToI64(p, q);
+  if (!jsonNumberOk()) return fail("must be an integer within int64 range");
+  return q;
+}
+
+/** An object (S_OBJECT: the members named in the table; S_MAP: every member as `elem`). */
+function checkObject(s: Schema, p: usize, end: usize, depth: i32): usize {
+  const elem = s.kind == S_MAP ? s.elem : null;
+  p = open(p, end, 0x7d);
+  if (p == 0 || closed) return p;
+  while (true) {
+    if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
+    p = key(p, end);
+    if (p == 0) return 0;
+    const ks = keyStart, ke = keyEnd, kesc = keyEscaped;
+    const m = elem == null ? findMember(s, ks, ke, kesc) : null;
+    if (elem == null && m == null) {
+      p = skipJsonValue(p, end, depth + 1);
+    } else {
+      p = checkValue(elem != null ? elem : m!.schema, p, end, depth + 1);
+      if (p == 0 && schemaFailed) prefixPath(m != null ? m.name : jsonStringValue(ks, ke, kesc));
+    }
+    if (p == 0) return 0;
+    p = next(p, end, 0x7d);
+    if (p == 0 || closed) return p;
+  }
+  return 0; // unreachable
+}
+
+function checkArray(elem: Schema, p: usize, end: usize, depth: i32): usize {
+  p = open(p, end, 0x5d);
+  if (p == 0 || closed) return p;
+  for (let i = 0; ; i++) {
+    p = checkValue(elem, p, end, depth + 1);
+    if (p == 0) {
+      if (schemaFailed) prefixPath("[" + i.toString() + "]");
+      return 0;
+    }
+    p = next(p, end, 0x5d);
+    if (p == 0 || closed) return p;
+  }
+  return 0; // unreachable
+}
+
+/**
+ * Envoy AI Gateway's hand-written unions for completions `prompt` and embeddings `input`
+ * (internal/apischema/openai/union.go): null and other kinds are rejected; an array's first element
+ * decides whether it is []string, []int64, [][]int64 or (input only) objects with a non-empty `content`.
+ */
+function checkNestedUnion(objects: bool, p: usize, end: usize, depth: i32): usize {
+  const kind = jsonKindAt(p, end);
+  if (kind == KIND_STRING) return skipJsonString(p, end);
+  if (objects && kind == KIND_OBJECT) return checkEmbeddingItem(p, end, depth);
+  const expected = objects ? "a string, an object or an array" : "a string or an array";
+  if (kind != KIND_ARRAY) return failKind(expected, kind);
+  const first = skipJsonWs(p + 1, end);
+  const k = jsonKindAt(first, end);
+  if (k == KIND_STRING) return checkArray(STRING, p, end, depth);
+  if (k == KIND_NUMBER) return checkArray(INTEGER, p, end, depth);
+  if (k == KIND_ARRAY) return checkArray(INTEGER_ARRAY, p, end, depth);
+  if (k == KIND_OBJECT && objects) return checkArray(EMBEDDING_ITEM, p, end, depth);
+  if (first < end && load<u8>(first) == 0x5d) return first + 1; // empty
+  if (k == KIND_OBJECT || k == KIND_TRUE || k == KIND_FALSE || k == KIND_NULL) {
+    return fail("must be an array of strings, integers or integer arrays" + (objects ? " or objects" : "") +
+      ", got an array of " + jsonKindName(k) + "s");
+  }
+  return skipJsonValue(p, end, depth); // a syntax error: let the scanner report it
+}
+
+const INTEGER_ARRAY = arrayOf(INTEGER);
+// A null element decodes to an item without content, which Envoy AI Gateway rejects.
+const EMBEDDING_ITEM = nonNull(scalar(S_EMBEDDING_ITEM));
+// The members of an EmbeddingInputItem; `content` (EmbeddingContent: a string or []string) is S_TEXTS,
+// which records whether it is empty.
+const EMBEDDING_ITEM_OBJECT = object([
+  new Member("content", scalar(S_TEXTS)),
+  new Member("task_type", STRING),
+  new Member("title", STRING),
+]);
+let textsEmpty = true;
+
+/** An embedding input item {content, task_type, title} whose (last) content is a non-empty string or array. */
+function checkEmbeddingItem(p: usize, end: usize, depth: i32): usize {
+  const kind = jsonKindAt(p, end);
+  if (kind != KIND_OBJECT) return failKind("an object with a non-empty content", kind);
+  textsEmpty = true;
+  p = checkObject(EMBEDDING_ITEM_OBJECT, p, end, depth);
+  if (p != 0 && textsEmpty) return fail('must have a non-empty "content"');
+  return p;
+}
+
+/** S_TEXTS: a string or an array of strings, not null; sets textsEmpty. */
+function checkTexts(p: usize, end: usize, depth: i32): usize {
+  const k = jsonKindAt(p, end);
+  const vs = p;
+  if (k == KIND_STRING) p = skipJsonString(p, end);
+  else if (k == KIND_ARRAY) p = checkArray(STRING, p, end, depth);
+  else if (k == KIND_NULL) p = skipJsonValue(p, end, depth);
+  else return failKind("a string or an array of strings", k);
+  textsEmpty = k == KIND_NULL || (k == KIND_STRING ? p - vs == 2 : onlyWs(vs + 1, p - 1));
+  return p;
+}
+
+function onlyWs(p: usize, end: usize): bool {
+  return skipJsonWs(p, end) == end;
+}
+
+// Tagged objects ------------------------------------------------------------------------------------
+
+// What the last checkTagged found: the variants the object is valid for (bit i = variants[i]), the one its
+// tag names (-1: no tag, -2: a tag naming no variant), and the first error per variant.
+let taggedAccepted: u32 = 0;
+let taggedChosen: i32 = -1;
+let taggedErrors: StaticArray<string> | null = null;
+
+const TAG_MISSING: i32 = -1;
+const TAG_UNKNOWN: i32 = -2;
+
+/**
+ * A tagged object (p at '{'): each member is checked once, against the variants that declare it; a
+ * member that fails marks those variants bad (keeping the first error of each) and the scan goes on.
+ * Afterwards taggedAccepted/taggedChosen/taggedErrors describe the result; returns 0 only on a syntax
+ * error. Errors in taggedErrors are "path\u0000message" relative to the object.
+ */
+function checkTagged(s: Schema, p: usize, end: usize, depth: i32): usize {
+  const variants = s.variants!;
+  const all: u32 = variants.length >= 32 ? 0xffffffff : (<u32>1 << variants.length) - 1;
+  let bad: u32 = 0;
+  let errors: StaticArray<string> | null = null;
+  let chosen = TAG_MISSING;
+  p = open(p, end, 0x7d);
+  if (p == 0) return 0;
+  if (!closed) {
+    while (true) {
+      if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
+      p = key(p, end);
+      if (p == 0) return 0;
+      const ks = keyStart, ke = keyEnd, kesc = keyEscaped;
+      const vs = p;
+      const m = findMember(s, ks, ke, kesc);
+      if (chosen == TAG_MISSING && jsonStringEquals(ks, ke, kesc, s.tag)) chosen = variantOf(variants, vs, end);
+      if (m == null) {
+        p = skipJsonValue(p, end, depth + 1);
+        if (p == 0) return 0;
+      } else {
+        let accepted: u32 = 0xffffffff;
+        let sub: StaticArray<string> | null = null;
+        if (m.schema.kind == S_CONTENT) {
+          p = checkContent(m.schema, p, end, depth + 1);
+          if (p == 0) return 0;
+          accepted = taggedAccepted;
+          sub = taggedErrors;
+        } else {
+          p = checkValue(m.schema, p, end, depth + 1);
+          if (p == 0) {
+            if (!schemaFailed) return 0;
+            schemaFailed = false;
+            accepted = 0;
+            // Keep scanning past the bad value (this re-reads it: on the error path only).
+            p = skipJsonValue(vs, end, depth + 1);
+            if (p == 0) return 0;
+          }
+        }
+        const newlyBad = m.variants & all & ~accepted & ~bad;
+        if (newlyBad != 0) {
+          if (errors == null) errors = newErrors(variants.length);
+          for (let i = 0; i < variants.length; i++) {
+            if ((newlyBad & (<u32>1 << i)) == 0) continue;
+            if (sub != null) {
+              errors[i] = joinPath(m.name, unchecked(sub[i]));
+            } else {
+              errors[i] = joinPath(m.name, schemaPath + "\u0000" + schemaMessage);
+            }
+          }
+          bad |= newlyBad;
+        }
+      }
+      p = next(p, end, 0x7d);
+      if (p == 0) return 0;
+      if (closed) break;
+    }
+  }
+  let accepted = all & ~bad;
+  // Variants chosen by the tag are accepted only when the tag names them; untagged ones ("") always compete.
+  accepted &= ~s.taggedVariants | (chosen >= 0 ? <u32>1 << chosen : 0);
+  taggedAccepted = accepted;
+  taggedChosen = chosen;
+  taggedErrors = errors;
+  return p;
+}
+
+/** "seg" + relative "path\0message" → "seg.path\0message" (or "seg[i]..."). */
+function joinPath(segment: string, err: string): string {
+  if (err.length == 0 || err.charCodeAt(0) == 0) return segment + err;
+  return err.charCodeAt(0) == 0x5b ? segment + err : segment + "." + err;
+}
+
+function variantOf(variants: Array<string>, p: usize, end: usize): i32 {
+  if (jsonKindAt(p, end) != KIND_STRING) return TAG_UNKNOWN;
+  const q = skipJsonString(p, end);
+  if (q == 0) return TAG_UNKNOWN; // the syntax error surfaces when the value is checked
+  const escaped = jsonLastStringEscaped();
+  for (let i = 0; i < variants.length; i++) {
+    const v = unchecked(variants[i]);
+    if (v.length != 0 && jsonStringEquals(p, q, escaped, v)) return i;
+  }
+  return TAG_UNKNOWN;
+}
+
+/** A tagged object whose tag must name a variant that accepts it (message, response_format, thinking). */
+function checkTaggedAndChoose(s: Schema, p: usize, end: usize, depth: i32): usize {
+  p = checkTagged(s, p, end, depth);
+  if (p == 0) return 0;
+  return raiseTagged(s, p);
+}
+
+function raiseTagged(s: Schema, p: usize): usize {
+  const chosen = taggedChosen;
+  if (chosen == TAG_MISSING) {
+    fail("is missing");
+    schemaPath = s.tag;
+    return 0;
+  }
+  if (chosen == TAG_UNKNOWN) {
+    fail("must be one of " + quotedList(s.variants!));
+    schemaPath = s.tag;
+    return 0;
+  }
+  if ((taggedAccepted & (<u32>1 << chosen)) != 0) return p;
+  return failWith(taggedErrors![chosen]);
+}
+
+/** Fails with a "path\0message" error. */
+function failWith(err: string): usize {
+  const z = err.indexOf("\u0000");
+  fail(err.substring(z + 1));
+  schemaPath = err.substring(0, z);
+  return 0;
+}
+
+function quotedList(values: Array<string>): string {
+  let s = "";
+  for (let i = 0; i < values.length; i++) {
+    const v = unchecked(values[i]);
+    if (v.length == 0) continue;
+    s += (s.length > 0 ? ", " : "") + '"' + v + '"';
+  }
+  return s;
+}
+
+/**
+ * Message `content` (p at its value), valid or not per message variant (role): sets taggedAccepted to the
+ * roles it suits and taggedErrors to why not for the others. Returns 0 only on a syntax error.
+ * A string suits every role; null the roles in `nullRoles`; an array the roles that every part suits; an
+ * object (a single part) the roles in `objectRoles` that it suits.
+ */
+function checkContent(s: Schema, p: usize, end: usize, depth: i32): usize {
+  const kind = jsonKindAt(p, end);
+  const roles = s.allRoles;
+  let accepted: u32 = 0;
+  let errors: StaticArray<string> | null = null;
+  if (kind == KIND_STRING) {
+    p = skipJsonString(p, end);
+    accepted = roles;
+  } else if (kind == KIND_ARRAY) {
+    accepted = roles;
+    p = open(p, end, 0x5d);
+    if (p == 0) return 0;
+    if (!closed) {
+      for (let i = 0; ; i++) {
+        p = checkPart(s, p, end, depth + 1);
+        if (p == 0) return 0;
+        const bad = accepted & ~partRoles;
+        if (bad != 0) {
+          if (errors == null) errors = newErrors(32);
+          for (let r = 0; r < 32; r++) {
+            if ((bad & (<u32>1 << r)) != 0) errors[r] = joinPath("[" + i.toString() + "]", unchecked(partErrors![r]));
+          }
+          accepted &= partRoles;
+        }
+        p = next(p, end, 0x5d);
+        if (p == 0) return 0;
+        if (closed) break;
+      }
+    }
+  } else if (kind == KIND_OBJECT) {
+    p = checkPart(s, p, end, depth);
+    if (p == 0) return 0;
+    accepted = partRoles & s.objectRoles;
+    errors = newErrors(32);
+    for (let r = 0; r < 32; r++) {
+      if ((roles & ~accepted & (<u32>1 << r)) == 0) continue;
+      errors[r] = (s.objectRoles & (<u32>1 << r)) != 0 ? unchecked(partErrors![r])
+        : "\u0000must be a string or an array, got an object";
+    }
+  } else {
+    p = skipJsonValue(p, end, depth);
+    if (p == 0) return 0;
+    accepted = kind == KIND_NULL ? s.nullRoles : 0;
+    errors = newErrors(32);
+    for (let r = 0; r < 32; r++) errors[r] = "\u0000must be a string or an array, got " + articled(kind);
+  }
+  taggedAccepted = accepted;
+  taggedErrors = errors;
+  return p;
+}
+
+// What the last checkPart found: the roles (message variants) the part suits, and why not for the others.
+let partRoles: u32 = 0;
+let partErrors: StaticArray<string> | null = null;
+
+/** One content part (any kind at p): checked as a tagged object, its variants mapped to roles. */
+function checkPart(s: Schema, p: usize, end: usize, depth: i32): usize {
+  const part = s.elem!;
+  const map = s.partRoles!;
+  const kind = jsonKindAt(p, end);
+  let roles: u32 = 0;
+  let errors: StaticArray<string> | null = null;
+  if (kind == KIND_OBJECT) {
+    p = checkTagged(part, p, end, depth);
+    if (p == 0) return 0;
+    const variants = part.variants!;
+    for (let v = 0; v < variants.length; v++) {
+      if ((taggedAccepted & (<u32>1 << v)) != 0) roles |= unchecked(map[v]);
+    }
+    // Why a role is not served: the error of its tagged variant (or of the one untagged variant it has).
+    if ((s.allRoles & ~roles) != 0) {
+      errors = newErrors(32);
+      for (let r = 0; r < 32; r++) {
+        if ((s.allRoles & ~roles & (<u32>1 << r)) != 0) errors[r] = partError(part, map, r);
+      }
+    }
+  } else {
+    p = skipJsonValue(p, end, depth);
+    if (p == 0) return 0;
+    // A null element decodes to a zero part where the element type is a plain struct (not the user union).
+    if (kind == KIND_NULL) {
+      const variants = part.variants!;
+      for (let v = 0; v < variants.length; v++) {
+        if (unchecked(variants[v]).length == 0) roles |= unchecked(map[v]);
+      }
+    }
+    errors = newErrors(32);
+    for (let r = 0; r < 32; r++) errors[r] = "\u0000must be an object, got " + articled(kind);
+  }
+  partRoles = roles;
+  partErrors = errors;
+  return p;
+}
+
+function partError(part: Schema, map: StaticArray<u32>, role: i32): string {
+  const variants = part.variants!;
+  const bit = <u32>1 << role;
+  // An untagged variant serving the role: its own error.
+  for (let v = 0; v < variants.length; v++) {
+    if (unchecked(variants[v]).length == 0 && (unchecked(map[v]) & bit) != 0) return errorOf(v);
+  }
+  // Tagged variants: the tag's problem, or the chosen variant's error.
+  if (taggedChosen == TAG_MISSING) return part.tag + "\u0000is missing";
+  if (taggedChosen == TAG_UNKNOWN || (unchecked(map[taggedChosen]) & bit) == 0) {
+    let names = new Array<string>();
+    for (let v = 0; v < variants.length; v++) if ((unchecked(map[v]) & bit) != 0) names.push(variants[v]);
+    return part.tag + "\u0000must be one of " + quotedList(names);
+  }
+  return errorOf(taggedChosen);
+}
+
+function errorOf(variant: i32): string {
+  const e = taggedErrors;
+  return e != null && unchecked(e[variant]).length != 0 ? unchecked(e[variant]) : "\u0000is invalid";
+}
+
+/** Per-variant errors, "" = none. Allocated only once a check has failed. */
+function newErrors(n: i32): StaticArray<string> {
+  const a = new StaticArray<string>(n);
+  for (let i = 0; i < n; i++) unchecked((a[i] = ""));
+  return a;
+}
