@@ -16,7 +16,7 @@ export function outLen(): i32 { return outUsed; }
 class Collect extends ByteSink {
   pulls: i32 = 0;
   maxPull: i32 = 0;
-  write(ptr: usize, len: i32): void {
+  write(ptr: usize, len: i32): bool {
     this.pulls++;
     if (len > this.maxPull) this.maxPull = len;
     if (outUsed + len > outBuf.byteLength) {
@@ -28,6 +28,7 @@ class Collect extends ByteSink {
     }
     memory.copy(changetype<usize>(outBuf) + <usize>outUsed, ptr, <usize>len);
     outUsed += len;
+    return true;
   }
 }
 
@@ -79,7 +80,7 @@ export function crc(ptr: usize, len: i32): u32 { return crc32(0, ptr, <usize>len
 
 class ToScanner extends ByteSink {
   constructor(public scanner: SseUsageScanner) { super(); }
-  write(ptr: usize, len: i32): void { this.scanner.feed(ptr, len); }
+  write(ptr: usize, len: i32): bool { this.scanner.feed(ptr, len); return true; }
 }
 
 /** A gzip-compressed SSE stream in chunks of `chunk` bytes → usage; returns output tokens, or -1 on error. */

@@ -66,19 +66,25 @@ for (const type of ["Local", "Global"] as const) {
       });
 
       it("refuses an output limit no server can honour with 400 in OpenAI's shape, before any budget", async () => {
-        for (const max_tokens of [1e30, 2 ** 64, -1, 1.5]) {
-          const err = (await client.chat.completions
-            .create({ model: "llama", messages: [{ role: "user", content: "hi" }], max_tokens }, { headers: { "x-user-id": "carol" } })
+        const refusal = async (body: Record<string, unknown>) =>
+          (await client.chat.completions
+            .create({ model: "llama", messages: [{ role: "user", content: "hi" }], ...body }, { headers: { "x-user-id": "carol" } })
             .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+        // Not an integer of Go's int64: the OpenAI schema validation refuses it first, as Envoy AI Gateway's decoder would.
+        for (const max_tokens of [1e30, 2 ** 64, 1.5]) {
+          const err = await refusal({ max_tokens });
+          expect(err, String(max_tokens)).toBeInstanceOf(OpenAI.BadRequestError);
+          expect(err.message).toContain('field "max_tokens" must be an integer');
+        }
+        const err = await refusal({ max_completion_tokens: "10" });
+        expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+        expect(err.message).toContain('field "max_completion_tokens" must be an integer');
+        // An integer no server can honour: refused by the token budgets' estimate.
+        for (const max_tokens of [-1, 2 ** 31]) {
+          const err = await refusal({ max_tokens });
           expect(err, String(max_tokens)).toBeInstanceOf(OpenAI.BadRequestError);
           expect(err.message).toContain("max_tokens: must be an integer from 0 to 1073741824 (or null)");
         }
-        const err = (await client.chat.completions
-          .create({ model: "llama", messages: [{ role: "user", content: "hi" }], max_completion_tokens: "10" as unknown as number },
-            { headers: { "x-user-id": "carol" } })
-          .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
-        expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-        expect(err.message).toContain("max_completion_tokens: must be an integer");
         // None of them spent carol's budget.
         expect(await status("llama", "carol", { max_tokens: 10 })).toBe(200);
       });

@@ -62,6 +62,21 @@ describe("upstream errors", () => {
     expect(JSON.parse(out.body.toString("utf8")).error).toEqual({ type: "OpenAIBackendError", code: "429", message: "upstream overloaded, try later" });
   });
 
+  it("passes a gzip'd error that inflates beyond 16 MiB as it came, without the VM's memory holding it (a gzip bomb)", () => {
+    const gz = zlib.gzipSync(Buffer.alloc(100 << 20, "x"), { level: 9 });
+    expect(gz.length).toBeLessThan(200_000);
+    const memory = filter.vms.map((vm) => vm.memory.byteLength);
+    const out = respond(routed(), [[":status", "500"], ["content-type", "text/plain"], ["content-encoding", "gzip"]], gz);
+    expect(out.status).toBe("500");
+    expect(out.encoding).toBe("gzip");
+    expect(out.body.equals(gz)).toBe(true);
+    // Bounded by the 16 MiB cap (and the buffer doubling up to it), far from the 100 MiB the body stands for.
+    filter.vms.forEach((vm, i) => expect(vm.memory.byteLength - memory[i]!).toBeLessThan(40 << 20));
+    // A 2xx JSON answer of the same kind keeps the usage unread and passes untouched.
+    const ok = respond(routed(), [[":status", "200"], ["content-type", "application/json"], ["content-encoding", "gzip"]], gz);
+    expect(ok.body.equals(gz)).toBe(true);
+  });
+
   it("passes JSON errors (any content-type naming application/json), successes and bodiless errors through untouched", () => {
     const json = '{"object":"error","message":"The model `x` does not exist.","code":404}';
     expect(respond(routed(), [[":status", "404"], ["content-type", "application/json; charset=utf-8"]], bytes(json)).body.toString()).toBe(json);

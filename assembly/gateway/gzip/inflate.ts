@@ -619,15 +619,16 @@ export class GzipDecoder {
 
 /** Receives decompressed bytes from inflateInto. */
 export abstract class ByteSink {
-  abstract write(ptr: usize, len: i32): void;
+  /** false: the sink takes no more (a body that inflates beyond what it holds), and inflating stops. */
+  abstract write(ptr: usize, len: i32): bool;
 }
 
-/** Decodes one pushed chunk completely into `sink`; false on error (see dec.error). */
+/** Decodes one pushed chunk completely into `sink`; false on error (see dec.error) or when the sink is full. */
 export function inflateInto(dec: GzipDecoder, ptr: usize, len: i32, sink: ByteSink): bool {
   dec.push(ptr, len);
   while (true) {
     const st = dec.pull();
-    if (dec.outLen > 0) sink.write(dec.outPtr, dec.outLen);
+    if (dec.outLen > 0 && !sink.write(dec.outPtr, dec.outLen)) return false;
     if (st == INFLATE_MORE_OUTPUT) continue;
     return st != INFLATE_ERROR;
   }

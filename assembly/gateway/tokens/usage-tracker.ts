@@ -10,15 +10,27 @@ import { GzipDecoder, FORMAT_GZIP, ByteSink, inflateInto } from "../gzip/inflate
 import { SseUsageScanner } from "../response/sse";
 import { TokenUsage, extractJsonUsage } from "../response/usage";
 
-/** Feeds decompressed bytes to a scanner, or collects them for a JSON body read at the end. */
+/**
+ * The most a buffered gzip'd body is inflated to (a JSON answer read for usage, an error wrapped): a hostile
+ * upstream's few compressed kilobytes can stand for gigabytes, which one VM's linear memory must not hold.
+ * Above it the usage is not read and an error passes as it came.
+ */
+export const MAX_INFLATED_BYTES: i32 = 16 << 20;
+
+/** Feeds decompressed bytes to a scanner, or collects them (up to MAX_INFLATED_BYTES) for a body read at the end. */
 class Inflated extends ByteSink {
   scanner: SseUsageScanner | null = null;
   readonly collected: ByteBuffer = new ByteBuffer();
 
-  write(ptr: usize, len: i32): void {
+  write(ptr: usize, len: i32): bool {
     const scanner = this.scanner;
-    if (scanner != null) scanner.feed(ptr, len);
-    else this.collected.append(ptr, len);
+    if (scanner != null) {
+      scanner.feed(ptr, len);
+      return true;
+    }
+    if (this.collected.length + len > MAX_INFLATED_BYTES) return false;
+    this.collected.append(ptr, len);
+    return true;
   }
 }
 
@@ -77,7 +89,8 @@ export class UsageTracker {
 
   /**
    * A whole buffered body as the client would read it: the bytes themselves, or inflated when gzip'd (into
-   * a buffer of its own, apart from what the usage read collected); null when they do not inflate.
+   * a buffer of its own, apart from what the usage read collected); null when they do not inflate or
+   * inflate beyond MAX_INFLATED_BYTES.
    */
   decoded(ptr: usize, len: usize): Piece | null {
     if (this.gzip == null || len == 0) return new Piece(ptr, len);
