@@ -60,6 +60,8 @@ export const S_CONTENT: i32 = 14;
 export class Member {
   readonly len: i32;
   readonly bytes: ArrayBuffer;
+  /** Where `bytes` (the name in UTF-8) start. */
+  readonly at: usize;
   constructor(
     public name: string,
     public schema: Schema,
@@ -68,6 +70,7 @@ export class Member {
   ) {
     this.bytes = String.UTF8.encode(name);
     this.len = this.bytes.byteLength;
+    this.at = changetype<usize>(this.bytes);
   }
 }
 
@@ -76,12 +79,17 @@ export class Schema {
   /** Whether JSON null is accepted (false for the union types whose UnmarshalJSON rejects it). */
   nullOk: bool = true;
   members: Array<Member> | null = null;
-  /** `members` by key length (mod 32), so that a lookup compares a few keys at most. */
-  byLength: StaticArray<Array<Member>> | null = null;
+  /** `members` in an open-addressing table hashed on key length and end bytes (see keySlot). */
+  slots: StaticArray<Member | null> = new StaticArray<Member | null>(0);
+  slotMask: u32 = 0;
   elem: Schema | null = null;
   /** S_TAGGED: the discriminator's key and the values naming variants ("" = chosen by no tag, see parts). */
   tag: string = "";
+  tagBytes: ArrayBuffer = new ArrayBuffer(0);
   variants: Array<string> | null = null;
+  /** S_TAGGED: `variants` in UTF-8. */
+  variantBytes: StaticArray<ArrayBuffer> = new StaticArray<ArrayBuffer>(0);
+  variantCount: i32 = 0;
   /** S_TAGGED: the variants (bits) a tag value names. */
   taggedVariants: u32 = 0;
   /** S_CONTENT: the part schema (tagged), and per part variant the message variants it serves. */
@@ -106,10 +114,45 @@ export function object(members: Array<Member>): Schema {
 }
 function setMembers(s: Schema, members: Array<Member>): void {
   s.members = members;
-  const byLength = new StaticArray<Array<Member>>(32);
-  for (let i = 0; i < 32; i++) byLength[i] = new Array<Member>();
-  for (let i = 0; i < members.length; i++) byLength[members[i].len & 31].push(members[i]);
-  s.byLength = byLength;
+  let size = 16;
+  while (size < members.length * 4) size <<= 1;
+  const slots = new StaticArray<Member | null>(size);
+  const mask = <u32>size - 1;
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i];
+    let h = keySlot(m.at, <usize>m.len, mask);
+    while (slots[h] != null) h = (h + 1) & mask;
+    slots[h] = m;
+  }
+  s.slots = slots;
+  s.slotMask = mask;
+}
+
+/** A key's first slot: its length and first and last bytes mixed (the name at p, n bytes). */
+// @ts-ignore: decorator
+@inline
+function keySlot(p: usize, n: usize, mask: u32): u32 {
+  if (n == 0) return 0;
+  return (<u32>n * 0x9e3779b1 ^ <u32>load<u8>(p) * 0x85ebca6b ^ <u32>load<u8>(p + n - 1) * 0xc2b2ae35) >>> 16 & mask;
+}
+
+/** Whether n bytes at a and b are equal (8 at a time: keys are short). */
+// @ts-ignore: decorator
+@inline
+function bytesEqual(a: usize, b: usize, n: usize): bool {
+  while (n >= 8) {
+    if (load<u64>(a) != load<u64>(b)) return false;
+    a += 8;
+    b += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    if (load<u8>(a) != load<u8>(b)) return false;
+    a++;
+    b++;
+    n--;
+  }
+  return true;
 }
 /** A schema of `kind` over `elem` (S_ARRAY, S_MAP, S_STRING_OR, S_CONTENT). */
 export function over(kind: i32, elem: Schema): Schema {
@@ -129,8 +172,15 @@ export function stringOr(alt: Schema): Schema {
 export function tagged(tag: string, variants: Array<string>, members: Array<Member>, nullOk: bool): Schema {
   const s = scalar(S_TAGGED);
   s.tag = tag;
+  s.tagBytes = String.UTF8.encode(tag);
   s.variants = variants;
-  for (let i = 0; i < variants.length; i++) if (variants[i].length != 0) s.taggedVariants |= <u32>1 << i;
+  const variantBytes = new StaticArray<ArrayBuffer>(variants.length);
+  for (let i = 0; i < variants.length; i++) {
+    variantBytes[i] = String.UTF8.encode(variants[i]);
+    if (variants[i].length != 0) s.taggedVariants |= <u32>1 << i;
+  }
+  s.variantBytes = variantBytes;
+  s.variantCount = variants.length;
   setMembers(s, members);
   s.nullOk = nullOk;
   return s;
@@ -172,21 +222,37 @@ export function articled(kind: i32): string {
 
 /** The member of `s` (an object or tagged schema) named by the key token [ks, ke) (quotes included), or null. */
 export function findMember(s: Schema, ks: usize, ke: usize, escaped: bool): Member | null {
-  if (escaped) {
-    const members = s.members!;
-    for (let i = 0, c = members.length; i < c; i++) {
-      const m = unchecked(members[i]);
-      if (jsonStringEquals(ks, ke, true, m.name)) return m;
-    }
-    return null;
+  return changetype<Member | null>(memberAt(changetype<usize>(s), ks, ke, escaped));
+}
+
+// The per-message path (memberAt, checkTagFirst, variantAt) holds schemas and members as plain addresses:
+// with the incremental runtime, a function holding a managed reference across a call pays for a
+// shadow-stack frame (a store and a memory.fill) on every call, which cost more than the checks.
+
+/** findMember on addresses (0 = none). */
+function memberAt(sp: usize, ks: usize, ke: usize, escaped: bool): usize {
+  if (escaped) return memberEscaped(sp, ks, ke);
+  const k = ks + 1;
+  const n = ke - ks - 2;
+  const slots = changetype<usize>(changetype<Schema>(sp).slots);
+  const mask = changetype<Schema>(sp).slotMask;
+  let h = keySlot(k, n, mask);
+  while (true) {
+    const mp = load<usize>(slots + (<usize>h << alignof<usize>()));
+    if (mp == 0) return 0;
+    if (<usize>changetype<Member>(mp).len == n && bytesEqual(k, changetype<Member>(mp).at, n)) return mp;
+    h = (h + 1) & mask;
   }
-  const n = <i32>(ke - ks - 2);
-  const bucket = unchecked(s.byLength![n & 31]);
-  for (let i = 0, c = bucket.length; i < c; i++) {
-    const m = unchecked(bucket[i]);
-    if (m.len == n && memory.compare(ks + 1, changetype<usize>(m.bytes), <usize>n) == 0) return m;
+  return 0; // unreachable
+}
+
+function memberEscaped(sp: usize, ks: usize, ke: usize): usize {
+  const members = changetype<Schema>(sp).members!;
+  for (let i = 0, c = members.length; i < c; i++) {
+    const m = unchecked(members[i]);
+    if (jsonStringEquals(ks, ke, true, m.name)) return changetype<usize>(m);
   }
-  return null;
+  return 0;
 }
 
 // Iteration over a container's items: after an item, `next` moves past ',' (returning the next item's
@@ -366,8 +432,10 @@ function checkObject(s: Schema, p: usize, end: usize, depth: i32): usize {
 function checkArray(elem: Schema, p: usize, end: usize, depth: i32): usize {
   p = open(p, end, 0x5d);
   if (p == 0 || closed) return p;
+  const tagged = elem.kind == S_TAGGED;
   for (let i = 0; ; i++) {
-    p = checkValue(elem, p, end, depth + 1);
+    const q = tagged && p < end && load<u8>(p) == 0x7b ? checkTagFirst(changetype<usize>(elem), p, end, depth + 1) : TAG_NOT_FIRST;
+    p = q != TAG_NOT_FIRST ? q : checkValue(elem, p, end, depth + 1);
     if (p == 0) {
       if (schemaFailed) prefixPath("[" + i.toString() + "]");
       return 0;
@@ -474,7 +542,7 @@ function checkTagged(s: Schema, p: usize, end: usize, depth: i32): usize {
       const ks = keyStart, ke = keyEnd, kesc = keyEscaped;
       const vs = p;
       const m = findMember(s, ks, ke, kesc);
-      if (chosen == TAG_MISSING && jsonStringEquals(ks, ke, kesc, s.tag)) chosen = variantOf(variants, vs, end);
+      if (chosen == TAG_MISSING && jsonStringEquals(ks, ke, kesc, s.tag)) chosen = variantOf(s, vs, end);
       if (m == null) {
         p = skipJsonValue(p, end, depth + 1);
         if (p == 0) return 0;
@@ -531,23 +599,104 @@ function joinPath(segment: string, err: string): string {
   return err.charCodeAt(0) == 0x5b ? segment + err : segment + "." + err;
 }
 
-function variantOf(variants: Array<string>, p: usize, end: usize): i32 {
+function variantOf(s: Schema, p: usize, end: usize): i32 {
   if (jsonKindAt(p, end) != KIND_STRING) return TAG_UNKNOWN;
   const q = skipJsonString(p, end);
   if (q == 0) return TAG_UNKNOWN; // the syntax error surfaces when the value is checked
   const escaped = jsonLastStringEscaped();
-  for (let i = 0; i < variants.length; i++) {
-    const v = unchecked(variants[i]);
-    if (v.length != 0 && jsonStringEquals(p, q, escaped, v)) return i;
+  const variants = s.variants!;
+  const bytes = s.variantBytes;
+  const n = q - p - 2;
+  for (let i = 0, c = variants.length; i < c; i++) {
+    const v = unchecked(bytes[i]);
+    if (v.byteLength == 0) continue;
+    if (escaped ? jsonStringEquals(p, q, true, unchecked(variants[i]))
+      : <usize>v.byteLength == n && bytesEqual(p + 1, changetype<usize>(v), n)) return i;
   }
   return TAG_UNKNOWN;
 }
 
 /** A tagged object whose tag must name a variant that accepts it (message, response_format, thinking). */
 function checkTaggedAndChoose(s: Schema, p: usize, end: usize, depth: i32): usize {
+  const q = checkTagFirst(changetype<usize>(s), p, end, depth);
+  if (q != TAG_NOT_FIRST) return q;
   p = checkTagged(s, p, end, depth);
   if (p == 0) return 0;
   return raiseTagged(s, p);
+}
+
+const TAG_NOT_FIRST: usize = 1; // never a position after an object
+
+/**
+ * The usual case of checkTaggedAndChoose: the tag is the first key and names a variant. That variant alone
+ * decides, so each member is checked against it only and the first failure is the error (the one
+ * checkTagged would keep for it); members it does not declare are skipped. Otherwise returns TAG_NOT_FIRST
+ * having looked only at the first key and value, for checkTagged.
+ */
+function checkTagFirst(sp: usize, p: usize, end: usize, depth: i32): usize {
+  const first = skipJsonWs(p + 1, end);
+  if (first >= end || load<u8>(first) != 0x22) return TAG_NOT_FIRST;
+  const tag = changetype<usize>(changetype<Schema>(sp).tagBytes);
+  const n = <usize>changetype<ArrayBuffer>(tag).byteLength;
+  if (first + n + 2 > end || load<u8>(first + n + 1) != 0x22 || !bytesEqual(first + 1, tag, n)) return TAG_NOT_FIRST;
+  let v = skipJsonWs(first + n + 2, end);
+  if (v >= end || load<u8>(v) != 0x3a) return TAG_NOT_FIRST;
+  v = skipJsonWs(v + 1, end);
+  const chosen = variantAt(sp, v, end);
+  if (chosen < 0) return TAG_NOT_FIRST;
+  const bit = <u32>1 << chosen;
+  p = first;
+  while (true) {
+    if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
+    p = key(p, end);
+    if (p == 0) return 0;
+    const mp = memberAt(sp, keyStart, keyEnd, keyEscaped);
+    if (mp == 0 || (changetype<Member>(mp).variants & bit) == 0) {
+      p = skipJsonValue(p, end, depth + 1);
+    } else {
+      // A string is all a string member or message content needs (content: if the variant takes content).
+      const kind = changetype<Member>(mp).schema.kind;
+      if (p < end && load<u8>(p) == 0x22 && (kind == S_STRING ||
+        kind == S_CONTENT && (changetype<Member>(mp).schema.allRoles & bit) != 0)) {
+        p = skipJsonString(p, end);
+      } else {
+        p = checkMemberOf(mp, chosen, p, end, depth + 1);
+      }
+    }
+    if (p == 0) return 0;
+    p = next(p, end, 0x7d);
+    if (p == 0 || closed) return p;
+  }
+  return 0; // unreachable
+}
+
+/** The member at mp for variant `chosen` of a tagged object (p at its value): fails with its error. */
+function checkMemberOf(mp: usize, chosen: i32, p: usize, end: usize, depth: i32): usize {
+  const m = changetype<Member>(mp);
+  if (m.schema.kind == S_CONTENT) {
+    p = checkContent(m.schema, p, end, depth);
+    if (p != 0 && (taggedAccepted & (<u32>1 << chosen)) == 0) return failWith(joinPath(m.name, unchecked(taggedErrors![chosen])));
+    return p;
+  }
+  p = checkValue(m.schema, p, end, depth);
+  if (p == 0 && schemaFailed) prefixPath(m.name);
+  return p;
+}
+
+/** The tagged variant an unescaped string at p names, or -1 (any other value: left to checkTagged). */
+function variantAt(sp: usize, p: usize, end: usize): i32 {
+  if (p >= end || load<u8>(p) != 0x22) return -1;
+  const q = skipJsonString(p, end);
+  if (q == 0 || jsonLastStringEscaped()) return -1;
+  const n = q - p - 2;
+  const bytes = changetype<usize>(changetype<Schema>(sp).variantBytes);
+  const c = changetype<Schema>(sp).variantCount;
+  for (let i = 0; i < c; i++) {
+    const v = load<usize>(bytes + (<usize>i << alignof<usize>()));
+    const len = <usize>changetype<ArrayBuffer>(v).byteLength;
+    if (len != 0 && len == n && bytesEqual(p + 1, v, n)) return i;
+  }
+  return -1;
 }
 
 function raiseTagged(s: Schema, p: usize): usize {
