@@ -1,11 +1,11 @@
 // From applied objects to what the embedded gateway serves: the filter's PluginConfig, the data plane's
-// Envoy-shaped GatewayConfig, the workload plan, and live pod readiness. It mirrors what Envoy AI Gateway's
+// Envoy-shaped DataPlaneConfig, the workload plan, and live pod readiness. It mirrors what Envoy AI Gateway's
 // controller and extension server generate for the same manifests:
 // one route per rule × match × backend on the rule's headers plus `x-ai-eg-backend`, a `route-not-found`
 // catch-all, a cluster per AIServiceBackend, an ORIGINAL_DST cluster per InferencePool and an HTTP/2
 // cluster per Endpoint Picker. Gateway API HTTPRoutes come first in the route table (build-httproutes.ts).
 
-import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, Route } from "../dataplane-api/bootstrap.js";
+import type { ClusterConfig, ClusterEndpoint, DataPlaneConfig, HeaderMatcher, Route } from "../dataplane-api/bootstrap.js";
 import type { BackendConfig, ModelInfo, PluginConfig, PoolConfig, RuleConfig } from "./plugin-config.js";
 import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, PLUGIN_CONFIG_VERSION } from "./plugin-config.js";
 import type { Model } from "./model.js";
@@ -64,7 +64,7 @@ export const ROUTE_NOT_FOUND_BODY =
   "No matching route found. It is likely because the model specified in your request is not configured in the Gateway.";
 
 export interface BuiltGateway {
-  gateway: GatewayConfig;
+  gateway: DataPlaneConfig;
   plugin: PluginConfig;
   /** Where each of plugin.costs was declared. */
   costOrigins: CostOrigin[];
@@ -245,7 +245,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
   };
   if (plain && plain.rules.length > 0) plugin.httpRoutes = plain.rules;
   const listenerName = gateway && listener ? `${gateway.namespace}/${gateway.name}/${listener.name}` : "listener";
-  const config: GatewayConfig = {
+  const config: DataPlaneConfig = {
     listener: {
       name: listenerName,
       address: { address: "127.0.0.1", port: o.port },

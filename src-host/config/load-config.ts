@@ -1,7 +1,7 @@
 // Kubernetes YAML → everything the embedded gateway (`aigw run`) needs. The one entry point:
 //
 //   const cfg = loadConfig(["envoy/examples/inference-pool"], { modulePath: "build/ai-gateway.wasm" });
-//   cfg.gateway    GatewayConfig for the data plane (listener 127.0.0.1:1975 for the Gateway's listener,
+//   cfg.gateway    DataPlaneConfig for the data plane (listener 127.0.0.1:1975 for the Gateway's listener,
 //                  admin 127.0.0.1:1064, route table, clusters, the wasm filter with `plugin` as JSON)
 //   cfg.plugin     PluginConfig, the filter's configuration (also inside gateway.wasm.configuration), with
 //                  llmRequestCosts (costs.ts) and BackendTrafficPolicy token budgets (rate-limits.ts)
@@ -31,7 +31,7 @@
 // 10), n numbering the materialized Deployments (then bare Pods) in namespace/name order.
 
 import type { Discovery, PodInfo } from "../epp/discovery.js";
-import type { GatewayConfig } from "../dataplane-api/bootstrap.js";
+import type { DataPlaneConfig } from "../dataplane-api/bootstrap.js";
 import { buildGateway, type BuildOptions } from "./build-gateway.js";
 import type { CredentialSource } from "./build-security.js";
 import type { CostOrigin } from "./costs.js";
@@ -47,7 +47,7 @@ import type { WorkloadPlan } from "./workloads.js";
 export type LoadOptions = BuildOptions;
 
 export interface LoadedConfig {
-  gateway: GatewayConfig;
+  gateway: DataPlaneConfig;
   plugin: PluginConfig;
   /** Where each of plugin.costs was declared (costProblem names it when the filter refuses one). */
   costOrigins: CostOrigin[];

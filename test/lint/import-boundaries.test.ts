@@ -54,7 +54,7 @@ describe("import boundaries (biome.jsonc)", () => {
       "src-host/gateway/uses-config.ts": 'import type { GatewayModel } from "../config/model-gateway.js";\nexport type M = GatewayModel;\n',
       "src-host/gateway/uses-host.ts": 'import { Vm } from "../proxy-wasm/vm.js";\nexport const V = Vm;\n',
       "src-host/gateway/allowed.ts":
-        'import type { GatewayConfig } from "../dataplane-api/bootstrap.js";\nimport { StatsStore } from "../stats/index.js";\nexport type C = GatewayConfig;\nexport const S = StatsStore;\n',
+        'import type { DataPlaneConfig } from "../dataplane-api/bootstrap.js";\nimport { StatsStore } from "../stats/index.js";\nexport type C = DataPlaneConfig;\nexport const S = StatsStore;\n',
     });
     expect(found["src-host/gateway/uses-config.ts"]).toEqual([RESTRICTED]);
     expect(found["src-host/gateway/uses-host.ts"]).toEqual([RESTRICTED]);
