@@ -3,8 +3,8 @@
 // the runner marks a materialized pod ready once it started, and every cluster endpoint built for a pod
 // follows its readiness (the endpoint objects in DataPlaneConfig are updated in place).
 
-import type { ClusterEndpoint } from "../dataplane-api/bootstrap.js";
-import type { PodInfo } from "../epp/discovery.js";
+import type { ClusterEndpoint } from "../../dataplane-api/bootstrap.js";
+import type { PodInfo } from "../../epp/discovery.js";
 import type { ContainerModel } from "./model-core.js";
 
 export interface PodRecord {

@@ -51,7 +51,7 @@
 // bucket boundaries below are Envoy AI Gateway's scaled to those units; the recording rules of
 // envoy/prometheus/ (src-host/translate/prometheus-rules.ts) turn the series back into its exact *_seconds ones.
 
-import type { HistogramBuckets, StatsTag } from "../dataplane-api/bootstrap.js";
+import type { HistogramBuckets, StatsTag } from "../../dataplane-api/bootstrap.js";
 
 export const GEN_AI_TOKEN_USAGE = "gen_ai.client.token.usage";
 export const GEN_AI_REQUEST_DURATION = "gen_ai.server.request.duration_microseconds";

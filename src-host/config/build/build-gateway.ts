@@ -5,26 +5,26 @@
 // catch-all, a cluster per AIServiceBackend, an ORIGINAL_DST cluster per InferencePool and an HTTP/2
 // cluster per Endpoint Picker. Gateway API HTTPRoutes come first in the route table (build-httproutes.ts).
 
-import type { ClusterConfig, ClusterEndpoint, DataPlaneConfig, HeaderMatcher, Route } from "../dataplane-api/bootstrap.js";
-import type { BackendConfig, ModelInfo, PluginConfig, PoolConfig, RuleConfig } from "./plugin-config.js";
-import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, PLUGIN_CONFIG_VERSION } from "./plugin-config.js";
-import type { Model } from "./model.js";
-import { readModel, referenceAllowed } from "./model.js";
-import type { AIServiceBackendModel, GatewayModel, PoolModel, RouteModel } from "./model-gateway.js";
-import { isModelListing } from "./model-gateway.js";
-import type { AppliedObject } from "./objects.js";
-import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, INFERENCE_GROUP } from "./objects.js";
-import { DEFAULT_POD_BLOCK, MAX_POD_BLOCK } from "./loopback.js";
-import type { Problems } from "./problems.js";
-import { attachedRoutes, checkDanglingParents } from "./attachment.js";
+import type { ClusterConfig, ClusterEndpoint, DataPlaneConfig, HeaderMatcher, Route } from "../../dataplane-api/bootstrap.js";
+import type { BackendConfig, ModelInfo, PluginConfig, PoolConfig, RuleConfig } from "../plugin-config.js";
+import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, PLUGIN_CONFIG_VERSION } from "../plugin-config.js";
+import type { Model } from "../model/model.js";
+import { readModel, referenceAllowed } from "../model/model.js";
+import type { AIServiceBackendModel, GatewayModel, PoolModel, RouteModel } from "../model/model-gateway.js";
+import { isModelListing } from "../model/model-gateway.js";
+import type { AppliedObject } from "../read/objects.js";
+import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, INFERENCE_GROUP } from "../read/objects.js";
+import { DEFAULT_POD_BLOCK, MAX_POD_BLOCK } from "../model/loopback.js";
+import type { Problems } from "../read/problems.js";
+import { attachedRoutes, checkDanglingParents } from "../model/attachment.js";
 import { buildHTTPRoutes, compareKeys, effectiveHosts, hostPrecedence, POOL_RETRY_POLICY, type BuiltPool } from "./build-httproutes.js";
-import { compare, PodRegistry } from "./pods.js";
+import { compare, PodRegistry } from "../model/pods.js";
 import { resolveService, serviceForHostname } from "./services.js";
 import { eppSecureServing, planEmbeddedRateLimit, planWorkloads, type WorkloadPlan } from "./workloads.js";
 import { buildCosts, type CostOrigin } from "./costs.js";
 import { GENAI_HISTOGRAM_BUCKETS, GENAI_STATS_TAGS } from "./genai-metrics.js";
 import { buildRateLimits, policyFor, policyOwners, rateLimitCluster, type PolicyOwners } from "./rate-limits.js";
-import type { TrafficPolicyModel } from "./model-policy.js";
+import type { TrafficPolicyModel } from "../model/model-policy.js";
 import { buildCredentials, credentialTarget, type CredentialSource } from "./build-security.js";
 
 export interface BuildOptions {
