@@ -28,7 +28,7 @@
 // wasm filter envoy.filters.http.wasm/envoyextensionpolicy/<ns>/<policy>/wasm/<index>.
 
 import type { ClusterConfig } from "../dataplane-api/bootstrap.js";
-import { clusterName } from "../config/build/build-gateway.js";
+import { clusterName } from "../config/build/build-aigatewayroutes.js";
 import { POOL_RETRY_POLICY } from "../config/build/build-httproutes.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { readModel, type Model } from "../config/model/model.js";
