@@ -1,6 +1,6 @@
 // The filter's plugin configuration, read once at configure: the contract version checked, the document
 // checked against its shape, parsed with json-as into the classes of plugin-config.ts (generated from
-// contract/plugin-config.mjs), validated, and compiled into a GatewayConfig (header matchers with their
+// contract/plugin-config.mjs), validated, and compiled into a FilterConfig (header matchers with their
 // regexes compiled, pools resolved, the /v1/models body built) and a TokenConfig (tokens/config.ts).
 //
 // json-as aborts the module on malformed input or a field of the wrong type, so the document is first
@@ -110,7 +110,7 @@ export function plainRuleKey(routeName: string): string {
   return cut < 0 ? "" : routeName.substring(0, cut);
 }
 
-export class GatewayConfig {
+export class FilterConfig {
   rules: Array<Rule> = [];
   /** HTTPRoute rules by name; empty when there are none (then route names are never read). */
   plainRules: Map<string, PlainRule> = new Map<string, PlainRule>();
@@ -126,7 +126,7 @@ export class GatewayConfig {
 /** The result of loading a configuration: both compiled parts, or an error naming the problem. */
 export class ConfigResult {
   constructor(
-    public config: GatewayConfig | null,
+    public config: FilterConfig | null,
     public tokens: TokenConfig | null,
     public error: string,
   ) {}
@@ -181,10 +181,10 @@ class Compiler {
 
   constructor(private env: Map<string, string> | null) {}
 
-  compile(doc: PluginConfig): GatewayConfig | null {
-    const g = new GatewayConfig();
+  compile(doc: PluginConfig): FilterConfig | null {
+    const g = new FilterConfig();
     if (doc.maxRequestBodyBytes <= 0 || doc.maxRequestBodyBytes > MAX_BODY_LIMIT) {
-      return this.fail<GatewayConfig>("maxRequestBodyBytes: must be between 1 and " + MAX_BODY_LIMIT.toString() + ", got " +
+      return this.fail<FilterConfig>("maxRequestBodyBytes: must be between 1 and " + MAX_BODY_LIMIT.toString() + ", got " +
         doc.maxRequestBodyBytes.toString());
     }
     g.maxRequestBodyBytes = doc.maxRequestBodyBytes;
@@ -192,17 +192,17 @@ class Compiler {
     for (let i = 0; i < doc.pools.length; i++) {
       const p = doc.pools[i];
       const at = "pools[" + i.toString() + "]";
-      if (p.name.length == 0) return this.fail<GatewayConfig>(at + ".name: must not be empty");
-      if (g.pools.has(p.name)) return this.fail<GatewayConfig>(at + ".name: duplicate pool " + q(p.name));
-      if (p.eppCluster.length == 0) return this.fail<GatewayConfig>(at + ".eppCluster: must not be empty");
-      if (p.eppAuthority.length == 0) return this.fail<GatewayConfig>(at + ".eppAuthority: must not be empty");
+      if (p.name.length == 0) return this.fail<FilterConfig>(at + ".name: must not be empty");
+      if (g.pools.has(p.name)) return this.fail<FilterConfig>(at + ".name: duplicate pool " + q(p.name));
+      if (p.eppCluster.length == 0) return this.fail<FilterConfig>(at + ".eppCluster: must not be empty");
+      if (p.eppAuthority.length == 0) return this.fail<FilterConfig>(at + ".eppAuthority: must not be empty");
       if (p.failureMode != "FailOpen" && p.failureMode != "FailClose") {
-        return this.fail<GatewayConfig>(at + '.failureMode: must be "FailOpen" or "FailClose", got ' + q(p.failureMode));
+        return this.fail<FilterConfig>(at + '.failureMode: must be "FailOpen" or "FailClose", got ' + q(p.failureMode));
       }
       if (p.bodyMode != "duplex" && p.bodyMode != "buffered") {
-        return this.fail<GatewayConfig>(at + '.bodyMode: must be "duplex" or "buffered", got ' + q(p.bodyMode));
+        return this.fail<FilterConfig>(at + '.bodyMode: must be "duplex" or "buffered", got ' + q(p.bodyMode));
       }
-      if (p.timeoutMs <= 0) return this.fail<GatewayConfig>(at + ".timeoutMs: must be > 0, got " + p.timeoutMs.toString());
+      if (p.timeoutMs <= 0) return this.fail<FilterConfig>(at + ".timeoutMs: must be > 0, got " + p.timeoutMs.toString());
       g.pools.set(p.name, p);
     }
 
@@ -222,17 +222,17 @@ class Compiler {
     for (let i = 0; i < doc.models.length; i++) {
       const m = doc.models[i];
       const at = "models[" + i.toString() + "]";
-      if (m.id.length == 0) return this.fail<GatewayConfig>(at + ".id: must not be empty");
-      if (m.created < 0) return this.fail<GatewayConfig>(at + ".created: must be >= 0");
+      if (m.id.length == 0) return this.fail<FilterConfig>(at + ".id: must not be empty");
+      if (m.created < 0) return this.fail<FilterConfig>(at + ".created: must be >= 0");
       const hostError = checkHostnames(m.hostnames, at + ".hostnames");
-      if (hostError.length > 0) return this.fail<GatewayConfig>(hostError);
+      if (hostError.length > 0) return this.fail<FilterConfig>(hostError);
       g.models.push(m);
     }
     g.modelsListing = new ModelsListing(g.models);
     return g;
   }
 
-  private compileRule(r: RuleConfig, at: string, g: GatewayConfig): Rule | null {
+  private compileRule(r: RuleConfig, at: string, g: FilterConfig): Rule | null {
     if (r.route.length == 0) return this.fail<Rule>(at + ".route: must not be empty");
     const rule = new Rule(r.route, <i32>r.index);
     const hostError = checkHostnames(r.hostnames, at + ".hostnames");
@@ -308,7 +308,7 @@ class Compiler {
     return "";
   }
 
-  private compilePlainRule(r: HTTPRouteRuleConfig, at: string, g: GatewayConfig): PlainRule | null {
+  private compilePlainRule(r: HTTPRouteRuleConfig, at: string, g: FilterConfig): PlainRule | null {
     // Route names are this name plus "/match/<j>...": the name itself cannot hold that part.
     if (r.name.length == 0 || r.name.indexOf("/match/") >= 0) {
       return this.fail<PlainRule>(at + '.name: must be "httproute/<namespace>/<name>/rule/<index>", got ' + q(r.name));

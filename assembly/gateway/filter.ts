@@ -25,7 +25,7 @@ import {
 } from "../proxy-wasm";
 import { readBody } from "./body-read";
 import { Piece } from "./byte-buffer";
-import { Backend, BackendKind, GatewayConfig, PlainRule, loadPluginConfig, plainRuleKey } from "./config";
+import { Backend, BackendKind, FilterConfig, PlainRule, loadPluginConfig, plainRuleKey } from "./config";
 import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, MODEL_HEADER, MODEL_REWRITE_HEADER, PoolConfig } from "./plugin-config";
 import { CONTENT_TYPE_JSON, LocalReply, badRequest, errorJson } from "./errors";
 import { RequestFacts, scanRequestBody } from "./request/body";
@@ -81,7 +81,7 @@ function dataStatus(s: EppStart): FilterDataStatus {
 }
 
 /** The HTTPRoute rule of the request's route, or null (an AIGatewayRoute route or the catch-all). */
-function plainRuleOf(config: GatewayConfig): PlainRule | null {
+function plainRuleOf(config: FilterConfig): PlainRule | null {
   const route = getPropertyString(ROUTE_NAME);
   if (route == null) return null;
   const key = plainRuleKey(route);
@@ -104,7 +104,7 @@ function trailersStatus(s: FilterDataStatus): FilterTrailersStatus {
 export const ROOT_ID = "ai-gateway";
 
 export class GatewayRoot extends RootContext {
-  config: GatewayConfig | null = null;
+  config: FilterConfig | null = null;
   tokens: TokenConfig = new TokenConfig();
   /** Reused by every request of this VM: the scan results hold no pointers past a decision. */
   readonly facts: RequestFacts = new RequestFacts();
@@ -123,7 +123,7 @@ export class GatewayRoot extends RootContext {
   }
 
   createHttpContext(contextId: u32): HttpContext {
-    return new GatewayStream(contextId, this);
+    return new FilterStream(contextId, this);
   }
 
   /** Endpoint-picker deadlines (and throttled warnings) are checked on a tick that runs only while needed. */
@@ -175,7 +175,7 @@ function writeEdits(edits: BodyEdits, ptr: usize, len: usize): void {
   requestHeaders.replace("content-length", edits.editedLength(len).toString());
 }
 
-export class GatewayStream extends HttpContext implements EppOwner, GrpcCallHandler {
+export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandler {
   private endpoint: Endpoint = Endpoint.Unsupported;
   private path: string = "";
   private epp: EppExchange | null = null;

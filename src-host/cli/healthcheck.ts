@@ -2,8 +2,8 @@
 // (cmd/aigw/healthcheck.go at v1.1.0) is one for its Envoy: asks the admin listener's /health, gives up
 // after a second, and exits 0 only on 200.
 import http from "node:http";
-import { DEFAULT_ADMIN_PORT } from "../config/build-gateway.js";
-import { isLoopbackIPv4 } from "../config/loopback.js";
+import { DEFAULT_ADMIN_PORT } from "../config/build/build-gateway.js";
+import { isLoopbackIPv4 } from "../config/model/loopback.js";
 import { intFlag, parseFlags, UsageError, type CommandIo } from "./usage.js";
 
 export const HEALTHCHECK_USAGE = `usage: aigw healthcheck [--admin-port ${DEFAULT_ADMIN_PORT}] [--admin-address 127.0.0.1]

@@ -5,11 +5,11 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_ADMIN_PORT, DEFAULT_PORT } from "../config/build-gateway.js";
-import { costProblem } from "../config/costs.js";
-import { DEFAULT_POD_BLOCK, MAX_POD_BLOCK } from "../config/loopback.js";
+import { DEFAULT_ADMIN_PORT, DEFAULT_PORT } from "../config/build/build-gateway.js";
+import { costProblem } from "../config/build/costs.js";
+import { DEFAULT_POD_BLOCK, MAX_POD_BLOCK } from "../config/model/loopback.js";
 import { loadConfig, type LoadedConfig } from "../config/load-config.js";
-import type { PlannedPod } from "../config/workloads.js";
+import type { PlannedPod } from "../config/build/workloads.js";
 import { startEpp } from "../epp/epp.js";
 import { startRateLimitPod } from "../ratelimit/pod.js";
 import { startGateway, type Gateway } from "../gateway/gateway.js";

@@ -1,14 +1,14 @@
 // Kubernetes YAML → everything the embedded gateway (`aigw run`) needs. The one entry point:
 //
 //   const cfg = loadConfig(["envoy/examples/inference-pool"], { modulePath: "build/ai-gateway.wasm" });
-//   cfg.gateway    GatewayConfig for the data plane (listener 127.0.0.1:1975 for the Gateway's listener,
+//   cfg.gateway    DataPlaneConfig for the data plane (listener 127.0.0.1:1975 for the Gateway's listener,
 //                  admin 127.0.0.1:1064, route table, clusters, the wasm filter with `plugin` as JSON)
 //   cfg.plugin     PluginConfig, the filter's configuration (also inside gateway.wasm.configuration), with
-//                  llmRequestCosts (costs.ts) and BackendTrafficPolicy token budgets (rate-limits.ts)
+//                  llmRequestCosts (build/costs.ts) and BackendTrafficPolicy token budgets (build/rate-limits.ts)
 //   cfg.workloads  the pods to start locally (testupstream, vllm-sim, epp, ratelimit), one entry per replica,
 //                  each with its loopback address, ports, args, env and mounted files; and what was skipped.
 //                  Global rate limit rules without a declared envoyproxy/ratelimit Deployment add an
-//                  embedded "ratelimit" pod (workloads.ts) behind the "ratelimit" cluster
+//                  embedded "ratelimit" pod (build/workloads.ts) behind the "ratelimit" cluster
 //   cfg.discovery("default/mistral")   Discovery for an EPP serving that InferencePool
 //   cfg.setPodReady(ns, name, ready)   mark a pod (un)ready: materialized pods start NOT ready, the runner
 //                  marks each ready once its server listens; cluster endpoints in cfg.gateway follow in
@@ -19,7 +19,7 @@
 // unsupported kind or schema) is found here, before anything starts: loadConfig throws one ConfigError
 // listing all of them, each as "<file>: <Kind> <namespace>/<name>: <field>: <message>".
 //
-// Gateway API HTTPRoutes are served as plain routes before the AIGatewayRoute ones (build-httproutes.ts): a
+// Gateway API HTTPRoutes are served as plain routes before the AIGatewayRoute ones (build/build-httproutes.ts): a
 // backendRef to a missing Service or InferencePool (or one across namespaces without a ReferenceGrant) is
 // a warning and gets 500 for its share of the requests, as Gateway API says, while a malformed or
 // unsupported one (filters, query parameter matches, other kinds) is a problem.
@@ -31,23 +31,23 @@
 // 10), n numbering the materialized Deployments (then bare Pods) in namespace/name order.
 
 import type { Discovery, PodInfo } from "../epp/discovery.js";
-import type { GatewayConfig } from "../dataplane-api/bootstrap.js";
-import { buildGateway, type BuildOptions } from "./build-gateway.js";
-import type { CredentialSource } from "./build-security.js";
-import type { CostOrigin } from "./costs.js";
-import { ManifestDiscovery } from "./discovery.js";
-import { applyManifests, expandPaths } from "./manifests.js";
-import type { AppliedObject } from "./objects.js";
+import type { DataPlaneConfig } from "../dataplane-api/bootstrap.js";
+import { buildGateway, type BuildOptions } from "./build/build-gateway.js";
+import type { CredentialSource } from "./build/build-security.js";
+import type { CostOrigin } from "./build/costs.js";
+import { ManifestDiscovery } from "./build/discovery.js";
+import { applyManifests, expandPaths } from "./read/manifests.js";
+import type { AppliedObject } from "./read/objects.js";
 import type { PluginConfig } from "./plugin-config.js";
-import { podInfo } from "./pods.js";
-import { ConfigError, Problems } from "./problems.js";
-import { warnUnknownFields } from "./unknown-fields.js";
-import type { WorkloadPlan } from "./workloads.js";
+import { podInfo } from "./model/pods.js";
+import { ConfigError, Problems } from "./read/problems.js";
+import { warnUnknownFields } from "./read/unknown-fields.js";
+import type { WorkloadPlan } from "./build/workloads.js";
 
 export type LoadOptions = BuildOptions;
 
 export interface LoadedConfig {
-  gateway: GatewayConfig;
+  gateway: DataPlaneConfig;
   plugin: PluginConfig;
   /** Where each of plugin.costs was declared (costProblem names it when the filter refuses one). */
   costOrigins: CostOrigin[];

@@ -5,7 +5,7 @@
 
 import type { SocketAddress } from "./http-filter.js";
 
-export interface GatewayConfig {
+export interface DataPlaneConfig {
   listener: ListenerConfig;
   admin: SocketAddress;
   routes: RouteConfig;

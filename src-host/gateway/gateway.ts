@@ -6,11 +6,11 @@ import type { AddressInfo, Socket } from "node:net";
 import { compileFormat, defaultFormatter, type LogEntry } from "./access-log.js";
 import { startAdmin, type AdminServer } from "./admin.js";
 import { ClusterManager } from "./cluster-manager.js";
-import type { GatewayConfig } from "../dataplane-api/bootstrap.js";
+import type { DataPlaneConfig } from "../dataplane-api/bootstrap.js";
 import type { HttpFilterFactory, SocketAddress } from "../dataplane-api/http-filter.js";
 import { RouteTable } from "./route-table.js";
 import { StatsStore, TagExtractor } from "../stats/index.js";
-import { downstreamStats, GatewayStream, type StreamContext } from "./stream.js";
+import { downstreamStats, DownstreamStream, type ListenerContext } from "./stream.js";
 
 export interface GatewayOptions {
   /** The HTTP filter before the router (the wasm filter); none means the router alone. */
@@ -47,7 +47,7 @@ function validateAddress(a: SocketAddress | undefined, where: string): void {
 }
 
 /** Everything wrong with the configuration is reported here, before anything listens. */
-function validate(config: GatewayConfig, clusters: ClusterManager, routes: RouteTable, log: (l: string) => void): void {
+function validate(config: DataPlaneConfig, clusters: ClusterManager, routes: RouteTable, log: (l: string) => void): void {
   const l = config.listener;
   if (!l?.name) throw new Error("listener.name is required");
   validateAddress(l.address, "listener.address");
@@ -74,7 +74,7 @@ function listen(server: http.Server, a: SocketAddress, what: string): Promise<So
   });
 }
 
-export async function startGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+export async function startGateway(config: DataPlaneConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   if (!Array.isArray(config.statsTags)) throw new Error("statsTags must be an array");
   new TagExtractor(config.statsTags); // a bad stats_tags regex is a start-up error, not a /metrics one
@@ -88,7 +88,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
   // Streams in flight, so close() returns only after every one of them completed.
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const ctx: StreamContext = {
+  const ctx: ListenerContext = {
     listener: config.listener,
     routes,
     clusters,
@@ -103,7 +103,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
 
   const server = http.createServer({ maxHeaderSize: 60 * 1024, noDelay: true, requestTimeout: 0 }, (req, res) => {
     inFlight++;
-    new GatewayStream(ctx, req, res).start();
+    new DownstreamStream(ctx, req, res).start();
   });
   // Envoy keeps idle downstream connections far longer than node's 5 s default.
   server.keepAliveTimeout = 60_000;
@@ -183,7 +183,7 @@ interface AccessLog {
 }
 
 /** The access log sink: a function from the options, stdout for "-", or a file appended to. */
-function openAccessLog(config: GatewayConfig, opts: GatewayOptions, log: (l: string) => void): AccessLog {
+function openAccessLog(config: DataPlaneConfig, opts: GatewayOptions, log: (l: string) => void): AccessLog {
   if (!config.accessLog) return { write: () => {}, close: async () => {} };
   // Envoy formats usually end in a newline; lines get exactly one here.
   const format = config.accessLog.format ? compileFormat(config.accessLog.format.replace(/\n$/, "")) : defaultFormatter();

@@ -34,7 +34,7 @@ import { UpstreamRequest, type UpstreamEvents, type UpstreamResetReason } from "
 const EMPTY = new Uint8Array(0);
 
 /** What every stream of one listener shares. */
-export interface StreamContext {
+export interface ListenerContext {
   listener: ListenerConfig;
   routes: RouteTable;
   clusters: ClusterManager;
@@ -104,7 +104,7 @@ function requestHasBody(req: IncomingMessage): boolean {
   return cl !== undefined && cl !== "0";
 }
 
-export class GatewayStream implements HttpFilterSink, UpstreamEvents {
+export class DownstreamStream implements HttpFilterSink, UpstreamEvents {
   readonly info: StreamInfo;
   private readonly random = (Math.random() * 0x100000000) >>> 0;
   private filter?: HttpFilterStream;
@@ -149,7 +149,7 @@ export class GatewayStream implements HttpFilterSink, UpstreamEvents {
   private done = false;
 
   constructor(
-    private readonly ctx: StreamContext,
+    private readonly ctx: ListenerContext,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {

@@ -7,7 +7,7 @@
 //       entries:     [ ("rule", rule.name),                 e.g. ("rule", "default/policy/rule/0")
 //                      ("route", the request's xDS route)    unless rule.shared, e.g.
 //                         ("route", "httproute/default/r/rule/0/match/1/*"): one counter per xDS route,
-//                         as Envoy Gateway's route descriptor (see config/rate-limits.ts)
+//                         as Envoy Gateway's route descriptor (see config/build/rate-limits.ts)
 //                      (h.name, value) for h in rule.headers, in that order:
 //                         Exact:    value = h.value          (the configured value)
 //                         Distinct: value = the request's header value (first value of the header) ]

@@ -3,7 +3,7 @@
 // settings; its descriptors and limits come from the plugin's Global rules, not from its own configuration.
 
 import type { RateLimitConfig } from "../config/plugin-config.js";
-import { rateLimitGrpcPort, type PlannedPod } from "../config/workloads.js";
+import { rateLimitGrpcPort, type PlannedPod } from "../config/build/workloads.js";
 import { DEFAULT_RESPONSE_HEADERS, type ResponseHeaderNames } from "./limiter.js";
 import { startRateLimitService, type RunningRateLimitService } from "./service.js";
 

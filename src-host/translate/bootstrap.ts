@@ -1,4 +1,4 @@
-// GatewayConfig → an Envoy v3 bootstrap, field by field (GatewayConfig is shaped after it): one listener with
+// DataPlaneConfig → an Envoy v3 bootstrap, field by field (DataPlaneConfig is shaped after it): one listener with
 // the HTTP connection manager, the wasm filter (V8, allow_on_headers_stop_iteration) before the router,
 // the route table, the clusters, stats tags and the admin interface.
 //
@@ -10,7 +10,7 @@
 // names. Plain ORIGINAL_DST clusters (no header) render as such.
 
 import { isIP } from "node:net";
-import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, RetryPolicy, Route, StatsTag, WasmFilterConfig } from "../dataplane-api/bootstrap.js";
+import type { ClusterConfig, ClusterEndpoint, DataPlaneConfig, HeaderMatcher, RetryPolicy, Route, StatsTag, WasmFilterConfig } from "../dataplane-api/bootstrap.js";
 import { RUNTIME_MODULES } from "./runtime.js";
 
 export interface EndpointAddress {
@@ -34,7 +34,7 @@ const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpCon
 
 type Obj = Record<string, unknown>;
 
-export function renderBootstrap(gateway: GatewayConfig, opts: BootstrapOptions = {}): Obj {
+export function renderBootstrap(gateway: DataPlaneConfig, opts: BootstrapOptions = {}): Obj {
   const endpoint = opts.endpoint ?? ((_c: ClusterConfig, e: ClusterEndpoint) => ({ address: e.address, port: e.port }));
   const doc: Obj = {
     node: { id: "ai-gateway", cluster: "ai-gateway" },
@@ -68,7 +68,7 @@ export function duration(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, "0")}s`;
 }
 
-function listener(gateway: GatewayConfig, bindAddress: string | undefined, vmRuntime: string): Obj {
+function listener(gateway: DataPlaneConfig, bindAddress: string | undefined, vmRuntime: string): Obj {
   const l = gateway.listener;
   const hcm: Obj = {
     "@type": TYPE + HCM,
@@ -86,7 +86,7 @@ function listener(gateway: GatewayConfig, bindAddress: string | undefined, vmRun
   };
 }
 
-function accessLog(log: NonNullable<GatewayConfig["accessLog"]>): Obj {
+function accessLog(log: NonNullable<DataPlaneConfig["accessLog"]>): Obj {
   const format = log.format === undefined ? undefined : { text_format_source: { inline_string: log.format } };
   if (log.path === "-") {
     const typed: Obj = { "@type": `${TYPE}envoy.extensions.access_loggers.stream.v3.StdoutAccessLog` };
@@ -127,7 +127,7 @@ function routerFilter(): Obj {
   return { name: "envoy.filters.http.router", typed_config: { "@type": `${TYPE}envoy.extensions.filters.http.router.v3.Router` } };
 }
 
-function routeConfig(gateway: GatewayConfig): Obj {
+function routeConfig(gateway: DataPlaneConfig): Obj {
   const rc = gateway.routes;
   const out: Obj = {
     name: rc.name,

@@ -13,10 +13,10 @@
 import { stringify } from "yaml";
 import type { ClusterConfig, ClusterEndpoint } from "../dataplane-api/bootstrap.js";
 import type { LoadedConfig } from "../config/load-config.js";
-import { ConfigError } from "../config/problems.js";
+import { ConfigError } from "../config/read/problems.js";
 import type { RateLimitConfig } from "../config/plugin-config.js";
-import { RATE_LIMIT_DOMAIN } from "../config/rate-limits.js";
-import { RATE_LIMIT_GRPC_PORT, rateLimitGrpcPort, type PlannedPod } from "../config/workloads.js";
+import { RATE_LIMIT_DOMAIN } from "../config/build/rate-limits.js";
+import { RATE_LIMIT_GRPC_PORT, rateLimitGrpcPort, type PlannedPod } from "../config/build/workloads.js";
 import { ROUTE_DESCRIPTOR_KEY, RULE_DESCRIPTOR_KEY } from "../ratelimit/descriptors.js";
 import type { EndpointAddress } from "./bootstrap.js";
 import { AIGW_IMAGE, ENVOY_IMAGE, RATELIMIT_IMAGE, REDIS_IMAGE } from "./versions.js";

@@ -28,13 +28,13 @@
 // wasm filter envoy.filters.http.wasm/envoyextensionpolicy/<ns>/<policy>/wasm/<index>.
 
 import type { ClusterConfig } from "../dataplane-api/bootstrap.js";
-import { clusterName } from "../config/build-gateway.js";
-import { POOL_RETRY_POLICY } from "../config/build-httproutes.js";
+import { clusterName } from "../config/build/build-aigatewayroutes.js";
+import { POOL_RETRY_POLICY } from "../config/build/build-httproutes.js";
 import type { LoadedConfig } from "../config/load-config.js";
-import { readModel, type Model } from "../config/model.js";
-import type { AIServiceBackendModel, RouteModel } from "../config/model-gateway.js";
-import type { HTTPRouteModel } from "../config/model-httproute.js";
-import { ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP } from "../config/objects.js";
+import { readModel, type Model } from "../config/model/model.js";
+import type { AIServiceBackendModel, RouteModel } from "../config/model/model-gateway.js";
+import type { HTTPRouteModel } from "../config/model/model-httproute.js";
+import { ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP } from "../config/read/objects.js";
 import {
   BACKEND_HEADER,
   DESTINATION_ENDPOINT_HEADER,
@@ -42,10 +42,10 @@ import {
   type HTTPRouteRuleConfig,
   type RuleConfig,
 } from "../config/plugin-config.js";
-import { Problems } from "../config/problems.js";
-import { RATE_LIMIT_CLUSTER } from "../config/rate-limits.js";
+import { Problems } from "../config/read/problems.js";
+import { RATE_LIMIT_CLUSTER } from "../config/build/rate-limits.js";
 import type { RateLimitConfig } from "../config/plugin-config.js";
-import { RATE_LIMIT_GRPC_PORT } from "../config/workloads.js";
+import { RATE_LIMIT_GRPC_PORT } from "../config/build/workloads.js";
 import { RATELIMIT_CONFIG_DIR, rateLimitConfigFiles, rateLimitEnvironment } from "./docker.js";
 import { RATELIMIT_IMAGE, REDIS_IMAGE } from "./versions.js";
 import { duration, renderCluster, WASM_FILTER_NAME, type EndpointAddress } from "./bootstrap.js";

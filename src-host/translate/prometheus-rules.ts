@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GENAI_HISTOGRAMS, ourBucket, type GenAiHistogram } from "../config/genai-metrics.js";
+import { GENAI_HISTOGRAMS, ourBucket, type GenAiHistogram } from "../config/build/genai-metrics.js";
 import { yamlDocuments } from "./yaml-out.js";
 
 export const RULES_FILE = "envoy/prometheus/ai-gateway-rules.yaml";

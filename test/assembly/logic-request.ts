@@ -9,7 +9,7 @@ import { JsonReader } from "../../assembly/gateway/json/reader";
 import { KIND_ARRAY, KIND_FALSE, KIND_NULL, KIND_NUMBER, KIND_OBJECT, KIND_STRING, KIND_TRUE } from "../../assembly/gateway/json/scan";
 import { jsonQuote, LocalReply } from "../../assembly/gateway/errors";
 import { compileRegex } from "../../assembly/gateway/regex";
-import { GatewayConfig, loadPluginConfig } from "../../assembly/gateway/config";
+import { FilterConfig, loadPluginConfig } from "../../assembly/gateway/config";
 import { RequestFacts, scanRequestBody, Span } from "../../assembly/gateway/request/body";
 import { endpointOf, endpointOperation } from "../../assembly/gateway/request/endpoint";
 import { BodyEdits, planRewrite } from "../../assembly/gateway/request/rewrite";
@@ -151,7 +151,7 @@ export function regexMatch(patPtr: usize, patLen: usize, inputsPtr: usize, input
 
 // --- request side ---
 
-let config: GatewayConfig | null = null;
+let config: FilterConfig | null = null;
 const facts = new RequestFacts();
 
 function str(ptr: usize, len: usize): string {

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { startGateway } from "../../src-host/gateway/gateway.js";
-import type { GatewayConfig } from "../../src-host/dataplane-api/bootstrap.js";
+import type { DataPlaneConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import type { HttpFilterFactory } from "../../src-host/dataplane-api/http-filter.js";
 
 export interface BenchOptions {
@@ -72,7 +72,7 @@ function defaults(o: BenchOptions): Required<Omit<BenchOptions, "label">> {
 }
 
 /** One catch-all route to one upstream; `accessLog` turns on the access log (lines go to startGateway's sink). */
-export function benchConfig(upstreamPort: number, opts: { accessLog?: boolean } = {}): GatewayConfig {
+export function benchConfig(upstreamPort: number, opts: { accessLog?: boolean } = {}): DataPlaneConfig {
   return {
     ...(opts.accessLog ? { accessLog: { path: "-" } } : {}),
     listener: { name: "bench", address: { address: "127.0.0.1", port: 0 }, bufferLimitBytes: 50 << 20, requestTimeoutMs: 60_000 },

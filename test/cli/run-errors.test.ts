@@ -4,7 +4,7 @@ import net from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runGateway } from "../../src-host/cli/run.js";
-import { ConfigError } from "../../src-host/config/problems.js";
+import { ConfigError } from "../../src-host/config/read/problems.js";
 import { GATEWAY, ipBackend, manifestDir, route } from "../config/helpers.js";
 
 const costsRoute = (costs: string) => route("r", [["m", "{name: b}"]]) + `  llmRequestCosts:\n${costs}`;

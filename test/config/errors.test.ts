@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { loadConfig } from "../../src-host/config/load-config.js";
-import { ConfigError } from "../../src-host/config/problems.js";
+import { ConfigError } from "../../src-host/config/read/problems.js";
 import { GATEWAY, OPTS, ipBackend, pool, problemsOf, route } from "./helpers.js";
 
 const POOL_REF = "{group: inference.networking.k8s.io, kind: InferencePool, name: llama}";

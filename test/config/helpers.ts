@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect } from "vitest";
 import { loadConfig, type LoadedConfig, type LoadOptions } from "../../src-host/config/load-config.js";
-import { ConfigError } from "../../src-host/config/problems.js";
+import { ConfigError } from "../../src-host/config/read/problems.js";
 
 export const OPTS: LoadOptions = { modulePath: "build/ai-gateway.wasm", loadTime: 1_700_000_000 };
 

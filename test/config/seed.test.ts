@@ -1,9 +1,9 @@
 // The seed example end to end: what aigw run builds from envoy/examples/inference-pool.
 import { describe, expect, test } from "vitest";
 import { loadConfig, type LoadedConfig } from "../../src-host/config/load-config.js";
-import { ROUTE_NOT_FOUND_BODY } from "../../src-host/config/build-gateway.js";
+import { ROUTE_NOT_FOUND_BODY } from "../../src-host/config/build/build-gateway.js";
 import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
-import { GENAI_STATS_TAGS } from "../../src-host/config/genai-metrics.js";
+import { GENAI_STATS_TAGS } from "../../src-host/config/build/genai-metrics.js";
 
 const EXAMPLE = "envoy/examples/inference-pool";
 const opts = { modulePath: "build/ai-gateway.wasm", loadTime: 1_700_000_000 };

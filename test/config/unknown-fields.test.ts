@@ -2,7 +2,7 @@
 // name (as kubectl's field validation warns), not silently ignored.
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { closest } from "../../src-host/config/unknown-fields.js";
+import { closest } from "../../src-host/config/read/unknown-fields.js";
 import { GATEWAY, ipBackend, loadFiles, pool, route } from "./helpers.js";
 
 describe("unknown fields", () => {

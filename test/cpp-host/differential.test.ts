@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
-import { RATE_LIMIT_CLUSTER } from "../../src-host/config/rate-limits.js";
+import { RATE_LIMIT_CLUSTER } from "../../src-host/config/build/rate-limits.js";
 import { startRateLimitService, type RunningRateLimitService } from "../../src-host/ratelimit/service.js";
 import { translate } from "../../src-host/translate/translate.js";
 import { CppHost, cppHostMissing } from "./cpp-host.js";

@@ -3,7 +3,7 @@
 import http from "node:http";
 import net, { type AddressInfo, type Socket } from "node:net";
 import { Worker } from "node:worker_threads";
-import type { ClusterConfig, GatewayConfig, Route } from "../../src-host/dataplane-api/bootstrap.js";
+import type { ClusterConfig, DataPlaneConfig, Route } from "../../src-host/dataplane-api/bootstrap.js";
 import { startGateway, type Gateway, type GatewayOptions } from "../../src-host/gateway/gateway.js";
 import type {
   HeaderList,
@@ -90,7 +90,7 @@ export function cluster(name: string, endpoints: Array<Upstream | { address: str
   };
 }
 
-export function config(routes: Route[], clusters: ClusterConfig[], extra: Partial<GatewayConfig> = {}): GatewayConfig {
+export function config(routes: Route[], clusters: ClusterConfig[], extra: Partial<DataPlaneConfig> = {}): DataPlaneConfig {
   return {
     listener: {
       name: "test-listener",
@@ -107,7 +107,7 @@ export function config(routes: Route[], clusters: ClusterConfig[], extra: Partia
 }
 
 /** Starts a gateway that records every access log line and operational message. */
-export async function gateway(cfg: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway & { accessLog: string[]; logs: string[]; url: string }> {
+export async function gateway(cfg: DataPlaneConfig, opts: GatewayOptions = {}): Promise<Gateway & { accessLog: string[]; logs: string[]; url: string }> {
   const accessLog: string[] = [];
   const logs: string[] = [];
   if (!cfg.accessLog) cfg.accessLog = { path: "-" };

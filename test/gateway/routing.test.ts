@@ -1,7 +1,7 @@
 // Route table semantics as Envoy evaluates them: virtual hosts, path and header matchers, weighted
 // clusters, direct responses, no route, unknown clusters, and the route cache.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { GatewayConfig } from "../../src-host/dataplane-api/bootstrap.js";
+import type { DataPlaneConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { startGateway } from "../../src-host/gateway/gateway.js";
 import {
   cluster,
@@ -190,7 +190,7 @@ describe("actions", () => {
   });
 
   it("refuses bad configuration with the field named", async () => {
-    const bad = (mut: (c: GatewayConfig) => void) => {
+    const bad = (mut: (c: DataPlaneConfig) => void) => {
       const cfg = config([route("r", "a")], clusters());
       mut(cfg);
       return startGateway(cfg);

@@ -51,10 +51,10 @@ const RESTRICTED = "lint/style/noRestrictedImports";
 describe("import boundaries (biome.jsonc)", () => {
   it("src-host/gateway imports neither config/ nor proxy-wasm/, but may import the contract and the stats", () => {
     const found = lint({
-      "src-host/gateway/uses-config.ts": 'import type { GatewayModel } from "../config/model-gateway.js";\nexport type M = GatewayModel;\n',
+      "src-host/gateway/uses-config.ts": 'import type { GatewayModel } from "../config/model/model-gateway.js";\nexport type M = GatewayModel;\n',
       "src-host/gateway/uses-host.ts": 'import { Vm } from "../proxy-wasm/vm.js";\nexport const V = Vm;\n',
       "src-host/gateway/allowed.ts":
-        'import type { GatewayConfig } from "../dataplane-api/bootstrap.js";\nimport { StatsStore } from "../stats/index.js";\nexport type C = GatewayConfig;\nexport const S = StatsStore;\n',
+        'import type { DataPlaneConfig } from "../dataplane-api/bootstrap.js";\nimport { StatsStore } from "../stats/index.js";\nexport type C = DataPlaneConfig;\nexport const S = StatsStore;\n',
     });
     expect(found["src-host/gateway/uses-config.ts"]).toEqual([RESTRICTED]);
     expect(found["src-host/gateway/uses-host.ts"]).toEqual([RESTRICTED]);

@@ -4,7 +4,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RateLimitConfig } from "../../src-host/config/plugin-config.js";
-import type { PlannedPod } from "../../src-host/config/workloads.js";
+import type { PlannedPod } from "../../src-host/config/build/workloads.js";
 import { descriptorEntries } from "../../src-host/ratelimit/descriptors.js";
 import { startRateLimitPod } from "../../src-host/ratelimit/pod.js";
 import { Code, Unit, rateLimitClientConstructor, type RateLimitRequest, type RateLimitResponse } from "../../src-host/ratelimit/proto.js";

@@ -3,7 +3,7 @@
 // HTTPRoutes are the user's own, regenerated only where they name InferencePools.
 import { describe, expect, test } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { ConfigError } from "../../src-host/config/problems.js";
+import { ConfigError } from "../../src-host/config/read/problems.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { BUILT_MODULE, translate } from "../../src-host/translate/translate.js";

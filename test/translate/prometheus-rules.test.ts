@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { GENAI_HISTOGRAMS, ourBucket } from "../../src-host/config/genai-metrics.js";
+import { GENAI_HISTOGRAMS, ourBucket } from "../../src-host/config/build/genai-metrics.js";
 import { RULES_FILE, goFloat, renderRecordingRules } from "../../src-host/translate/prometheus-rules.js";
 import { prometheusTools } from "../stats/prometheus-tools.js";
 

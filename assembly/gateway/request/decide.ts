@@ -11,7 +11,7 @@
 // Envoy AI Gateway routes on the body's model and only then applies the chosen backend's
 // modelNameOverride to the body and to x-ai-eg-model; `model` and `upstreamModel` keep both.
 
-import { Backend, BackendKind, GatewayConfig, Rule } from "../config";
+import { Backend, BackendKind, FilterConfig, Rule } from "../config";
 import { MODEL_HEADER } from "../plugin-config";
 import {
   badRequest, CONTENT_TYPE_JSON, LocalReply, malformedRequest, noBackendAvailable, noMatchingRoute, payloadTooLarge, unsupportedPath,
@@ -31,7 +31,7 @@ export class HeadersDecision {
 }
 
 /** `contentLength` < 0 when the request has none (chunked); `authority` scopes /v1/models. */
-export function decideOnHeaders(config: GatewayConfig, path: string, contentLength: i64, authority: string | null = null): HeadersDecision {
+export function decideOnHeaders(config: FilterConfig, path: string, contentLength: i64, authority: string | null = null): HeadersDecision {
   const endpoint = endpointOf(path);
   if (endpoint == Endpoint.Unsupported) return new HeadersDecision(endpoint, unsupportedPath(stripQuery(path)));
   if (endpoint == Endpoint.Models) {
@@ -56,7 +56,7 @@ export function contentLength(value: string | null): i64 {
 }
 
 /** 413 when `size` bytes exceed the configured limit (for content-length and for the bytes buffered so far). */
-export function bodyTooLarge(config: GatewayConfig, size: i64): LocalReply | null {
+export function bodyTooLarge(config: FilterConfig, size: i64): LocalReply | null {
   return size > config.maxRequestBodyBytes ? payloadTooLarge(config.maxRequestBodyBytes) : null;
 }
 
@@ -79,7 +79,7 @@ export class RequestDecision {
  * body for modelNameOverride and, when `forceIncludeUsage` (token costs configured) on a streaming chat
  * request, for stream_options.include_usage. `facts` is filled in for the caller (reusable).
  */
-export function decideOnBody(config: GatewayConfig, endpoint: Endpoint, path: string, ptr: usize, len: usize,
+export function decideOnBody(config: FilterConfig, endpoint: Endpoint, path: string, ptr: usize, len: usize,
   headers: HeaderSource, random: f64, forceIncludeUsage: bool, facts: RequestFacts): RequestDecision {
   const d = new RequestDecision();
   const tooLarge = bodyTooLarge(config, <i64>len);

@@ -5,7 +5,7 @@
 // name (longer first), then a "*." wildcard (longer first), then rules for every host — the order of the
 // routes the builder generates for them, so that the route Envoy picks is the rule's.
 
-import { Backend, GatewayConfig, HeaderMatcher, Rule } from "../config";
+import { Backend, FilterConfig, HeaderMatcher, Rule } from "../config";
 import { requestHost, wildcardCovers } from "./host";
 
 /** Request headers as the rules see them; names are asked in lowercase. null = header absent. */
@@ -29,7 +29,7 @@ export class HeaderOverlay extends HeaderSource {
 }
 
 /** The first rule whose matches fit the headers, or null (Envoy AI Gateway's 404 "No matching route"). */
-export function findRule(config: GatewayConfig, headers: HeaderSource): Rule | null {
+export function findRule(config: FilterConfig, headers: HeaderSource): Rule | null {
   const rules = config.rules;
   if (!config.hostScoped) {
     for (let i = 0; i < rules.length; i++) {

@@ -1,7 +1,7 @@
 // GenAI metrics with Envoy AI Gateway's names and labels (envoyproxy/ai-gateway v1.1.0,
 // internal/metrics/genai.go), per-endpoint request metrics, and the callout metrics of the Endpoint Picker
 // and the rate limit service. Envoy has no per-call labels, so every combination of dimensions is its own
-// proxy-wasm metric whose NAME carries them; the stats_tags of src-host/config/genai-metrics.ts (mirrored
+// proxy-wasm metric whose NAME carries them; the stats_tags of src-host/config/build/genai-metrics.ts (mirrored
 // here, keep in step) cut them back out:
 //
 //   name  = base *( ";" key "=" value )   segments in a fixed order; ";" in a value written "%3B";

@@ -3,12 +3,12 @@
 // annotation (route ""), as Envoy AI Gateway's controller collects them. For one metadataKey a route's own
 // cost beats the global one; the filter applies that precedence.
 
-import type { Model } from "./model.js";
-import { describeObject, type AppliedObject } from "./objects.js";
-import { ConfigError } from "./problems.js";
-import type { GatewayModel, RouteModel } from "./model-gateway.js";
-import { GATEWAY_CONFIG_ANNOTATION } from "./model-policy.js";
-import type { CostConfig } from "./plugin-config.js";
+import type { Model } from "../model/model.js";
+import { describeObject, type AppliedObject } from "../read/objects.js";
+import { ConfigError } from "../read/problems.js";
+import type { GatewayModel, RouteModel } from "../model/model-gateway.js";
+import { GATEWAY_CONFIG_ANNOTATION } from "../model/model-policy.js";
+import type { CostConfig } from "../plugin-config.js";
 
 /** Where a cost of PluginConfig.costs was declared: its object and field (e.g. spec.llmRequestCosts[1]). */
 export interface CostOrigin {

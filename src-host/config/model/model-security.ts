@@ -4,10 +4,10 @@
 // (`Authorization: Bearer <key>`) and AnthropicAPIKey (`x-api-key: <key>`), the key being the Secret's
 // "apiKey" entry. The cloud credential types need token exchanges aigw run does not do: refused.
 
-import { Fields } from "./fields.js";
-import type { AppliedObject } from "./objects.js";
-import { AIGW_GROUP, INFERENCE_GROUP } from "./objects.js";
-import type { Problems } from "./problems.js";
+import { Fields } from "../read/fields.js";
+import type { AppliedObject } from "../read/objects.js";
+import { AIGW_GROUP, INFERENCE_GROUP } from "../read/objects.js";
+import type { Problems } from "../read/problems.js";
 
 export type CredentialType = "APIKey" | "AnthropicAPIKey";
 

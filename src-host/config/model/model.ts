@@ -31,9 +31,9 @@ import { readHTTPRoute, type HTTPRouteModel } from "./model-httproute.js";
 import type { GatewayConfigModel, TrafficPolicyModel } from "./model-policy.js";
 import { readBackendTrafficPolicy, readGatewayConfig } from "./model-policy.js";
 import { readBackendSecurityPolicy, type SecurityPolicyModel } from "./model-security.js";
-import type { AppliedObject } from "./objects.js";
-import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP, INFERENCE_X_GROUP } from "./objects.js";
-import type { Problems } from "./problems.js";
+import type { AppliedObject } from "../read/objects.js";
+import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP, INFERENCE_X_GROUP } from "../read/objects.js";
+import type { Problems } from "../read/problems.js";
 
 export interface Model {
   /** Keyed "namespace/name" (GatewayClass: name). */

@@ -3,10 +3,10 @@
 // per pod); pods come from the selector (materialized and declared pods), and EndpointSlices labelled
 // kubernetes.io/service-name add endpoints of Services without selector (or beside it).
 
-import type { ClusterEndpoint } from "../dataplane-api/bootstrap.js";
-import type { ServiceModel } from "./model-core.js";
-import type { Model } from "./model.js";
-import type { PodRecord, PodRegistry } from "./pods.js";
+import type { ClusterEndpoint } from "../../dataplane-api/bootstrap.js";
+import type { ServiceModel } from "../model/model-core.js";
+import type { Model } from "../model/model.js";
+import type { PodRecord, PodRegistry } from "../model/pods.js";
 
 export interface ResolvedService {
   endpoints: ClusterEndpoint[];

@@ -1,10 +1,10 @@
 // Typed views of the core Kubernetes kinds `aigw run` reads: Service, EndpointSlice, Pod, Deployment,
 // ConfigMap and Secret. Reading validates types and records problems with their field paths.
 
-import { Fields, type Json } from "./fields.js";
+import { Fields, type Json } from "../read/fields.js";
 import { loopbackProblem } from "./loopback.js";
-import type { AppliedObject } from "./objects.js";
-import type { Problems } from "./problems.js";
+import type { AppliedObject } from "../read/objects.js";
+import type { Problems } from "../read/problems.js";
 
 export interface ServicePortModel {
   name: string;

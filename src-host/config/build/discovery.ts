@@ -2,11 +2,11 @@
 // would watch — its InferencePool, the Pods of the pool's namespace (materialized and declared, with live
 // readiness) and the InferenceObjectives bound to the pool.
 
-import type { Discovery, ObjectiveInfo, PodInfo, PoolSpec } from "../epp/discovery.js";
-import type { Model } from "./model.js";
-import type { PoolModel } from "./model-gateway.js";
-import { INFERENCE_GROUP } from "./objects.js";
-import { compare, podInfo, type PodRegistry } from "./pods.js";
+import type { Discovery, ObjectiveInfo, PodInfo, PoolSpec } from "../../epp/discovery.js";
+import type { Model } from "../model/model.js";
+import type { PoolModel } from "../model/model-gateway.js";
+import { INFERENCE_GROUP } from "../read/objects.js";
+import { compare, podInfo, type PodRegistry } from "../model/pods.js";
 
 export class ManifestDiscovery implements Discovery {
   private readonly spec: PoolSpec;

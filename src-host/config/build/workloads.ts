@@ -10,13 +10,13 @@
 // itself: pod envoy-gateway-system/envoy-ratelimit-0 on 127.<block>.0.1:8081 (owner index 0 is never used by
 // materialized Deployments, so the address cannot collide with theirs).
 
-import type { Fields } from "./fields.js";
-import { isRecord } from "./manifests.js";
-import type { ContainerModel, ContainerPortModel, DeclaredPodModel, DeploymentModel, PodSpecModel } from "./model-core.js";
-import type { Model } from "./model.js";
-import { MAX_MATERIALIZED_OWNERS, MAX_REPLICAS, podAddress } from "./loopback.js";
-import { INFERENCE_GROUP } from "./objects.js";
-import { compare, type PodRegistry } from "./pods.js";
+import type { Fields } from "../read/fields.js";
+import { isRecord } from "../read/manifests.js";
+import type { ContainerModel, ContainerPortModel, DeclaredPodModel, DeploymentModel, PodSpecModel } from "../model/model-core.js";
+import type { Model } from "../model/model.js";
+import { MAX_MATERIALIZED_OWNERS, MAX_REPLICAS, podAddress } from "../model/loopback.js";
+import { INFERENCE_GROUP } from "../read/objects.js";
+import { compare, type PodRegistry } from "../model/pods.js";
 
 export type WorkloadKind = "testupstream" | "vllm-sim" | "epp" | "ratelimit";
 

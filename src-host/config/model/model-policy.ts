@@ -2,11 +2,11 @@
 // in Envoy AI Gateway's GatewayConfig.spec.globalLLMRequestCosts) and Envoy Gateway BackendTrafficPolicy
 // rateLimit rules (gateway.envoyproxy.io/v1alpha1, api/v1alpha1/ratelimit_types.go).
 
-import { Fields, parseDuration, type Json } from "./fields.js";
-import type { AppliedObject } from "./objects.js";
-import { GATEWAY_API_GROUP } from "./objects.js";
-import type { CostType, RateLimitCostConfig } from "./plugin-config.js";
-import type { Problems } from "./problems.js";
+import { Fields, parseDuration, type Json } from "../read/fields.js";
+import type { AppliedObject } from "../read/objects.js";
+import { GATEWAY_API_GROUP } from "../read/objects.js";
+import type { CostType, RateLimitCostConfig } from "../plugin-config.js";
+import type { Problems } from "../read/problems.js";
 
 /** Gateway annotation naming the GatewayConfig (same namespace) that holds globalLLMRequestCosts. */
 export const GATEWAY_CONFIG_ANNOTATION = "aigateway.envoyproxy.io/gateway-config";

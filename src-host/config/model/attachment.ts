@@ -3,7 +3,7 @@
 
 import type { Model } from "./model.js";
 import type { GatewayModel, ListenerModel, RouteBaseModel } from "./model-gateway.js";
-import { GATEWAY_API_GROUP } from "./objects.js";
+import { GATEWAY_API_GROUP } from "../read/objects.js";
 import { compare } from "./pods.js";
 
 /**

@@ -3,10 +3,10 @@
 // weights; rule timeouts. What aigw run cannot honour is refused (filters, query parameter matches: a
 // request would be routed differently than written); fields it can leave out are warned about.
 
-import { Fields, parseDuration, type Json } from "./fields.js";
-import type { AppliedObject } from "./objects.js";
-import { INFERENCE_GROUP } from "./objects.js";
-import type { Problems } from "./problems.js";
+import { Fields, parseDuration, type Json } from "../read/fields.js";
+import type { AppliedObject } from "../read/objects.js";
+import { INFERENCE_GROUP } from "../read/objects.js";
+import type { Problems } from "../read/problems.js";
 import {
   readCreatedAt,
   readHostnames,

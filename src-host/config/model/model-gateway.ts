@@ -2,12 +2,12 @@
 // GatewayClass, Gateway, ReferenceGrant, InferencePool, InferenceObjective, AIGatewayRoute,
 // AIServiceBackend and Backend.
 
-import { Fields, parseDuration } from "./fields.js";
+import { Fields, parseDuration } from "../read/fields.js";
 import { loopbackProblem } from "./loopback.js";
-import type { AppliedObject } from "./objects.js";
-import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP } from "./objects.js";
-import type { Problems } from "./problems.js";
-import { MODEL_HEADER } from "./plugin-config.js";
+import type { AppliedObject } from "../read/objects.js";
+import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP } from "../read/objects.js";
+import type { Problems } from "../read/problems.js";
+import { MODEL_HEADER } from "../plugin-config.js";
 import { GATEWAY_CONFIG_ANNOTATION, readCosts, type CostModel } from "./model-policy.js";
 
 export const BODY_MODE_ANNOTATION = "aigateway.envoyproxy.io/processing-body-mode";

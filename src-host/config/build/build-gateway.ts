@@ -1,31 +1,31 @@
 // From applied objects to what the embedded gateway serves: the filter's PluginConfig, the data plane's
-// Envoy-shaped GatewayConfig, the workload plan, and live pod readiness. It mirrors what Envoy AI Gateway's
-// controller and extension server generate for the same manifests:
-// one route per rule × match × backend on the rule's headers plus `x-ai-eg-backend`, a `route-not-found`
-// catch-all, a cluster per AIServiceBackend, an ORIGINAL_DST cluster per InferencePool and an HTTP/2
-// cluster per Endpoint Picker. Gateway API HTTPRoutes come first in the route table (build-httproutes.ts).
+// Envoy-shaped DataPlaneConfig, the workload plan, and live pod readiness. It mirrors what Envoy AI Gateway's
+// controller and extension server generate for the same manifests: the AIGatewayRoutes' routes
+// (build-aigatewayroutes.ts), a `route-not-found` catch-all, a cluster per AIServiceBackend, an ORIGINAL_DST
+// cluster per InferencePool and an HTTP/2 cluster per Endpoint Picker. Gateway API HTTPRoutes come first in
+// the route table (build-httproutes.ts).
 
-import type { ClusterConfig, ClusterEndpoint, GatewayConfig, HeaderMatcher, Route } from "../dataplane-api/bootstrap.js";
-import type { BackendConfig, ModelInfo, PluginConfig, PoolConfig, RuleConfig } from "./plugin-config.js";
-import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, PLUGIN_CONFIG_VERSION } from "./plugin-config.js";
-import type { Model } from "./model.js";
-import { readModel, referenceAllowed } from "./model.js";
-import type { AIServiceBackendModel, GatewayModel, PoolModel, RouteModel } from "./model-gateway.js";
-import { isModelListing } from "./model-gateway.js";
-import type { AppliedObject } from "./objects.js";
-import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, INFERENCE_GROUP } from "./objects.js";
-import { DEFAULT_POD_BLOCK, MAX_POD_BLOCK } from "./loopback.js";
-import type { Problems } from "./problems.js";
-import { attachedRoutes, checkDanglingParents } from "./attachment.js";
-import { buildHTTPRoutes, compareKeys, effectiveHosts, hostPrecedence, POOL_RETRY_POLICY, type BuiltPool } from "./build-httproutes.js";
-import { compare, PodRegistry } from "./pods.js";
+import type { ClusterConfig, ClusterEndpoint, DataPlaneConfig, Route } from "../../dataplane-api/bootstrap.js";
+import type { PluginConfig, PoolConfig } from "../plugin-config.js";
+import { DESTINATION_ENDPOINT_HEADER, PLUGIN_CONFIG_VERSION } from "../plugin-config.js";
+import type { Model } from "../model/model.js";
+import { readModel, referenceAllowed } from "../model/model.js";
+import type { AIServiceBackendModel, GatewayModel, PoolModel, RouteModel } from "../model/model-gateway.js";
+import type { AppliedObject } from "../read/objects.js";
+import { AIGW_GROUP, ENVOY_GATEWAY_GROUP, INFERENCE_GROUP } from "../read/objects.js";
+import { DEFAULT_POD_BLOCK, MAX_POD_BLOCK } from "../model/loopback.js";
+import type { Problems } from "../read/problems.js";
+import { attachedRoutes, checkDanglingParents } from "../model/attachment.js";
+import { buildAIGatewayRoutes, clusterName, REQUEST_TIMEOUT_MS } from "./build-aigatewayroutes.js";
+import { buildHTTPRoutes, type BuiltPool } from "./build-httproutes.js";
+import { compare, PodRegistry } from "../model/pods.js";
 import { resolveService, serviceForHostname } from "./services.js";
 import { eppSecureServing, planEmbeddedRateLimit, planWorkloads, type WorkloadPlan } from "./workloads.js";
 import { buildCosts, type CostOrigin } from "./costs.js";
 import { GENAI_HISTOGRAM_BUCKETS, GENAI_STATS_TAGS } from "./genai-metrics.js";
 import { buildRateLimits, policyFor, policyOwners, rateLimitCluster, type PolicyOwners } from "./rate-limits.js";
-import type { TrafficPolicyModel } from "./model-policy.js";
-import { buildCredentials, credentialTarget, type CredentialSource } from "./build-security.js";
+import type { TrafficPolicyModel } from "../model/model-policy.js";
+import { buildCredentials, type CredentialSource } from "./build-security.js";
 
 export interface BuildOptions {
   /** Listener port on 127.0.0.1 that the Gateway's listener maps to (aigw run: 1975). 0 = ephemeral. */
@@ -51,20 +51,17 @@ export const DEFAULT_ADMIN_PORT = 1064;
 export const DEFAULT_WORKERS = 2;
 export const DEFAULT_MAX_REQUEST_BODY_BYTES = 50 * 1024 * 1024;
 export const DEFAULT_EPP_TIMEOUT_MS = 10_000;
-/** Envoy AI Gateway's default route timeout (Envoy Gateway's own is 15 s). */
-export const REQUEST_TIMEOUT_MS = 60_000;
 /** Envoy Gateway's cluster connect timeout. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Headroom above the filter's limit so that the filter's own 413 answers before the listener's. */
 const BUFFER_HEADROOM_BYTES = 1024 * 1024;
-export const MODELS_OWNED_BY = "Envoy AI Gateway";
 export const ROUTE_NOT_FOUND = "route-not-found";
 export const ROUTE_NOT_FOUND_BODY =
   "No matching route found. It is likely because the model specified in your request is not configured in the Gateway.";
 
 export interface BuiltGateway {
-  gateway: GatewayConfig;
+  gateway: DataPlaneConfig;
   plugin: PluginConfig;
   /** Where each of plugin.costs was declared. */
   costOrigins: CostOrigin[];
@@ -75,10 +72,6 @@ export interface BuiltGateway {
   credentials: CredentialSource[];
   /** Their values: the environment of the Envoy process `aigw run` stands for (never in `gateway` or `plugin`). */
   hostEnvironment: Record<string, string>;
-}
-
-export function clusterName(kind: "aiservicebackend" | "inferencepool" | "epp", namespace: string, name: string): string {
-  return `${kind}/${namespace}/${name}`;
 }
 
 /** Builds everything; problems are recorded in `problems` (the caller throws if there are any). */
@@ -110,9 +103,6 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
   }
 
   const credentials = buildCredentials(model);
-  const rules: RuleConfig[] = [];
-  const models: ModelInfo[] = [];
-  const seenModels = new Map<string, ModelInfo>();
   const routeTable: Route[] = [];
   const usedClusters = new Map<string, ClusterConfig>();
   const usedPools = new Map<string, PoolConfig>();
@@ -126,96 +116,11 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
     for (const c of plain.clusters) usedClusters.set(c.name, c);
     for (const p of plain.pools) usedPools.set(p.name, p);
   }
-  const aiRoutes: Array<{ route: Route; key: number[] }> = [];
-  for (const route of routes) {
-    const hosts = listener ? effectiveHosts(route, listener) : [];
-    if (hosts.length === 0) continue;
-    const ruleHosts = hosts.map((h) => h.name).filter((h) => h !== "*");
-    for (const rule of route.rules) {
-      const backends: BackendConfig[] = [];
-      for (const ref of rule.backendRefs) {
-        const id = `${ref.namespace}/${ref.name}`;
-        const target = { group: ref.kind === "InferencePool" ? INFERENCE_GROUP : AIGW_GROUP, kind: ref.kind, namespace: ref.namespace, name: ref.name };
-        if (!referenceAllowed(model, { group: AIGW_GROUP, kind: "AIGatewayRoute", namespace: route.namespace }, target)) {
-          route.f.fail(ref.field, `${ref.kind} ${id} is in another namespace and no ReferenceGrant there allows it`);
-          continue;
-        }
-        let cluster: ClusterConfig | undefined;
-        if (ref.kind === "InferencePool") {
-          if (!model.pools.has(id)) {
-            route.f.fail(ref.field, `InferencePool ${id} not found`);
-            continue;
-          }
-          const built = poolClusters.get(id);
-          if (!built) continue; // the pool's own problems are already reported
-          cluster = built.pool;
-          usedClusters.set(built.epp.name, built.epp);
-          usedPools.set(id, built.config);
-        } else {
-          if (!model.aiBackends.has(id)) {
-            route.f.fail(ref.field, `AIServiceBackend ${id} not found`);
-            continue;
-          }
-          cluster = backendClusters.get(id);
-          if (!cluster) continue;
-        }
-        usedClusters.set(cluster.name, cluster);
-        const backend: BackendConfig = { name: id, kind: ref.kind, weight: ref.weight, modelNameOverride: ref.modelNameOverride };
-        const credential = credentials.byTarget.get(credentialTarget(ref.kind, ref.namespace, ref.name));
-        if (credential) Object.assign(backend, { credential: credential.type, credentialEnv: credential.env });
-        backends.push(backend);
-      }
-      const matches = rule.matches.map((headers) => ({ headers: headers.map((h) => ({ name: h.name, type: h.type, value: h.value })) }));
-      const ruleConfig: RuleConfig = { route: `${route.namespace}/${route.name}`, index: rule.index, matches, backends };
-      if (ruleHosts.length > 0) ruleConfig.hostnames = ruleHosts;
-      rules.push(ruleConfig);
-
-      for (const headers of rule.matches) {
-        for (const h of headers) {
-          if (!isModelListing(h)) continue;
-          const seen = seenModels.get(h.value);
-          if (seen) {
-            // A model is scoped to host names only while every route declaring it is (models_processor.go).
-            if (seen.hostnames && route.hostnames.length > 0) seen.hostnames = [...new Set([...seen.hostnames, ...route.hostnames])];
-            else delete seen.hostnames;
-            continue;
-          }
-          const info: ModelInfo = {
-            id: h.value,
-            ownedBy: rule.modelsOwnedBy ?? MODELS_OWNED_BY,
-            created: rule.modelsCreatedAt ?? route.createdAt ?? o.loadTime,
-          };
-          if (route.hostnames.length > 0) info.hostnames = [...route.hostnames];
-          seenModels.set(h.value, info);
-          models.push(info);
-        }
-      }
-
-      const seenRoutes = new Set<string>();
-      const matchSets = matches.length > 0 ? matches : [{ headers: [] }];
-      matchSets.forEach((m, j) => {
-        for (const b of backends) for (const host of hosts) {
-          // Routes of a rule limited to host names (RuleConfig.hostnames) are named after the host they serve.
-          const hostPart = ruleHosts.length > 0 ? `/host/${host.name}` : "";
-          const name = `aigatewayroute/${route.namespace}/${route.name}/rule/${rule.index}/match/${j}/backend/${b.name}${hostPart}`;
-          if (seenRoutes.has(name)) continue; // the same backend named twice in one rule
-          seenRoutes.add(name);
-          const headers: HeaderMatcher[] = host.matcher ? [host.matcher] : [];
-          for (const h of m.headers) headers.push(h.type === "Exact" ? { name: h.name, exact: h.value } : { name: h.name, regex: h.value });
-          headers.push({ name: BACKEND_HEADER, exact: b.name });
-          const cluster =
-            b.kind === "InferencePool" ? clusterName("inferencepool", ...split(b.name)) : clusterName("aiservicebackend", ...split(b.name));
-          const r: Route = { name, match: { prefix: "/", headers }, action: { cluster }, timeoutMs: rule.timeoutMs ?? REQUEST_TIMEOUT_MS };
-          if (b.kind === "InferencePool") r.retryPolicy = POOL_RETRY_POLICY;
-          if (rule.streamIdleTimeoutMs !== undefined) r.perTryIdleTimeoutMs = rule.streamIdleTimeoutMs;
-          aiRoutes.push({ route: r, key: hostPrecedence(host.name) });
-        }
-      });
-    }
-  }
-  // Gateway API hostname precedence (stable: otherwise rule order), as the filter ranks the rules.
-  aiRoutes.sort((a, b) => compareKeys(a.key, b.key));
-  routeTable.push(...aiRoutes.map((e) => e.route));
+  const ai = buildAIGatewayRoutes(
+    { model, listener, backends: backendClusters, pools: poolClusters, credentials, loadTime: o.loadTime, usedClusters, usedPools },
+    routes,
+  );
+  routeTable.push(...ai.routes);
   // The filter answers /v1/models and unknown AI paths itself, so it must run on the catch-all too.
   routeTable.push({
     name: ROUTE_NOT_FOUND,
@@ -236,8 +141,8 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
   }
   const plugin: PluginConfig = {
     version: PLUGIN_CONFIG_VERSION,
-    rules,
-    models,
+    rules: ai.rules,
+    models: ai.models,
     pools: [...usedPools.values()].sort((a, b) => compare(a.name, b.name)),
     maxRequestBodyBytes: o.maxRequestBodyBytes,
     costs,
@@ -245,7 +150,7 @@ export function buildGateway(objects: AppliedObject[], opts: BuildOptions, probl
   };
   if (plain && plain.rules.length > 0) plugin.httpRoutes = plain.rules;
   const listenerName = gateway && listener ? `${gateway.namespace}/${gateway.name}/${listener.name}` : "listener";
-  const config: GatewayConfig = {
+  const config: DataPlaneConfig = {
     listener: {
       name: listenerName,
       address: { address: "127.0.0.1", port: o.port },
@@ -489,9 +394,4 @@ function eppDownConsequence(mode: "FailOpen" | "FailClose"): string {
   return mode === "FailOpen"
     ? "with failureMode FailOpen the pool's requests go to an endpoint the gateway picks from the pool, without the EPP (503 when no pool endpoint is ready)"
     : "with failureMode FailClose (the default) the pool's requests get 503";
-}
-
-function split(id: string): [string, string] {
-  const slash = id.indexOf("/");
-  return [id.slice(0, slash), id.slice(slash + 1)];
 }

@@ -12,14 +12,14 @@
 // entry for a cluster that does not exist on a route whose cluster_not_found answer is 500 (what Envoy
 // Gateway generates), or a 500 direct response when the rule has nothing valid to send to.
 
-import type { ClusterConfig, HeaderMatcher, RetryPolicy, Route, RouteAction } from "../dataplane-api/bootstrap.js";
-import type { Model } from "./model.js";
-import { referenceAllowed } from "./model.js";
-import type { ListenerModel } from "./model-gateway.js";
-import type { HTTPBackendRefModel, HTTPMatchModel, HTTPRouteModel, HTTPRuleModel } from "./model-httproute.js";
-import { GATEWAY_API_GROUP, INFERENCE_GROUP } from "./objects.js";
-import type { HTTPRouteRuleConfig, PoolConfig } from "./plugin-config.js";
-import type { PodRegistry } from "./pods.js";
+import type { ClusterConfig, HeaderMatcher, RetryPolicy, Route, RouteAction } from "../../dataplane-api/bootstrap.js";
+import type { Model } from "../model/model.js";
+import { referenceAllowed } from "../model/model.js";
+import type { ListenerModel } from "../model/model-gateway.js";
+import type { HTTPBackendRefModel, HTTPMatchModel, HTTPRouteModel, HTTPRuleModel } from "../model/model-httproute.js";
+import { GATEWAY_API_GROUP, INFERENCE_GROUP } from "../read/objects.js";
+import type { HTTPRouteRuleConfig, PoolConfig } from "../plugin-config.js";
+import type { PodRegistry } from "../model/pods.js";
 import { resolveService } from "./services.js";
 
 /** The weighted entry for invalid backendRefs: no such cluster exists, so the route answers 500. */

@@ -1,10 +1,10 @@
 // The pods `aigw run` knows: materialized replicas of Deployments (and bare Pods) it starts itself, and
 // Pod objects declared with status.podIP for workloads running outside the process. Readiness is live:
 // the runner marks a materialized pod ready once it started, and every cluster endpoint built for a pod
-// follows its readiness (the endpoint objects in GatewayConfig are updated in place).
+// follows its readiness (the endpoint objects in DataPlaneConfig are updated in place).
 
-import type { ClusterEndpoint } from "../dataplane-api/bootstrap.js";
-import type { PodInfo } from "../epp/discovery.js";
+import type { ClusterEndpoint } from "../../dataplane-api/bootstrap.js";
+import type { PodInfo } from "../../epp/discovery.js";
 import type { ContainerModel } from "./model-core.js";
 
 export interface PodRecord {

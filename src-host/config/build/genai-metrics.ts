@@ -4,7 +4,7 @@
 //
 // Envoy has no per-call labels: a proxy-wasm metric is one stat per name, so the filter defines one metric
 // per combination of dimensions, with the dimensions in its name. Envoy stores it as
-// `wasmcustom.<name>`; tag extraction (GatewayConfig.statsTags → bootstrap stats_config.stats_tags, and the
+// `wasmcustom.<name>`; tag extraction (DataPlaneConfig.statsTags → bootstrap stats_config.stats_tags, and the
 // embedded admin's renderer) cuts every dimension out of the name into a label, and the Prometheus output
 // drops the `wasmcustom.` namespace without adding `envoy_`. THE FILTER MUST PRODUCE EXACTLY THESE NAMES
 // (mirror this comment in AssemblyScript):
@@ -51,7 +51,7 @@
 // bucket boundaries below are Envoy AI Gateway's scaled to those units; the recording rules of
 // envoy/prometheus/ (src-host/translate/prometheus-rules.ts) turn the series back into its exact *_seconds ones.
 
-import type { HistogramBuckets, StatsTag } from "../dataplane-api/bootstrap.js";
+import type { HistogramBuckets, StatsTag } from "../../dataplane-api/bootstrap.js";
 
 export const GEN_AI_TOKEN_USAGE = "gen_ai.client.token.usage";
 export const GEN_AI_REQUEST_DURATION = "gen_ai.server.request.duration_microseconds";

@@ -3,10 +3,10 @@
 // vm_config.environment_variables.host_env_keys: a variable of the Envoy process), and the filter reads
 // it through WASI environ_get. `aigw run` is that process: the variables' values come from the Secrets.
 
-import type { CredentialType, SecurityPolicyModel } from "./model-security.js";
-import type { Model } from "./model.js";
-import { referenceAllowed } from "./model.js";
-import { AIGW_GROUP } from "./objects.js";
+import type { CredentialType, SecurityPolicyModel } from "../model/model-security.js";
+import type { Model } from "../model/model.js";
+import { referenceAllowed } from "../model/model.js";
+import { AIGW_GROUP } from "../read/objects.js";
 
 export interface BackendCredential {
   type: CredentialType;

@@ -17,14 +17,14 @@
 // - A response cost read from metadata names an llmRequestCosts key: refused when no cost defines it,
 //   warned when some covered routes do not (their responses charge nothing, as in Envoy).
 
-import type { ClusterConfig } from "../dataplane-api/bootstrap.js";
+import type { ClusterConfig } from "../../dataplane-api/bootstrap.js";
 import { costKeysOf } from "./costs.js";
-import type { Model } from "./model.js";
-import type { GatewayModel, ListenerModel, RouteModel } from "./model-gateway.js";
-import type { RateLimitRuleModel, TrafficPolicyModel } from "./model-policy.js";
-import { AIGW_GROUP, GATEWAY_API_GROUP } from "./objects.js";
-import type { CostConfig, RateLimitConfig } from "./plugin-config.js";
-import type { PodRegistry } from "./pods.js";
+import type { Model } from "../model/model.js";
+import type { GatewayModel, ListenerModel, RouteModel } from "../model/model-gateway.js";
+import type { RateLimitRuleModel, TrafficPolicyModel } from "../model/model-policy.js";
+import { AIGW_GROUP, GATEWAY_API_GROUP } from "../read/objects.js";
+import type { CostConfig, RateLimitConfig } from "../plugin-config.js";
+import type { PodRegistry } from "../model/pods.js";
 import { rateLimitGrpcPort, type WorkloadPlan } from "./workloads.js";
 
 export const RATE_LIMIT_CLUSTER = "ratelimit";
