@@ -168,8 +168,8 @@ function intersect(a: string, b: string): string | undefined {
  * as neither RE2 flags nor JavaScript's inline ones are shared by both engines.
  */
 function authorityMatcher(host: string): HeaderMatcher {
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
-  const name = host.startsWith("*.") ? `[^:]+${escape(host.slice(1))}` : escape(host);
+  const caseless = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
+  const name = host.startsWith("*.") ? `[^:]+${caseless(host.slice(1))}` : caseless(host);
   return { name: ":authority", regex: `${name}(:[0-9]+)?` };
 }
 
