@@ -1,4 +1,4 @@
-// Thin wrappers over assembly/gateway/tokens/admission for test/gateway-logic/token-admission.test.ts: Local
+// Thin wrappers over assembly/gateway/tokens/admission for test/assembly/gateway/tokens/admission.test.ts: Local
 // budgets in a memory BudgetStore with Envoy's shared-data semantics, which can let "another worker" write
 // between a read and a write (the compare-and-swap race).
 import { Pair, SharedData, WasmResult } from "../../assembly/proxy-wasm";

@@ -1,4 +1,4 @@
-// Thin wrappers over assembly/gateway/cel for test/gateway-logic-response/cel.test.ts.
+// Thin wrappers over assembly/gateway/cel for test/assembly/gateway/cel/cel.test.ts.
 import { compileCel, CelProgram, CelVars } from "../../assembly/gateway/cel/program";
 
 export function alloc(n: i32): usize { return __pin(changetype<usize>(new ArrayBuffer(n))); }

@@ -1,4 +1,4 @@
-// Thin wrappers over assembly/gateway/extproc for test/gateway-logic-response/extproc.test.ts.
+// Thin wrappers over assembly/gateway/extproc for test/assembly/gateway/extproc/extproc.test.ts.
 // Bytes go in through alloc(); results come back as (outPtr(), outLen()) or as a JSON description.
 
 import {

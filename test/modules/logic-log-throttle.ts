@@ -1,4 +1,4 @@
-// Thin wrappers over assembly/gateway/log-throttle for test/gateway-logic/log-throttle.test.ts.
+// Thin wrappers over assembly/gateway/log-throttle for test/assembly/gateway/log-throttle.test.ts.
 import { LogThrottle } from "../../assembly/gateway/log-throttle";
 import { setOut, str } from "./logic-common/io";
 export { alloc, free, outPtr, outLen } from "./logic-common/io";

@@ -1,4 +1,4 @@
-// Test module for assembly/gateway/request/multipart.ts (test/gateway-logic/multipart.test.ts): the
+// Test module for assembly/gateway/request/multipart.ts (test/assembly/gateway/request/multipart.test.ts): the
 // content-type's boundary and the scan of a form, results as JSON text at outPtr()/outLen().
 
 import { jsonQuote } from "../../assembly/gateway/errors";

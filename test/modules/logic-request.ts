@@ -1,5 +1,5 @@
 // Test module for the request-side gateway logic (assembly/gateway/json, request, regex, config).
-// The tests in test/gateway-logic/ copy inputs into memory from alloc() and read text results
+// Its tests (loaded by test/assembly/gateway/request-module.ts) copy inputs into memory from alloc() and read text results
 // (UTF-8) at resultPtr()/resultLen().
 
 import {

@@ -1,4 +1,4 @@
-// Thin wrappers over assembly/gateway/gzip for test/gateway-logic-response/gzip.test.ts: decode in chunks inside
+// Thin wrappers over assembly/gateway/gzip for test/assembly/gateway/gzip/gzip.test.ts: decode in chunks inside
 // wasm (output gathered into one buffer), or decode straight into the SSE usage scanner.
 import { GzipDecoder, inflateInto, ByteSink, FORMAT_GZIP, FORMAT_RAW_DEFLATE } from "../../assembly/gateway/gzip/inflate";
 import { crc32 } from "../../assembly/gateway/gzip/crc32";

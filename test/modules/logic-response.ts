@@ -1,4 +1,4 @@
-// Thin wrappers over assembly/gateway/response for test/gateway-logic-response/{usage,sse}.test.ts and the
+// Thin wrappers over assembly/gateway/response for test/assembly/gateway/response/{usage,sse}.test.ts and the
 // SSE benchmark. Results come back as a JSON description in (outPtr(), outLen()).
 import { TokenUsage, extractJsonUsage, lastJsonUsageError } from "../../assembly/gateway/response/usage";
 import { SseUsageScanner } from "../../assembly/gateway/response/sse";

@@ -1,4 +1,4 @@
-// Thin wrappers over assembly/gateway/tokens/estimate for test/gateway-logic/token-estimate.test.ts.
+// Thin wrappers over assembly/gateway/tokens/estimate for test/assembly/gateway/tokens/estimate.test.ts.
 import { OutputLimit, chargeAfterReservation, estimateUsage, globalReservation, requestedOutputTokens } from "../../assembly/gateway/tokens/estimate";
 import { TokenUsage } from "../../assembly/gateway/response/usage";
 import { setOut } from "./logic-common/io";

@@ -1,10 +1,10 @@
 // assembly/gateway/config.ts (PluginConfig parsing, validation, compilation), request/route.ts (rules and
 // weights) and request/models.ts (/v1/models).
 import { beforeAll, describe, expect, it } from "vitest";
-import { BUILD_DIR, loadLogicModule, type LogicModule } from "./wasm.js";
+import { BUILD_DIR, loadLogicModule, type LogicModule } from "./request-module.js";
 import { loadConfig, sampleConfig } from "./fixtures.js";
 import { Gen, mutate, rng } from "./json-gen.js";
-import { PLUGIN_CONFIG_VERSION } from "../../src-host/config/plugin-config.js";
+import { PLUGIN_CONFIG_VERSION } from "../../../src-host/config/plugin-config.js";
 
 /** The start of a hand-written document: the contract version and the empty token sections. */
 const HEAD = `{"version":"${PLUGIN_CONFIG_VERSION}","costs":[],"rateLimits":[],`;

@@ -1,6 +1,6 @@
-// Shared inputs for the gateway-logic tests: a plugin configuration shaped like the seed example's.
-import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
-import type { LogicModule } from "./wasm.js";
+// Shared inputs for the request-side logic tests (config, request/decide): a plugin configuration shaped like the seed example's.
+import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../../src-host/config/plugin-config.js";
+import type { LogicModule } from "./request-module.js";
 
 export function sampleConfig(): PluginConfig {
   return {

@@ -2,7 +2,7 @@
 // whitespace anywhere it is allowed, strings with every kind of escape (\uXXXX, surrogate pairs), raw
 // multi-byte UTF-8, numbers in every grammatical form — and a strict oracle built on JSON.parse.
 
-import { accepts, CHAT, parseJ } from "./openai-oracle.js";
+import { accepts, CHAT, parseJ } from "./request/openai-oracle.js";
 
 /** Small deterministic PRNG (mulberry32) so failures reproduce. */
 export function rng(seed: number): () => number {

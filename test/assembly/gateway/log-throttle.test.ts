@@ -1,7 +1,7 @@
 // Repeated warnings throttled per cause (assembly/gateway/log-throttle): the first line of a cause at once,
 // the rest of its period counted and reported with its next line or by flush().
 import { beforeEach, describe, expect, it } from "vitest";
-import { loadLogicModule, type LogicModule } from "../gateway-logic-response/wasm.js";
+import { loadLogicModule, type LogicModule } from "./logic-module.js";
 
 const S = 1_000_000_000n;
 let m: LogicModule;

@@ -16,7 +16,7 @@ export interface LogicModule {
 }
 
 export function loadLogicModule(name: string): LogicModule {
-  const file = new URL(`../.build/${name}.wasm`, import.meta.url);
+  const file = new URL(`../../.build/${name}.wasm`, import.meta.url);
   const module = new WebAssembly.Module(readFileSync(file));
   let memory: WebAssembly.Memory | undefined;
   let logText = "";

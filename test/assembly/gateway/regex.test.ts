@@ -1,7 +1,7 @@
 // assembly/gateway/regex.ts: RE2-subset full-match regexes, checked against JS RegExp `^(?:…)$` where the
 // two syntaxes agree, and by explicit tables where RE2 differs (flags, \Q…\E, \z, limits).
 import { beforeAll, describe, expect, it } from "vitest";
-import { BUILD_DIR, loadLogicModule, type LogicModule } from "./wasm.js";
+import { BUILD_DIR, loadLogicModule, type LogicModule } from "./request-module.js";
 import { Gen, rng } from "./json-gen.js";
 
 let m: LogicModule;

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { randomFillSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
 
-export const BUILD_DIR = fileURLToPath(new URL("../.build/", import.meta.url));
+export const BUILD_DIR = fileURLToPath(new URL("../../.build/", import.meta.url));
 
 export interface LogicModule {
   exports: Record<string, any>;

@@ -6,13 +6,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 
-const ROOT = resolve(import.meta.dirname, "../..");
+const ROOT = resolve(import.meta.dirname, "../../..");
 const CHECKER = resolve(ROOT, "../shared/tools/wasm-abi-check.mjs");
 // The checker is the workspace's (beside the repository, as the Makefile uses it); a clone elsewhere skips.
 const HAVE_CHECKER = existsSync(CHECKER);
-const SOURCES = join(ROOT, "test/assembly");
+const SOURCES = join(ROOT, "test/modules");
 const BUILT = join(ROOT, "test/.build");
-const FIXTURES = join(ROOT, "test/proxy-wasm-sdk/fixtures");
+const FIXTURES = join(ROOT, "test/assembly/proxy-wasm/fixtures");
 const ASC = join(ROOT, "node_modules/assemblyscript/bin/asc.js");
 
 const sdkModules = readdirSync(SOURCES).filter((f) => /^sdk-.*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, ""));
@@ -26,7 +26,7 @@ function check(wasmPath: string): { status: number | null; output: string } {
 // (asc keeps library state between in-process runs).
 function compile(source: string, outFile: string, withShim: boolean): void {
   // asc reads ./asconfig.json (the production one, with the shim) unless told otherwise.
-  const config = withShim ? "test/assembly/asconfig.json" : "test/proxy-wasm-sdk/fixtures/plain-asconfig.json";
+  const config = withShim ? "test/modules/asconfig.json" : "test/assembly/proxy-wasm/fixtures/plain-asconfig.json";
   const args = [ASC, relative(ROOT, source), "--outFile", outFile, "--config", config];
   const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`asc ${source} failed:\n${r.stderr}`);
@@ -56,7 +56,7 @@ describe.skipIf(!HAVE_CHECKER)("the production module", () => {
 });
 
 describe.skipIf(!HAVE_CHECKER)("SDK test modules", () => {
-  it("exist for every test/assembly/sdk-*.ts", () => {
+  it("exist for every test/modules/sdk-*.ts", () => {
     expect(sdkModules.length).toBeGreaterThanOrEqual(8);
     for (const m of sdkModules) expect(existsSync(join(BUILT, `${m}.wasm`)), `${m}.wasm was not built`).toBe(true);
   });

@@ -3,10 +3,10 @@
 // each one to the stream that made the call, with that stream made effective (its request headers are
 // changed and it is continued from inside the callback).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
-import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
-import { watchHttp2Clients } from "../http2-watch.js";
-import { type Loaded, type TestSink, loadFixture, openStream, reqHeaders, until } from "../proxy-wasm/helpers.js";
+import type { ClusterConfig } from "../../../src-host/dataplane-api/bootstrap.js";
+import type { HeaderList } from "../../../src-host/dataplane-api/http-filter.js";
+import { watchHttp2Clients } from "../../http2-watch.js";
+import { type Loaded, type TestSink, loadFixture, openStream, reqHeaders, until } from "../../proxy-wasm/helpers.js";
 import { type EchoServer, startEchoServer, startHttpServer } from "./servers.js";
 
 let echo: EchoServer;

@@ -1,8 +1,8 @@
 // Shared data with compare-and-swap, shared queues and metrics through the SDK, with two worker VMs
 // (streams alternate between them), as Envoy runs one VM per worker sharing data by vm_id.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
-import { type Loaded, loadFixture, openStream, reqHeaders, until } from "../proxy-wasm/helpers.js";
+import type { HeaderList } from "../../../src-host/dataplane-api/http-filter.js";
+import { type Loaded, loadFixture, openStream, reqHeaders, until } from "../../proxy-wasm/helpers.js";
 
 let loaded: Loaded;
 beforeAll(async () => {

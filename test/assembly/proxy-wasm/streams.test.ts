@@ -1,10 +1,10 @@
 // Behaviour of the SDK inside the Envoy-faithful host (src-host/proxy-wasm): SDK test modules from
-// test/assembly/sdk-*.ts driven stream by stream. Each test fails if the SDK encodes, decodes or routes
+// test/modules/sdk-*.ts driven stream by stream. Each test fails if the SDK encodes, decodes or routes
 // something differently from what the ABI (as Envoy implements it) expects.
 import { afterEach, describe, expect, it } from "vitest";
-import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
-import { decodePairs, encodePairs } from "../../src-host/proxy-wasm/index.js";
-import { type Loaded, type LogLine, type TestSink, bytes, loadFixture, openStream, reqHeaders, until } from "../proxy-wasm/helpers.js";
+import type { HeaderList } from "../../../src-host/dataplane-api/http-filter.js";
+import { decodePairs, encodePairs } from "../../../src-host/proxy-wasm/index.js";
+import { type Loaded, type LogLine, type TestSink, bytes, loadFixture, openStream, reqHeaders, until } from "../../proxy-wasm/helpers.js";
 
 const loaded: Loaded[] = [];
 async function load(name: string, ...args: Parameters<typeof loadFixture> extends [unknown, ...infer R] ? R : never): Promise<Loaded> {

@@ -2,8 +2,8 @@
 // Gateway names, and every mistake reported with its file, object and field.
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { loadConfig } from "../../src-host/config/load-config.js";
-import { GATEWAY, OPTS, ipBackend, loadFiles, manifestDir, problemsOf, route } from "./helpers.js";
+import { loadConfig } from "../../../src-host/config/load-config.js";
+import { GATEWAY, OPTS, ipBackend, loadFiles, manifestDir, problemsOf, route } from "../helpers.js";
 
 const EXAMPLE = "envoy/examples/inference-pool";
 

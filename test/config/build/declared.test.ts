@@ -1,7 +1,7 @@
 // Workloads outside the process declared the Kubernetes way (Pod, Service + EndpointSlice, Backend ip),
 // Service resolution details, and what routes, pools and workloads carry over from the manifests.
 import { describe, expect, test } from "vitest";
-import { GATEWAY, ipBackend, loadFiles, pool, route } from "./helpers.js";
+import { GATEWAY, ipBackend, loadFiles, pool, route } from "../helpers.js";
 
 const POOL_REF = "{group: inference.networking.k8s.io, kind: InferencePool, name: llama}";
 

@@ -18,8 +18,8 @@ import {
   backendMetricName,
   genAiMetricName,
   type GenAiDimensions,
-} from "../../src-host/config/build/genai-metrics.js";
-import { StatsStore, TagExtractor } from "../../src-host/stats/index.js";
+} from "../../../src-host/config/build/genai-metrics.js";
+import { StatsStore, TagExtractor } from "../../../src-host/stats/index.js";
 
 const LLAMA = "meta-llama/Llama-3.1-8B-Instruct";
 const chat = (model: string, extra: Partial<GenAiDimensions> = {}): GenAiDimensions => ({

@@ -1,7 +1,7 @@
 // AIGatewayRoute hostnames at load: validated as Gateway API Hostnames, met with the listener's host name
 // (a route left with none gets no requests), and carried to the filter for rules and for /v1/models.
 import { describe, expect, test } from "vitest";
-import { GATEWAY, ipBackend, loadFiles, problemsOf, route } from "./helpers.js";
+import { GATEWAY, ipBackend, loadFiles, problemsOf, route } from "../helpers.js";
 
 const hosts = (list: string[]) => `  hostnames: ${JSON.stringify(list)}\n`;
 /** route() with spec.hostnames inserted before its rules. */

@@ -3,8 +3,8 @@
 // references (warning, 500), host names, what is refused, and the filter's view (PluginConfig.httpRoutes).
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import type { Route } from "../../src-host/dataplane-api/bootstrap.js";
-import { GATEWAY, ipBackend, loadFiles, pool, problemsOf, route } from "./helpers.js";
+import type { Route } from "../../../src-host/dataplane-api/bootstrap.js";
+import { GATEWAY, ipBackend, loadFiles, pool, problemsOf, route } from "../helpers.js";
 
 /** An HTTPRoute on gw: `rules` is the YAML of spec.rules (indented by four spaces). */
 function httpRoute(name: string, rules: string, extra: { namespace?: string; spec?: string; meta?: string } = {}): string {

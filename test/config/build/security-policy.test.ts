@@ -2,7 +2,7 @@
 // variable's name, never the key), and every mistake named by file, object and field without the key.
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { GATEWAY, ipBackend, loadFiles, pool, problemsOf, route } from "./helpers.js";
+import { GATEWAY, ipBackend, loadFiles, pool, problemsOf, route } from "../helpers.js";
 
 const KEY = "sk-do-not-print";
 

@@ -1,7 +1,7 @@
 // Envoy Gateway BackendTrafficPolicy loadBalancer → the lbPolicy of the routes' AIServiceBackend clusters.
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { GATEWAY, ipBackend, loadFiles, problemsOf, route } from "./helpers.js";
+import { GATEWAY, ipBackend, loadFiles, problemsOf, route } from "../helpers.js";
 
 const ROUTES = [
   GATEWAY,

@@ -2,11 +2,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { applyManifests, expandPaths } from "../../src-host/config/read/manifests.js";
-import { Problems } from "../../src-host/config/read/problems.js";
-import { eppSecureServing, expand, goFlag, imageKind } from "../../src-host/config/build/workloads.js";
-import { isLoopbackIPv4 } from "../../src-host/config/model/loopback.js";
-import { GATEWAY, ipBackend, loadFiles, manifestDir, route } from "./helpers.js";
+import { applyManifests, expandPaths } from "../../../src-host/config/read/manifests.js";
+import { Problems } from "../../../src-host/config/read/problems.js";
+import { eppSecureServing, expand, goFlag, imageKind } from "../../../src-host/config/build/workloads.js";
+import { isLoopbackIPv4 } from "../../../src-host/config/model/loopback.js";
+import { GATEWAY, ipBackend, loadFiles, manifestDir, route } from "../helpers.js";
 
 const cm = (name: string, value: string, ns?: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${ns ? `  namespace: ${ns}\n` : ""}data:\n  k: ${value}\n`;

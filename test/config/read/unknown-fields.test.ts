@@ -2,8 +2,8 @@
 // name (as kubectl's field validation warns), not silently ignored.
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { closest } from "../../src-host/config/read/unknown-fields.js";
-import { GATEWAY, ipBackend, loadFiles, pool, route } from "./helpers.js";
+import { closest } from "../../../src-host/config/read/unknown-fields.js";
+import { GATEWAY, ipBackend, loadFiles, pool, route } from "../helpers.js";
 
 describe("unknown fields", () => {
   test("llmRequestCost, a misspelled rule field and a cost field are warned with file, object, field and the near name", () => {

@@ -1,4 +1,4 @@
-// Raw proxy-wasm 0.2.1 imports and tiny helpers for the host conformance fixtures (test/assembly/host-*.ts).
+// Raw proxy-wasm 0.2.1 imports and tiny helpers for the host conformance fixtures (test/modules/host-*.ts).
 // Deliberately independent of the project's SDK: each fixture controls exactly which host calls happen.
 
 @external("env", "proxy_log") export declare function proxy_log(level: i32, ptr: usize, len: usize): i32;

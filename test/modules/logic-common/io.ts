@@ -1,5 +1,5 @@
 // Bytes in and out of a logic test module: pinned input buffers and one output buffer (outPtr/outLen), as
-// test/gateway-logic-response/wasm.ts expects.
+// test/assembly/gateway/logic-module.ts expects.
 export function alloc(n: i32): usize { return __pin(changetype<usize>(new ArrayBuffer(n))); }
 export function free(p: usize): void { __unpin(p); }
 

@@ -1,7 +1,7 @@
 // llmRequestCosts CEL (assembly/gateway/cel): parsing, cel-go typing, evaluation, overflow and error messages,
 // including Envoy AI Gateway's own examples and acceptance scenarios 16, 18 and 19 (v1.1.0).
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadLogicModule, type LogicModule } from "./wasm.js";
+import { loadLogicModule, type LogicModule } from "../logic-module.js";
 
 let m: LogicModule;
 beforeAll(() => { m = loadLogicModule("logic-cel"); });

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import protobuf from "protobufjs";
 import { loadExtProcRoot } from "./extproc-proto.js";
-import { loadLogicModule, type LogicModule } from "./wasm.js";
+import { loadLogicModule, type LogicModule } from "../logic-module.js";
 
 let m: LogicModule;
 let root: protobuf.Root;

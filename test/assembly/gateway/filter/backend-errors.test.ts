@@ -4,8 +4,8 @@
 // not. Also the x-ai-eg-original-path header every routed request carries.
 import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WasmFilter } from "../../src-host/proxy-wasm/index.js";
-import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
+import type { WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
+import type { HeaderList } from "../../../../src-host/dataplane-api/http-filter.js";
 import { TestSink, bytes, load, request } from "./helpers.js";
 
 let filter: WasmFilter;

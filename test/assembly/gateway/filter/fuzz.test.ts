@@ -7,9 +7,9 @@
 // (default 20,000) inputs; `make fuzz` runs 1,000,000.
 import zlib from "node:zlib";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
-import type { WasmFilter } from "../../src-host/proxy-wasm/index.js";
-import { Gen, chatRequest, expectedChat, mutate, rng } from "../gateway-logic/json-gen.js";
+import type { HeaderList } from "../../../../src-host/dataplane-api/http-filter.js";
+import type { WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
+import { Gen, chatRequest, expectedChat, mutate, rng } from "../json-gen.js";
 import { TestSink, load, pluginConfig, request } from "./helpers.js";
 
 const INPUTS = Number(process.env.FUZZ_INPUTS ?? 20_000);

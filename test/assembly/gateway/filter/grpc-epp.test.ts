@@ -3,9 +3,9 @@
 import * as grpc from "@grpc/grpc-js";
 import { generate } from "selfsigned";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
-import { serviceDefinitions } from "../../src-host/epp/proto.js";
-import { watchHttp2Clients } from "../http2-watch.js";
+import type { ClusterConfig } from "../../../../src-host/dataplane-api/bootstrap.js";
+import { serviceDefinitions } from "../../../../src-host/epp/proto.js";
+import { watchHttp2Clients } from "../../../http2-watch.js";
 import { TestSink, bytes, load, pluginConfig, request, until } from "./helpers.js";
 
 type Req = Record<string, any>;

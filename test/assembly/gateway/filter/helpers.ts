@@ -1,13 +1,13 @@
 // A small data plane for driving the wasm host: records what the filter forwards, and runs local
 // replies back through the stream's response side as the real data plane (and Envoy) does.
 import { resolve } from "node:path";
-import type { ClusterConfig, WasmFilterConfig } from "../../src-host/dataplane-api/bootstrap.js";
-import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../src-host/dataplane-api/http-filter.js";
-import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../src-host/config/plugin-config.js";
-import { StatsStore } from "../../src-host/stats/index.js";
-import { loadWasmFilter, type WasmFilter } from "../../src-host/proxy-wasm/index.js";
+import type { ClusterConfig, WasmFilterConfig } from "../../../../src-host/dataplane-api/bootstrap.js";
+import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../../../src-host/dataplane-api/http-filter.js";
+import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../../../src-host/config/plugin-config.js";
+import { StatsStore } from "../../../../src-host/stats/index.js";
+import { loadWasmFilter, type WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
 
-export const ROOT = resolve(import.meta.dirname, "../..");
+export const ROOT = resolve(import.meta.dirname, "../../../..");
 export const PRODUCTION = resolve(ROOT, "build/ai-gateway.wasm");
 export const fixture = (name: string): string => resolve(ROOT, "test/.build", `${name}.wasm`);
 

@@ -2,9 +2,9 @@
 // GIE's EPP (headers-only requests at once, others after the body's end, the body streamed back), or
 // refuses every request with an immediate response.
 import * as grpc from "@grpc/grpc-js";
-import type { PoolConfig } from "../../src-host/config/plugin-config.js";
-import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
-import { serviceDefinitions } from "../../src-host/epp/proto.js";
+import type { PoolConfig } from "../../../../src-host/config/plugin-config.js";
+import type { ClusterConfig } from "../../../../src-host/dataplane-api/bootstrap.js";
+import { serviceDefinitions } from "../../../../src-host/epp/proto.js";
 
 type Msg = Record<string, any>;
 

@@ -2,11 +2,11 @@
 // them, and asks the pool's Endpoint Picker (a grpc-js ext_proc server on loopback) for routes to a pool —
 // with request_headers alone and end of stream when the request has no body.
 import { afterEach, describe, expect, it } from "vitest";
-import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
+import type { ClusterConfig } from "../../../../src-host/dataplane-api/bootstrap.js";
 import { eppCluster, poolConfig, startPicker } from "./pickers.js";
-import type { HTTPRouteRuleConfig, PoolConfig } from "../../src-host/config/plugin-config.js";
-import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
-import { StatsStore } from "../../src-host/stats/index.js";
+import type { HTTPRouteRuleConfig, PoolConfig } from "../../../../src-host/config/plugin-config.js";
+import { loadWasmFilter } from "../../../../src-host/proxy-wasm/index.js";
+import { StatsStore } from "../../../../src-host/stats/index.js";
 import { TestSink, bytes, load, pluginConfig, request, until, wasmConfig } from "./helpers.js";
 
 /** One HTTPRoute rule per entry; the default plugin config's AIGatewayRoute rule stays. */

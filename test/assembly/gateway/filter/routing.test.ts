@@ -1,10 +1,10 @@
 // The production module under the host: the routing path the gateway depends on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestSink, bytes, load, pluginConfig, request, wasmConfig } from "./helpers.js";
-import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
-import { StatsStore } from "../../src-host/stats/index.js";
-import { PLUGIN_CONFIG_VERSION } from "../../src-host/config/plugin-config.js";
-import type { WasmFilter } from "../../src-host/proxy-wasm/index.js";
+import { loadWasmFilter } from "../../../../src-host/proxy-wasm/index.js";
+import { StatsStore } from "../../../../src-host/stats/index.js";
+import { PLUGIN_CONFIG_VERSION } from "../../../../src-host/config/plugin-config.js";
+import type { WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
 
 describe("production module: routing", () => {
   let filter: WasmFilter;

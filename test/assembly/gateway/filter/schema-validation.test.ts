@@ -3,7 +3,7 @@
 // further; a body with unknown fields reaches the upstream byte for byte.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TestSink, bytes, load, request } from "./helpers.js";
-import type { WasmFilter } from "../../src-host/proxy-wasm/index.js";
+import type { WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
 
 describe("production module: OpenAI schema validation", () => {
   let filter: WasmFilter;

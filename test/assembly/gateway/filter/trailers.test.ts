@@ -3,8 +3,8 @@
 // such a request exactly as on one ended by data — routing, the EPP, refusals — holding the trailers until
 // it has, and must settle usage and costs of a response that ends in trailers.
 import { afterEach, describe, expect, it } from "vitest";
-import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
-import type { HeaderList } from "../../src-host/dataplane-api/http-filter.js";
+import type { ClusterConfig } from "../../../../src-host/dataplane-api/bootstrap.js";
+import type { HeaderList } from "../../../../src-host/dataplane-api/http-filter.js";
 import { TestSink, bytes, load, pluginConfig, request, until } from "./helpers.js";
 import { eppCluster, poolConfig, startPicker } from "./pickers.js";
 

@@ -4,8 +4,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import zlib from "node:zlib";
 import { randomBytes } from "node:crypto";
-import { loadLogicModule, type LogicModule } from "./wasm.js";
-import { chatStream } from "./sse-fixtures.js";
+import { loadLogicModule, type LogicModule } from "../logic-module.js";
+import { chatStream } from "../response/sse-fixtures.js";
 
 let m: LogicModule;
 beforeAll(() => { m = loadLogicModule("logic-response-gzip"); });

@@ -2,15 +2,15 @@
 // once as built (SIMD string skipping) and once built without SIMD (the SWAR fallback).
 import { execFileSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BUILD_DIR, loadLogicModule, type LogicModule } from "./wasm.js";
-import { Gen, oracleValid, rng } from "./json-gen.js";
+import { BUILD_DIR, loadLogicModule, type LogicModule } from "../request-module.js";
+import { Gen, oracleValid, rng } from "../json-gen.js";
 
 let m: LogicModule;
 
 function loadVariant(simd: boolean): LogicModule {
   if (simd) return loadLogicModule(BUILD_DIR + "logic-request.wasm");
   const out = BUILD_DIR + "logic-request.nosimd.wasm";
-  execFileSync("node_modules/.bin/asc", ["test/assembly/logic-request.ts", "--config", "test/assembly/asconfig.json",
+  execFileSync("node_modules/.bin/asc", ["test/modules/logic-request.ts", "--config", "test/modules/asconfig.json",
     "--disable", "simd", "--outFile", out], { stdio: "inherit" });
   return loadLogicModule(out);
 }

@@ -1,8 +1,8 @@
 // assembly/gateway/request/body.ts: one validating pass that takes `model` and the fields the gateway
 // relies on; JSON.parse is the oracle for validity and for the model.
 import { beforeAll, describe, expect, it } from "vitest";
-import { BUILD_DIR, loadLogicModule, type LogicModule } from "./wasm.js";
-import { Gen, chatRequest, expectedChat, mutate, rng } from "./json-gen.js";
+import { BUILD_DIR, loadLogicModule, type LogicModule } from "../request-module.js";
+import { Gen, chatRequest, expectedChat, mutate, rng } from "../json-gen.js";
 
 let m: LogicModule;
 beforeAll(() => {

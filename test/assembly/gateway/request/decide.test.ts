@@ -1,8 +1,8 @@
 // assembly/gateway/request/decide.ts, route.ts and rewrite.ts: the request path's answers in Envoy AI
 // Gateway's shapes (v1.1.0) and byte-exact body rewrites.
 import { beforeAll, describe, expect, it } from "vitest";
-import { BUILD_DIR, loadLogicModule, type LogicModule } from "./wasm.js";
-import { loadConfig, sampleConfig } from "./fixtures.js";
+import { BUILD_DIR, loadLogicModule, type LogicModule } from "../request-module.js";
+import { loadConfig, sampleConfig } from "../fixtures.js";
 
 let m: LogicModule;
 beforeAll(() => {

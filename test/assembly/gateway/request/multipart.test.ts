@@ -3,8 +3,8 @@
 // WHATWG multipart parser of Node's own fetch (undici, Response.formData()). Fuzz: mutated and random
 // bodies never trap the module, and whatever it accepts has a model span inside the body.
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadLogicModule, type LogicModule } from "../gateway-logic-response/wasm.js";
-import { rng } from "./json-gen.js";
+import { loadLogicModule, type LogicModule } from "../logic-module.js";
+import { rng } from "../json-gen.js";
 
 let m: LogicModule;
 beforeAll(() => {

@@ -2,8 +2,8 @@
 // schema decoding rules (wrong JSON types, roles, content part types → 400 naming the field), on examples
 // and on generated bodies against openai-oracle.ts.
 import { beforeAll, describe, expect, it } from "vitest";
-import { BUILD_DIR, loadLogicModule, type LogicModule } from "./wasm.js";
-import { Gen, rng } from "./json-gen.js";
+import { BUILD_DIR, loadLogicModule, type LogicModule } from "../request-module.js";
+import { Gen, rng } from "../json-gen.js";
 import { accepts, CHAT, check, COMPLETIONS, EMBEDDINGS, type J, Num, type T, toJson } from "./openai-oracle.js";
 
 let m: LogicModule;

@@ -2,7 +2,7 @@
 // case — any split point, one byte per chunk, CRLF, `data:` without the space, [DONE], comments, invalid lines,
 // usage null, cumulative (vLLM) usage, the line cap — and linear work.
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadLogicModule, type LogicModule } from "./wasm.js";
+import { loadLogicModule, type LogicModule } from "../logic-module.js";
 import { chatStream } from "./sse-fixtures.js";
 
 let m: LogicModule;

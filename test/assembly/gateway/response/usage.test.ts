@@ -1,7 +1,7 @@
 // Token usage of non-streaming JSON responses (assembly/gateway/response/usage.ts): every usage shape of
 // Envoy AI Gateway v1.1.0's usage fields, read by scanning bytes, with strict validation.
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadLogicModule, type LogicModule } from "./wasm.js";
+import { loadLogicModule, type LogicModule } from "../logic-module.js";
 
 let m: LogicModule;
 beforeAll(() => { m = loadLogicModule("logic-response"); });

@@ -2,7 +2,7 @@
 // memory BudgetStore with Envoy's shared-data semantics: reservations per xDS route or shared, refusal,
 // settlement, release, and the compare-and-swap race with another worker.
 import { beforeEach, describe, expect, it } from "vitest";
-import { loadLogicModule, type LogicModule } from "../gateway-logic-response/wasm.js";
+import { loadLogicModule, type LogicModule } from "../logic-module.js";
 
 const R0 = "httproute/default/r/rule/0/match/0/*";
 const R1 = "httproute/default/r/rule/1/match/0/*";

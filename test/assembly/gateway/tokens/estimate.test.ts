@@ -1,8 +1,8 @@
 // What a token budget reserves and settles (assembly/gateway/tokens/estimate): the output limit read from a
 // request body (examples, then generated bodies against an oracle), the estimate, and the Global settlement.
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadLogicModule, type LogicModule } from "../gateway-logic-response/wasm.js";
-import { Gen, rng } from "./json-gen.js";
+import { loadLogicModule, type LogicModule } from "../logic-module.js";
+import { Gen, rng } from "../json-gen.js";
 
 const MAX = 2 ** 30;
 let m: LogicModule;
