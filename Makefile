@@ -10,8 +10,8 @@ HOST     := build/host/.stamp
 AS_SRC   := $(shell find assembly -name '*.ts' 2>/dev/null)
 TS_SRC   := $(shell find src-host -name '*.ts' 2>/dev/null)
 ABI_CHECK := ../shared/tools/wasm-abi-check.mjs
-AS_TESTS := $(wildcard test/assembly/*.ts)
-AS_TEST_WASM := $(patsubst test/assembly/%.ts,test/.build/%.wasm,$(AS_TESTS))
+AS_TESTS := $(wildcard test/modules/*.ts)
+AS_TEST_WASM := $(patsubst test/modules/%.ts,test/.build/%.wasm,$(AS_TESTS))
 # json-as generates only its slow-path deserializers: the configuration is parsed once, at configure time,
 # and the fast-path variants are a quarter of the module (374 → 288 KB, no change per request).
 export JSON_USE_FAST_PATH := 0
@@ -43,9 +43,9 @@ $(HOST): node_modules/.package-lock.json tsconfig.json $(TS_SRC)
 
 # Small AssemblyScript modules the host conformance tests load, one behaviour each.
 test-modules: $(AS_TEST_WASM)
-test/.build/%.wasm: test/assembly/%.ts node_modules/.package-lock.json $(AS_SRC) $(wildcard test/assembly/*/*.ts)
+test/.build/%.wasm: test/modules/%.ts node_modules/.package-lock.json $(AS_SRC) $(wildcard test/modules/*/*.ts)
 	@mkdir -p test/.build
-	$(ASC) $< --config test/assembly/asconfig.json --outFile $@
+	$(ASC) $< --config test/modules/asconfig.json --outFile $@
 
 # proxy-wasm-cpp-host on WAMR (test/cpp-host): the differential tests' second host. Skipped, with the
 # reason, where the toolchain or the sources are missing.
@@ -74,7 +74,7 @@ bench: build test-modules
 
 # The seeded fuzz test of `make test` (20,000 inputs) as a long run; FUZZ_SEED=N for another sequence.
 fuzz: node_modules/.package-lock.json wasm test-modules
-	FUZZ_INPUTS=$${FUZZ_INPUTS:-1000000} $(VITEST) run test/filter/fuzz.test.ts
+	FUZZ_INPUTS=$${FUZZ_INPUTS:-1000000} $(VITEST) run test/assembly/gateway/filter/fuzz.test.ts
 
 run: build
 	node build/host/src-host/cli/aigw.js run

@@ -2,11 +2,55 @@
 // root context per plugin per VM, and stream contexts. Host calls act on the current context or the one
 // chosen with proxy_set_effective_context; this base class answers what a context without a stream has.
 import type { HeaderList } from "../dataplane-api/http-filter.js";
-import { BufferType, MapType, WasmResult } from "./abi.js";
+import { BufferType, MapType, type TokenKind, WasmResult } from "./abi.js";
 import { ConstBuffer, UNSET_BUFFER, type WasmBuffer } from "./buffers.js";
+import type { HttpCalloutResponse } from "./callouts/http.js";
+import type { HostEnv } from "./env.js";
 import type { PropertyValue } from "./properties.js";
-import type { RootContext } from "./root-context.js";
-import type { Vm } from "./vm.js";
+
+/** What a call into the module produced. */
+export interface CallOutcome {
+  /** False when the call trapped (the VM is now failed). */
+  ok: boolean;
+  /** The callback's return value as u32 (0 for void callbacks). */
+  value: number;
+  /** proxy_send_local_response was called: the callback's status is forced to "stop". */
+  stopNext: boolean;
+  /** continue_stream / close_stream / send_local_response, to run once the status is applied. */
+  actions: Array<() => void>;
+}
+
+/** The VM as its contexts use it; vm.ts implements it (declared here, contexts do not import the VM). */
+export interface ContextVm {
+  readonly env: HostEnv;
+  readonly failed: boolean;
+  readonly contexts: Map<number, Context>;
+  readonly root: ContextRoot;
+  has(name: string): boolean;
+  invoke(ctx: Context, name: string, args: number[], restricted?: ReadonlySet<string> | null): CallOutcome;
+  runActions(outcome: CallOutcome): void;
+  defer(action: () => void): void;
+  whenIdle(fn: () => void): void;
+  allocContextId(): number;
+  nextToken(kind: TokenKind): number;
+  pluginProperty(name: string): PropertyValue | undefined;
+}
+
+/** The root context as every context reaches it (its callouts and their results); root-context.ts implements it. */
+export interface ContextRoot {
+  readonly id: number;
+  readonly statusCode: number;
+  readonly statusMessage: Uint8Array;
+  readonly httpCallResponse: HttpCalloutResponse | undefined;
+  readonly grpcReceiveBuffer: Uint8Array | undefined;
+  calloutMap(type: MapType): HeaderList | undefined;
+  httpCall(cluster: string, headers: HeaderList, body: Uint8Array, trailers: HeaderList, timeoutMs: number): { result: WasmResult; token?: number };
+  grpcCall(service: Uint8Array, serviceName: string, method: string, metadata: HeaderList, message: Uint8Array, timeoutMs: number): { result: WasmResult; token?: number };
+  grpcStream(service: Uint8Array, serviceName: string, method: string, metadata: HeaderList): { result: WasmResult; token?: number };
+  grpcSend(token: number, message: Uint8Array, endStream: boolean): WasmResult;
+  grpcClose(token: number): WasmResult;
+  grpcCancel(token: number): WasmResult;
+}
 
 export interface LocalResponse {
   status: number;
@@ -18,11 +62,11 @@ export interface LocalResponse {
 
 export abstract class Context {
   constructor(
-    readonly vm: Vm,
+    readonly vm: ContextVm,
     readonly id: number,
   ) {}
 
-  abstract get root(): RootContext;
+  abstract get root(): ContextRoot;
   get isRoot(): boolean {
     return false;
   }
@@ -81,10 +125,10 @@ export abstract class Context {
 
 /** Context 0: the module's start-up (_initialize / _start) runs in it. */
 export class VmContext extends Context {
-  constructor(vm: Vm) {
+  constructor(vm: ContextVm) {
     super(vm, 0);
   }
-  get root(): RootContext {
+  get root(): ContextRoot {
     return this.vm.root;
   }
 }

@@ -2,6 +2,7 @@
 // round robin. Implements the data plane's HttpFilterFactory.
 import type { HttpFilterFactory, HttpFilterSink, HttpFilterStream } from "../dataplane-api/http-filter.js";
 import type { HostEnv } from "./env.js";
+import { createHostImports } from "./host-functions.js";
 import { WasmStream } from "./stream.js";
 import type { ValidatedModule } from "./validate.js";
 import { Vm } from "./vm.js";
@@ -20,7 +21,7 @@ export class WasmFilter implements HttpFilterFactory {
     const vms: Vm[] = [];
     try {
       for (let i = 0; i < workers; i++) {
-        const vm = new Vm(i, env, module, validated);
+        const vm = new Vm(i, env, module, validated, createHostImports);
         vms.push(vm);
         vm.startRoot();
       }

@@ -9,19 +9,12 @@ import { decodePairs, encodePairs } from "./pairs.js";
 import { getProperty } from "./properties.js";
 import { sharedState } from "./shared.js";
 import { ENV_IMPORTS } from "./signatures.js";
-import type { Vm } from "./vm.js";
+import { RestrictedCallbackError, type Vm } from "./vm.js";
 import { createWasiImports } from "./wasi.js";
 
 type HostFn = (...args: any[]) => number | void; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const u = (x: number) => x >>> 0;
-
-/** A host call the VM does not allow in its current callback (cpp-host: restricted_callback). */
-export class RestrictedCallbackError extends Error {
-  constructor(readonly hostCall: string) {
-    super(`restricted_callback: ${hostCall} may not be called here`);
-  }
-}
 
 /** Wraps each function with the restricted-callback check; keys are the import names. */
 export function guard(vm: Vm, module: string, fns: Record<string, HostFn>): Record<string, HostFn> {

@@ -8,9 +8,8 @@ import { utf8Bytes, utf8String } from "./bytes.js";
 import { type Cancellable, type HttpCalloutResponse, sendHttpCallout } from "./callouts/http.js";
 import { CalloutStats } from "./callouts/cluster-stats.js";
 import type { GrpcStreamHandle, GrpcTarget } from "./callouts/grpc.js";
-import { Context } from "./context.js";
+import { Context, type ContextRoot, type ContextVm } from "./context.js";
 import { parseGrpcService } from "./proto.js";
-import type { Vm } from "./vm.js";
 
 interface StreamCallout {
   handle: GrpcStreamHandle;
@@ -18,7 +17,7 @@ interface StreamCallout {
   remoteClosed: boolean;
 }
 
-export class RootContext extends Context {
+export class RootContext extends Context implements ContextRoot {
   /** True while on_configure runs: the plugin configuration is readable then only. */
   configuring = false;
   statusCode = 0;
@@ -31,7 +30,7 @@ export class RootContext extends Context {
   private readonly grpcCalls = new Map<number, Cancellable>();
   private readonly grpcStreams = new Map<number, StreamCallout>();
 
-  constructor(vm: Vm, id: number) {
+  constructor(vm: ContextVm, id: number) {
     super(vm, id);
   }
 

@@ -6,13 +6,12 @@ import type { HeaderList, HttpFilterSink, HttpFilterStream } from "../dataplane-
 import { BufferType, DataStatus, HeadersStatus, MapType, StreamType, TrailersStatus, WasmResult } from "./abi.js";
 import { BodyBuffer, UNSET_BUFFER, type WasmBuffer } from "./buffers.js";
 import type { ByteBuf } from "./byte-buf.js";
-import { Context, type LocalResponse } from "./context.js";
+import { type CallOutcome, Context, type ContextRoot, type LocalResponse } from "./context.js";
 import { FilterDirection } from "./filter-direction.js";
 import { getHeader } from "./header-map.js";
 import { type PropertyValue, bytes } from "./properties.js";
-import type { RootContext } from "./root-context.js";
 import { streamAttribute } from "./stream-properties.js";
-import { NO_ACTIONS, type CallOutcome, type Vm } from "./vm.js";
+import { NO_ACTIONS, type Vm } from "./vm.js";
 
 /** Envoy's StringUtil::replaceAllEmptySpace, applied to local-reply details. */
 const replaceSpaces = (s: string) => s.replace(/[ \t\f\v\n\r]/g, "_");
@@ -61,7 +60,7 @@ export class WasmStream extends Context implements HttpFilterStream {
     this.response = this.responseDirection();
   }
 
-  get root(): RootContext {
+  get root(): ContextRoot {
     return this.vm.root;
   }
 

@@ -3,9 +3,8 @@
 // the current context, collects the actions Envoy defers until the call returns, and turns a trap into a
 // failed VM (every later call is skipped; streams then fail or pass, see stream.ts).
 import { LogLevel, type TokenKind, WasmResult } from "./abi.js";
-import { type Context, VmContext } from "./context.js";
+import { type CallOutcome, type Context, type ContextVm, VmContext } from "./context.js";
 import type { HostEnv } from "./env.js";
-import { createHostImports, RestrictedCallbackError } from "./host-functions.js";
 import { VmMemory } from "./memory.js";
 import { VmMetrics } from "./metrics.js";
 import { type PropertyValue, str } from "./properties.js";
@@ -14,20 +13,8 @@ import { sharedState } from "./shared.js";
 import type { ValidatedModule } from "./validate.js";
 import { WasmLoadError } from "./validate.js";
 
-/** What a call into the module produced. */
 /** The actions of a call that deferred none; shared, never pushed to (defer allocates a list first). */
 export const NO_ACTIONS: Array<() => void> = [];
-
-export interface CallOutcome {
-  /** False when the call trapped (the VM is now failed). */
-  ok: boolean;
-  /** The callback's return value as u32 (0 for void callbacks). */
-  value: number;
-  /** proxy_send_local_response was called: the callback's status is forced to "stop". */
-  stopNext: boolean;
-  /** continue_stream / close_stream / send_local_response, to run once the status is applied. */
-  actions: Array<() => void>;
-}
 
 /** Host calls allowed while the module starts (cpp-host WasmBase::startVm). */
 const START_ALLOWED = new Set(
@@ -41,7 +28,14 @@ const START_ALLOWED = new Set(
 /** Host calls allowed inside the allocator (cpp-host WasmBase::allocMemory). */
 const MALLOC_ALLOWED = new Set(["env.proxy_log", ...["fd_write", "clock_time_get"].flatMap((f) => [`wasi_unstable.${f}`, `wasi_snapshot_preview1.${f}`])]);
 
-export class Vm {
+/** A host call the VM does not allow in its current callback (cpp-host: restricted_callback). */
+export class RestrictedCallbackError extends Error {
+  constructor(readonly hostCall: string) {
+    super(`restricted_callback: ${hostCall} may not be called here`);
+  }
+}
+
+export class Vm implements ContextVm {
   failed = false;
   failure: string | undefined;
   readonly memory: VmMemory;
@@ -69,6 +63,8 @@ export class Vm {
     readonly env: HostEnv,
     module: WebAssembly.Module,
     validated: ValidatedModule,
+    /** The host functions the module imports (host-functions.ts), bound to this VM. */
+    hostImports: (vm: Vm) => WebAssembly.Imports,
   ) {
     const vmContext = new VmContext(this);
     this.contexts.set(0, vmContext);
@@ -76,7 +72,7 @@ export class Vm {
     this.metrics = new VmMetrics(env.stats);
     this.restricted = START_ALLOWED; // a start section runs while instantiating
     try {
-      this.instance = new WebAssembly.Instance(module, createHostImports(this));
+      this.instance = new WebAssembly.Instance(module, hostImports(this));
     } catch (err) {
       throw new WasmLoadError(`Failed to instantiate Wasm module: ${describe(err)}`);
     } finally {

@@ -9,7 +9,7 @@ import { afterAll, expect, it } from "vitest";
 import type { ClusterConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { serviceDefinitions } from "../../src-host/epp/proto.js";
 import type { WasmFilter } from "../../src-host/proxy-wasm/index.js";
-import { TestSink, load, pluginConfig, request, until } from "../filter/helpers.js";
+import { TestSink, load, pluginConfig, request, until } from "../assembly/gateway/filter/helpers.js";
 
 const MiB = 1 << 20;
 const LIMIT = 64 * MiB;

@@ -11,7 +11,7 @@ import type { HeaderList, HttpFilterFactory, HttpFilterSink } from "../../src-ho
 import { passThroughFilter } from "../../src-host/gateway/pass-through.js";
 import { loadWasmFilter, type WasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../src-host/stats/index.js";
-import { fixture, wasmConfig } from "../filter/helpers.js";
+import { fixture, wasmConfig } from "../assembly/gateway/filter/helpers.js";
 import { CppHost, cppHostMissing } from "../cpp-host/cpp-host.js";
 
 const ROUNDS = 5;

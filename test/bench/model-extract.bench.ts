@@ -7,16 +7,16 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { expect, it } from "vitest";
-import { BUILD_DIR, loadLogicModule, type LogicModule } from "../gateway-logic/wasm.js";
-import { rng } from "../gateway-logic/json-gen.js";
+import { BUILD_DIR, loadLogicModule, type LogicModule } from "../assembly/gateway/request-module.js";
+import { rng } from "../assembly/gateway/json-gen.js";
 
 const ASC = "node_modules/.bin/asc";
-const SOURCE = "test/assembly/logic-request.ts";
+const SOURCE = "test/modules/logic-request.ts";
 
 function buildO3(name: string, extra: string[]): LogicModule {
   mkdirSync(BUILD_DIR + "bench", { recursive: true });
   const out = `${BUILD_DIR}bench/${name}.wasm`;
-  execFileSync(ASC, [SOURCE, "--config", "test/assembly/asconfig.json", "--optimizeLevel", "3", "--shrinkLevel", "0",
+  execFileSync(ASC, [SOURCE, "--config", "test/modules/asconfig.json", "--optimizeLevel", "3", "--shrinkLevel", "0",
     "--noAssert", "--outFile", out, ...extra], { stdio: "inherit" });
   return loadLogicModule(out);
 }

@@ -3,7 +3,7 @@
 // has), in GB/s beside Node's Buffer.indexOf of the closing delimiter over the same bytes (memchr-class
 // native search) in the same run. The module is the test build (SIMD on, as in production).
 import { expect, it } from "vitest";
-import { loadLogicModule } from "../gateway-logic-response/wasm.js";
+import { loadLogicModule } from "../assembly/gateway/logic-module.js";
 
 const BOUNDARY = "----formdata-undici-031415926535";
 

@@ -17,7 +17,7 @@ import { benchConfig } from "./gateway-bench.js";
 import { startGateway, type Gateway } from "../../src-host/gateway/gateway.js";
 import { loadWasmFilter } from "../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../src-host/stats/index.js";
-import { chatStreamEvents } from "../gateway-logic-response/sse-fixtures.js";
+import { chatStreamEvents } from "../assembly/gateway/response/sse-fixtures.js";
 
 const SIZES = [100, 1000] as const;
 type Mode = "spaced" | "back-to-back";

@@ -3,8 +3,8 @@
 // usage chunk and [DONE]), beside the JavaScript way — split each event and JSON.parse it — in the same run.
 // Goal: ≤ 200 ns per event.
 import { expect, it } from "vitest";
-import { loadLogicModule } from "../gateway-logic-response/wasm.js";
-import { chatStreamEvents } from "../gateway-logic-response/sse-fixtures.js";
+import { loadLogicModule } from "../assembly/gateway/logic-module.js";
+import { chatStreamEvents } from "../assembly/gateway/response/sse-fixtures.js";
 
 interface Row { name: string; events: number; bytes: number; nsPerEvent: number }
 

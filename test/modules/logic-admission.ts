@@ -1,0 +1,119 @@
+// Thin wrappers over assembly/gateway/tokens/admission for test/assembly/gateway/tokens/admission.test.ts: Local
+// budgets in a memory BudgetStore with Envoy's shared-data semantics, which can let "another worker" write
+// between a read and a write (the compare-and-swap race).
+import { Pair, SharedData, WasmResult } from "../../assembly/proxy-wasm";
+import { HeaderSource } from "../../assembly/gateway/request/route";
+import { TokenUsage } from "../../assembly/gateway/response/usage";
+import { Admission, admit } from "../../assembly/gateway/tokens/admission";
+import { JSON } from "json-as";
+import { PluginConfig } from "../../assembly/gateway/plugin-config";
+import { TokenConfig, compileTokenConfig } from "../../assembly/gateway/tokens/config";
+import { estimateUsage } from "../../assembly/gateway/tokens/estimate";
+import { BudgetStore } from "../../assembly/gateway/tokens/local-budget";
+import { setOut, str } from "./logic-common/io";
+export { alloc, free, outPtr, outLen } from "./logic-common/io";
+
+class Entry {
+  constructor(public value: u64, public cas: u32) {}
+}
+
+/** Shared data in memory: a set with a CAS other than the key's fails, cas 0 writes unconditionally. */
+class MemoryBudgets extends BudgetStore {
+  entries: Map<string, Entry> = new Map();
+  nextCas: u32 = 1;
+  /** Tokens another worker adds to the key just before the next write lands (0: none). */
+  rival: u64 = 0;
+
+  get(key: string): SharedData | null {
+    if (!this.entries.has(key)) return null;
+    const e = this.entries.get(key);
+    const value = new ArrayBuffer(8);
+    store<u64>(changetype<usize>(value), e.value);
+    return new SharedData(value, e.cas);
+  }
+
+  set(key: string, value: ArrayBuffer, cas: u32): WasmResult {
+    if (this.rival > 0) {
+      const r = this.rival;
+      this.rival = 0;
+      this.entries.set(key, new Entry(this.spent(key) + r, this.nextCas++));
+    }
+    if (cas != 0 && (!this.entries.has(key) || this.entries.get(key).cas != cas)) return WasmResult.CasMismatch;
+    this.entries.set(key, new Entry(load<u64>(changetype<usize>(value)), this.nextCas++));
+    return WasmResult.Ok;
+  }
+
+  spent(key: string): u64 {
+    return this.entries.has(key) ? this.entries.get(key).value : 0;
+  }
+}
+
+class UserHeader extends HeaderSource {
+  user: string = "";
+  get(name: string): string | null {
+    return name == "x-user-id" ? this.user : null;
+  }
+}
+
+const budgets = new MemoryBudgets();
+const headers = new UserHeader();
+const estimate = new TokenUsage();
+const usage = new TokenUsage();
+let config: TokenConfig = new TokenConfig();
+const admissions: Array<Admission> = [];
+
+/** The token section of a plugin configuration (costs, rateLimits); false with the error in the output buffer. */
+export function configure(ptr: usize, len: i32): bool {
+  const r = compileTokenConfig(JSON.parse<PluginConfig>(str(ptr, len)));
+  setOut(r.error);
+  if (r.config == null) return false;
+  config = r.config!;
+  return true;
+}
+
+/** "user\nxDS route": admits a request of route default/r; its id, or -1 with the 429 body in the output buffer. */
+export function admitRequest(ptr: usize, len: i32, bodyLength: i32, requested: i64, nowSec: u64): i32 {
+  const s = str(ptr, len);
+  const nl = s.indexOf("\n");
+  headers.user = s.substring(0, nl);
+  estimateUsage(estimate, <usize>bodyLength, requested, 0);
+  const a = admit(budgets, config, "default/r", s.substring(nl + 1), "m", "b", headers, estimate, nowSec);
+  const refusal = a.refusal;
+  if (refusal != null) {
+    setOut(refusal.body);
+    return -1;
+  }
+  admissions.push(a);
+  return admissions.length - 1;
+}
+
+/** Settles admission `id` with a real total of `total` tokens; x-ratelimit-remaining in the output buffer. */
+export function settleRequest(id: i32, total: u64, nowSec: u64): void {
+  usage.reset();
+  usage.totalTokens = total;
+  setOut(remaining(admissions[id].settle(config.costsFor("default/r"), usage, "m", "b", "default/r", nowSec)));
+}
+
+/** x-ratelimit-remaining of admission `id` as the budgets stand (output buffer). */
+export function currentRemaining(id: i32, nowSec: u64): void {
+  setOut(remaining(admissions[id].current(nowSec)));
+}
+
+export function releaseRequest(id: i32): void {
+  admissions[id].release();
+}
+
+/** The tokens counted under a shared-data key. */
+export function spent(ptr: usize, len: i32): u64 {
+  return budgets.spent(str(ptr, len));
+}
+
+/** Another worker adds `tokens` to whatever key is written next, just before that write. */
+export function armRival(tokens: u64): void {
+  budgets.rival = tokens;
+}
+
+function remaining(h: Array<Pair>): string {
+  for (let i = 0; i < h.length; i++) if (h[i].key == "x-ratelimit-remaining") return h[i].value;
+  return "";
+}
