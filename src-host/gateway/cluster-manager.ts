@@ -1,7 +1,7 @@
 // Clusters: endpoint choice (round robin, least request, ORIGINAL_DST from a request header) and one
 // keep-alive connection pool per cluster (an http.Agent with Envoy's default circuit-breaker size of
 // 1024 connections). The pool counts connections and enforces the cluster's connect timeout, which
-// node's Agent does not have.
+// node's Agent does not have, and closes idle connections before the upstream does.
 import http from "node:http";
 import https from "node:https";
 import { isIP, type Socket } from "node:net";
@@ -12,6 +12,16 @@ import { clusterStats, type ClusterStats, type StatsStore } from "../stats/index
 
 /** Envoy's default circuit breakers allow 1024 connections per cluster. */
 const MAX_CONNECTIONS = 1024;
+
+/**
+ * How long a pooled connection may stay idle: Envoy's default upstream idle_timeout, 1 h
+ * (HttpProtocolOptions.idle_timeout, envoyproxy/envoy v1.35 api/envoy/config/core/v3/protocol.proto). Setting
+ * it also makes node's Agent heed an upstream's `Keep-Alive: timeout=N` (ignored without an agent timeout) and
+ * close the connection a second before the upstream does: otherwise a request could be written onto a
+ * connection just as the upstream closed it for idleness (node's servers, so the simulators, after 5 s), and
+ * got 503 "connection termination", as Envoy answers then (UC, retried only under retry_on reset).
+ */
+const IDLE_TIMEOUT_MS = 3_600_000;
 
 /** Error code of a connection that did not connect within the cluster's connect timeout. */
 export const CONNECT_TIMEOUT_CODE = "UPSTREAM_CONNECT_TIMEOUT";
@@ -58,6 +68,7 @@ export class Cluster {
       keepAlive: true,
       maxSockets: MAX_CONNECTIONS,
       maxTotalSockets: MAX_CONNECTIONS,
+      timeout: IDLE_TIMEOUT_MS,
       scheduling: "lifo",
     };
     if (config.tls) {

@@ -15,6 +15,8 @@ export interface HostEnv {
   /** Envoy's wasm log level (proxy_get_log_level); lower levels are dropped. */
   readonly logLevel: number;
   readonly log: WasmLog;
+  /** proxy_get_current_time_nanoseconds: wall-clock nanoseconds. */
+  readonly clock: () => bigint;
   readonly environment: ReadonlyArray<readonly [string, string]>;
   readonly vmConfiguration: Uint8Array;
   readonly pluginConfiguration: Uint8Array;

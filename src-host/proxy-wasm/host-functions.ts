@@ -273,7 +273,7 @@ function proxyFunctions(vm: Vm): Record<string, HostFn> {
       return WasmResult.Ok;
     },
     proxy_get_current_time_nanoseconds(ptr: number) {
-      return mem().setU64(u(ptr), wallClockNanos()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      return mem().setU64(u(ptr), vm.env.clock()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
 
     // Metrics.

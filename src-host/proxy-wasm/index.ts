@@ -11,6 +11,7 @@ import { utf8Bytes } from "./bytes.js";
 import { EndpointPicker } from "./callouts/endpoints.js";
 import { GrpcClients } from "./callouts/grpc.js";
 import type { HostEnv } from "./env.js";
+import { wallClockNanos } from "./host-functions.js";
 import { WasmFilter } from "./filter.js";
 import { WasmLoadError, validateModule } from "./validate.js";
 
@@ -38,6 +39,9 @@ export interface LoadWasmFilterOptions {
   environment?: Record<string, string>;
   /** VmConfig.configuration, readable in proxy_on_vm_start. Default empty. */
   vmConfiguration?: string;
+  /** The module's clock (proxy_get_current_time_nanoseconds), wall-clock nanoseconds. Default the system's;
+   * a test passes one it advances, so what the module times (periods, deadlines) does not race the machine. */
+  clock?: () => bigint;
 }
 
 /** Validates, instantiates one VM per worker and starts each (on_vm_start, on_configure). Throws a
@@ -64,6 +68,7 @@ export async function loadWasmFilter(opts: LoadWasmFilterOptions): Promise<WasmF
     bufferLimitBytes: opts.bufferLimitBytes,
     logLevel: opts.logLevel ?? LogLevel.Info,
     log: opts.log ?? (() => {}),
+    clock: opts.clock ?? wallClockNanos,
     environment: Object.entries(opts.environment ?? {}),
     vmConfiguration: utf8Bytes(opts.vmConfiguration ?? ""),
     pluginConfiguration: utf8Bytes(config.configuration),

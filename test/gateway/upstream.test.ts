@@ -105,6 +105,42 @@ describe("load balancing", () => {
   });
 });
 
+describe("an upstream that closes idle keep-alive connections", () => {
+  // The race behind the "connection termination" 503s of the EPP soak under load: the simulators (node
+  // servers, as uvicorn serves vLLM) close a connection idle for 5 s, and a request written onto it at that
+  // moment is lost. This upstream announces `Keep-Alive: timeout=2` and, to hit the moment exactly, closes a
+  // connection idle that long when the next request arrives on it, without answering.
+  it("closes a pooled connection before the upstream's announced keep-alive timeout, so no request is written onto one being closed", async () => {
+    const IDLE_MS = 2000;
+    const idleSince = new WeakMap<net.Socket, number>();
+    const closedByUpstream: number[] = [];
+    const up = await startUpstream((req, res) => {
+      const since = idleSince.get(req.socket);
+      if (since !== undefined && performance.now() - since >= IDLE_MS) {
+        closedByUpstream.push(up.requests.length);
+        req.socket.destroy();
+        return;
+      }
+      res.once("finish", () => idleSince.set(req.socket, performance.now()));
+      res.setHeader("keep-alive", `timeout=${IDLE_MS / 1000}`);
+      res.end("ok");
+    });
+    up.server.keepAliveTimeout = 0; // the handler above is the upstream's idle timer
+    const gw = await gateway(config([route("r", "idle")], [cluster("idle", [up])]));
+    try {
+      expect((await request(gw.listenerAddress.port, "/")).status).toBe(200);
+      await new Promise((r) => setTimeout(r, IDLE_MS));
+      const second = await request(gw.listenerAddress.port, "/");
+      expect(`${second.status} ${second.text}`).toBe("200 ok");
+      expect(closedByUpstream).toEqual([]);
+      expect(up.connections).toBe(2);
+    } finally {
+      await gw.close();
+      await up.close();
+    }
+  });
+});
+
 describe("ORIGINAL_DST", () => {
   const dst = () =>
     config(

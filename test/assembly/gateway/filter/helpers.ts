@@ -49,7 +49,7 @@ export interface LogLine {
 
 export async function load(
   config: Partial<WasmFilterConfig> = {},
-  extra: { clusters?: ClusterConfig[]; bufferLimitBytes?: number; module?: Uint8Array } = {},
+  extra: { clusters?: ClusterConfig[]; bufferLimitBytes?: number; module?: Uint8Array; clock?: () => bigint } = {},
 ): Promise<{ filter: WasmFilter; logs: LogLine[]; stats: StatsStore }> {
   const logs: LogLine[] = [];
   const stats = new StatsStore();
@@ -61,6 +61,7 @@ export async function load(
     stats,
     logLevel: 0,
     log: (level, message) => logs.push({ level, message }),
+    clock: extra.clock,
   });
   return { filter, logs, stats };
 }
