@@ -126,10 +126,24 @@ export class GatewayRoot extends RootContext {
     return new FilterStream(contextId, this);
   }
 
+  /** The tick period set now; 0 when the tick is stopped. */
+  private tickMs: u32 = 0;
+
+  /**
+   * Starts the tick unless it runs already: setting the period restarts the host's timer (Envoy's
+   * Wasm::setTickPeriod in source/extensions/common/wasm/wasm.cc, our host alike), so re-arming it per
+   * request would postpone every deadline check for as long as requests come faster than the period.
+   */
+  armTick(periodMs: u32): void {
+    if (this.tickMs == periodMs) return;
+    this.tickMs = periodMs;
+    this.setTickPeriod(periodMs);
+  }
+
   /** Endpoint-picker deadlines (and throttled warnings) are checked on a tick that runs only while needed. */
   onTick(): void {
     expireEppExchanges();
-    if (!eppNeedsTick()) this.setTickPeriod(0);
+    if (!eppNeedsTick()) this.armTick(0);
   }
 }
 
@@ -469,7 +483,7 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
   }
 
   armTick(periodMs: u32): void {
-    this.gateway.setTickPeriod(periodMs);
+    this.gateway.armTick(periodMs);
   }
 
   private decide(ptr: usize, len: usize): FilterDataStatus {

@@ -289,6 +289,40 @@ describe("EPP over a gRPC stream", () => {
     open.sink.stream.complete();
   });
 
+  it("the deadline tick is armed once while exchanges wait, not per request (setting the period restarts the host's timer)", async () => {
+    const epp = await startEpp("silent");
+    cleanups.push(() => epp.close());
+    const setup = poolSetup(epp.port, { timeoutMs: 300 });
+    const { filter } = await load({ configuration: setup.configuration }, { clusters: setup.clusters });
+    cleanups.push(() => filter.close());
+    const periods = filter.vms.map((vm) => {
+      const calls: number[] = [];
+      const set = vm.setTickPeriod.bind(vm);
+      vm.setTickPeriod = (root, ms) => {
+        calls.push(ms);
+        set(root, ms);
+      };
+      return calls;
+    });
+    const send = (n: number) =>
+      Array.from({ length: n }, () => {
+        const sink = new TestSink().attach(filter);
+        sink.stream.requestHeaders(request("POST", "/v1/chat/completions"), false);
+        sink.stream.requestData(bytes(CHAT), true);
+        return sink;
+      });
+    // Re-arming per request would keep a VM that starts exchanges faster than the period from ever checking deadlines.
+    const first = send(10);
+    expect(periods).toEqual([[20], [20]]);
+    await until(() => first.every((s) => s.localReplies.length > 0));
+    expect(first.map((s) => s.localReplies[0]!.status)).toEqual(Array(10).fill(503));
+    await until(() => periods.every((p) => p.at(-1) === 0));
+    const second = send(2);
+    expect(periods).toEqual([[20, 0, 20], [20, 0, 20]]);
+    await until(() => second.every((s) => s.localReplies.length > 0));
+    for (const s of [...first, ...second]) s.stream.complete();
+  });
+
   it("an EPP that drops the stream: 503 under FailClose, naming the gRPC status", async () => {
     const { sink } = await send("drop", {});
     await until(() => sink.localReplies.length > 0);
