@@ -430,6 +430,25 @@ function fitsFloat32(p: usize, q: usize): bool {
 
 /** An integer literal that fits in an i64 (no fraction, no exponent). */
 function checkInteger(p: usize, end: usize): usize {
+  // The usual integer (max_tokens, n, seed: at most 18 digits, so within int64) in one read of its digits.
+  let d = p;
+  if (load<u8>(d) == 0x2d) d++;
+  let e = d;
+  while (e < end && <u32>load<u8>(e) - 0x30 < 10) e++;
+  const n = e - d;
+  if (n != 0 && n <= 18 && (n == 1 || load<u8>(d) != 0x30) && (e >= end || !continuesNumber(load<u8>(e)))) return e;
+  return checkIntegerToken(p, end);
+}
+
+/** Whether byte c after a number's integer digits starts its fraction or exponent. */
+// @ts-ignore: decorator
+@inline
+function continuesNumber(c: u32): bool {
+  return c == 0x2e || (c | 0x20) == 0x65;
+}
+
+/** checkInteger for any number token: the grammar first, then the integer and its range. */
+function checkIntegerToken(p: usize, end: usize): usize {
   const q = skipJsonNumber(p, end);
   if (q == 0) return 0;
   for (let i = p; i < q; i++) {
