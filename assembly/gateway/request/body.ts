@@ -25,7 +25,7 @@ import {
 import { jsonStringEquals, jsonStringValue } from "../json/decode";
 import { Endpoint, endpointCanStream } from "./endpoint";
 import { requestSchema } from "./openai-schema";
-import { checkValue, clearSchemaError, findMember, prefixPath, Schema, schemaFailed, schemaMessage, schemaPath } from "./schema";
+import { checkValue, clearSchemaError, memberAt, prefixMemberName, schemaFailed, schemaOf, schemaMessage, schemaPath } from "./schema";
 
 /**
  * A value's position in the body: byte offsets [start, end) of the token, and its kind (KIND_*).
@@ -140,7 +140,7 @@ export function scanRequestBody(endpoint: Endpoint, ptr: usize, len: usize, fact
     facts.error = "request body must be a JSON object, got " + jsonKindName(jsonKindAt(p, end));
     return false;
   }
-  p = scanTopObject(p, end, ptr, facts, requestSchema(endpoint));
+  p = scanTopObject(p, end, ptr, facts, changetype<usize>(requestSchema(endpoint)));
   if (p == 0) return syntaxError(facts, ptr);
   p = skipJsonWs(p, end);
   if (p != end) {
@@ -159,9 +159,9 @@ function syntaxError(facts: RequestFacts, ptr: usize): bool {
 
 /**
  * p at the top-level '{' (or at the end). Returns the position after the matching '}' or 0. Members named
- * by `schema` are type-checked on the way (schema.ts); a failed check returns 0 with schemaFailed set.
+ * by the schema at `schema` (0: none) are type-checked on the way (schema.ts, which says why it is an address).
  */
-function scanTopObject(p: usize, end: usize, base: usize, facts: RequestFacts, schema: Schema | null): usize {
+function scanTopObject(p: usize, end: usize, base: usize, facts: RequestFacts, schema: usize): usize {
   if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
   p = skipJsonWs(p + 1, end);
   if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
@@ -184,17 +184,15 @@ function scanTopObject(p: usize, end: usize, base: usize, facts: RequestFacts, s
     p = skipJsonWs(p + 1, end);
     const vs = p;
     const kind = jsonKindAt(p, end);
-    const member = schema != null ? findMember(schema, ks, ke, keyEscaped) : null;
+    const member = schema != 0 ? memberAt(schema, ks, ke, keyEscaped) : 0;
     if (key == KEY_STREAM_OPTIONS && kind == KIND_OBJECT) {
       p = scanStreamOptions(p, end, base, facts);
-    } else if (member != null) {
-      p = checkValue(member.schema, p, end, 1);
+    } else if (member != 0) {
+      p = checkValue(schemaOf(member), p, end, 1);
       if (p == 0 && schemaFailed) {
         // Keep the first type error and go on (re-reading this value, on the error path only), so that a
         // syntax error later in the body is the one reported.
-        prefixPath(member.name);
-        if (facts.error.length == 0) facts.error = 'field "' + schemaPath + '" ' + schemaMessage;
-        clearSchemaError();
+        memberError(facts, member);
         p = skipJsonValue(vs, end, 1);
       }
     } else {
@@ -244,6 +242,13 @@ function scanTopObject(p: usize, end: usize, base: usize, facts: RequestFacts, s
     return p + 1;
   }
   return 0; // unreachable
+}
+
+/** Records the failed check of the member at mp as the body's type error, unless one came before. */
+function memberError(facts: RequestFacts, mp: usize): void {
+  prefixMemberName(mp);
+  if (facts.error.length == 0) facts.error = 'field "' + schemaPath + '" ' + schemaMessage;
+  clearSchemaError();
 }
 
 /** A `stream_options` object at depth 2 (p at its '{'): records `include_usage` (last occurrence). */

@@ -86,9 +86,15 @@ export class Schema {
   /** S_TAGGED: the discriminator's key and the values naming variants ("" = chosen by no tag, see parts). */
   tag: string = "";
   tagBytes: ArrayBuffer = new ArrayBuffer(0);
+  /** Where `tagBytes` start, and their length. */
+  tagAt: usize = 0;
+  tagLen: i32 = 0;
+  /** S_TAGGED: whether the tag's own member, if declared, takes any string (then reading the tag checks it). */
+  tagIsString: bool = true;
   variants: Array<string> | null = null;
-  /** S_TAGGED: `variants` in UTF-8. */
+  /** S_TAGGED: `variants` in UTF-8, and per variant the address and length of its bytes (pairs). */
   variantBytes: StaticArray<ArrayBuffer> = new StaticArray<ArrayBuffer>(0);
+  variantSpans: StaticArray<usize> = new StaticArray<usize>(0);
   variantCount: i32 = 0;
   /** S_TAGGED: the variants (bits) a tag value names. */
   taggedVariants: u32 = 0;
@@ -136,7 +142,7 @@ function keySlot(p: usize, n: usize, mask: u32): u32 {
   return (<u32>n * 0x9e3779b1 ^ <u32>load<u8>(p) * 0x85ebca6b ^ <u32>load<u8>(p + n - 1) * 0xc2b2ae35) >>> 16 & mask;
 }
 
-/** Whether n bytes at a and b are equal (8 at a time: keys are short). */
+/** Whether n bytes at a and b are equal (8 at a time, then 4, 2, 1: keys are short). */
 // @ts-ignore: decorator
 @inline
 function bytesEqual(a: usize, b: usize, n: usize): bool {
@@ -146,13 +152,36 @@ function bytesEqual(a: usize, b: usize, n: usize): bool {
     b += 8;
     n -= 8;
   }
-  while (n > 0) {
-    if (load<u8>(a) != load<u8>(b)) return false;
-    a++;
-    b++;
-    n--;
+  if (n >= 4) {
+    if (load<u32>(a) != load<u32>(b)) return false;
+    a += 4;
+    b += 4;
+    n -= 4;
   }
-  return true;
+  if (n >= 2) {
+    if (load<u16>(a) != load<u16>(b)) return false;
+    a += 2;
+    b += 2;
+    n -= 2;
+  }
+  return n == 0 || load<u8>(a) == load<u8>(b);
+}
+
+// Field reads on schema and member addresses. The hot path (checkValue and what it calls for strings,
+// numbers, booleans, objects, arrays and messages) holds no managed reference: with the incremental
+// runtime, a function that does pays for a shadow-stack frame on every call, and one of more than four
+// slots is zeroed with memory.fill, which V8 runs as a call out of the wasm code.
+// @ts-ignore: decorator
+@inline function kindOf(sp: usize): i32 {
+  return load<i32>(sp, offsetof<Schema>("kind"));
+}
+// @ts-ignore: decorator
+@inline function elemOf(sp: usize): usize {
+  return load<usize>(sp, offsetof<Schema>("elem"));
+}
+// @ts-ignore: decorator
+@inline export function schemaOf(mp: usize): usize {
+  return load<usize>(mp, offsetof<Member>("schema"));
 }
 /** A schema of `kind` over `elem` (S_ARRAY, S_MAP, S_STRING_OR, S_CONTENT). */
 export function over(kind: i32, elem: Schema): Schema {
@@ -173,14 +202,23 @@ export function tagged(tag: string, variants: Array<string>, members: Array<Memb
   const s = scalar(S_TAGGED);
   s.tag = tag;
   s.tagBytes = String.UTF8.encode(tag);
+  s.tagAt = changetype<usize>(s.tagBytes);
+  s.tagLen = s.tagBytes.byteLength;
   s.variants = variants;
   const variantBytes = new StaticArray<ArrayBuffer>(variants.length);
+  const variantSpans = new StaticArray<usize>(variants.length * 2);
   for (let i = 0; i < variants.length; i++) {
     variantBytes[i] = String.UTF8.encode(variants[i]);
+    variantSpans[2 * i] = changetype<usize>(variantBytes[i]);
+    variantSpans[2 * i + 1] = <usize>variantBytes[i].byteLength;
     if (variants[i].length != 0) s.taggedVariants |= <u32>1 << i;
   }
   s.variantBytes = variantBytes;
+  s.variantSpans = variantSpans;
   s.variantCount = variants.length;
+  for (let i = 0; i < members.length; i++) {
+    if (members[i].name == tag && members[i].schema.kind != S_STRING) s.tagIsString = false;
+  }
   setMembers(s, members);
   s.nullOk = nullOk;
   return s;
@@ -220,30 +258,26 @@ export function articled(kind: i32): string {
   return (kind == KIND_ARRAY || kind == KIND_OBJECT ? "an " : "a ") + jsonKindName(kind);
 }
 
-/** The member of `s` (an object or tagged schema) named by the key token [ks, ke) (quotes included), or null. */
-export function findMember(s: Schema, ks: usize, ke: usize, escaped: bool): Member | null {
-  return changetype<Member | null>(memberAt(changetype<usize>(s), ks, ke, escaped));
-}
-
-// The per-message path (memberAt, checkTagFirst, variantAt) holds schemas and members as plain addresses:
-// with the incremental runtime, a function holding a managed reference across a call pays for a
-// shadow-stack frame (a store and a memory.fill) on every call, which cost more than the checks.
-
-/** findMember on addresses (0 = none). */
-function memberAt(sp: usize, ks: usize, ke: usize, escaped: bool): usize {
+/** The member (its address, 0 = none) of the object or tagged schema at sp named by the key token [ks, ke) (quotes included). */
+export function memberAt(sp: usize, ks: usize, ke: usize, escaped: bool): usize {
   if (escaped) return memberEscaped(sp, ks, ke);
   const k = ks + 1;
   const n = ke - ks - 2;
-  const slots = changetype<usize>(changetype<Schema>(sp).slots);
-  const mask = changetype<Schema>(sp).slotMask;
+  const slots = load<usize>(sp, offsetof<Schema>("slots"));
+  const mask = load<u32>(sp, offsetof<Schema>("slotMask"));
   let h = keySlot(k, n, mask);
   while (true) {
     const mp = load<usize>(slots + (<usize>h << alignof<usize>()));
     if (mp == 0) return 0;
-    if (<usize>changetype<Member>(mp).len == n && bytesEqual(k, changetype<Member>(mp).at, n)) return mp;
+    if (<usize>load<i32>(mp, offsetof<Member>("len")) == n && bytesEqual(k, load<usize>(mp, offsetof<Member>("at")), n)) return mp;
     h = (h + 1) & mask;
   }
   return 0; // unreachable
+}
+
+/** A member's name in front of the failure path (on the error path only). */
+export function prefixMemberName(mp: usize): void {
+  prefixPath(changetype<Member>(mp).name);
 }
 
 function memberEscaped(sp: usize, ks: usize, ke: usize): usize {
@@ -299,17 +333,18 @@ function key(p: usize, end: usize): usize {
 }
 
 /**
- * Checks the value at p (no leading whitespace) against `s`; `depth` containers are open around it.
- * Returns the position after the value, or 0 (see the header).
+ * Checks the value at p (no leading whitespace) against the schema at sp; `depth` containers are open
+ * around it. Returns the position after the value, or 0 (see the header).
  */
-export function checkValue(s: Schema, p: usize, end: usize, depth: i32): usize {
+export function checkValue(sp: usize, p: usize, end: usize, depth: i32): usize {
   const kind = jsonKindAt(p, end);
+  const sk = kindOf(sp);
   if (kind == KIND_INVALID) return skipJsonValue(p, end, depth); // a syntax error: the scanner's message
-  if (kind == KIND_NULL && s.kind != S_CONTENT && s.kind != S_TEXTS) {
-    if (!s.nullOk) return fail("must not be null");
+  if (kind == KIND_NULL && sk != S_CONTENT && sk != S_TEXTS) {
+    if (load<bool>(sp, offsetof<Schema>("nullOk")) == false) return fail("must not be null");
     return skipJsonValue(p, end, depth);
   }
-  switch (s.kind) {
+  switch (sk) {
     case S_ANY:
       return skipJsonValue(p, end, depth);
     case S_STRING:
@@ -322,43 +357,35 @@ export function checkValue(s: Schema, p: usize, end: usize, depth: i32): usize {
       if (kind != KIND_NUMBER) return failKind("an integer", kind);
       return checkInteger(p, end);
     case S_F64:
-    case S_F32: {
+    case S_F32:
       if (kind != KIND_NUMBER) return failKind("a number", kind);
-      const q = skipJsonNumber(p, end);
-      if (q == 0) return 0;
-      if (fitsFloat32(p, q)) return q;
-      const v = jsonNumberToF64(p, q);
-      if (!isFinite(s.kind == S_F32 ? <f64><f32>v : v)) {
-        return fail("must be a number within " + (s.kind == S_F32 ? "float32" : "float64") + " range");
-      }
-      return q;
-    }
+      return checkFloat(sk == S_F32, p, end);
     case S_OBJECT:
     case S_MAP:
       if (kind != KIND_OBJECT) return failKind("an object", kind);
-      return checkObject(s, p, end, depth);
+      return checkObject(sp, p, end, depth);
     case S_ARRAY:
       if (kind != KIND_ARRAY) return failKind("an array", kind);
-      return checkArray(s.elem!, p, end, depth);
+      return checkArray(elemOf(sp), p, end, depth);
     case S_STRING_OR: {
       if (kind == KIND_STRING) return skipJsonString(p, end);
-      const alt = s.elem!;
-      if (alt.kind == S_ARRAY && kind != KIND_ARRAY) return failKind("a string or an array", kind);
-      if (alt.kind == S_OBJECT && kind != KIND_OBJECT) return failKind("a string or an object", kind);
+      const alt = elemOf(sp);
+      if (kindOf(alt) == S_ARRAY && kind != KIND_ARRAY) return failKind("a string or an array", kind);
+      if (kindOf(alt) == S_OBJECT && kind != KIND_OBJECT) return failKind("a string or an object", kind);
       return checkValue(alt, p, end, depth);
     }
     case S_STRINGS:
       if (kind == KIND_STRING) return skipJsonString(p, end);
       if (kind != KIND_ARRAY) return failKind("a string or an array of strings", kind);
-      return checkArray(STRING, p, end, depth);
+      return checkArray(STRING_AT, p, end, depth);
     case S_PROMPT:
     case S_EMBEDDING_INPUT:
-      return checkNestedUnion(s.kind == S_EMBEDDING_INPUT, p, end, depth);
+      return checkNestedUnion(sk == S_EMBEDDING_INPUT, p, end, depth);
     case S_TAGGED:
       if (kind != KIND_OBJECT) return failKind("an object", kind);
-      return checkTaggedAndChoose(s, p, end, depth);
+      return checkTaggedAndChoose(sp, p, end, depth);
     case S_CONTENT:
-      return checkContent(s, p, end, depth);
+      return checkContent(sp, p, end, depth);
     case S_EMBEDDING_ITEM:
       return checkEmbeddingItem(p, end, depth);
     case S_TEXTS:
@@ -367,7 +394,18 @@ export function checkValue(s: Schema, p: usize, end: usize, depth: i32): usize {
   return skipJsonValue(p, end, depth);
 }
 
+/** A float64 (or float32) number at p. */
+function checkFloat(f32: bool, p: usize, end: usize): usize {
+  const q = skipJsonNumber(p, end);
+  if (q == 0) return 0;
+  if (fitsFloat32(p, q)) return q;
+  const v = jsonNumberToF64(p, q);
+  if (!isFinite(f32 ? <f64><f32>v : v)) return fail("must be a number within " + (f32 ? "float32" : "float64") + " range");
+  return q;
+}
+
 const STRING = scalar(S_STRING);
+const STRING_AT = changetype<usize>(STRING);
 const INTEGER = scalar(S_INT);
 
 /**
@@ -392,6 +430,25 @@ function fitsFloat32(p: usize, q: usize): bool {
 
 /** An integer literal that fits in an i64 (no fraction, no exponent). */
 function checkInteger(p: usize, end: usize): usize {
+  // The usual integer (max_tokens, n, seed: at most 18 digits, so within int64) in one read of its digits.
+  let d = p;
+  if (load<u8>(d) == 0x2d) d++;
+  let e = d;
+  while (e < end && <u32>load<u8>(e) - 0x30 < 10) e++;
+  const n = e - d;
+  if (n != 0 && n <= 18 && (n == 1 || load<u8>(d) != 0x30) && (e >= end || !continuesNumber(load<u8>(e)))) return e;
+  return checkIntegerToken(p, end);
+}
+
+/** Whether byte c after a number's integer digits starts its fraction or exponent. */
+// @ts-ignore: decorator
+@inline
+function continuesNumber(c: u32): bool {
+  return c == 0x2e || (c | 0x20) == 0x65;
+}
+
+/** checkInteger for any number token: the grammar first, then the integer and its range. */
+function checkIntegerToken(p: usize, end: usize): usize {
   const q = skipJsonNumber(p, end);
   if (q == 0) return 0;
   for (let i = p; i < q; i++) {
@@ -406,8 +463,8 @@ function checkInteger(p: usize, end: usize): usize {
 }
 
 /** An object (S_OBJECT: the members named in the table; S_MAP: every member as `elem`). */
-function checkObject(s: Schema, p: usize, end: usize, depth: i32): usize {
-  const elem = s.kind == S_MAP ? s.elem : null;
+function checkObject(sp: usize, p: usize, end: usize, depth: i32): usize {
+  const elem = kindOf(sp) == S_MAP ? elemOf(sp) : 0;
   p = open(p, end, 0x7d);
   if (p == 0 || closed) return p;
   while (true) {
@@ -415,12 +472,15 @@ function checkObject(s: Schema, p: usize, end: usize, depth: i32): usize {
     p = key(p, end);
     if (p == 0) return 0;
     const ks = keyStart, ke = keyEnd, kesc = keyEscaped;
-    const m = elem == null ? findMember(s, ks, ke, kesc) : null;
-    if (elem == null && m == null) {
+    const mp = elem == 0 ? memberAt(sp, ks, ke, kesc) : 0;
+    if (elem == 0 && mp == 0) {
       p = skipJsonValue(p, end, depth + 1);
     } else {
-      p = checkValue(elem != null ? elem : m!.schema, p, end, depth + 1);
-      if (p == 0 && schemaFailed) prefixPath(m != null ? m.name : jsonStringValue(ks, ke, kesc));
+      p = checkValue(elem != 0 ? elem : schemaOf(mp), p, end, depth + 1);
+      if (p == 0 && schemaFailed) {
+        if (mp != 0) prefixMemberName(mp);
+        else prefixKey(ks, ke, kesc);
+      }
     }
     if (p == 0) return 0;
     p = next(p, end, 0x7d);
@@ -429,15 +489,25 @@ function checkObject(s: Schema, p: usize, end: usize, depth: i32): usize {
   return 0; // unreachable
 }
 
-function checkArray(elem: Schema, p: usize, end: usize, depth: i32): usize {
+/** A map key in front of the failure path (on the error path only). */
+function prefixKey(ks: usize, ke: usize, escaped: bool): void {
+  prefixPath(jsonStringValue(ks, ke, escaped));
+}
+
+/** An array index in front of the failure path (on the error path only). */
+function prefixIndex(i: i32): void {
+  prefixPath("[" + i.toString() + "]");
+}
+
+function checkArray(ep: usize, p: usize, end: usize, depth: i32): usize {
   p = open(p, end, 0x5d);
   if (p == 0 || closed) return p;
-  const tagged = elem.kind == S_TAGGED;
+  const tagged = kindOf(ep) == S_TAGGED;
   for (let i = 0; ; i++) {
-    const q = tagged && p < end && load<u8>(p) == 0x7b ? checkTagFirst(changetype<usize>(elem), p, end, depth + 1) : TAG_NOT_FIRST;
-    p = q != TAG_NOT_FIRST ? q : checkValue(elem, p, end, depth + 1);
+    const q = tagged && p < end && load<u8>(p) == 0x7b ? checkTagFirst(ep, p, end, depth + 1) : TAG_NOT_FIRST;
+    p = q != TAG_NOT_FIRST ? q : checkValue(ep, p, end, depth + 1);
     if (p == 0) {
-      if (schemaFailed) prefixPath("[" + i.toString() + "]");
+      if (schemaFailed) prefixIndex(i);
       return 0;
     }
     p = next(p, end, 0x5d);
@@ -459,10 +529,10 @@ function checkNestedUnion(objects: bool, p: usize, end: usize, depth: i32): usiz
   if (kind != KIND_ARRAY) return failKind(expected, kind);
   const first = skipJsonWs(p + 1, end);
   const k = jsonKindAt(first, end);
-  if (k == KIND_STRING) return checkArray(STRING, p, end, depth);
-  if (k == KIND_NUMBER) return checkArray(INTEGER, p, end, depth);
-  if (k == KIND_ARRAY) return checkArray(INTEGER_ARRAY, p, end, depth);
-  if (k == KIND_OBJECT && objects) return checkArray(EMBEDDING_ITEM, p, end, depth);
+  if (k == KIND_STRING) return checkArray(STRING_AT, p, end, depth);
+  if (k == KIND_NUMBER) return checkArray(changetype<usize>(INTEGER), p, end, depth);
+  if (k == KIND_ARRAY) return checkArray(changetype<usize>(INTEGER_ARRAY), p, end, depth);
+  if (k == KIND_OBJECT && objects) return checkArray(changetype<usize>(EMBEDDING_ITEM), p, end, depth);
   if (first < end && load<u8>(first) == 0x5d) return first + 1; // empty
   if (k == KIND_OBJECT || k == KIND_TRUE || k == KIND_FALSE || k == KIND_NULL) {
     return fail("must be an array of strings, integers or integer arrays" + (objects ? " or objects" : "") +
@@ -488,7 +558,7 @@ function checkEmbeddingItem(p: usize, end: usize, depth: i32): usize {
   const kind = jsonKindAt(p, end);
   if (kind != KIND_OBJECT) return failKind("an object with a non-empty content", kind);
   textsEmpty = true;
-  p = checkObject(EMBEDDING_ITEM_OBJECT, p, end, depth);
+  p = checkObject(changetype<usize>(EMBEDDING_ITEM_OBJECT), p, end, depth);
   if (p != 0 && textsEmpty) return fail('must have a non-empty "content"');
   return p;
 }
@@ -498,7 +568,7 @@ function checkTexts(p: usize, end: usize, depth: i32): usize {
   const k = jsonKindAt(p, end);
   const vs = p;
   if (k == KIND_STRING) p = skipJsonString(p, end);
-  else if (k == KIND_ARRAY) p = checkArray(STRING, p, end, depth);
+  else if (k == KIND_ARRAY) p = checkArray(STRING_AT, p, end, depth);
   else if (k == KIND_NULL) p = skipJsonValue(p, end, depth);
   else return failKind("a string or an array of strings", k);
   textsEmpty = k == KIND_NULL || (k == KIND_STRING ? p - vs == 2 : onlyWs(vs + 1, p - 1));
@@ -526,7 +596,8 @@ const TAG_UNKNOWN: i32 = -2;
  * Afterwards taggedAccepted/taggedChosen/taggedErrors describe the result; returns 0 only on a syntax
  * error. Errors in taggedErrors are "path\u0000message" relative to the object.
  */
-function checkTagged(s: Schema, p: usize, end: usize, depth: i32): usize {
+function checkTagged(sp: usize, p: usize, end: usize, depth: i32): usize {
+  const s = changetype<Schema>(sp);
   const variants = s.variants!;
   const all: u32 = variants.length >= 32 ? 0xffffffff : (<u32>1 << variants.length) - 1;
   let bad: u32 = 0;
@@ -541,7 +612,7 @@ function checkTagged(s: Schema, p: usize, end: usize, depth: i32): usize {
       if (p == 0) return 0;
       const ks = keyStart, ke = keyEnd, kesc = keyEscaped;
       const vs = p;
-      const m = findMember(s, ks, ke, kesc);
+      const m = changetype<Member | null>(memberAt(sp, ks, ke, kesc));
       if (chosen == TAG_MISSING && jsonStringEquals(ks, ke, kesc, s.tag)) chosen = variantOf(s, vs, end);
       if (m == null) {
         p = skipJsonValue(p, end, depth + 1);
@@ -550,12 +621,12 @@ function checkTagged(s: Schema, p: usize, end: usize, depth: i32): usize {
         let accepted: u32 = 0xffffffff;
         let sub: StaticArray<string> | null = null;
         if (m.schema.kind == S_CONTENT) {
-          p = checkContent(m.schema, p, end, depth + 1);
+          p = checkContent(changetype<usize>(m.schema), p, end, depth + 1);
           if (p == 0) return 0;
           accepted = taggedAccepted;
           sub = taggedErrors;
         } else {
-          p = checkValue(m.schema, p, end, depth + 1);
+          p = checkValue(changetype<usize>(m.schema), p, end, depth + 1);
           if (p == 0) {
             if (!schemaFailed) return 0;
             schemaFailed = false;
@@ -617,12 +688,12 @@ function variantOf(s: Schema, p: usize, end: usize): i32 {
 }
 
 /** A tagged object whose tag must name a variant that accepts it (message, response_format, thinking). */
-function checkTaggedAndChoose(s: Schema, p: usize, end: usize, depth: i32): usize {
-  const q = checkTagFirst(changetype<usize>(s), p, end, depth);
+function checkTaggedAndChoose(sp: usize, p: usize, end: usize, depth: i32): usize {
+  const q = checkTagFirst(sp, p, end, depth);
   if (q != TAG_NOT_FIRST) return q;
-  p = checkTagged(s, p, end, depth);
+  p = checkTagged(sp, p, end, depth);
   if (p == 0) return 0;
-  return raiseTagged(s, p);
+  return raiseTagged(sp, p);
 }
 
 const TAG_NOT_FIRST: usize = 1; // never a position after an object
@@ -636,8 +707,8 @@ const TAG_NOT_FIRST: usize = 1; // never a position after an object
 function checkTagFirst(sp: usize, p: usize, end: usize, depth: i32): usize {
   const first = skipJsonWs(p + 1, end);
   if (first >= end || load<u8>(first) != 0x22) return TAG_NOT_FIRST;
-  const tag = changetype<usize>(changetype<Schema>(sp).tagBytes);
-  const n = <usize>changetype<ArrayBuffer>(tag).byteLength;
+  const tag = load<usize>(sp, offsetof<Schema>("tagAt"));
+  const n = <usize>load<i32>(sp, offsetof<Schema>("tagLen"));
   if (first + n + 2 > end || load<u8>(first + n + 1) != 0x22 || !bytesEqual(first + 1, tag, n)) return TAG_NOT_FIRST;
   let v = skipJsonWs(first + n + 2, end);
   if (v >= end || load<u8>(v) != 0x3a) return TAG_NOT_FIRST;
@@ -645,22 +716,32 @@ function checkTagFirst(sp: usize, p: usize, end: usize, depth: i32): usize {
   const chosen = variantAt(sp, v, end);
   if (chosen < 0) return TAG_NOT_FIRST;
   const bit = <u32>1 << chosen;
-  p = first;
+  if (load<bool>(sp, offsetof<Schema>("tagIsString"))) {
+    // The tag's value is a string that variantAt has read whole: its member's check is done.
+    p = next(variantEnd, end, 0x7d);
+    if (p == 0 || closed) return p;
+  } else {
+    p = first;
+  }
   while (true) {
     if (p >= end) return jsonFail(JSON_UNEXPECTED_END, end);
     p = key(p, end);
     if (p == 0) return 0;
     const mp = memberAt(sp, keyStart, keyEnd, keyEscaped);
-    if (mp == 0 || (changetype<Member>(mp).variants & bit) == 0) {
+    if (mp == 0 || (load<u32>(mp, offsetof<Member>("variants")) & bit) == 0) {
       p = skipJsonValue(p, end, depth + 1);
     } else {
       // A string is all a string member or message content needs (content: if the variant takes content).
-      const kind = changetype<Member>(mp).schema.kind;
+      const ms = schemaOf(mp);
+      const kind = kindOf(ms);
       if (p < end && load<u8>(p) == 0x22 && (kind == S_STRING ||
-        kind == S_CONTENT && (changetype<Member>(mp).schema.allRoles & bit) != 0)) {
+        kind == S_CONTENT && (load<u32>(ms, offsetof<Schema>("allRoles")) & bit) != 0)) {
         p = skipJsonString(p, end);
+      } else if (kind == S_CONTENT) {
+        p = checkContentOf(mp, chosen, p, end, depth + 1);
       } else {
-        p = checkMemberOf(mp, chosen, p, end, depth + 1);
+        p = checkValue(ms, p, end, depth + 1);
+        if (p == 0 && schemaFailed) prefixMemberName(mp);
       }
     }
     if (p == 0) return 0;
@@ -670,36 +751,37 @@ function checkTagFirst(sp: usize, p: usize, end: usize, depth: i32): usize {
   return 0; // unreachable
 }
 
-/** The member at mp for variant `chosen` of a tagged object (p at its value): fails with its error. */
-function checkMemberOf(mp: usize, chosen: i32, p: usize, end: usize, depth: i32): usize {
-  const m = changetype<Member>(mp);
-  if (m.schema.kind == S_CONTENT) {
-    p = checkContent(m.schema, p, end, depth);
-    if (p != 0 && (taggedAccepted & (<u32>1 << chosen)) == 0) return failWith(joinPath(m.name, unchecked(taggedErrors![chosen])));
-    return p;
+/** The content member at mp of a message of variant `chosen` (p at its value): fails with its error. */
+function checkContentOf(mp: usize, chosen: i32, p: usize, end: usize, depth: i32): usize {
+  p = checkContent(schemaOf(mp), p, end, depth);
+  if (p != 0 && (taggedAccepted & (<u32>1 << chosen)) == 0) {
+    return failWith(joinPath(changetype<Member>(mp).name, unchecked(taggedErrors![chosen])));
   }
-  p = checkValue(m.schema, p, end, depth);
-  if (p == 0 && schemaFailed) prefixPath(m.name);
   return p;
 }
+
+/** Where the string variantAt read last ends. */
+let variantEnd: usize = 0;
 
 /** The tagged variant an unescaped string at p names, or -1 (any other value: left to checkTagged). */
 function variantAt(sp: usize, p: usize, end: usize): i32 {
   if (p >= end || load<u8>(p) != 0x22) return -1;
   const q = skipJsonString(p, end);
   if (q == 0 || jsonLastStringEscaped()) return -1;
+  variantEnd = q;
   const n = q - p - 2;
-  const bytes = changetype<usize>(changetype<Schema>(sp).variantBytes);
-  const c = changetype<Schema>(sp).variantCount;
+  const spans = load<usize>(sp, offsetof<Schema>("variantSpans"));
+  const c = load<i32>(sp, offsetof<Schema>("variantCount"));
   for (let i = 0; i < c; i++) {
-    const v = load<usize>(bytes + (<usize>i << alignof<usize>()));
-    const len = <usize>changetype<ArrayBuffer>(v).byteLength;
-    if (len != 0 && len == n && bytesEqual(p + 1, v, n)) return i;
+    const at = load<usize>(spans + (<usize>(2 * i) << alignof<usize>()));
+    const len = load<usize>(spans + (<usize>(2 * i + 1) << alignof<usize>()));
+    if (len != 0 && len == n && bytesEqual(p + 1, at, n)) return i;
   }
   return -1;
 }
 
-function raiseTagged(s: Schema, p: usize): usize {
+function raiseTagged(sp: usize, p: usize): usize {
+  const s = changetype<Schema>(sp);
   const chosen = taggedChosen;
   if (chosen == TAG_MISSING) {
     fail("is missing");
@@ -739,7 +821,8 @@ function quotedList(values: Array<string>): string {
  * A string suits every role; null the roles in `nullRoles`; an array the roles that every part suits; an
  * object (a single part) the roles in `objectRoles` that it suits.
  */
-function checkContent(s: Schema, p: usize, end: usize, depth: i32): usize {
+function checkContent(sp: usize, p: usize, end: usize, depth: i32): usize {
+  const s = changetype<Schema>(sp);
   const kind = jsonKindAt(p, end);
   const roles = s.allRoles;
   let accepted: u32 = 0;
@@ -802,7 +885,7 @@ function checkPart(s: Schema, p: usize, end: usize, depth: i32): usize {
   let roles: u32 = 0;
   let errors: StaticArray<string> | null = null;
   if (kind == KIND_OBJECT) {
-    p = checkTagged(part, p, end, depth);
+    p = checkTagged(changetype<usize>(part), p, end, depth);
     if (p == 0) return 0;
     const variants = part.variants!;
     for (let v = 0; v < variants.length; v++) {
