@@ -18,6 +18,9 @@
 //   - a part's content ends at CRLF "--boundary" followed by "--", a space, a tab, CR or LF;
 //   - `model` (the last one counts) and a `file` part are required; `stream` is "true" in any case (for
 //     transcriptions; translations do not stream).
+// The request is decided at the form's end, not once `model` has been read: Envoy AI Gateway reads the
+// whole form before it routes and answers a missing file or a malformed part after the model with 400, so
+// routing on the model alone would change those answers (it routes no JSON body before its end either).
 // Not done: the quoted-printable decoding of a file part is not checked (Go's io.Copy of it would fail on a
 // bad escape), nor are the other fields Go reads (language, prompt, temperature …); a boundary must be 1 to
 // 70 characters (RFC 2046), which Go does not check.
