@@ -11,7 +11,10 @@
 //                        end of stream): the same decision, the trailers held until it is made.
 //
 // The body is read once, when complete, into the VM's body arena (body-read.ts); edits are written into
-// Envoy's buffer in ranges and the EPP gets the body in slices, so no copy of it is ever built.
+// Envoy's buffer in ranges and the EPP gets the body in slices, so no copy of it is ever built. A
+// multipart form (the audio endpoints) is scanned as it arrives instead: each callback reads only what
+// its scan has not consumed, so an uploaded file passes through a few bytes at a time; at its end only the
+// bytes an edit or the EPP needs are read.
 //
 // A route of an HTTPRoute (its name, xds.route_name, is one of config.plainRules) is plain: no AI processing
 // at all. To a Service it just continues; to an InferencePool it asks the pool's Endpoint Picker, with the
@@ -29,7 +32,10 @@ import { Backend, BackendKind, FilterConfig, PlainRule, loadPluginConfig, plainR
 import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, MODEL_HEADER, MODEL_REWRITE_HEADER, PoolConfig } from "./plugin-config";
 import { CONTENT_TYPE_JSON, LocalReply, badRequest, errorJson } from "./errors";
 import { RequestFacts, scanRequestBody } from "./request/body";
-import { RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnHeaders, scanForm } from "./request/decide";
+import {
+  RequestDecision, bodyTooLarge, contentLength, decideOnBody, decideOnForm, decideOnHeaders, openForm, scanForm,
+} from "./request/decide";
+import { FormScan } from "./request/multipart";
 import { Endpoint, endpointIsMultipart } from "./request/endpoint";
 import { HeaderSource, firstMatch } from "./request/route";
 import { BodyEdits, planRewrite } from "./request/rewrite";
@@ -201,6 +207,8 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
   private plain: bool = false;
   /** The pool of a plain request with a body, asked once the body is complete. */
   private plainPool: PoolConfig | null = null;
+  /** A multipart endpoint's form, scanned as the body arrives. */
+  private form: FormScan | null = null;
   /** Request facts the response side needs. */
   private route: string = "";
   private backendName: string = "";
@@ -257,7 +265,10 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
       this.answer(tooLarge);
       return FilterDataStatus.StopIterationNoBuffer;
     }
-    if (!endOfStream) return FilterDataStatus.StopIterationAndBuffer;
+    if (!endOfStream) {
+      if (endpointIsMultipart(this.endpoint)) this.feedForm(bodySize, false);
+      return FilterDataStatus.StopIterationAndBuffer;
+    }
     return this.bodyComplete(bodySize);
   }
 
@@ -276,10 +287,27 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
 
   /** The whole request body is buffered (`size` bytes): ask the plain route's pool, or decide. */
   private bodyComplete(size: u32): FilterDataStatus {
-    const body = readBody(BufferType.HttpRequestBody, 0, size);
     const plainPool = this.plainPool;
+    if (plainPool == null && endpointIsMultipart(this.endpoint)) {
+      const root = this.gateway;
+      const d = decideOnForm(root.config!, this.endpoint, this.feedForm(size, true), size, REQUEST_HEADERS, Math.random(), root.facts);
+      return this.decided(d, 0, 0, size);
+    }
+    const body = readBody(BufferType.HttpRequestBody, 0, size);
     if (plainPool != null) return dataStatus(this.askEpp(plainPool, [body], body.len, false));
     return this.decide(body.ptr, body.len);
+  }
+
+  /** Hands the form's scan the buffered body (`size` bytes) from where it still needs it. */
+  private feedForm(size: u32, endOfStream: bool): FormScan {
+    let form = this.form;
+    if (form == null) this.form = form = openForm(this.endpoint, requestHeaders.get("content-type"), this.path);
+    if (!form.finished) {
+      const from = <u32>form.keep;
+      const bytes = readBody(BufferType.HttpRequestBody, from, size - from);
+      form.feed(bytes.ptr, <usize>from, bytes.len, endOfStream);
+    }
+    return form;
   }
 
   onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
@@ -490,6 +518,12 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
     const root = this.gateway;
     const d = decideOnBody(root.config!, this.endpoint, this.path, ptr, len, REQUEST_HEADERS, Math.random(),
       root.tokens.anyCost, root.facts);
+    return this.decided(d, ptr, len, len);
+  }
+
+  /** Acts on a decision for a body of `len` bytes, of which the first `held` are at `ptr` (none for a form). */
+  private decided(d: RequestDecision, ptr: usize, held: usize, len: usize): FilterDataStatus {
+    const root = this.gateway;
     const reply = d.reply;
     if (reply != null) {
       this.answer(reply);
@@ -497,7 +531,7 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
     }
     const limited = root.tokens.rateLimits.length > 0;
     // A budget reserves what the request may produce: its output limit must be one a server can honour.
-    const outputLimit = limited ? requestedOutputTokens(ptr, len, OUTPUT_LIMIT) : null;
+    const outputLimit = limited ? requestedOutputTokens(ptr, held, OUTPUT_LIMIT) : null;
     if (outputLimit != null && outputLimit.error.length > 0) {
       this.answer(badRequest(stripQuery(this.path), outputLimit.error));
       return FilterDataStatus.StopIterationNoBuffer;
@@ -550,7 +584,7 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
         logWarn("rate limit service unavailable (cluster " + service.rlsCluster + "); failure mode allow");
       }
     }
-    return this.forward(d, ptr, len);
+    return this.forward(d, ptr, held, len);
   }
 
   /** The rate limit service's answer to the admission check (the request waits for it). */
@@ -577,9 +611,11 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
     } else {
       this.globalAnswer = answer;
     }
-    // The body is read again: nothing of it was kept while the service answered.
-    const body = readBody(BufferType.HttpRequestBody, 0, getBufferLength(BufferType.HttpRequestBody));
-    if (this.forward(this.decision!, body.ptr, body.len) == FilterDataStatus.Continue) continueStream(StreamType.Request);
+    // The body is read again: nothing of it was kept while the service answered (of a form, only what
+    // forward needs).
+    const len = getBufferLength(BufferType.HttpRequestBody);
+    const body = readBody(BufferType.HttpRequestBody, 0, this.form != null ? 0 : len);
+    if (this.forward(this.decision!, body.ptr, body.len, len) == FilterDataStatus.Continue) continueStream(StreamType.Request);
   }
 
   /** 429 (`reason` is then the body) or a service failure under failure mode deny. */
@@ -593,9 +629,15 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
   }
 
   /** The request goes on to its backend: body edits, then the pool's EPP or straight to routing. */
-  private forward(d: RequestDecision, ptr: usize, len: usize): FilterDataStatus {
+  private forward(d: RequestDecision, ptr: usize, held: usize, len: usize): FilterDataStatus {
     const backend = d.backend!;
     const edits = d.edits;
+    const pool = backend.kind == BackendKind.InferencePool;
+    if (held < len) {
+      // A form scanned as it arrived: read now only what the model's edit or the Endpoint Picker needs.
+      const need = pool ? len : edits != null ? <usize>edits.reach : 0;
+      if (need > held) ptr = readBody(BufferType.HttpRequestBody, 0, <u32>need).ptr;
+    }
     let pieces: Array<Piece>;
     let length = len;
     if (edits != null) {
@@ -606,7 +648,7 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
     } else {
       pieces = [new Piece(ptr, len)];
     }
-    if (backend.kind == BackendKind.InferencePool) return dataStatus(this.askEpp(backend.pool!, pieces, length, false));
+    if (pool) return dataStatus(this.askEpp(backend.pool!, pieces, length, false));
     this.upstreamStarting(); // the route cache was cleared when the routing headers were set (decide)
     return FilterDataStatus.Continue;
   }

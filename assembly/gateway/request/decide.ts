@@ -18,7 +18,7 @@ import {
 } from "../errors";
 import { RequestFacts, scanRequestBody } from "./body";
 import { Endpoint, endpointIsMultipart, endpointOf, stripQuery } from "./endpoint";
-import { isMultipartFormData, multipartBoundary, scanMultipartBody } from "./multipart";
+import { FormScan, isMultipartFormData, multipartBoundary } from "./multipart";
 import { BodyEdits, planRewrite } from "./rewrite";
 import { findRule, HeaderOverlay, HeaderSource, pickBackend } from "./route";
 
@@ -99,6 +99,31 @@ export function decideOnBody(config: FilterConfig, endpoint: Endpoint, path: str
     d.reply = badRequest(stripQuery(path), facts.error);
     return d;
   }
+  return routeOn(config, endpoint, d, headers, random, forceIncludeUsage, facts);
+}
+
+/**
+ * Decides a multipart request whose form `scan` has read as the body arrived (`len` bytes in all): as
+ * decideOnBody, without the body in the VM.
+ */
+export function decideOnForm(config: FilterConfig, endpoint: Endpoint, scan: FormScan, len: usize, headers: HeaderSource,
+  random: f64, facts: RequestFacts): RequestDecision {
+  const d = new RequestDecision();
+  const tooLarge = bodyTooLarge(config, <i64>len);
+  if (tooLarge != null) {
+    d.reply = tooLarge;
+    return d;
+  }
+  if (!scan.result(facts, len)) {
+    d.reply = malformedRequest(facts.error);
+    return d;
+  }
+  return routeOn(config, endpoint, d, headers, random, false, facts);
+}
+
+/** The route, backend and body edits of a request whose body `facts` describe. */
+function routeOn(config: FilterConfig, endpoint: Endpoint, d: RequestDecision, headers: HeaderSource, random: f64,
+  forceIncludeUsage: bool, facts: RequestFacts): RequestDecision {
   d.model = facts.model;
   d.upstreamModel = facts.model;
   const rule = findRule(config, new HeaderOverlay(MODEL_HEADER, facts.model, headers));
@@ -117,7 +142,7 @@ export function decideOnBody(config: FilterConfig, endpoint: Endpoint, path: str
   // SetBackend, in the upstream filter): the EPP sees the client's model.
   const overrideModel = backend.kind == BackendKind.InferencePool ? "" : backend.modelNameOverride;
   if (overrideModel.length > 0) d.upstreamModel = overrideModel;
-  if (multipart) {
+  if (endpointIsMultipart(endpoint)) {
     // The form field's value is replaced as it is (no JSON quoting); the rest of the body stays as it came.
     if (overrideModel.length > 0 && overrideModel != facts.model) {
       const edits = new BodyEdits();
@@ -137,8 +162,15 @@ export function decideOnBody(config: FilterConfig, endpoint: Endpoint, path: str
  */
 export function scanForm(endpoint: Endpoint, contentType: string | null, path: string, ptr: usize, len: usize, facts: RequestFacts): string | null {
   if (!endpointIsMultipart(endpoint)) return "multipart body not supported for this endpoint";
-  if (!isMultipartFormData(contentType)) return "expected multipart/form-data content type for " + stripQuery(path);
+  const scan = openForm(endpoint, contentType, path);
+  scan.feed(ptr, 0, len, true);
+  return scan.result(facts, len) ? null : facts.error;
+}
+
+/** The scan of a multipart endpoint's form, already failed when the content-type rules the form out. */
+export function openForm(endpoint: Endpoint, contentType: string | null, path: string): FormScan {
+  if (!isMultipartFormData(contentType)) return FormScan.refused("expected multipart/form-data content type for " + stripQuery(path));
   const boundary = multipartBoundary(contentType!);
-  if (boundary.error.length > 0) return "failed to parse multipart form data: " + boundary.error;
-  return scanMultipartBody(ptr, len, boundary.value, endpoint == Endpoint.AudioTranscriptions, facts) ? null : facts.error;
+  if (boundary.error.length > 0) return FormScan.refused("failed to parse multipart form data: " + boundary.error);
+  return new FormScan(boundary.value, endpoint == Endpoint.AudioTranscriptions);
 }

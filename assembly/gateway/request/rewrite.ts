@@ -66,6 +66,11 @@ export class BodyEdits {
     }
   }
 
+  /** Where the last edit ends: the original bytes frontWrites reads are those before it. */
+  get reach(): i32 {
+    return this.ends.length > 0 ? this.ends[this.ends.length - 1] : 0;
+  }
+
   /** The length of the edited body of `len` bytes. */
   editedLength(len: usize): usize {
     let n = len;
@@ -94,7 +99,7 @@ export class BodyEdits {
    * buffer untouched; everything before it is written back from `ptr` and the new texts, last piece first.
    */
   frontWrites(ptr: usize): Array<FrontWrite> {
-    const keepFrom = this.ends[this.ends.length - 1];
+    const keepFrom = this.reach;
     const head = this.pieces(ptr, <usize>keepFrom);
     const out = new Array<FrontWrite>();
     for (let i = head.length - 1; i >= 0; i--) out.push(new FrontWrite(i == head.length - 1 ? <u32>keepFrom : 0, head[i]));

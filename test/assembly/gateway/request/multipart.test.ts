@@ -33,6 +33,40 @@ function scan(contentType: string, body: Uint8Array | string, transcription = tr
   }
 }
 
+/** The form scanned as it would arrive in pieces ending at `splits` (ascending), each window read apart. */
+function scanSplit(contentType: string, body: Uint8Array | string, splits: number[], transcription = true): Scan & { maxWindow: number } {
+  const ct = Buffer.from(contentType);
+  const bytes = typeof body === "string" ? Buffer.from(body, "latin1") : body;
+  const offsets = Buffer.alloc(4 * splits.length);
+  splits.forEach((s, i) => offsets.writeUInt32LE(s, 4 * i));
+  const cp = m.put(ct);
+  const bp = m.put(bytes);
+  const sp = m.put(offsets);
+  try {
+    m.exports.scanSplit(cp, ct.length, bp, bytes.length, transcription ? 1 : 0, sp, splits.length);
+    return JSON.parse(m.outText());
+  } finally {
+    m.free(cp);
+    m.free(bp);
+    m.free(sp);
+  }
+}
+
+/** The whole-body answer must be the answer of every split: one split at each position, and random pieces. */
+function expectSplitsAgree(contentType: string, body: Buffer, r: () => number, label: string): void {
+  const whole = scan(contentType, body);
+  for (let at = 0; at <= body.length; at++) {
+    const { maxWindow, ...got } = scanSplit(contentType, body, [at]);
+    if (JSON.stringify(got) !== JSON.stringify(whole)) expect(got, `${label}, split at ${at}`).toEqual(whole);
+  }
+  for (let k = 0; k < 20; k++) {
+    const splits: number[] = [];
+    for (let at = 0; at < body.length; at += 1 + Math.floor(r() * (k < 10 ? 4 : 64))) splits.push(at);
+    const { maxWindow, ...got } = scanSplit(contentType, body, splits);
+    expect(got, `${label}, pieces ${splits.join(",")}`).toEqual(whole);
+  }
+}
+
 function mediaType(v: string): { type: string; params: Record<string, string>; error: string } {
   const bytes = Buffer.from(v);
   const p = m.put(bytes);
@@ -185,5 +219,93 @@ describe("generated forms (oracle: undici's multipart parser, and the form as bu
       for (let j = 0; j < noise.length; j++) noise[j] = NOISE.charCodeAt(Math.floor(r() * NOISE.length));
       expect(() => scan("multipart/form-data; boundary=ab", noise)).not.toThrow();
     }
+  });
+});
+
+describe("a form scanned as it arrives (each callback reads only what the scan still needs)", () => {
+  it("answers as for the whole body whatever the split: inside the boundary, inside CRLF, inside the model", () => {
+    const r = rng(2231);
+    const body = Buffer.from("preamble\r\n" + part("model", "whisper-large-v3") + part("stream", "true") + FILE + "--XyZ--\r\nepilogue", "latin1");
+    expectSplitsAgree(CT, body, r, "example");
+    const lf = Buffer.from(body.toString("latin1").replace(/\r\n/g, "\n"), "latin1");
+    expectSplitsAgree(CT, lf, r, "LF form");
+    for (const bad of [part("model", "m") + FILE, part("model", "m") + FILE + "--XyZ", "--XyZ\r\nno colon\r\n\r\nx\r\n--XyZ--", part("model", "") + FILE + "--XyZ--"]) {
+      expectSplitsAgree(CT, Buffer.from(bad, "latin1"), r, bad.slice(0, 40));
+    }
+  });
+
+  it("generated and mutated forms: every split gives the whole body's answer", () => {
+    const r = rng(4242);
+    for (let i = 0; i < 60; i++) {
+      const form = randomForm(r);
+      const body = Buffer.from(form.body.subarray(0, 700 + Math.floor(r() * 300)));
+      const whole = Buffer.concat([body, form.body.subarray(-40)]);
+      if (i % 2 === 1) {
+        for (let e = 0; e < 3; e++) whole[Math.floor(r() * whole.length)] = "\r\n-"[Math.floor(r() * 3)]!.charCodeAt(0);
+      }
+      expectSplitsAgree(form.contentType, i % 3 === 0 ? form.body : whole, r, `form ${i}`);
+    }
+  });
+
+  it("holds a window the size of a piece, not of the file: 4 MiB in 16 KiB pieces", () => {
+    const file = Buffer.alloc(4 << 20);
+    for (let i = 0; i < file.length; i++) file[i] = (i * 7919) % 251;
+    const body = Buffer.concat([Buffer.from(part("model", "whisper-1") + '--XyZ\r\nContent-Disposition: form-data; name="file"\r\n\r\n'), file, Buffer.from("\r\n--XyZ--\r\n")]);
+    const splits = Array.from({ length: Math.floor(body.length / 16384) }, (_, i) => (i + 1) * 16384);
+    const got = scanSplit(CT, body, splits);
+    expect(got).toMatchObject({ ok: true, model: "whisper-1" });
+    expect(got.maxWindow).toBeLessThan(16384 + 16);
+    // A value that is read is held until it ends; a preamble line that cannot be a delimiter is not.
+    const preamble = Buffer.concat([Buffer.alloc(1 << 20, "x"), Buffer.from("\r\n" + part("model", "m") + FILE + "--XyZ--")]);
+    const p = scanSplit(CT, preamble, Array.from({ length: 64 }, (_, i) => (i + 1) * 16384));
+    expect(p).toMatchObject({ ok: true, model: "m" });
+    expect(p.maxWindow).toBeLessThan(16384 + 16);
+  });
+});
+
+describe("as Go's mime/multipart reads a part (Envoy AI Gateway v1.1.0 uses Reader.NextPart and Part.FormName)", () => {
+  const qp = (value: string) => `--XyZ\r\nContent-Disposition: form-data; name="model"\r\nContent-Transfer-Encoding: Quoted-Printable\r\n\r\n${value}\r\n`;
+  const form = (modelPart: string) => modelPart + FILE + "--XyZ--\r\n";
+
+  it("decodes a quoted-printable model: escapes in either case, soft line breaks, trailing white space dropped", () => {
+    expect(scan(CT, form(qp("whisper=2Dlarge=2dv3"))).model).toBe("whisper-large-v3");
+    expect(scan(CT, form(qp("whis=\r\nper-1"))).model).toBe("whisper-1");
+    expect(scan(CT, form(qp("whis= \t\nper-1  "))).model).toBe("whisper-1");
+    expect(scan(CT, form(qp("a=b=5"))).model).toBe("a=b=5"); // '=' without two hex digits is literal
+    expect(scan(CT, form(qp("model="))).model).toBe("model"); // a soft break at the end is ignored
+    expect(scan(CT, form(qp("caf=C3=A9"))).model).toBe("café");
+    // The span is the part's bytes as sent (what a modelNameOverride replaces).
+    const body = form(qp("whisper=2D1"));
+    const r = scan(CT, body);
+    expect(body.slice(r.modelSpan[0], r.modelSpan[1])).toBe("whisper=2D1");
+    // A stream field too, for transcriptions.
+    const streamed = part("model", "m") + '--XyZ\r\nContent-Disposition: form-data; name="stream"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=74rue\r\n' + FILE + "--XyZ--";
+    expect(scan(CT, streamed).stream).toBe(true);
+  });
+
+  it("refuses what Go's quotedprintable.Reader refuses, as a failure to read the field", () => {
+    expect(scan(CT, form(qp("a\x01b"))).error).toBe("failed to read model field: quotedprintable: invalid unescaped byte 0x01 in body");
+    expect(scan(CT, form(qp("a=\rb"))).error).toBe("failed to read model field: quotedprintable: invalid hex byte 0x0d");
+    expect(scan(CT, form(qp("="))).error).toBe("failed to read model field: quotedprintable: invalid bytes after =: \"\"");
+    expect(scan(CT, form(qp("ab=\r \r\ncd"))).error).toBe("failed to read model field: quotedprintable: invalid bytes after =: \"\\r \\r\\n\"");
+    expect(scan(CT, form(qp("a".repeat(5000)))).error).toBe("failed to read model field: bufio: buffer full");
+    // Another encoding is not decoded (Go decodes only quoted-printable).
+    expect(scan(CT, form(qp("x").replace("Quoted-Printable", "base64"))).model).toBe("x");
+  });
+
+  it("takes the part's name from RFC 2231 parameters as mime.ParseMediaType decodes them", () => {
+    const named = (disposition: string, value = "whisper-1") => `--XyZ\r\nContent-Disposition: form-data; ${disposition}\r\n\r\n${value}\r\n` + FILE + "--XyZ--";
+    expect(scan(CT, named("name*=utf-8''model")).model).toBe("whisper-1");
+    expect(scan(CT, named("name*=UTF-8'en'%6Dodel")).model).toBe("whisper-1");
+    expect(scan(CT, named('name*0="mo"; name*1=del')).model).toBe("whisper-1");
+    expect(scan(CT, named("name*0*=us-ascii''mo; name*1*=%64el")).model).toBe("whisper-1");
+    expect(scan(CT, named('name="x"; name*=utf-8\'\'model')).model).toBe("whisper-1"); // the extended form wins
+    expect(scan(CT, named("name*=iso-8859-1''model")).error).toBe("missing required field 'model'"); // charset not decoded
+    expect(scan(CT, named("name*=utf-8''mod%6")).error).toBe("missing required field 'model'");
+    expect(scan(CT, named('name="model"; name*=utf-8\'\'%zz')).model).toBe("whisper-1"); // undecodable: the plain one stays
+    expect(mediaType('form-data; name="a\\b"').params).toEqual({ name: "a\\b" }); // MSIE paths: a backslash before a token character stays
+    expect(mediaType("form-data; name=\"\"").params).toEqual({ name: "" });
+    expect(mediaType("form-data x; name=a").error).toBe("expected slash after first token");
+    expect(mediaType("a/b c; name=a").error).toBe("unexpected content after media subtype");
   });
 });
