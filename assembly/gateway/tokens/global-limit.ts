@@ -13,7 +13,7 @@
 
 import { Pair } from "../../proxy-wasm";
 import { errorJson } from "../errors";
-import { ProtoReader, ProtoWriter } from "../extproc/wire";
+import { ProtoReader, ProtoWriter } from "../protobuf/wire";
 import { HeaderSource } from "../request/route";
 import { GrpcCallHandler, GrpcStatus, getCurrentTimeNanoseconds, logWarn } from "../../proxy-wasm";
 import { TokenUsage } from "../response/usage";
