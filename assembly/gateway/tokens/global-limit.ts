@@ -131,9 +131,12 @@ export function decodeRateLimitResponse(ptr: usize, len: i32): RateLimitAnswer |
       const code = reader.varintField();
       a.ok = code == 1;
       a.overLimit = code == 2;
-    } else if (reader.field == 2 && reader.bytesField()) {
-      if (readStatus(reader.ptr, reader.len, a) == 2 && a.overIndex < 0) a.overIndex = index;
-      index++;
+    } else if (reader.field == 2) {
+      // bytesField skips a statuses field of another wire type, as an unknown field.
+      if (reader.bytesField()) {
+        if (readStatus(reader.ptr, reader.len, a) == 2 && a.overIndex < 0) a.overIndex = index;
+        index++;
+      }
     } else {
       reader.skip();
     }
@@ -152,13 +155,15 @@ function readStatus(ptr: usize, len: i32, a: RateLimitAnswer): u64 {
   while (inner.next()) {
     if (inner.field == 1) {
       code = inner.varintField();
-    } else if (inner.field == 2 && inner.bytesField()) {
-      limit = firstVarint(inner.ptr, inner.len); // RateLimit.requests_per_unit
-      hasLimit = true;
+    } else if (inner.field == 2) {
+      if (inner.bytesField()) {
+        limit = firstVarint(inner.ptr, inner.len); // RateLimit.requests_per_unit
+        hasLimit = true;
+      }
     } else if (inner.field == 3) {
       remaining = inner.varintField();
-    } else if (inner.field == 4 && inner.bytesField()) {
-      reset = firstVarint(inner.ptr, inner.len); // Duration.seconds
+    } else if (inner.field == 4) {
+      if (inner.bytesField()) reset = firstVarint(inner.ptr, inner.len); // Duration.seconds
     } else {
       inner.skip();
     }
