@@ -4,13 +4,12 @@
 import { HeaderSource } from "../../assembly/gateway/request/route";
 import { TokenUsage } from "../../assembly/gateway/response/usage";
 import { Admission, admit } from "../../assembly/gateway/tokens/admission";
-import { JSON } from "json-as";
-import { PluginConfig } from "../../assembly/gateway/plugin-config";
-import { TokenConfig, compileTokenConfig } from "../../assembly/gateway/tokens/config";
+import { TokenConfig } from "../../assembly/gateway/tokens/config";
 import { estimateUsage } from "../../assembly/gateway/tokens/estimate";
 import { LimitHeaders } from "../../assembly/gateway/tokens/limit-headers";
 import { BudgetEntry, BudgetStore, BudgetWrite } from "../../assembly/gateway/tokens/local-budget";
 import { setOut, str } from "./logic-common/io";
+import { tokenConfig } from "./logic-common/token-config";
 export { alloc, free, outPtr, outLen } from "./logic-common/io";
 
 class Entry {
@@ -64,10 +63,9 @@ const admissions: Array<Admission> = [];
 
 /** The token section of a plugin configuration (costs, rateLimits); false with the error in the output buffer. */
 export function configure(ptr: usize, len: i32): bool {
-  const r = compileTokenConfig(JSON.parse<PluginConfig>(str(ptr, len)));
-  setOut(r.error);
-  if (r.config == null) return false;
-  config = r.config!;
+  const c = tokenConfig(ptr, len);
+  if (c == null) return false;
+  config = c;
   return true;
 }
 

@@ -1,16 +1,15 @@
 // Thin wrappers over assembly/gateway/tokens/global-limit for test/gateway-logic/token-global-limit.test.ts:
 // the rate limit service behind a memory RateLimitService that keeps what would have been sent.
-import { JSON } from "json-as";
 import { HeaderSource } from "../../assembly/gateway/request/route";
 import { TokenUsage } from "../../assembly/gateway/response/usage";
-import { PluginConfig } from "../../assembly/gateway/plugin-config";
-import { TokenConfig, compileTokenConfig } from "../../assembly/gateway/tokens/config";
+import { TokenConfig } from "../../assembly/gateway/tokens/config";
 import { estimateUsage } from "../../assembly/gateway/tokens/estimate";
 import {
   GlobalCheck, RateLimitService, applicableGlobalRules, decodeRateLimitResponse, globalLimitHeaders, globalRefusalBody,
   sendReservation, sendSettlement,
 } from "../../assembly/gateway/tokens/global-limit";
 import { setOut, setOutBytes, str } from "./logic-common/io";
+import { tokenConfig } from "./logic-common/token-config";
 export { alloc, free, outPtr, outLen } from "./logic-common/io";
 
 /** The last call of each kind, as the glue would have sent it. */
@@ -58,10 +57,9 @@ let check: GlobalCheck = new GlobalCheck("");
 
 /** The token section of a plugin configuration; false with the error in the output buffer. */
 export function configure(ptr: usize, len: i32): bool {
-  const r = compileTokenConfig(JSON.parse<PluginConfig>(str(ptr, len)));
-  setOut(r.error);
-  if (r.config == null) return false;
-  config = r.config!;
+  const c = tokenConfig(ptr, len);
+  if (c == null) return false;
+  config = c;
   return true;
 }
 
