@@ -21,7 +21,8 @@ import { Piece } from "./byte-buffer";
 import { DESTINATION_ENDPOINT_HEADER, PoolConfig } from "./plugin-config";
 import { errorJson, CONTENT_TYPE_JSON } from "./errors";
 import { LogThrottle } from "./log-throttle";
-import { EppOutcome, microsSince, recordEppCallout } from "./tokens/metrics";
+import { METRICS, microsSince } from "./host-ports";
+import { EppOutcome } from "./telemetry/metrics";
 import {
   BODY_MODE_BUFFERED, BODY_MODE_FULL_DUPLEX_STREAMED, BODY_MODE_NONE, PHASE_REQUEST, PHASE_RESPONSE,
   ProcessingRequestEncoder,
@@ -377,7 +378,7 @@ export class EppExchange implements GrpcStreamHandler {
 
   /** Counts and times the exchange by its outcome (once: every caller ends the request phase). */
   private ended(outcome: string): void {
-    recordEppCallout(this.pool.name, outcome, microsSince(this.startNs));
+    METRICS.recordEppCallout(this.pool.name, outcome, microsSince(this.startNs));
   }
 
   /** Out of the deadline list, with nothing kept of the returned body. */

@@ -23,8 +23,8 @@
 import {
   BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcCallHandler, GrpcStatus, GrpcStream,
   GrpcStreamHandler, HttpContext, Pair, StreamType, continueStream,
-  RootContext, SharedData, WasmResult, clearRouteCache, getBufferBytes, getBufferLength, getCurrentTimeNanoseconds, getPropertyString,
-  getSharedData, logError, logWarn, requestHeaders, responseHeaders, sendLocalResponseString, setBufferBytesUnsafe, setSharedData,
+  RootContext, clearRouteCache, getBufferBytes, getBufferLength, getCurrentTimeNanoseconds, getPropertyString,
+  logError, logWarn, requestHeaders, responseHeaders, sendLocalResponseString, setBufferBytesUnsafe,
 } from "../proxy-wasm";
 import { readBody } from "./body-read";
 import { Piece } from "./byte-buffer";
@@ -40,19 +40,21 @@ import { Endpoint, endpointIsMultipart } from "./request/endpoint";
 import { HeaderSource, firstMatch } from "./request/route";
 import { BodyEdits, planRewrite } from "./request/rewrite";
 import { EppExchange, EppOwner, eppNeedsTick, expireEppExchanges } from "./epp";
-import { Admission, admit, tighterLimitHeaders } from "./tokens/admission";
+import { BUDGETS, COST_EXPORT, GrpcRateLimitService, METRICS, limitHeaderPairs } from "./host-ports";
+import { Admission, admit } from "./tokens/admission";
 import { TokenConfig } from "./tokens/config";
-import { costValue, exportValue } from "./tokens/costs";
+import { exportCosts } from "./tokens/costs";
 import { OutputLimit, estimateUsage, requestedOutputTokens } from "./tokens/estimate";
-import { BudgetStore, recentOutput, recordOutput } from "./tokens/local-budget";
+import { LimitHeaders, tighterLimitHeaders } from "./tokens/limit-headers";
+import { recentOutput, recordOutput } from "./tokens/local-budget";
 import { xdsRouteName } from "./tokens/route-key";
 import { requestHost } from "./request/host";
 import { UsageTracker } from "./tokens/usage-tracker";
 import {
-  GlobalCheck, RLS_METHOD, RLS_SERVICE, RateLimitAnswer, anyHits, applicableGlobalRules, decodeRateLimitResponse,
-  encodeRateLimitRequest, globalLimitHeaders, globalRefusalBody, reservationHits, settlementHits, CHARGE_OUTCOME,
+  GlobalCheck, RateLimitAnswer, applicableGlobalRules, decodeRateLimitResponse, globalLimitHeaders, globalRefusalBody,
+  sendReservation, sendSettlement,
 } from "./tokens/global-limit";
-import { GenAiLabels, RlsCall, recordBackendRequest, recordRlsCall } from "./tokens/metrics";
+import { GenAiLabels, RlsCall } from "./telemetry/metrics";
 import { endpointOperation, stripQuery } from "./request/endpoint";
 import { TokenUsage } from "./response/usage";
 import { ResponseTiming } from "./response/timing";
@@ -169,21 +171,17 @@ class RequestHeaderSource extends HeaderSource {
   }
 }
 const REQUEST_HEADERS = new RequestHeaderSource();
-/** Token budgets in proxy-wasm shared data, shared by every worker VM of the plugin. */
-class SharedDataBudgets extends BudgetStore {
-  get(key: string): SharedData | null {
-    return getSharedData(key);
-  }
-
-  set(key: string, value: ArrayBuffer, cas: u32): WasmResult {
-    return setSharedData(key, value, cas);
-  }
-}
-const BUDGETS = new SharedDataBudgets();
 
 /** Reused by every request of this VM: read and used within one admission. */
 const OUTPUT_LIMIT = new OutputLimit();
 const ESTIMATE = new TokenUsage();
+
+/** A budget's x-ratelimit-* on the response (none when there are no figures). */
+function setLimitHeaders(limits: LimitHeaders | null): void {
+  if (limits == null) return;
+  const headers = limitHeaderPairs(limits);
+  for (let i = 0; i < headers.length; i++) responseHeaders.replace(headers[i].key, headers[i].value);
+}
 
 /** Body edits written into Envoy's request buffer range by range, and the content-length they make. */
 function writeEdits(edits: BodyEdits, ptr: usize, len: usize): void {
@@ -216,6 +214,8 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
   private upstreamModel: string = "";
   private admission: Admission | null = null;
   private globalCheck: GlobalCheck | null = null;
+  /** The rate limit service, once a Global rule applies. */
+  private rls: GrpcRateLimitService | null = null;
   private globalAnswer: RateLimitAnswer | null = null;
   /** The decision a Global check interrupted. */
   private decision: RequestDecision | null = null;
@@ -320,9 +320,8 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
     const status = responseHeaders.get(":status");
     this.status = status == null ? 0 : I32.parseInt(status);
     const admission = this.admission;
-    const local = admission != null ? admission.current(nowSeconds()) : new Array<Pair>();
-    const limits = tighterLimitHeaders(local, this.globalHeaders());
-    for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
+    const local = admission != null ? admission.current(nowSeconds()) : null;
+    setLimitHeaders(tighterLimitHeaders(local, this.globalHeaders()));
     const contentType = responseHeaders.get("content-type");
     // Only a response the filter did not write itself (its own replies are final) and that has a body.
     this.wrapError = !endOfStream && this.timing.started && wrapsBackendError(this.status, contentType);
@@ -404,16 +403,16 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
     const timing = this.timing;
     if (!this.finished) {
       timing.responseEnded(nowMicros());
-      this.labels(false).recordDuration(<u64>timing.duration(), true);
+      METRICS.recordDuration(this.labels(false), <u64>timing.duration(), true);
     }
     const endpoint = getPropertyString(["upstream", "address"]);
-    recordBackendRequest(this.backendName, endpoint == null ? "" : endpoint, <u64>timing.duration(), !this.succeeded());
+    METRICS.recordBackendRequest(this.backendName, endpoint == null ? "" : endpoint, <u64>timing.duration(), !this.succeeded());
   }
 
   /** x-ratelimit-* of the Global answer at admission (its reservation included), or none. */
-  private globalHeaders(): Array<Pair> {
+  private globalHeaders(): LimitHeaders | null {
     const answer = this.globalAnswer;
-    return answer != null ? globalLimitHeaders(answer) : new Array<Pair>();
+    return answer != null ? globalLimitHeaders(answer) : null;
   }
 
   private succeeded(): bool {
@@ -461,48 +460,31 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
     const timing = this.timing;
     timing.responseEnded(nowMicros());
     const labels = this.labels(ok);
-    if (this.backendName.length > 0 && timing.started) labels.recordDuration(<u64>timing.duration(), !ok);
+    if (this.backendName.length > 0 && timing.started) METRICS.recordDuration(labels, <u64>timing.duration(), !ok);
     const costs = root.tokens.costsFor(this.route);
     if (usage != null) {
       const model = this.upstreamModel;
-      for (let i = 0; i < costs.length; i++) {
-        const v = costValue(costs[i], usage, model, this.backendName, this.route);
-        if (v < 0) logWarn("llmRequestCost " + costs[i].metadataKey + " failed: " + costs[i].program!.error);
-        else exportValue(costs[i].metadataKey, v.toString());
-      }
-      exportValue("model_name_override", model);
-      exportValue("backend_name", this.backendName);
-      exportValue("route_name", this.route);
-      exportValue("response_model", usage.model.length > 0 ? usage.model : model);
+      exportCosts(COST_EXPORT, costs, usage, model, this.backendName, this.route);
       // Only admission estimates read a model's recent output: no rate limits, no shared-data round trip.
       if (usage.has(USAGE_OUTPUT) && root.tokens.rateLimits.length > 0) recordOutput(BUDGETS, model, usage.outputTokens);
-      labels.recordUsage(usage);
+      METRICS.recordUsage(labels, usage);
       // Streams only, as Envoy AI Gateway: both are defined by the first and the last output event.
       const ttft = timing.timeToFirstToken();
       if (tracker!.streaming && ttft >= 0) {
-        labels.recordTimeToFirstToken(<u64>ttft);
+        METRICS.recordTimeToFirstToken(labels, <u64>ttft);
         const tpot = timing.timePerOutputToken(usage.outputTokens);
-        if (tpot >= 0) labels.recordTimePerOutputToken(<u64>Math.round(tpot));
+        if (tpot >= 0) METRICS.recordTimePerOutputToken(labels, <u64>Math.round(tpot));
       }
     }
     const check = this.globalCheck;
     if (check != null && usage != null) {
-      const rule = check.rules[0];
-      // Only what the real cost exceeds the reservation by; a reservation above it stays counted.
-      const hits = settlementHits(check, costs, usage, this.upstreamModel, this.backendName, this.route);
-      // From the root context: the charge must not be cancelled with the stream.
-      if (anyHits(hits)) {
-        CHARGE_OUTCOME.started(root.grpcCall(rule.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits),
-          rule.timeoutMs, CHARGE_OUTCOME));
-      }
+      sendSettlement(this.rls!, check, costs, usage, this.upstreamModel, this.backendName, this.route);
     }
     const admission = this.admission;
     if (admission != null && admission.reservations.length > 0) {
       const settled = admission.settle(costs, usage, this.upstreamModel, this.backendName, this.route, nowSeconds());
       const limits = tighterLimitHeaders(settled, this.globalHeaders());
-      if (tracker != null && tracker.buffered) {
-        for (let i = 0; i < limits.length; i++) responseHeaders.replace(limits[i].key, limits[i].value);
-      }
+      if (tracker != null && tracker.buffered) setLimitHeaders(limits);
     }
   }
 
@@ -560,7 +542,9 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
         estimate, nowSeconds());
       const refusal = admission.refusal;
       if (refusal != null) {
-        sendLocalResponseString(<u32>refusal.status, "token_rate_limited", refusal.body, refusal.headers);
+        const headers = limitHeaderPairs(refusal.limits);
+        headers.push(new Pair("content-type", "application/json"));
+        sendLocalResponseString(<u32>refusal.status, "token_rate_limited", refusal.body, headers);
         return FilterDataStatus.StopIterationNoBuffer;
       }
       this.admission = admission;
@@ -568,16 +552,16 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
       if (!check.empty) {
         this.globalCheck = check;
         this.decision = d;
-        const hits = reservationHits(check, root.tokens.costsFor(this.route), estimate, d.upstreamModel, backend.name,
-          this.route);
+        const rls = new GrpcRateLimitService(this, root, this);
+        this.rls = rls;
         const service = check.rules[0];
         this.rlsCheckSent = nowMicros();
-        if (this.grpcCall(service.rlsCluster, RLS_SERVICE, RLS_METHOD, null, encodeRateLimitRequest(check, hits), service.timeoutMs, this) != 0) {
+        if (sendReservation(rls, check, root.tokens.costsFor(this.route), estimate, d.upstreamModel, backend.name, this.route)) {
           return FilterDataStatus.StopIterationAndBuffer;
         }
-        recordRlsCall(RlsCall.CHECK, RlsCall.UNAVAILABLE, -1);
+        METRICS.recordRlsCall(RlsCall.CHECK, RlsCall.UNAVAILABLE, -1);
         if (service.failureModeDeny) {
-          this.refuseGlobal(500, "the rate limit service cannot be called (cluster " + service.rlsCluster + ")", []);
+          this.refuseGlobal(500, "the rate limit service cannot be called (cluster " + service.rlsCluster + ")", null);
           return FilterDataStatus.StopIterationNoBuffer;
         }
         check.unreserved();
@@ -596,11 +580,11 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
       const bytes = getBufferBytes(BufferType.GrpcReceiveBuffer, 0, size);
       answer = bytes == null ? null : decodeRateLimitResponse(changetype<usize>(bytes), bytes.byteLength);
     }
-    recordRlsCall(RlsCall.CHECK, answer == null || (!answer.ok && !answer.overLimit) ? RlsCall.ERROR
+    METRICS.recordRlsCall(RlsCall.CHECK, answer == null || (!answer.ok && !answer.overLimit) ? RlsCall.ERROR
       : answer.overLimit ? RlsCall.OVER_LIMIT : RlsCall.OK, <i64>max(0, nowMicros() - this.rlsCheckSent));
     if (answer == null || (!answer.ok && !answer.overLimit)) {
       if (rule.failureModeDeny) {
-        this.refuseGlobal(500, "the rate limit service failed (grpc-status " + (<i32>status).toString() + ")", []);
+        this.refuseGlobal(500, "the rate limit service failed (grpc-status " + (<i32>status).toString() + ")", null);
         return;
       }
       check.unreserved();
@@ -619,10 +603,11 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
   }
 
   /** 429 (`reason` is then the body) or a service failure under failure mode deny. */
-  private refuseGlobal(status: i32, reason: string, headers: Array<Pair>): void {
+  private refuseGlobal(status: i32, reason: string, limits: LimitHeaders | null): void {
     const admission = this.admission;
     if (admission != null) admission.release();
     this.admission = null;
+    const headers = limitHeaderPairs(limits);
     headers.push(new Pair("content-type", "application/json"));
     const body = status == 429 ? reason : errorJson("RateLimitServiceError", status.toString(), reason);
     sendLocalResponseString(<u32>status, status == 429 ? "token_rate_limited" : "rate_limit_service_failed", body, headers);

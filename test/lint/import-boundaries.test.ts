@@ -84,6 +84,23 @@ describe("import boundaries (biome.jsonc)", () => {
     expect(found["assembly/proxy-wasm/inside.ts"]).toEqual(["parse"]);
   });
 
+  it("assembly/gateway logic imports nothing of assembly/proxy-wasm; only the glue files do", () => {
+    const found = lint({
+      "assembly/gateway/tokens/leak.ts": 'import { logWarn } from "../../proxy-wasm";\nexport function f(): void { logWarn("x"); }\n',
+      "assembly/gateway/telemetry/leak.ts": 'import { Histogram } from "../../proxy-wasm/metrics";\nexport const H = Histogram;\n',
+      "assembly/gateway/protobuf/leak.ts": 'import { WasmResult } from "../../proxy-wasm/types";\nexport const R = WasmResult.Ok;\n',
+      "assembly/gateway/tokens/pure.ts": 'import { LimitHeaders } from "./limit-headers";\nimport { ProtoWriter } from "../protobuf/wire";\nexport const L = LimitHeaders;\nexport const W = ProtoWriter;\n',
+      "assembly/gateway/host-ports.ts": 'import { logWarn } from "../proxy-wasm";\nexport const w = logWarn;\n',
+      "assembly/gateway/filter.ts": 'import { logWarn } from "../proxy-wasm";\nexport const w = logWarn;\n',
+    });
+    expect(found["assembly/gateway/tokens/leak.ts"]).toEqual([RESTRICTED]);
+    expect(found["assembly/gateway/telemetry/leak.ts"]).toEqual([RESTRICTED]);
+    expect(found["assembly/gateway/protobuf/leak.ts"]).toEqual([RESTRICTED]);
+    expect(found["assembly/gateway/tokens/pure.ts"]).toBeUndefined();
+    expect(found["assembly/gateway/host-ports.ts"]).toBeUndefined();
+    expect(found["assembly/gateway/filter.ts"]).toBeUndefined();
+  });
+
   it("an import cycle in src-host fails, a type-only one too", () => {
     const cycle = lint({
       "src-host/config/a.ts": 'import { b } from "./b.js";\nexport const a = () => b;\n',

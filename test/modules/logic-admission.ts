@@ -1,16 +1,15 @@
 // Thin wrappers over assembly/gateway/tokens/admission for test/assembly/gateway/tokens/admission.test.ts: Local
 // budgets in a memory BudgetStore with Envoy's shared-data semantics, which can let "another worker" write
 // between a read and a write (the compare-and-swap race).
-import { Pair, SharedData, WasmResult } from "../../assembly/proxy-wasm";
 import { HeaderSource } from "../../assembly/gateway/request/route";
 import { TokenUsage } from "../../assembly/gateway/response/usage";
 import { Admission, admit } from "../../assembly/gateway/tokens/admission";
-import { JSON } from "json-as";
-import { PluginConfig } from "../../assembly/gateway/plugin-config";
-import { TokenConfig, compileTokenConfig } from "../../assembly/gateway/tokens/config";
+import { TokenConfig } from "../../assembly/gateway/tokens/config";
 import { estimateUsage } from "../../assembly/gateway/tokens/estimate";
-import { BudgetStore } from "../../assembly/gateway/tokens/local-budget";
+import { LimitHeaders } from "../../assembly/gateway/tokens/limit-headers";
+import { BudgetEntry, BudgetStore, BudgetWrite } from "../../assembly/gateway/tokens/local-budget";
 import { setOut, str } from "./logic-common/io";
+import { tokenConfig } from "./logic-common/token-config";
 export { alloc, free, outPtr, outLen } from "./logic-common/io";
 
 class Entry {
@@ -24,23 +23,23 @@ class MemoryBudgets extends BudgetStore {
   /** Tokens another worker adds to the key just before the next write lands (0: none). */
   rival: u64 = 0;
 
-  get(key: string): SharedData | null {
-    if (!this.entries.has(key)) return null;
+  read(key: string, out: BudgetEntry): bool {
+    if (!this.entries.has(key)) return false;
     const e = this.entries.get(key);
-    const value = new ArrayBuffer(8);
-    store<u64>(changetype<usize>(value), e.value);
-    return new SharedData(value, e.cas);
+    out.tokens = e.value;
+    out.cas = e.cas;
+    return true;
   }
 
-  set(key: string, value: ArrayBuffer, cas: u32): WasmResult {
+  write(key: string, tokens: u64, cas: u32): BudgetWrite {
     if (this.rival > 0) {
       const r = this.rival;
       this.rival = 0;
       this.entries.set(key, new Entry(this.spent(key) + r, this.nextCas++));
     }
-    if (cas != 0 && (!this.entries.has(key) || this.entries.get(key).cas != cas)) return WasmResult.CasMismatch;
-    this.entries.set(key, new Entry(load<u64>(changetype<usize>(value)), this.nextCas++));
-    return WasmResult.Ok;
+    if (cas != 0 && (!this.entries.has(key) || this.entries.get(key).cas != cas)) return BudgetWrite.CasMismatch;
+    this.entries.set(key, new Entry(tokens, this.nextCas++));
+    return BudgetWrite.Written;
   }
 
   spent(key: string): u64 {
@@ -64,10 +63,9 @@ const admissions: Array<Admission> = [];
 
 /** The token section of a plugin configuration (costs, rateLimits); false with the error in the output buffer. */
 export function configure(ptr: usize, len: i32): bool {
-  const r = compileTokenConfig(JSON.parse<PluginConfig>(str(ptr, len)));
-  setOut(r.error);
-  if (r.config == null) return false;
-  config = r.config!;
+  const c = tokenConfig(ptr, len);
+  if (c == null) return false;
+  config = c;
   return true;
 }
 
@@ -113,7 +111,6 @@ export function armRival(tokens: u64): void {
   budgets.rival = tokens;
 }
 
-function remaining(h: Array<Pair>): string {
-  for (let i = 0; i < h.length; i++) if (h[i].key == "x-ratelimit-remaining") return h[i].value;
-  return "";
+function remaining(h: LimitHeaders | null): string {
+  return h == null ? "" : h.remaining.toString();
 }

@@ -7,7 +7,7 @@ import {
 import {
   ProcessingResponse, ProcessingResponseDecoder, HeaderMutationView, viewToString,
 } from "../../assembly/gateway/extproc/response";
-import { ProtoReader, PB_OK } from "../../assembly/gateway/extproc/wire";
+import { ProtoReader, PB_OK } from "../../assembly/gateway/protobuf/wire";
 
 export function alloc(n: i32): usize { return __pin(changetype<usize>(new ArrayBuffer(n))); }
 export function free(p: usize): void { __unpin(p); }

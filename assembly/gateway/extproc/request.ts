@@ -2,7 +2,7 @@
 // Field numbers: envoyproxy/data-plane-api envoy/service/ext_proc/v3/external_processor.proto and
 // envoy/config/core/v3/base.proto. Header values go in `raw_value` as Envoy sends them.
 
-import { ProtoWriter, varintSize, WIRE_VARINT } from "./wire";
+import { ProtoWriter, varintSize, WIRE_VARINT } from "../protobuf/wire";
 
 /** Which HTTP direction a headers/body/trailers message belongs to. */
 export const PHASE_REQUEST: i32 = 0;

@@ -2,7 +2,7 @@
 // in the result is a view (pointer + length) into the caller's message buffer, valid while that buffer lives;
 // the `...String()` helpers copy when a string is really needed. Unknown fields of any wire type are skipped.
 
-import { ProtoReader, PB_OK, protoErrorMessage, WIRE_LEN, WIRE_VARINT } from "./wire";
+import { ProtoReader, PB_OK, protoErrorMessage, WIRE_LEN, WIRE_VARINT } from "../protobuf/wire";
 
 // ProcessingResponse.response oneof: the field number is the kind.
 export const RESP_NONE: i32 = 0;
@@ -31,7 +31,7 @@ export const ADD_IF_ABSENT: i32 = 1;
 export const OVERWRITE_IF_EXISTS_OR_ADD: i32 = 2;
 export const OVERWRITE_IF_EXISTS: i32 = 3;
 
-// Decode errors beyond the wire-level ones (wire.ts PB_*).
+// Decode errors beyond the wire-level ones (protobuf/wire.ts PB_*).
 export const EXTPROC_VALUE_AND_RAW_VALUE: i32 = 100;
 export const EXTPROC_BAD_APPEND_ACTION: i32 = 101;
 

@@ -5,12 +5,12 @@
 // per xDS route (route-key.ts), a shared one across all its routes. Budgets live behind the BudgetStore
 // port (local-budget.ts), which the glue implements with proxy-wasm shared data.
 
-import { Pair } from "../../proxy-wasm";
 import { errorJson } from "../errors";
 import { HeaderSource } from "../request/route";
 import { TokenUsage } from "../response/usage";
 import { Cost, RateLimitRule, TokenConfig } from "./config";
 import { ruleCost } from "./costs";
+import { LimitHeaders } from "./limit-headers";
 import { BucketState, BudgetStore, bucketKey, reserve, settle, spentIn } from "./local-budget";
 import { counterName } from "./route-key";
 
@@ -23,11 +23,12 @@ export class Reservation {
   ) {}
 }
 
+/** A 429: its JSON body and the full budget's figures. */
 export class Refusal {
   constructor(
     public status: i32,
     public body: string,
-    public headers: Array<Pair>,
+    public limits: LimitHeaders,
   ) {}
 }
 
@@ -53,9 +54,9 @@ export class Admission {
 
   constructor(readonly budgets: BudgetStore) {}
 
-  /** Replaces every reservation by the real cost; returns the x-ratelimit-* headers of the tightest budget. */
+  /** Replaces every reservation by the real cost; returns the x-ratelimit-* figures of the tightest budget. */
   settle(costs: Array<Cost>, usage: TokenUsage | null, model: string, backend: string, route: string,
-    nowSec: u64): Array<Pair> {
+    nowSec: u64): LimitHeaders | null {
     const reservations = this.reservations;
     const spent = new Array<u64>(reservations.length);
     for (let i = 0; i < reservations.length; i++) {
@@ -66,8 +67,8 @@ export class Admission {
     return tightest(reservations, spent, nowSec);
   }
 
-  /** The headers for the tightest budget as it stands now (reservations included), for a response start. */
-  current(nowSec: u64): Array<Pair> {
+  /** The figures of the tightest budget as it stands now (reservations included), for a response start. */
+  current(nowSec: u64): LimitHeaders | null {
     const reservations = this.reservations;
     const spent = new Array<u64>(reservations.length);
     for (let i = 0; i < reservations.length; i++) spent[i] = spentIn(this.budgets, reservations[i].key);
@@ -113,7 +114,7 @@ export function admit(budgets: BudgetStore, config: TokenConfig, route: string, 
 }
 
 /** x-ratelimit-* of the budget with the fewest tokens left, `spent[i]` being budget i's count. */
-function tightest(reservations: Array<Reservation>, spent: Array<u64>, nowSec: u64): Array<Pair> {
+function tightest(reservations: Array<Reservation>, spent: Array<u64>, nowSec: u64): LimitHeaders | null {
   let best = -1;
   let bestRemaining: u64 = u64.MAX_VALUE;
   for (let i = 0; i < reservations.length; i++) {
@@ -124,38 +125,16 @@ function tightest(reservations: Array<Reservation>, spent: Array<u64>, nowSec: u
       best = i;
     }
   }
-  if (best < 0) return [];
+  if (best < 0) return null;
   const r = reservations[best];
-  return limitHeaders(r.rule.limit, bestRemaining, r.windowEndSec > nowSec ? r.windowEndSec - nowSec : 0);
-}
-
-/** Of two sets of x-ratelimit-* headers (either may be empty), the one with fewer tokens remaining. */
-export function tighterLimitHeaders(a: Array<Pair>, b: Array<Pair>): Array<Pair> {
-  if (a.length == 0) return b;
-  if (b.length == 0) return a;
-  return remainingOf(b) < remainingOf(a) ? b : a;
-}
-
-function remainingOf(headers: Array<Pair>): u64 {
-  for (let i = 0; i < headers.length; i++) if (headers[i].key == "x-ratelimit-remaining") return U64.parseInt(headers[i].value);
-  return u64.MAX_VALUE;
-}
-
-function limitHeaders(limit: u64, remaining: u64, resetSec: u64): Array<Pair> {
-  return [
-    new Pair("x-ratelimit-limit", limit.toString()),
-    new Pair("x-ratelimit-remaining", remaining.toString()),
-    new Pair("x-ratelimit-reset", resetSec.toString()),
-  ];
+  return new LimitHeaders(r.rule.limit, bestRemaining, r.windowEndSec > nowSec ? r.windowEndSec - nowSec : 0);
 }
 
 function refusal(rule: RateLimitRule, spent: u64, estimate: u64, resetSec: u64): Refusal {
   const remaining = spent >= rule.limit ? 0 : rule.limit - spent;
-  const headers = limitHeaders(rule.limit, remaining, resetSec);
-  headers.push(new Pair("content-type", "application/json"));
   const body = errorJson("RateLimitExceeded", "429",
     "token budget of rate limit " + rule.name + ": " + spent.toString() + " of " + rule.limit.toString() +
     " tokens used or reserved in this window, and this request is estimated at " + estimate.toString() +
     "; retry in " + resetSec.toString() + "s");
-  return new Refusal(429, body, headers);
+  return new Refusal(429, body, new LimitHeaders(rule.limit, remaining, resetSec));
 }

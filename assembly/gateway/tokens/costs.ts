@@ -1,9 +1,9 @@
 // llmRequestCosts, evaluated once at the end of a 2xx response from the usage the response reported.
 // Envoy AI Gateway writes them as dynamic metadata io.envoy.ai_gateway/<key>; a wasm filter cannot write
 // dynamic metadata (envoy #15148), so they become filter state wasm.<key> (readable in access logs as
-// %FILTER_STATE(wasm.<key>:PLAIN)%), next to the same descriptive keys Envoy AI Gateway emits.
+// %FILTER_STATE(wasm.<key>:PLAIN)%), next to the same descriptive keys Envoy AI Gateway emits. Where they
+// go is the CostExport port, which the glue implements with proxy-wasm properties (host-ports.ts).
 
-import { setPropertyString } from "../../proxy-wasm";
 import { CelVars } from "../cel/program";
 import { TokenUsage } from "../response/usage";
 import { Cost, CostKind, RateLimitRule } from "./config";
@@ -33,9 +33,27 @@ export function costValue(cost: Cost, usage: TokenUsage, model: string, backend:
   return program.evaluate(vars) ? <i64>program.value : -1;
 }
 
-/** Writes one filter-state value (wasm.<key>). */
-export function exportValue(key: string, value: string): void {
-  setPropertyString([key], value);
+/** Where a response's costs go. */
+export abstract class CostExport {
+  /** One value under `key` (filter state wasm.<key>). */
+  abstract write(key: string, value: string): void;
+  /** The cost under `key` could not be computed: `error` says why. */
+  abstract failed(key: string, error: string): void;
+}
+
+/** Every cost of `costs` for a response with `usage`, then the descriptive keys, in that order. */
+export function exportCosts(out: CostExport, costs: Array<Cost>, usage: TokenUsage, model: string, backend: string,
+  route: string): void {
+  for (let i = 0; i < costs.length; i++) {
+    const cost = costs[i];
+    const v = costValue(cost, usage, model, backend, route);
+    if (v < 0) out.failed(cost.metadataKey, cost.program!.error);
+    else out.write(cost.metadataKey, v.toString());
+  }
+  out.write("model_name_override", model);
+  out.write("backend_name", backend);
+  out.write("route_name", route);
+  out.write("response_model", usage.model.length > 0 ? usage.model : model);
 }
 
 function findCost(costs: Array<Cost>, key: string): Cost | null {

@@ -10,20 +10,29 @@
 // waits for the answer, so concurrent requests see each other's reservations in the service's counter. The
 // end of a 2xx response sends n = what the real cost exceeds the reservation by, and does not wait; the
 // service cannot take hits back, so what an estimate over-counts stays counted for the window.
+//
+// The calls themselves are the RateLimitService port, which the glue implements with proxy-wasm gRPC calls
+// (host-ports.ts).
 
-import { Pair } from "../../proxy-wasm";
 import { errorJson } from "../errors";
-import { ProtoReader, ProtoWriter } from "../extproc/wire";
+import { ProtoReader, ProtoWriter } from "../protobuf/wire";
 import { HeaderSource } from "../request/route";
-import { GrpcCallHandler, GrpcStatus, getCurrentTimeNanoseconds, logWarn } from "../../proxy-wasm";
 import { TokenUsage } from "../response/usage";
 import { Cost, RateLimitRule } from "./config";
 import { ruleCost } from "./costs";
 import { chargeAfterReservation, globalReservation } from "./estimate";
-import { RlsCall, microsSince, recordRlsCall } from "./metrics";
+import { LimitHeaders } from "./limit-headers";
 
 export const RLS_SERVICE = "envoy.service.ratelimit.v3.RateLimitService";
 export const RLS_METHOD = "ShouldRateLimit";
+
+/** The rate limit service as admission and settlement call it (the rule's cluster, a RateLimitRequest). */
+export abstract class RateLimitService {
+  /** Sends the admission check, whose answer the request waits for; false when it could not be started. */
+  abstract check(cluster: string, request: ArrayBuffer, timeoutMs: u32): bool;
+  /** Sends a charge that nobody waits for and that outlives the request. */
+  abstract charge(cluster: string, request: ArrayBuffer, timeoutMs: u32): void;
+}
 
 const writer = new ProtoWriter(512);
 const reader = new ProtoReader();
@@ -122,9 +131,12 @@ export function decodeRateLimitResponse(ptr: usize, len: i32): RateLimitAnswer |
       const code = reader.varintField();
       a.ok = code == 1;
       a.overLimit = code == 2;
-    } else if (reader.field == 2 && reader.bytesField()) {
-      if (readStatus(reader.ptr, reader.len, a) == 2 && a.overIndex < 0) a.overIndex = index;
-      index++;
+    } else if (reader.field == 2) {
+      // bytesField skips a statuses field of another wire type, as an unknown field.
+      if (reader.bytesField()) {
+        if (readStatus(reader.ptr, reader.len, a) == 2 && a.overIndex < 0) a.overIndex = index;
+        index++;
+      }
     } else {
       reader.skip();
     }
@@ -143,13 +155,15 @@ function readStatus(ptr: usize, len: i32, a: RateLimitAnswer): u64 {
   while (inner.next()) {
     if (inner.field == 1) {
       code = inner.varintField();
-    } else if (inner.field == 2 && inner.bytesField()) {
-      limit = firstVarint(inner.ptr, inner.len); // RateLimit.requests_per_unit
-      hasLimit = true;
+    } else if (inner.field == 2) {
+      if (inner.bytesField()) {
+        limit = firstVarint(inner.ptr, inner.len); // RateLimit.requests_per_unit
+        hasLimit = true;
+      }
     } else if (inner.field == 3) {
       remaining = inner.varintField();
-    } else if (inner.field == 4 && inner.bytesField()) {
-      reset = firstVarint(inner.ptr, inner.len); // Duration.seconds
+    } else if (inner.field == 4) {
+      if (inner.bytesField()) reset = firstVarint(inner.ptr, inner.len); // Duration.seconds
     } else {
       inner.skip();
     }
@@ -173,13 +187,9 @@ function firstVarint(ptr: usize, len: i32): u64 {
   return v;
 }
 
-export function globalLimitHeaders(a: RateLimitAnswer): Array<Pair> {
-  if (a.remaining == u64.MAX_VALUE) return [];
-  return [
-    new Pair("x-ratelimit-limit", a.limit.toString()),
-    new Pair("x-ratelimit-remaining", a.remaining.toString()),
-    new Pair("x-ratelimit-reset", a.resetSeconds.toString()),
-  ];
+/** The tightest descriptor's figures, or null when the answer had none. */
+export function globalLimitHeaders(a: RateLimitAnswer): LimitHeaders | null {
+  return a.remaining == u64.MAX_VALUE ? null : new LimitHeaders(a.limit, a.remaining, a.resetSeconds);
 }
 
 /** The 429 body: the budget that refused and what this request would have reserved in it. */
@@ -191,54 +201,36 @@ export function globalRefusalBody(check: GlobalCheck, answer: RateLimitAnswer): 
     answer.resetSeconds.toString() + "s");
 }
 
-/** What each rule of the check reserves at admission for a request estimated at `estimate`. */
-export function reservationHits(check: GlobalCheck, costs: Array<Cost>, estimate: TokenUsage, model: string,
-  backend: string, route: string): Array<u64> {
+/**
+ * Admission: reserves in the service what each rule of the check charges for a request estimated at
+ * `estimate`; false when the check could not be sent.
+ */
+export function sendReservation(service: RateLimitService, check: GlobalCheck, costs: Array<Cost>, estimate: TokenUsage,
+  model: string, backend: string, route: string): bool {
   const hits = new Array<u64>();
   for (let i = 0; i < check.rules.length; i++) {
     const rule = check.rules[i];
     hits.push(globalReservation(ruleCost(rule, costs, estimate, model, backend, route), rule.limit));
   }
   check.reserved = hits;
-  return hits;
+  const first = check.rules[0];
+  return service.check(first.rlsCluster, encodeRateLimitRequest(check, hits), first.timeoutMs);
 }
 
-/** What each rule still charges at the end of a 2xx response: the real cost above its reservation. */
-export function settlementHits(check: GlobalCheck, costs: Array<Cost>, usage: TokenUsage, model: string,
-  backend: string, route: string): Array<u64> {
+/**
+ * The end of a 2xx response: charges what each rule's real cost exceeds its reservation by (a reservation
+ * above it stays counted); nothing is sent when no rule has more to charge.
+ */
+export function sendSettlement(service: RateLimitService, check: GlobalCheck, costs: Array<Cost>, usage: TokenUsage,
+  model: string, backend: string, route: string): void {
   const hits = new Array<u64>();
+  let any = false;
   for (let i = 0; i < check.rules.length; i++) {
-    const actual = ruleCost(check.rules[i], costs, usage, model, backend, route);
-    hits.push(chargeAfterReservation(check.reserved[i], actual));
+    const hit = chargeAfterReservation(check.reserved[i], ruleCost(check.rules[i], costs, usage, model, backend, route));
+    hits.push(hit);
+    if (hit > 0) any = true;
   }
-  return hits;
+  if (!any) return;
+  const first = check.rules[0];
+  service.charge(first.rlsCluster, encodeRateLimitRequest(check, hits), first.timeoutMs);
 }
-
-/** Whether any of `hits` is above 0 (a charge worth sending). */
-export function anyHits(hits: Array<u64>): bool {
-  for (let i = 0; i < hits.length; i++) if (hits[i] > 0) return true;
-  return false;
-}
-
-/** The charge's answer is not awaited; a failure is only logged (and counted). */
-class ChargeOutcome implements GrpcCallHandler {
-  /** Call token → when it was sent (ns). */
-  private readonly sent: Map<u32, u64> = new Map();
-
-  /** A charge went out as call `token` (0: it could not be started). */
-  started(token: u32): void {
-    if (token == 0) recordRlsCall(RlsCall.CHARGE, RlsCall.UNAVAILABLE, -1);
-    else this.sent.set(token, getCurrentTimeNanoseconds());
-  }
-
-  onGrpcCallResponse(token: u32, status: GrpcStatus, size: u32): void {
-    let us: i64 = -1;
-    if (this.sent.has(token)) {
-      us = <i64>microsSince(this.sent.get(token));
-      this.sent.delete(token);
-    }
-    recordRlsCall(RlsCall.CHARGE, status == GrpcStatus.Ok ? RlsCall.OK : RlsCall.ERROR, us);
-    if (status != GrpcStatus.Ok) logWarn("charging the rate limit service failed: grpc-status " + (<i32>status).toString());
-  }
-}
-export const CHARGE_OUTCOME = new ChargeOutcome();

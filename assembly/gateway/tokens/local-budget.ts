@@ -7,19 +7,31 @@
 // the end of the response replaces the estimate with the real cost. Envoy AI Gateway charges only after
 // the fact, which lets a burst through whole (its issue #2394).
 //
-// Shared data is a port (BudgetStore): the glue implements it with proxy-wasm's shared data (filter.ts),
-// the logic tests with memory, where they can interleave another worker's writes.
-
-import { SharedData, WasmResult } from "../../proxy-wasm";
+// Shared data is a port (BudgetStore): the glue implements it with proxy-wasm's shared data (host-ports.ts,
+// the count as u64 LE), the logic tests with memory, where they can interleave another worker's writes.
 
 const CAS_ATTEMPTS = 64;
 
-/** Shared data as budgets use it, with Envoy's semantics. */
+/** A key's token count and its CAS. */
+export class BudgetEntry {
+  tokens: u64 = 0;
+  cas: u32 = 0;
+}
+
+/** How a write ended. */
+export enum BudgetWrite {
+  Written,
+  /** Another write came first: read again. */
+  CasMismatch,
+  Failed,
+}
+
+/** Shared data as budgets use it, with Envoy's semantics: one u64 count per key. */
 export abstract class BudgetStore {
-  /** The key's value and CAS, or null when it is absent. */
-  abstract get(key: string): SharedData | null;
-  /** Writes when `cas` is the key's current CAS (0: unconditionally); else CasMismatch. */
-  abstract set(key: string, value: ArrayBuffer, cas: u32): WasmResult;
+  /** Reads the key's count and CAS into `out`; false when the key is absent. */
+  abstract read(key: string, out: BudgetEntry): bool;
+  /** Writes `tokens` when `cas` is the key's current CAS (0: unconditionally). */
+  abstract write(key: string, tokens: u64, cas: u32): BudgetWrite;
 }
 
 export class BucketState {
@@ -29,29 +41,22 @@ export class BucketState {
   ok: bool = false;
 }
 
-function readU64(value: ArrayBuffer | null): u64 {
-  return value != null && value.byteLength >= 8 ? load<u64>(changetype<usize>(value)) : 0;
-}
-
-const scratch = new ArrayBuffer(8);
-
-function write(budgets: BudgetStore, key: string, value: u64, cas: u32): WasmResult {
-  store<u64>(changetype<usize>(scratch), value);
-  return budgets.set(key, scratch, cas);
-}
+const entry = new BudgetEntry();
 
 /**
- * The key's value and CAS, creating it as 0 first: a set with cas 0 is unconditional in Envoy, so every
+ * The key's count and CAS, creating it as 0 first: a set with cas 0 is unconditional in Envoy, so every
  * later update must carry a real CAS. Two workers creating the same key at once both write 0, which is
  * harmless; only a reservation landing between another worker's read-absent and its create can be lost.
  */
-function existing(budgets: BudgetStore, key: string): SharedData {
-  let current = budgets.get(key);
-  if (current == null) {
-    write(budgets, key, 0, 0);
-    current = budgets.get(key);
+function existing(budgets: BudgetStore, key: string): BudgetEntry {
+  if (!budgets.read(key, entry)) {
+    budgets.write(key, 0, 0);
+    if (!budgets.read(key, entry)) {
+      entry.tokens = 0;
+      entry.cas = 0;
+    }
   }
-  return current == null ? new SharedData(new ArrayBuffer(8), 0) : current;
+  return entry;
 }
 
 export function bucketKey(rule: string, client: string, window: u64): string {
@@ -62,7 +67,7 @@ export function bucketKey(rule: string, client: string, window: u64): string {
 export function reserve(budgets: BudgetStore, key: string, amount: u64, limit: u64, out: BucketState): BucketState {
   for (let i = 0; i < CAS_ATTEMPTS; i++) {
     const current = existing(budgets, key);
-    const spent = readU64(current.value);
+    const spent = current.tokens;
     // A request is refused once the budget is used up, or when its estimate would clearly not fit; an
     // empty bucket always admits one request so that an estimate above the whole budget is not a ban.
     if (spent >= limit || (spent > 0 && spent + amount > limit)) {
@@ -70,13 +75,13 @@ export function reserve(budgets: BudgetStore, key: string, amount: u64, limit: u
       out.ok = false;
       return out;
     }
-    const r = write(budgets, key, spent + amount, current.cas);
-    if (r == WasmResult.Ok) {
+    const r = budgets.write(key, spent + amount, current.cas);
+    if (r == BudgetWrite.Written) {
       out.spent = spent + amount;
       out.ok = true;
       return out;
     }
-    if (r != WasmResult.CasMismatch) break;
+    if (r != BudgetWrite.CasMismatch) break;
   }
   out.ok = false;
   return out;
@@ -86,15 +91,15 @@ export function reserve(budgets: BudgetStore, key: string, amount: u64, limit: u
 export function settle(budgets: BudgetStore, key: string, reserved: u64, actual: u64, out: BucketState): BucketState {
   for (let i = 0; i < CAS_ATTEMPTS; i++) {
     const current = existing(budgets, key);
-    const spent = readU64(current.value);
+    const spent = current.tokens;
     const base = spent > reserved ? spent - reserved : 0;
-    const r = write(budgets, key, base + actual, current.cas);
-    if (r == WasmResult.Ok) {
+    const r = budgets.write(key, base + actual, current.cas);
+    if (r == BudgetWrite.Written) {
       out.spent = base + actual;
       out.ok = true;
       return out;
     }
-    if (r != WasmResult.CasMismatch) break;
+    if (r != BudgetWrite.CasMismatch) break;
   }
   out.ok = false;
   return out;
@@ -102,23 +107,21 @@ export function settle(budgets: BudgetStore, key: string, reserved: u64, actual:
 
 /** Tokens counted so far in a bucket. */
 export function spentIn(budgets: BudgetStore, key: string): u64 {
-  const current = budgets.get(key);
-  return current == null ? 0 : readU64(current.value);
+  return budgets.read(key, entry) ? entry.tokens : 0;
 }
 
 /** Recent output of a model (an exponential average), for estimating requests without max_tokens. */
 export function recentOutput(budgets: BudgetStore, model: string): u64 {
-  const current = budgets.get("aigw.out|" + model);
-  return current == null ? 0 : readU64(current.value);
+  return budgets.read("aigw.out|" + model, entry) ? entry.tokens : 0;
 }
 
 export function recordOutput(budgets: BudgetStore, model: string, tokens: u64): void {
   const key = "aigw.out|" + model;
   for (let i = 0; i < CAS_ATTEMPTS; i++) {
-    const current = budgets.get(key);
-    const prev = current == null ? tokens : readU64(current.value);
+    const found = budgets.read(key, entry);
+    const prev = found ? entry.tokens : tokens;
     const next = (prev * 3 + tokens) / 4;
-    const r = write(budgets, key, next, current == null ? 0 : current.cas);
-    if (r != WasmResult.CasMismatch) return;
+    const r = budgets.write(key, next, found ? entry.cas : 0);
+    if (r != BudgetWrite.CasMismatch) return;
   }
 }

@@ -7,5 +7,6 @@ let outBuf: ArrayBuffer = new ArrayBuffer(0);
 export function outPtr(): usize { return changetype<usize>(outBuf); }
 export function outLen(): i32 { return outBuf.byteLength; }
 export function setOut(s: string): void { outBuf = String.UTF8.encode(s); }
+export function setOutBytes(b: ArrayBuffer): void { outBuf = b; }
 
 export function str(ptr: usize, len: i32): string { return len == 0 ? "" : String.UTF8.decodeUnsafe(ptr, <usize>len); }

@@ -1,6 +1,7 @@
 // Protobuf wire format over raw linear memory: a reader that walks a message by offsets (values stay views
 // into the caller's buffer) and a writer that appends into one growable buffer. Malformed input sets an error
-// code and stops; nothing here traps on bad bytes.
+// code and stops; nothing here traps on bad bytes. The one codec of the filter: the Endpoint Picker's ext_proc
+// messages (extproc/) and the rate limit service's (tokens/global-limit.ts) are both written and read with it.
 
 export const WIRE_VARINT: u32 = 0;
 export const WIRE_FIXED64: u32 = 1;
