@@ -386,7 +386,7 @@ export class FilterStream extends HttpContext implements EppOwner, GrpcCallHandl
   private rewriteError(body: Piece): void {
     const text = this.tracker!.decoded(body.ptr, body.len);
     if (text == null) return; // a gzip body that does not inflate: passed on as it came
-    const wrapped = String.UTF8.encode(backendErrorBody(this.status.toString(), text.ptr, text.len));
+    const wrapped = backendErrorBody(this.status.toString(), text.ptr, text.len);
     setBufferBytesUnsafe(BufferType.HttpResponseBody, 0, <u32>body.len, changetype<usize>(wrapped), <usize>wrapped.byteLength);
     if (text.ptr != body.ptr) responseHeaders.remove("content-encoding");
     responseHeaders.replace("content-type", CONTENT_TYPE_JSON);

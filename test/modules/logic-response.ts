@@ -1,8 +1,9 @@
-// Thin wrappers over assembly/gateway/response for test/assembly/gateway/response/{usage,sse}.test.ts and the
+// Thin wrappers over assembly/gateway/response for test/assembly/gateway/response/{usage,sse,backend-error}.test.ts and the
 // SSE benchmark. Results come back as a JSON description in (outPtr(), outLen()).
 import { TokenUsage, extractJsonUsage, lastJsonUsageError } from "../../assembly/gateway/response/usage";
 import { SseUsageScanner } from "../../assembly/gateway/response/sse";
 import { timePerOutputToken, ResponseTiming } from "../../assembly/gateway/response/timing";
+import { backendErrorBody } from "../../assembly/gateway/response/backend-error";
 
 export function alloc(n: i32): usize { return __pin(changetype<usize>(new ArrayBuffer(n))); }
 export function free(p: usize): void { __unpin(p); }
@@ -91,4 +92,9 @@ export function timingScenario(start: f64, emptyAt: f64, first: f64, second: f64
   timing.responseEnded(end);
   outBuf = String.UTF8.encode('{"ttft":' + timing.timeToFirstToken().toString() + ',"tpot":' +
     timing.timePerOutputToken(outputTokens).toString() + ',"duration":' + timing.duration().toString() + "}");
+}
+
+/** The OpenAIBackendError body wrapping the bytes at ptr (assembly/gateway/response/backend-error.ts). */
+export function backendError(status: i32, ptr: usize, len: i32): void {
+  outBuf = backendErrorBody(status.toString(), ptr, <usize>len);
 }

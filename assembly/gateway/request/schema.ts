@@ -98,6 +98,10 @@ export class Schema {
   variantCount: i32 = 0;
   /** S_TAGGED: the variants (bits) a tag value names. */
   taggedVariants: u32 = 0;
+  /** S_TAGGED: the variant an object without the tag is checked as (-1: none, the tag is required). */
+  missingVariant: i32 = -1;
+  /** S_TAGGED: a value that is not an object, or names no variant, passes unchecked (kept raw upstream). */
+  openTags: bool = false;
   /** S_CONTENT: the part schema (tagged), and per part variant the message variants it serves. */
   partRoles: StaticArray<u32> | null = null;
   /** S_CONTENT: message variants that accept null, and a single part object, as content. */
@@ -382,7 +386,7 @@ export function checkValue(sp: usize, p: usize, end: usize, depth: i32): usize {
     case S_EMBEDDING_INPUT:
       return checkNestedUnion(sk == S_EMBEDDING_INPUT, p, end, depth);
     case S_TAGGED:
-      if (kind != KIND_OBJECT) return failKind("an object", kind);
+      if (kind != KIND_OBJECT) return load<bool>(sp, offsetof<Schema>("openTags")) ? skipJsonValue(p, end, depth) : failKind("an object", kind);
       return checkTaggedAndChoose(sp, p, end, depth);
     case S_CONTENT:
       return checkContent(sp, p, end, depth);
@@ -656,6 +660,7 @@ function checkTagged(sp: usize, p: usize, end: usize, depth: i32): usize {
     }
   }
   let accepted = all & ~bad;
+  if (chosen == TAG_MISSING && s.missingVariant >= 0) chosen = s.missingVariant;
   // Variants chosen by the tag are accepted only when the tag names them; untagged ones ("") always compete.
   accepted &= ~s.taggedVariants | (chosen >= 0 ? <u32>1 << chosen : 0);
   taggedAccepted = accepted;
@@ -783,6 +788,7 @@ function variantAt(sp: usize, p: usize, end: usize): i32 {
 function raiseTagged(sp: usize, p: usize): usize {
   const s = changetype<Schema>(sp);
   const chosen = taggedChosen;
+  if (chosen < 0 && s.openTags) return p;
   if (chosen == TAG_MISSING) {
     fail("is missing");
     schemaPath = s.tag;

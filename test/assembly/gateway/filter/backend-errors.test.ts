@@ -70,8 +70,10 @@ describe("upstream errors", () => {
     expect(out.status).toBe("500");
     expect(out.encoding).toBe("gzip");
     expect(out.body.equals(gz)).toBe(true);
-    // Bounded by the 16 MiB cap (and the buffer doubling up to it), far from the 100 MiB the body stands for.
-    filter.vms.forEach((vm, i) => expect(vm.memory.byteLength - memory[i]!).toBeLessThan(40 << 20));
+    // Bounded by the 16 MiB cap (the buffer doubling up to it holds 31 MiB at most), far from the 100 MiB the
+    // body stands for. The allocator grows memory by at least its current size each time, so the growth can
+    // reach about twice that, depending on the module's own size: 64 MiB.
+    filter.vms.forEach((vm, i) => expect(vm.memory.byteLength - memory[i]!).toBeLessThan(64 << 20));
     // A 2xx JSON answer of the same kind keeps the usage unread and passes untouched.
     const ok = respond(routed(), [[":status", "200"], ["content-type", "application/json"], ["content-encoding", "gzip"]], gz);
     expect(ok.body.equals(gz)).toBe(true);

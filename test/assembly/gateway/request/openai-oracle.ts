@@ -4,11 +4,13 @@
 // field lists come from the `openai` package's request types: each table below must name every field of
 // the corresponding type (the `satisfies` clauses make tsc enforce it), and gives each the kind Envoy AI
 // Gateway v1.1.0 decodes it as (internal/apischema/openai/openai.go), or "unknown" where its Go types do
-// not declare the field, so that it passes unchecked. Beyond the schema, the oracle applies the filter's
+// not declare the field, so that it passes unchecked (nested tables, such as the responses input items and
+// tools, list what the Go types declare). Beyond the schema, the oracle applies the filter's
 // own rules (model a non-empty string; messages/prompt/input required).
 import type { ChatCompletionCreateParamsBase } from "openai/resources/chat/completions";
 import type { CompletionCreateParamsBase } from "openai/resources/completions";
 import type { EmbeddingCreateParams } from "openai/resources/embeddings";
+import type { ResponseCreateParamsBase } from "openai/resources/responses/responses";
 
 /** A number as written. */
 export class Num {
@@ -101,7 +103,15 @@ export function toJson(v: J): string {
 export type T =
   | "string" | "bool" | "int" | "f32" | "f64" | "any" | "unknown" | "strings" | "prompt" | "input" | "messages"
   | "textContent"
-  | { obj: Record<string, T> } | { arr: T } | { map: T } | { stringOr: T } | { tagged: string; variants: Record<string, Record<string, T>> };
+  | { obj: Record<string, T> } | { arr: T } | { map: T } | { stringOr: T } | { nonNull: T }
+  | Tagged;
+
+/**
+ * A union decoded by its `type` (read with gjson: the first occurrence). `open`: an unknown or missing tag, or
+ * a value that is not an object, is kept raw (passes); `missing`: the variant an object without the tag
+ * decodes as; `nonNull`: JSON null is refused (the union's UnmarshalJSON sees it and finds no type).
+ */
+type Tagged = { tagged: string; variants: Record<string, Record<string, T>>; open?: true; missing?: string; nonNull?: true };
 
 const obj = (o: Record<string, T>): T => ({ obj: o });
 const arr = (t: T): T => ({ arr: t });
@@ -192,6 +202,187 @@ export const EMBEDDINGS = {
   user: "string",
 } satisfies Table<EmbeddingCreateParams>;
 
+// Responses (ResponseRequest and the unions under it, internal/apischema/openai/openai.go). Where the filter
+// is knowingly looser than Envoy AI Gateway, the oracle follows the filter and says so (see
+// openai-schema.ts): a message item's parts are the input and output parts whatever its role, and an item
+// without `type` is a message even without `role`/`content`; keys that item types declare with different Go
+// types are checked for the item type named only; a file_search tool's `filters` only for its `type`.
+const tagged = (variants: Record<string, Record<string, T>>, extra: Partial<Tagged> = {}): Tagged =>
+  ({ tagged: "type", variants, ...extra });
+const ty = { type: "string" } as const;
+const INPUT_TEXT = { ...ty, text: "string" } as const;
+const INPUT_IMAGE = { ...ty, detail: "string", file_id: "string", image_url: "string" } as const;
+const INPUT_FILE = { ...ty, file_id: "string", file_data: "string", file_url: "string", filename: "string" } as const;
+const INPUT_PART = tagged({ input_text: INPUT_TEXT, input_image: INPUT_IMAGE, input_file: INPUT_FILE }, { nonNull: true });
+const TOP_LOGPROB = obj({ token: "string", bytes: arr("int"), logprob: "f64" });
+const MESSAGE_PART = tagged({
+  input_text: INPUT_TEXT, input_image: INPUT_IMAGE, input_file: INPUT_FILE,
+  output_text: {
+    ...ty, text: "string",
+    annotations: arr(tagged({
+      file_citation: { ...ty, file_id: "string", filename: "string", index: "int" },
+      url_citation: { ...ty, end_index: "int", start_index: "int", title: "string", url: "string" },
+      container_file_citation: { ...ty, container_id: "string", end_index: "int", file_id: "string", filename: "string", start_index: "int" },
+      file_path: { ...ty, file_id: "string", index: "int" },
+    }, { nonNull: true })),
+    logprobs: arr(obj({ token: "string", bytes: arr("int"), logprob: "f64", top_logprobs: arr(TOP_LOGPROB) })),
+  },
+  refusal: { ...ty, refusal: "string" },
+}, { nonNull: true });
+const CUSTOM_TOOL = {
+  ...ty, name: "string", description: "string",
+  format: tagged({ text: ty, grammar: { ...ty, definition: "string", syntax: "string" } }, { nonNull: true }),
+} as const;
+const USER_LOCATION = obj({ city: "string", country: "string", region: "string", timezone: "string", type: "string" });
+const APPROVAL_FILTER = obj({ read_only: "bool", tool_names: arr("string") });
+const IMAGE_GENERATION_TOOL = {
+  ...ty, output_compression: "int", partial_images: "int", input_fidelity: "string", background: "string",
+  input_image_mask: obj({ file_id: "string", image_url: "string" }), model: "string", moderation: "string",
+  output_format: "string", quality: "string", size: "string",
+} as const;
+const WEB_SEARCH_TOOL = { ...ty, filters: "unknown", user_location: USER_LOCATION, search_context_size: "string" } as const;
+const WEB_SEARCH_PREVIEW_TOOL = { ...ty, user_location: USER_LOCATION, search_context_size: "string" } as const;
+const TOOL = tagged({
+  function: { ...ty, strict: "bool", parameters: { map: "any" }, name: "string", description: "string" },
+  file_search: {
+    ...ty, vector_store_ids: arr("string"), max_num_results: "int", filters: obj({ type: "string" }),
+    ranking_options: obj({ score_threshold: "f64", hybrid_search: obj({ embedding_weight: "f64", text_weight: "f64" }), ranker: "string" }),
+  },
+  computer_use_preview: { ...ty, display_height: "int", display_width: "int", environment: "string" },
+  web_search: WEB_SEARCH_TOOL, web_search_2025_08_26: WEB_SEARCH_TOOL,
+  mcp: {
+    ...ty, server_label: "string", authorization: "string", server_description: "string", server_url: "string",
+    allowed_tools: "any", headers: { map: "string" }, connector_id: "string",
+    require_approval: { stringOr: obj({ always: APPROVAL_FILTER, never: APPROVAL_FILTER }) },
+  },
+  code_interpreter: { ...ty, container: { stringOr: obj({ memory_limit: "string", file_ids: arr("string"), type: "string" }) } },
+  image_generation: IMAGE_GENERATION_TOOL,
+  custom: CUSTOM_TOOL,
+  local_shell: ty, shell: ty, apply_patch: ty,
+  web_search_preview: WEB_SEARCH_PREVIEW_TOOL, web_search_preview_2025_03_11: WEB_SEARCH_PREVIEW_TOOL,
+  namespace: {
+    ...ty, description: "string", name: "string",
+    tools: arr(tagged({
+      function: { ...ty, name: "string", description: "string", parameters: "any", strict: "bool", defer_loading: "bool" },
+      custom: CUSTOM_TOOL,
+    }, { open: true })),
+  },
+  tool_search: { ...ty, execution: "string", description: "string", parameters: "any" },
+}, { open: true });
+const SAFETY_CHECK = obj({ id: "string", code: "string", message: "string" });
+const TEXT_PARTS = arr(obj({ text: "string", type: "string" }));
+const INPUT_ITEM = tagged({
+  message: { ...ty, role: "string", content: { stringOr: arr(MESSAGE_PART) } },
+  file_search_call: {
+    ...ty, id: "string", queries: arr("string"), status: "string",
+    results: arr(obj({ file_id: "string", filename: "string", score: "f64", text: "string", attributes: { map: "any" } })),
+  },
+  computer_call: {
+    ...ty, id: "string", call_id: "string", status: "string", pending_safety_checks: arr(SAFETY_CHECK),
+    action: tagged({
+      click: { ...ty, button: "string", x: "int", y: "int" }, double_click: { ...ty, x: "int", y: "int" },
+      drag: { ...ty, path: arr(obj({ x: "int", y: "int" })) }, keypress: { ...ty, keys: arr("string") },
+      move: { ...ty, x: "int", y: "int" }, screenshot: ty,
+      scroll: { ...ty, scroll_x: "int", scroll_y: "int", x: "int", y: "int" }, type: { ...ty, text: "string" }, wait: ty,
+    }, { nonNull: true }),
+  },
+  computer_call_output: { ...ty, call_id: "string", id: "string", status: "string", acknowledged_safety_checks: arr(SAFETY_CHECK) },
+  web_search_call: { ...ty, id: "string", status: "string" },
+  function_call: { ...ty, arguments: "string", call_id: "string", name: "string", namespace: "string", id: "string", status: "string" },
+  function_call_output: {
+    ...ty, call_id: "string", id: "string", status: "string",
+    output: { nonNull: { stringOr: arr(tagged({
+      input_text: INPUT_TEXT, input_image: INPUT_IMAGE, input_file: INPUT_FILE, input_video: { ...ty, video_url: "string" },
+    }, { nonNull: true })) } },
+  },
+  tool_search_call: { ...ty, id: "string", call_id: "string", execution: "string", status: "string", created_by: "string" },
+  tool_search_output: { ...ty, id: "string", call_id: "string", execution: "string", status: "string", created_by: "string", tools: arr(TOOL) },
+  reasoning: { ...ty, id: "string", summary: TEXT_PARTS, encrypted_content: "string", status: "string" },
+  compaction: { ...ty, encrypted_content: "string", id: "string" },
+  image_generation_call: { ...ty, result: "string", id: "string", status: "string" },
+  code_interpreter_call: {
+    ...ty, code: "string", id: "string", container_id: "string", status: "string",
+    outputs: arr(tagged({ logs: { ...ty, logs: "string" }, image: { ...ty, url: "string" } }, { nonNull: true })),
+  },
+  local_shell_call: { ...ty, id: "string", call_id: "string", status: "string" },
+  local_shell_call_output: { ...ty, id: "string", status: "string" },
+  shell_call: { ...ty, call_id: "string", id: "string", status: "string" },
+  shell_call_output: { ...ty, call_id: "string", id: "string", max_output_length: "int" },
+  apply_patch_call: {
+    ...ty, call_id: "string", status: "string", id: "string",
+    operation: tagged({
+      create_file: { ...ty, diff: "string", path: "string" }, delete_file: { ...ty, path: "string" },
+      update_file: { ...ty, diff: "string", path: "string" },
+    }, { nonNull: true }),
+  },
+  apply_patch_call_output: { ...ty, call_id: "string", status: "string", id: "string" },
+  mcp_list_tools: { ...ty, id: "string", server_label: "string", error: "string" },
+  mcp_approval_request: { ...ty, id: "string", arguments: "string", name: "string", server_label: "string" },
+  mcp_approval_response: { ...ty, approval_request_id: "string", approve: "bool", id: "string", reason: "string" },
+  mcp_call: {
+    ...ty, id: "string", arguments: "string", name: "string", server_label: "string", approval_request_id: "string",
+    error: "string", status: "string",
+  },
+  custom_tool_call_output: { ...ty, call_id: "string", id: "string" },
+  custom_tool_call: { ...ty, call_id: "string", input: "string", name: "string", id: "string" },
+  compaction_trigger: ty,
+  item_reference: { ...ty, id: "string" },
+  agent_message: {},
+  agent_reasoning: {},
+  additional_tools: { ...ty, id: "string", role: "string", tools: arr(TOOL) },
+}, { missing: "message", nonNull: true });
+
+export const RESPONSES = {
+  // Declared by Envoy AI Gateway's ResponseRequest, not by the openai package's type.
+  ...{ max_tool_calls: "int", presence_penalty: "f32", frequency_penalty: "f32" } satisfies Record<string, T>,
+  ...({
+    model: "string",
+    input: { stringOr: arr(INPUT_ITEM) },
+    background: "bool",
+    context_management: arr(obj({ type: "string", compact_threshold: "int" })),
+    conversation: { stringOr: obj({ id: "string" }) },
+    include: arr("string"),
+    instructions: "string",
+    max_output_tokens: "int",
+    metadata: { map: "string" },
+    moderation: "unknown",
+    parallel_tool_calls: "bool",
+    previous_response_id: "string",
+    prompt: obj({ id: "string", version: "string", variables: { map: { stringOr: INPUT_PART } } }),
+    prompt_cache_key: "string",
+    prompt_cache_options: "unknown",
+    prompt_cache_retention: "string",
+    reasoning: obj({ effort: "string", generate_summary: "string", summary: "string" }),
+    safety_identifier: "string",
+    service_tier: "string",
+    store: "bool",
+    stream: "bool",
+    stream_options: obj({ include_usage: "bool" }),
+    temperature: "f64",
+    text: obj({
+      verbosity: "string",
+      format: tagged({
+        text: ty, json_object: ty,
+        json_schema: { ...ty, name: "string", schema: { map: "any" }, strict: "bool", description: "string" },
+      }, { nonNull: true }),
+    }),
+    tool_choice: {
+      stringOr: tagged({
+        allowed_tools: { ...ty, mode: "string", tools: arr({ map: "any" }) },
+        file_search: ty, web_search_preview: ty, computer_use_preview: ty, web_search_preview_2025_03_11: ty,
+        image_generation: ty, code_interpreter: ty,
+        function: { ...ty, name: "string" }, mcp: { ...ty, server_label: "string", name: "string" },
+        custom: { ...ty, name: "string" }, apply_patch: ty, shell: ty,
+      }),
+    },
+    tools: arr(TOOL),
+    top_logprobs: "int",
+    top_p: "f64",
+    truncation: "string",
+    user: "string",
+  } satisfies Table<ResponseCreateParamsBase>),
+};
+
 // Message structs per role (ChatCompletion*MessageParam); "content" is special-cased in checkMessage.
 const MESSAGE_FIELDS: Record<string, Record<string, T>> = {
   user: { role: "string", name: "string" },
@@ -224,11 +415,14 @@ function fields(v: J, table: Record<string, T>): boolean {
 export function check(v: J, t: T): boolean {
   if (typeof t === "object") {
     if ("tagged" in t) {
-      if (v === null) return true;
-      if (!isObj(v)) return false;
-      const tag = first(v, t.tagged);
-      return typeof tag === "string" && tag in t.variants && fields(v, t.variants[tag]);
+      if (v === null) return !t.nonNull;
+      if (!isObj(v)) return t.open === true;
+      const found = first(v, t.tagged);
+      const tag = found === undefined ? t.missing : found;
+      if (typeof tag !== "string" || !Object.hasOwn(t.variants, tag)) return t.open === true;
+      return fields(v, t.variants[tag]);
     }
+    if ("nonNull" in t) return v !== null && check(v, t.nonNull);
     if (v === null) return true;
     if ("obj" in t) return fields(v, t.obj);
     if ("arr" in t) return Array.isArray(v) && v.every((x) => check(x, t.arr));
@@ -308,8 +502,8 @@ export function accepts(body: J, table: Record<string, T>): boolean {
   if (typeof model !== "string" || model.length === 0 || /[\x00-\x1f\x7f]/.test(model)) return false;
   if (!fields(body, table)) return false;
   if (table.messages === "messages" && table.input === undefined && !(Array.isArray(body.messages) && body.messages.length > 0)) return false;
-  if (table.prompt !== undefined && (body.prompt === undefined || body.prompt === null)) return false;
-  if (table.input !== undefined) {
+  if (table.prompt === "prompt" && (body.prompt === undefined || body.prompt === null)) return false;
+  if (table.input === "input") {
     const hasMessages = "messages" in body;
     if ("input" in body && hasMessages) return false;
     if (!hasMessages && (body.input === undefined || body.input === null)) return false;

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { BUILD_DIR, loadLogicModule, type LogicModule } from "../request-module.js";
 import { Gen, rng } from "../json-gen.js";
-import { accepts, CHAT, check, COMPLETIONS, EMBEDDINGS, type J, Num, type T, toJson } from "./openai-oracle.js";
+import { accepts, CHAT, check, COMPLETIONS, EMBEDDINGS, type J, Num, RESPONSES, type T, toJson } from "./openai-oracle.js";
 
 let m: LogicModule;
 beforeAll(() => {
@@ -141,6 +141,15 @@ describe("chat completions: messages", () => {
   }
 });
 
+/** One test per [path, body, error]: the error the scan gives, or null for a body it accepts. */
+function scanCases(cases: Array<[string, string, string | null]>) {
+  for (const [path, body, error] of cases) {
+    it(`${path} ${body}`, () => {
+      expect(scan(body, path)).toMatchObject(error === null ? { ok: true } : { ok: false, error });
+    });
+  }
+}
+
 describe("completions and embeddings", () => {
   const cases: Array<[string, string, string | null]> = [
     ["/v1/completions", '{"model":"m","prompt":[1,2,"x"]}', 'field "prompt[2]" must be an integer, got a string'],
@@ -160,11 +169,61 @@ describe("completions and embeddings", () => {
     ["/v1/responses", '{"model":"m","metadata":{"k":1}}', 'field "metadata.k" must be a string, got a number'],
     ["/v1/responses", '{"model":"m","conversation":{"id":"c"},"include":["x"],"input":[{"any":1}]}', null],
   ];
-  for (const [path, body, error] of cases) {
-    it(`${path} ${body}`, () => {
-      expect(scan(body, path)).toMatchObject(error === null ? { ok: true } : { ok: false, error });
-    });
-  }
+  scanCases(cases);
+});
+
+describe("responses in depth, images, speech and tokenize", () => {
+  const R = "/v1/responses";
+  const item = (json: string) => `{"model":"m","input":[${json}]}`;
+  const cases: Array<[string, string, string | null]> = [
+    [R, item('{"type":"message","role":"user","content":[{"type":"input_text","text":5}]}'), 'field "input[0].content[0].text" must be a string, got a number'],
+    [R, item('{"role":"user","content":[{"type":"output_audio"}]}'),
+      'field "input[0].content[0].type" must be one of "input_text", "input_image", "input_file", "output_text", "refusal"'],
+    [R, item('{"role":"user","content":[null]}'), 'field "input[0].content[0]" must not be null'],
+    [R, item('{"type":"function_call_output","call_id":"c","output":null}'), 'field "input[0].output" must not be null'],
+    [R, item('{"type":"function_call_output","call_id":"c","output":[{"type":"input_video","video_url":1}]}'),
+      'field "input[0].output[0].video_url" must be a string, got a number'],
+    [R, item('{"type":"function_call","call_id":"c","name":"f","arguments":{}}'), 'field "input[0].arguments" must be a string, got an object'],
+    [R, item('{"type":"computer_call","id":"i","call_id":"c","action":{"type":"click","x":1.5,"y":2}}'),
+      'field "input[0].action.x" must be an integer, got 1.5'],
+    [R, item('{"type":"reasoning","id":"r","summary":[{"type":"summary_text","text":1}]}'), 'field "input[0].summary[0].text" must be a string, got a number'],
+    [R, item('{"type":"mcp_approval_response","approval_request_id":"a","approve":"yes"}'), 'field "input[0].approve" must be a boolean, got a string'],
+    [R, item("null"), 'field "input[0]" must not be null'],
+    [R, item('{"id":5,"type":"item_reference"}'), 'field "input[0].id" must be a string, got a number'],
+    [R, '{"model":"m","tools":[{"type":"function","name":"f","parameters":"x"}]}', 'field "tools[0].parameters" must be an object, got a string'],
+    [R, '{"model":"m","tools":[{"type":"mcp","server_label":"s","require_approval":5}]}', 'field "tools[0].require_approval" must be a string or an object, got a number'],
+    [R, '{"model":"m","tool_choice":{"name":"f"}}', 'field "tool_choice.type" is missing'],
+    [R, '{"model":"m","text":{"format":{"type":"yaml"}}}', 'field "text.format.type" must be one of "text", "json_schema", "json_object"'],
+    [R, '{"model":"m","text":{"format":null}}', 'field "text.format" must not be null'],
+    [R, '{"model":"m","text":{"format":{"type":"json_schema","name":"n","strict":"yes"}}}', 'field "text.format.strict" must be a boolean, got a string'],
+    [R, '{"model":"m","reasoning":{"effort":1}}', 'field "reasoning.effort" must be a string, got a number'],
+    [R, '{"model":"m","prompt":{"id":"p","variables":{"a":"x","b":{"type":"input_file","file_id":2}}}}', 'field "prompt.variables.b.file_id" must be a string, got a number'],
+    [R, '{"model":"m","frequency_penalty":1e39}', 'field "frequency_penalty" must be a number within float32 range'],
+    ["/v1/responses/input_tokens", item('{"role":"user","content":5}'), 'field "input[0].content" must be a string or an array, got a number'],
+    [R, item('{"role":"user","content":"hi"}'), null],
+    [R, item('{"role":"assistant","content":[{"type":"output_text","text":"t","annotations":[{"type":"url_citation","url":"u","start_index":0,"end_index":1,"title":"x"}]}]}'), null],
+    [R, item('{"type":"message","role":"developer","content":[{"type":"input_image","image_url":"u","detail":"low"}],"status":5}'), null],
+    [R, item('{"type":"agent_message","anything":[1]}'), null],
+    [R, item('{"type":"local_shell_call_output","id":"i","output":[1]}'), null], // `output` is checked for function_call_output only
+    [R, '{"model":"m","tools":[{"type":"future_tool","x":1},"raw",null,{"name":5}]}', null],
+    [R, '{"model":"m","tool_choice":"auto"}', null],
+    [R, '{"model":"m","tool_choice":null,"text":{"format":{"type":"json_schema","name":"n","schema":{"type":"object"},"strict":true}}}', null],
+    [R, '{"model":"m","conversation":null,"prompt":{"id":"p","variables":{"a":null,"b":{"type":"input_text","text":"t"}}}}', null],
+    ["/v1/images/generations", '{"model":"m","prompt":"p","n":"2"}', 'field "n" must be an integer, got a string'],
+    ["/v1/images/generations", '{"model":"m","prompt":"p","output_compression":null,"stream":true,"size":"1024x1024"}', null],
+    ["/v1/audio/speech", '{"model":"m","input":"x","voice":"v","speed":"fast"}', 'field "speed" must be a number, got a string'],
+    ["/v1/audio/speech", '{"model":"m","input":"x","voice":7}', 'field "voice" must be a string, got a number'],
+    ["/tokenize", '{"model":"m","prompt":"x","add_special_tokens":"y"}', 'field "add_special_tokens" must be a boolean, got a string'],
+    ["/tokenize", '{"model":"m","messages":[{"role":"bot"}]}', 'field "messages[0].role" must be one of "user", "system", "developer", "assistant", "tool"'],
+    ["/tokenize", '{"model":"m","messages":[{"role":"user","content":"x"}],"add_generation_prompt":true}', null],
+  ];
+  scanCases(cases);
+
+  it("refuses an input item of an unknown type, naming the types", () => {
+    const r = scan(item('{"type":"bogus"}'), R);
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatch(/^field "input\[0\]\.type" must be one of "message", "file_search_call", .*"additional_tools"$/);
+  });
 });
 
 // Generated bodies ---------------------------------------------------------------------------------------
@@ -181,6 +240,7 @@ function valid(g: Gen, t: T, depth = 0): J {
     if ("obj" in t) return validFields(g, t.obj, depth);
     if ("arr" in t) return Array.from({ length: g.int(3) }, () => valid(g, t.arr, depth + 1));
     if ("map" in t) return Object.fromEntries(Array.from({ length: g.int(3) }, (_, i) => ["k" + i, valid(g, t.map, depth + 1)]));
+    if ("nonNull" in t) return valid(g, t.nonNull, depth);
     return g.rand() < 0.5 ? g.pick(WORDS) : valid(g, t.stringOr, depth + 1);
   }
   switch (t) {
@@ -232,7 +292,7 @@ function junk(g: Gen, depth = 0): J {
     case 7: return {};
     case 8: return "";
     case 9: return Array.from({ length: 1 + g.int(2) }, () => junk(g, depth + 1));
-    case 10: return { type: g.pick(["text", "image_url", "json_schema", "x"]), text: junk(g, depth + 1) };
+    case 10: return { type: g.pick(["text", "image_url", "json_schema", "x", "input_text", "function_call", "message"]), text: junk(g, depth + 1) };
     case 11: return { role: g.pick(["user", "assistant", "tool", "bot"]), content: junk(g, depth + 1) };
     default: return { [g.pick(["content", "url", "name", "type", "x"])]: junk(g, depth + 1) };
   }
@@ -267,6 +327,7 @@ function mutateBody(g: Gen, body: { [k: string]: J }, table: Record<string, T>) 
 describe("generated bodies against the oracle", () => {
   const endpoints: Array<[string, Record<string, T>]> = [
     ["/v1/chat/completions", CHAT], ["/v1/completions", COMPLETIONS], ["/v1/embeddings", EMBEDDINGS],
+    ["/v1/responses", RESPONSES],
   ];
   for (const [path, table] of endpoints) {
     it(path, () => {
