@@ -2,6 +2,8 @@
 ASC      := node_modules/.bin/asc
 TSC      := node_modules/.bin/tsc
 BIOME    := node_modules/.bin/biome
+# The TypeScript and JavaScript Biome formats and lints (assembly/ is AssemblyScript: .ci/lint-assembly.mjs).
+FORMATTED := src-host test contract .ci bin
 VITEST   := node_modules/.bin/vitest
 WASM     := build/ai-gateway.wasm
 # The same module without SIMD, for WAMR as Envoy builds it (SIMD off); src-host/translate/runtime.ts says why.
@@ -16,7 +18,7 @@ AS_TEST_WASM := $(patsubst test/modules/%.ts,test/.build/%.wasm,$(AS_TESTS))
 # and the fast-path variants are a quarter of the module (374 → 288 KB, no change per request).
 export JSON_USE_FAST_PATH := 0
 
-.PHONY: all build wasm host test-modules cpp-host test check contract bench fuzz run check-abi clean
+.PHONY: all build wasm host test-modules cpp-host test check format contract bench fuzz run check-abi clean
 
 all build: wasm host
 
@@ -56,13 +58,17 @@ test: node_modules/.package-lock.json wasm host test-modules cpp-host
 	$(VITEST) run
 
 # Types of the host, the tests and the benchmarks (the build compiles src-host/ only), the files generated
-# from the host/filter contract, then Biome's lint with the import boundaries (biome.jsonc); CI runs it first.
-# Formatting is not checked yet.
+# from the host/filter contract, Biome's formatting and its lint with the import boundaries (biome.jsonc);
+# CI runs it first. `make format` applies the formatting.
 check: node_modules/.package-lock.json
 	node contract/generate.mjs --check
 	$(TSC) -p tsconfig.check.json
-	$(BIOME) lint --error-on-warnings src-host test
+	$(BIOME) format $(FORMATTED)
+	$(BIOME) lint --error-on-warnings $(FORMATTED)
 	node .ci/lint-assembly.mjs
+
+format: node_modules/.package-lock.json
+	$(BIOME) format --write $(FORMATTED)
 
 # Regenerates src-host/config/plugin-config.ts and assembly/gateway/plugin-config.ts from contract/plugin-config.mjs.
 contract:

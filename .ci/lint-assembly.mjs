@@ -7,7 +7,10 @@ import { execFileSync } from "node:child_process";
 
 let out;
 try {
-  out = execFileSync("node_modules/.bin/biome", ["lint", "--reporter=json", "--max-diagnostics=none", "assembly/proxy-wasm", "assembly/gateway"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  out = execFileSync("node_modules/.bin/biome", ["lint", "--reporter=json", "--max-diagnostics=none", "assembly/proxy-wasm", "assembly/gateway"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 } catch (err) {
   out = err.stdout; // Biome exits 1 on the decorators' parse errors; its stderr then only says so.
 }

@@ -17,8 +17,10 @@ const TYPES = ["string", "integer", "boolean", "strings", "object", "objects"];
 
 /** A digest of everything both sides check (not the docs): any change to the contract changes it. */
 export function contractVersion(s = schema) {
-  const fields = Object.entries(s.classes).map(([name, c]) => [name, c.fields.map((f) =>
-    [f.name, f.type, f.of ?? null, f.enum ?? null, f.min ?? null, f.max ?? null, f.optional === true])]);
+  const fields = Object.entries(s.classes).map(([name, c]) => [
+    name,
+    c.fields.map((f) => [f.name, f.type, f.of ?? null, f.enum ?? null, f.min ?? null, f.max ?? null, f.optional === true]),
+  ]);
   const text = JSON.stringify([s.root, s.constants.map((c) => [c.name, c.value]), s.enums, fields]);
   return createHash("sha256").update(text).digest("hex").slice(0, 12);
 }
@@ -40,7 +42,11 @@ function validate(s) {
 }
 
 function comment(prefix, text) {
-  return text.trim().split("\n").map((l) => (l ? `${prefix} ${l}` : prefix)).join("\n");
+  return text
+    .trim()
+    .split("\n")
+    .map((l) => (l ? `${prefix} ${l}` : prefix))
+    .join("\n");
 }
 
 function doc(indent, text) {
@@ -51,24 +57,31 @@ function doc(indent, text) {
 }
 
 function preamble(s) {
-  return `${HEADER}\n//\n${comment("//", s.about)}\n\n` +
+  return (
+    `${HEADER}\n//\n${comment("//", s.about)}\n\n` +
     `/** The contract version (a digest of contract/plugin-config.mjs): host and filter must agree on it. */\n` +
     `export const PLUGIN_CONFIG_VERSION = "${contractVersion(s)}";\n\n` +
-    s.constants.map((c) => `${doc("", c.doc)}export const ${c.name} = ${JSON.stringify(c.value)};\n`).join("");
+    s.constants.map((c) => `${doc("", c.doc)}export const ${c.name} = ${JSON.stringify(c.value)};\n`).join("")
+  );
 }
 
 // --- the host: TypeScript interfaces ---
 
-function tsType(s, f) {
+function tsType(f) {
   switch (f.type) {
     case "string":
       if (f.enum === undefined) return "string";
       return typeof f.enum === "string" ? f.enum : f.enum.map((v) => JSON.stringify(v)).join(" | ");
-    case "integer": return "number";
-    case "boolean": return "boolean";
-    case "strings": return "string[]";
-    case "object": return f.of;
-    case "objects": return `${f.of}[]`;
+    case "integer":
+      return "number";
+    case "boolean":
+      return "boolean";
+    case "strings":
+      return "string[]";
+    case "object":
+      return f.of;
+    case "objects":
+      return `${f.of}[]`;
   }
 }
 
@@ -76,11 +89,11 @@ export function renderHost(s = schema) {
   validate(s);
   let out = preamble(s);
   for (const [name, values] of Object.entries(s.enums)) {
-    out += `\nexport type ${name} =\n  | ${values.map((v) => JSON.stringify(v)).join(" | ")};\n`;
+    out += `\nexport type ${name} = ${values.map((v) => JSON.stringify(v)).join(" | ")};\n`;
   }
   for (const [name, c] of Object.entries(s.classes)) {
     out += `\n${doc("", c.doc)}export interface ${name} {\n`;
-    for (const f of c.fields) out += `${doc("  ", f.doc)}  ${f.name}${f.optional ? "?" : ""}: ${tsType(s, f)};\n`;
+    for (const f of c.fields) out += `${doc("  ", f.doc)}  ${f.name}${f.optional ? "?" : ""}: ${tsType(f)};\n`;
     out += "}\n";
   }
   return out;
@@ -91,7 +104,11 @@ export function renderHost(s = schema) {
 const AS_TYPE = { string: ["string", '""'], integer: ["i64", "0"], boolean: ["bool", "false"], strings: ["string[]", "[]"] };
 const SHAPE_TYPE = { string: "T_STRING", integer: "T_INTEGER", boolean: "T_BOOL", strings: "T_STRINGS", object: "T_OBJECT", objects: "T_OBJECTS" };
 
-const fieldsName = (cls) => cls.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2").toUpperCase() + "_FIELDS";
+const fieldsName = (cls) =>
+  cls
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
+    .toUpperCase() + "_FIELDS";
 
 function asField(f) {
   if (f.type === "object") return `${f.of} = new ${f.of}()`;
@@ -123,11 +140,17 @@ function postOrder(s) {
 export function renderFilter(s = schema) {
   validate(s);
   let out = preamble(s);
-  out = out.replace(`${HEADER}\n`, `${HEADER}\n//\n` +
-    "// The json-as classes the filter parses the document into (config.ts), and the shape json/shape.ts checks\n" +
-    "// the document against first (json-as itself must only ever see a document of this shape).\n");
-  out = out.replace(/\n\n/, "\n\n" +
-    `import { Field, ${[...new Set(Object.values(s.classes).flatMap((c) => c.fields.map((f) => SHAPE_TYPE[f.type])))].sort().join(", ")} } from "./json/shape";\n\n`);
+  out = out.replace(
+    `${HEADER}\n`,
+    `${HEADER}\n//\n` +
+      "// The json-as classes the filter parses the document into (config.ts), and the shape json/shape.ts checks\n" +
+      "// the document against first (json-as itself must only ever see a document of this shape).\n",
+  );
+  out = out.replace(
+    /\n\n/,
+    "\n\n" +
+      `import { Field, ${[...new Set(Object.values(s.classes).flatMap((c) => c.fields.map((f) => SHAPE_TYPE[f.type])))].sort().join(", ")} } from "./json/shape";\n\n`,
+  );
   for (const [name, c] of Object.entries(s.classes)) {
     out += `\n${doc("", c.doc)}@json\nexport class ${name} {\n`;
     for (const f of c.fields) out += `${doc("  ", f.doc)}  ${f.name}: ${asField(f)};\n`;
@@ -148,13 +171,15 @@ export function rendered() {
 
 /** The generated files that differ from what is on disk. */
 export function stale() {
-  return Object.entries(rendered()).filter(([path, text]) => {
-    try {
-      return readFileSync(resolve(ROOT, path), "utf8") !== text;
-    } catch {
-      return true;
-    }
-  }).map(([path]) => path);
+  return Object.entries(rendered())
+    .filter(([path, text]) => {
+      try {
+        return readFileSync(resolve(ROOT, path), "utf8") !== text;
+      } catch {
+        return true;
+      }
+    })
+    .map(([path]) => path);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

@@ -31,7 +31,8 @@ export const constants = [
   { name: "BACKEND_HEADER", value: "x-ai-eg-backend" },
   { name: "DESTINATION_ENDPOINT_HEADER", value: "x-gateway-destination-endpoint" },
   {
-    name: "MODEL_REWRITE_HEADER", value: "x-gateway-model-name-rewrite",
+    name: "MODEL_REWRITE_HEADER",
+    value: "x-gateway-model-name-rewrite",
     doc: "Set by the gateway only (never from a client): the model an InferencePool's EPP makes the body name.",
   },
 ];
@@ -48,61 +49,97 @@ export const classes = {
     fields: [
       { name: "version", type: "string", doc: "The contract version of the builder (PLUGIN_CONFIG_VERSION); the filter refuses any other." },
       { name: "rules", type: "objects", of: "RuleConfig" },
-      { name: "models", type: "objects", of: "ModelInfo", doc: "GET /v1/models: every Exact x-ai-eg-model match value, in rule order, without duplicates (scoped by Host)." },
+      {
+        name: "models",
+        type: "objects",
+        of: "ModelInfo",
+        doc: "GET /v1/models: every Exact x-ai-eg-model match value, in rule order, without duplicates (scoped by Host).",
+      },
       { name: "pools", type: "objects", of: "PoolConfig" },
       { name: "maxRequestBodyBytes", type: "integer", doc: "Largest request body the filter buffers; above it the client gets 413." },
-      { name: "costs", type: "objects", of: "CostConfig", doc: "llmRequestCosts of every AIGatewayRoute and the gateway-wide ones; a route's key beats a global one." },
-      { name: "rateLimits", type: "objects", of: "RateLimitConfig", doc: "Token budgets from Envoy Gateway BackendTrafficPolicy rateLimit rules targeting the routes or Gateway." },
-      { name: "httpRoutes", type: "objects", of: "HTTPRouteRuleConfig", optional: true, doc: "The rules of the attached HTTPRoutes; left out when there are none." },
+      {
+        name: "costs",
+        type: "objects",
+        of: "CostConfig",
+        doc: "llmRequestCosts of every AIGatewayRoute and the gateway-wide ones; a route's key beats a global one.",
+      },
+      {
+        name: "rateLimits",
+        type: "objects",
+        of: "RateLimitConfig",
+        doc: "Token budgets from Envoy Gateway BackendTrafficPolicy rateLimit rules targeting the routes or Gateway.",
+      },
+      {
+        name: "httpRoutes",
+        type: "objects",
+        of: "HTTPRouteRuleConfig",
+        optional: true,
+        doc: "The rules of the attached HTTPRoutes; left out when there are none.",
+      },
     ],
   },
   HTTPRouteRuleConfig: {
-    doc: "One HTTPRoute rule: its routes are named \"<name>/match/<j>/<host>\" (as Envoy Gateway names them).",
+    doc: 'One HTTPRoute rule: its routes are named "<name>/match/<j>/<host>" (as Envoy Gateway names them).',
     fields: [
-      { name: "name", type: "string", doc: "\"httproute/<namespace>/<name>/rule/<index>\"" },
+      { name: "name", type: "string", doc: '"httproute/<namespace>/<name>/rule/<index>"' },
       { name: "backends", type: "objects", of: "HTTPRouteBackendConfig", doc: "The clusters the rule's routes may pick." },
     ],
   },
   HTTPRouteBackendConfig: {
     fields: [
       { name: "cluster", type: "string" },
-      { name: "pool", type: "string", doc: "\"namespace/name\" of the cluster's InferencePool (in `pools`), or \"\" (a Service)." },
+      { name: "pool", type: "string", doc: '"namespace/name" of the cluster\'s InferencePool (in `pools`), or "" (a Service).' },
     ],
   },
   CostConfig: {
     fields: [
-      { name: "route", type: "string", doc: "\"namespace/name\" of the AIGatewayRoute; \"\" for a gateway-wide cost." },
+      { name: "route", type: "string", doc: '"namespace/name" of the AIGatewayRoute; "" for a gateway-wide cost.' },
       { name: "metadataKey", type: "string" },
       { name: "type", type: "string", enum: "CostType" },
-      { name: "cel", type: "string", doc: "The expression, for type CEL; \"\" otherwise." },
+      { name: "cel", type: "string", doc: 'The expression, for type CEL; "" otherwise.' },
     ],
   },
   RateLimitCostConfig: {
     fields: [
-      { name: "from", type: "string", enum: ["Number", "Metadata"], doc: "\"Number\": a fixed amount; \"Metadata\": the llmRequestCosts value named metadataKey (io.envoy.ai_gateway)." },
+      {
+        name: "from",
+        type: "string",
+        enum: ["Number", "Metadata"],
+        doc: '"Number": a fixed amount; "Metadata": the llmRequestCosts value named metadataKey (io.envoy.ai_gateway).',
+      },
       { name: "number", type: "integer", min: 0 },
       { name: "metadataKey", type: "string" },
     ],
   },
   RateLimitConfig: {
     fields: [
-      { name: "name", type: "string", doc: "\"namespace/policy/rule/<i>\": names the budget in keys, logs and metrics." },
+      { name: "name", type: "string", doc: '"namespace/policy/rule/<i>": names the budget in keys, logs and metrics.' },
       { name: "type", type: "string", enum: ["Local", "Global"] },
-      { name: "routes", type: "strings", doc: "AIGatewayRoutes (\"namespace/name\") the rule applies to; empty = every route of the Gateway." },
+      { name: "routes", type: "strings", doc: 'AIGatewayRoutes ("namespace/name") the rule applies to; empty = every route of the Gateway.' },
       {
-        name: "shared", type: "boolean",
-        doc: "true: one counter over all its routes. false (Envoy Gateway's default): one counter per xDS route, i.e.\n" +
+        name: "shared",
+        type: "boolean",
+        doc:
+          "true: one counter over all its routes. false (Envoy Gateway's default): one counter per xDS route, i.e.\n" +
           "per rule, match and hostname of each route (the filter names it, tokens/route-key.ts).",
       },
       {
-        name: "headers", type: "objects", of: "HeaderSelectorConfig",
-        doc: "clientSelectors headers, ANDed: Exact matches one value (one shared bucket for it); Distinct gives\n" +
+        name: "headers",
+        type: "objects",
+        of: "HeaderSelectorConfig",
+        doc:
+          "clientSelectors headers, ANDed: Exact matches one value (one shared bucket for it); Distinct gives\n" +
           "every value its own bucket (the header must be present). No headers = one bucket for everyone.",
       },
       { name: "limit", type: "integer", min: 0, doc: "limit.requests per limit.unit, in the unit of the costs (tokens)." },
       { name: "unitSeconds", type: "integer", min: 0 },
       { name: "requestCost", type: "object", of: "RateLimitCostConfig", doc: "cost.request: charged when the request is admitted (Envoy Gateway default: 1)." },
-      { name: "responseCost", type: "object", of: "RateLimitCostConfig", doc: "cost.response: charged when the response ends (for tokens: Metadata with a cost key)." },
+      {
+        name: "responseCost",
+        type: "object",
+        of: "RateLimitCostConfig",
+        doc: "cost.response: charged when the response ends (for tokens: Metadata with a cost key).",
+      },
       { name: "rlsCluster", type: "string", doc: "Global only: the rate limit service (envoy.service.ratelimit.v3) cluster, domain and failure behaviour." },
       { name: "domain", type: "string" },
       { name: "failureModeDeny", type: "boolean", doc: "true: deny (429) when the service fails; false: allow (Envoy's default failure_mode_deny: false)." },
@@ -118,13 +155,21 @@ export const classes = {
   },
   RuleConfig: {
     fields: [
-      { name: "route", type: "string", doc: "\"namespace/name\" of the AIGatewayRoute." },
+      { name: "route", type: "string", doc: '"namespace/name" of the AIGatewayRoute.' },
       { name: "index", type: "integer", min: 0, max: 2147483647, doc: "Index of the rule inside that route." },
-      { name: "matches", type: "objects", of: "MatchConfig", doc: "Any match (OR); inside one match every header must match (AND). No matches = matches everything." },
+      {
+        name: "matches",
+        type: "objects",
+        of: "MatchConfig",
+        doc: "Any match (OR); inside one match every header must match (AND). No matches = matches everything.",
+      },
       { name: "backends", type: "objects", of: "BackendConfig" },
       {
-        name: "hostnames", type: "strings", optional: true,
-        doc: "The host names the rule serves (the route's hostnames met with the listener's, \"*.\" = one or more\n" +
+        name: "hostnames",
+        type: "strings",
+        optional: true,
+        doc:
+          "The host names the rule serves (the route's hostnames met with the listener's, \"*.\" = one or more\n" +
           "labels); absent = every host. Rules of the most specific host name that matches go first.",
       },
     ],
@@ -141,30 +186,38 @@ export const classes = {
   },
   BackendConfig: {
     fields: [
-      { name: "name", type: "string", doc: "\"namespace/name\" of the AIServiceBackend or InferencePool; the value of x-ai-eg-backend." },
+      { name: "name", type: "string", doc: '"namespace/name" of the AIServiceBackend or InferencePool; the value of x-ai-eg-backend.' },
       { name: "kind", type: "string", enum: ["AIServiceBackend", "InferencePool"] },
       { name: "weight", type: "integer", doc: "Relative weight; 0 disables the backend." },
       {
-        name: "modelNameOverride", type: "string",
-        doc: "Rewrites body `model` for this backend when non-empty; for a pool once its EPP has picked (Envoy AI Gateway\n" +
+        name: "modelNameOverride",
+        type: "string",
+        doc:
+          "Rewrites body `model` for this backend when non-empty; for a pool once its EPP has picked (Envoy AI Gateway\n" +
           "v1.1.0 applies it in its upstream filter, processor_impl.go SetBackend, although its API calls it ignored).",
       },
       {
-        name: "credential", type: "string", enum: ["APIKey", "AnthropicAPIKey"], optional: true,
-        doc: "A BackendSecurityPolicy's type: \"APIKey\" sets `Authorization: Bearer <key>`, \"AnthropicAPIKey\" sets\n" +
+        name: "credential",
+        type: "string",
+        enum: ["APIKey", "AnthropicAPIKey"],
+        optional: true,
+        doc:
+          'A BackendSecurityPolicy\'s type: "APIKey" sets `Authorization: Bearer <key>`, "AnthropicAPIKey" sets\n' +
           "`x-api-key: <key>`; a client's own Authorization is removed. Absent: the request goes as the client sent it.",
       },
       {
-        name: "credentialEnv", type: "string", optional: true,
+        name: "credentialEnv",
+        type: "string",
+        optional: true,
         doc: "The VM environment variable (vm_config.environment_variables) that holds the key: the key is never here.",
       },
     ],
   },
   PoolConfig: {
     fields: [
-      { name: "name", type: "string", doc: "\"namespace/name\" of the InferencePool (matches BackendConfig.name)." },
+      { name: "name", type: "string", doc: '"namespace/name" of the InferencePool (matches BackendConfig.name).' },
       { name: "eppCluster", type: "string", doc: "Cluster of the pool's Endpoint Picker (HTTP/2 gRPC)." },
-      { name: "eppAuthority", type: "string", doc: ":authority for the ext_proc stream, e.g. \"mistral-epp.default.svc:9002\"." },
+      { name: "eppAuthority", type: "string", doc: ':authority for the ext_proc stream, e.g. "mistral-epp.default.svc:9002".' },
       { name: "failureMode", type: "string", enum: ["FailOpen", "FailClose"] },
       { name: "bodyMode", type: "string", enum: ["duplex", "buffered"], doc: "aigateway.envoyproxy.io/processing-body-mode" },
       { name: "allowModeOverride", type: "boolean", doc: "aigateway.envoyproxy.io/allow-mode-override" },
@@ -177,7 +230,9 @@ export const classes = {
       { name: "ownedBy", type: "string" },
       { name: "created", type: "integer", doc: "Unix seconds (the route's creationTimestamp, or load time)." },
       {
-        name: "hostnames", type: "strings", optional: true,
+        name: "hostnames",
+        type: "strings",
+        optional: true,
         doc: "The declaring routes' spec.hostnames, for GET /v1/models by Host; absent = a route without hostnames declares it.",
       },
     ],

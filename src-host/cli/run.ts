@@ -105,11 +105,18 @@ async function startInstance(opts: RunOptions, podBlock: number, log: (line: str
     // Model servers first, so the EPPs find ready pods when they start scraping.
     const ordered = [...config.workloads.pods].sort((a, b) => Number(a.kind === "epp") - Number(b.kind === "epp"));
     for (const pod of ordered) {
-      started.push(await startPod(pod, config, log).catch((err: unknown) => {
-        const where = `${pod.ip} (ports ${pod.ports.map((p) => p.containerPort).join(", ")})`;
-        const problem = busy(err, `pod ${pod.namespace}/${pod.name} (${pod.owner})`, "another aigw run on this machine uses the same pod addresses: give each its own --pod-block", where);
-        throw problem === err ? err : new PodAddressInUse((problem as Error).message);
-      }));
+      started.push(
+        await startPod(pod, config, log).catch((err: unknown) => {
+          const where = `${pod.ip} (ports ${pod.ports.map((p) => p.containerPort).join(", ")})`;
+          const problem = busy(
+            err,
+            `pod ${pod.namespace}/${pod.name} (${pod.owner})`,
+            "another aigw run on this machine uses the same pod addresses: give each its own --pod-block",
+            where,
+          );
+          throw problem === err ? err : new PodAddressInUse((problem as Error).message);
+        }),
+      );
       config.setPodReady(pod.namespace, pod.name, true);
       pods.set(`${pod.namespace}/${pod.name}`, pod.ip);
       log(`started ${pod.kind} ${pod.namespace}/${pod.name} on ${pod.ip} (${pod.owner})`);

@@ -22,8 +22,7 @@ export const DESTINATION_ENDPOINT_HEADER = "x-gateway-destination-endpoint";
 /** Set by the gateway only (never from a client): the model an InferencePool's EPP makes the body name. */
 export const MODEL_REWRITE_HEADER = "x-gateway-model-name-rewrite";
 
-export type CostType =
-  | "InputToken" | "CachedInputToken" | "CacheCreationInputToken" | "OutputToken" | "TotalToken" | "ReasoningToken" | "CEL";
+export type CostType = "InputToken" | "CachedInputToken" | "CacheCreationInputToken" | "OutputToken" | "TotalToken" | "ReasoningToken" | "CEL";
 
 export interface PluginConfig {
   /** The contract version of the builder (PLUGIN_CONFIG_VERSION); the filter refuses any other. */

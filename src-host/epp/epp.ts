@@ -94,20 +94,27 @@ export async function startEpp(opts: StartEppOptions): Promise<RunningEpp> {
 
   const credentials = await serverCredentials(flags, read);
 
-  const store = new Datastore(opts.discovery, flags.poolName, flags.poolNamespace, {
-    intervalMs: flags.refreshMetricsIntervalMs,
-    port: flags.modelServerMetricsPort,
-    path: flags.modelServerMetricsPath,
-    scheme: flags.modelServerMetricsScheme,
-    insecureSkipVerify: flags.modelServerMetricsInsecureSkipVerify,
-    mapping,
-  }, logger.withName("datastore"));
+  const store = new Datastore(
+    opts.discovery,
+    flags.poolName,
+    flags.poolNamespace,
+    {
+      intervalMs: flags.refreshMetricsIntervalMs,
+      port: flags.modelServerMetricsPort,
+      path: flags.modelServerMetricsPath,
+      scheme: flags.modelServerMetricsScheme,
+      insecureSkipVerify: flags.modelServerMetricsInsecureSkipVerify,
+      mapping,
+    },
+    logger.withName("datastore"),
+  );
   for (const p of schedulerConfig.plugins.values()) {
     const indexer = (p as PrefixPlugin).indexer;
-    if (indexer) store.onPodRemoved((key) => {
-      indexer.removePod(key);
-      metrics.prefixIndexerSize.set(indexer.size());
-    });
+    if (indexer)
+      store.onPodRemoved((key) => {
+        indexer.removePod(key);
+        metrics.prefixIndexerSize.set(indexer.size());
+      });
   }
   const scheduler = new Scheduler(schedulerConfig, metrics);
   const director = new Director(store, scheduler, saturationConfigFromEnv(opts.env ?? process.env), random, flags.metricsStalenessThresholdMs);
@@ -120,7 +127,10 @@ export async function startEpp(opts: StartEppOptions): Promise<RunningEpp> {
   });
   if (flags.healthChecking) extProcServer.addService(defs.health, extProcHealthImpl());
   const healthServer = new grpc.Server();
-  healthServer.addService(defs.health, probeHealthImpl(() => store.synced()));
+  healthServer.addService(
+    defs.health,
+    probeHealthImpl(() => store.synced()),
+  );
   const metricsServer = http.createServer((req, res) => {
     if (req.method === "GET" && (req.url ?? "").split("?")[0] === "/metrics") {
       metrics.registry.metrics().then(

@@ -27,11 +27,30 @@ export const FAIRNESS_ID_HEADER = "x-gateway-inference-fairness-id";
 const REQUEST_ID_HEADER = "x-request-id";
 
 // Message shapes as proto-loader decodes them (keepCase; google.protobuf.Struct/Value use protobufjs' camelCase).
-interface HeaderValue { key?: string; value?: string; raw_value?: Buffer }
-interface HttpHeaders { headers?: { headers?: HeaderValue[] }; end_of_stream?: boolean }
-interface HttpBody { body?: Buffer; end_of_stream?: boolean }
-interface StructPb { fields?: Record<string, ValuePb> }
-interface ValuePb { nullValue?: number; numberValue?: number; stringValue?: string; boolValue?: boolean; structValue?: StructPb; listValue?: { values?: ValuePb[] } }
+interface HeaderValue {
+  key?: string;
+  value?: string;
+  raw_value?: Buffer;
+}
+interface HttpHeaders {
+  headers?: { headers?: HeaderValue[] };
+  end_of_stream?: boolean;
+}
+interface HttpBody {
+  body?: Buffer;
+  end_of_stream?: boolean;
+}
+interface StructPb {
+  fields?: Record<string, ValuePb>;
+}
+interface ValuePb {
+  nullValue?: number;
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  structValue?: StructPb;
+  listValue?: { values?: ValuePb[] };
+}
 export interface ProcessingRequest {
   request_headers?: HttpHeaders;
   response_headers?: HttpHeaders;
@@ -279,7 +298,10 @@ class StreamHandler {
     if (this.state === State.HeaderResponseResponseComplete && this.respBodyResps.length) {
       for (const r of this.respBodyResps) {
         this.call.write(r);
-        if ((r.response_body as { response: { body_mutation: { streamed_response: { end_of_stream: boolean } } } }).response.body_mutation.streamed_response.end_of_stream) {
+        if (
+          (r.response_body as { response: { body_mutation: { streamed_response: { end_of_stream: boolean } } } }).response.body_mutation.streamed_response
+            .end_of_stream
+        ) {
           this.state = State.BodyResponseResponsesComplete;
         }
       }

@@ -52,7 +52,10 @@ export function parseEndpointsFile(text: string, poolName: string, namespace: st
     const podName = name || address.trim();
     if (names.has(podName)) throw new Error(`${at}: duplicate endpoint name ${JSON.stringify(podName)}`);
     names.add(podName);
-    if (labels !== undefined && (typeof labels !== "object" || labels === null || Array.isArray(labels) || Object.values(labels).some((v) => typeof v !== "string"))) {
+    if (
+      labels !== undefined &&
+      (typeof labels !== "object" || labels === null || Array.isArray(labels) || Object.values(labels).some((v) => typeof v !== "string"))
+    ) {
       throw new Error(`${at}.labels must map strings to strings`);
     }
     if (ready !== undefined && typeof ready !== "boolean") throw new Error(`${at}.ready must be true or false`);

@@ -28,11 +28,26 @@ export const EPP_FLAG_DEFS: readonly FlagDef[] = [
   { name: "v", kind: "int", def: 2, help: "number for the log level verbosity" },
   { name: "secure-serving", kind: "bool", def: true, help: "Enables secure serving. Defaults to true." },
   { name: "health-checking", kind: "bool", def: false, help: "Enables health checking" },
-  { name: "cert-path", kind: "string", def: "", help: "Directory with tls.crt and tls.key for secure serving; a self-signed certificate is generated when unset." },
+  {
+    name: "cert-path",
+    kind: "string",
+    def: "",
+    help: "Directory with tls.crt and tls.key for secure serving; a self-signed certificate is generated when unset.",
+  },
   { name: "total-queued-requests-metric", kind: "string", def: "vllm:num_requests_waiting", help: "Prometheus metric for the number of queued requests." },
   { name: "total-running-requests-metric", kind: "string", def: "vllm:num_requests_running", help: "Prometheus metric for the number of running requests." },
-  { name: "kv-cache-usage-percentage-metric", kind: "string", def: "vllm:gpu_cache_usage_perc", help: "Prometheus metric for the fraction of KV-cache blocks currently in use (from 0 to 1)." },
-  { name: "lora-info-metric", kind: "string", def: "vllm:lora_requests_info", help: "Prometheus metric for the LoRA info metrics (must be in vLLM label format)." },
+  {
+    name: "kv-cache-usage-percentage-metric",
+    kind: "string",
+    def: "vllm:gpu_cache_usage_perc",
+    help: "Prometheus metric for the fraction of KV-cache blocks currently in use (from 0 to 1).",
+  },
+  {
+    name: "lora-info-metric",
+    kind: "string",
+    def: "vllm:lora_requests_info",
+    help: "Prometheus metric for the LoRA info metrics (must be in vLLM label format).",
+  },
   { name: "refresh-metrics-interval", kind: "duration", def: 50, help: "interval to refresh metrics" },
   { name: "refresh-prometheus-metrics-interval", kind: "duration", def: 5000, help: "interval to flush prometheus metrics" },
   { name: "metrics-staleness-threshold", kind: "duration", def: 2000, help: "Duration after which metrics are considered stale." },
@@ -155,7 +170,8 @@ export function toEppFlags(v: FlagValues): EppFlags {
   const scheme = str("model-server-metrics-scheme");
   if (scheme !== "http" && scheme !== "https") throw new Error(`invalid value "${scheme}" for flag -model-server-metrics-scheme: must be http or https`);
   const encoder = str("zap-encoder") || (bool("zap-devel") ? "console" : "json");
-  if (encoder !== "json" && encoder !== "console") throw new Error(`invalid value "${encoder}" for flag -zap-encoder: unrecognized encoder (use json or console)`);
+  if (encoder !== "json" && encoder !== "console")
+    throw new Error(`invalid value "${encoder}" for flag -zap-encoder: unrecognized encoder (use json or console)`);
   const time = str("zap-time-encoding");
   if (!["rfc3339", "rfc3339nano", "iso8601", "epoch", "millis", "nano"].includes(time)) {
     throw new Error(`invalid value "${time}" for flag -zap-time-encoding: unrecognized time encoding`);
@@ -197,9 +213,13 @@ export function toEppFlags(v: FlagValues): EppFlags {
 function verbosity(zapLevel: string, v: number): number {
   if (zapLevel === "") return v;
   switch (zapLevel) {
-    case "debug": return 1;
-    case "info": return 0;
-    case "error": case "panic": return -1;
+    case "debug":
+      return 1;
+    case "info":
+      return 0;
+    case "error":
+    case "panic":
+      return -1;
   }
   if (/^\d+$/.test(zapLevel) && Number(zapLevel) > 0) return Number(zapLevel);
   throw new Error(`invalid value "${zapLevel}" for flag -zap-log-level: must be debug, info, error, panic or an integer > 0`);

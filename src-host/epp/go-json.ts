@@ -77,15 +77,24 @@ function escapeChar(ch: string): string {
   if (ch.length === 2) return ch;
   const c = ch.charCodeAt(0);
   switch (c) {
-    case 0x22: return '\\"';
-    case 0x5c: return "\\\\";
-    case 0x08: return "\\b";
-    case 0x0c: return "\\f";
-    case 0x0a: return "\\n";
-    case 0x0d: return "\\r";
-    case 0x09: return "\\t";
-    case 0x2028: return "\\u2028";
-    case 0x2029: return "\\u2029";
+    case 0x22:
+      return '\\"';
+    case 0x5c:
+      return "\\\\";
+    case 0x08:
+      return "\\b";
+    case 0x0c:
+      return "\\f";
+    case 0x0a:
+      return "\\n";
+    case 0x0d:
+      return "\\r";
+    case 0x09:
+      return "\\t";
+    case 0x2028:
+      return "\\u2028";
+    case 0x2029:
+      return "\\u2029";
   }
   if (c >= 0xd800 && c <= 0xdfff) return "\ufffd";
   return "\\u00" + HEX[c >> 4] + HEX[c & 0xf];

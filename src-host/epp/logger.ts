@@ -56,11 +56,16 @@ export class Logger {
   private timestamp(): string | number {
     const now = Date.now();
     switch (this.opts.timeEncoding) {
-      case "epoch": return now / 1000;
-      case "millis": return now;
-      case "nano": return now * 1e6;
-      case "iso8601": return new Date(now).toISOString().replace("Z", "+0000");
-      default: return new Date(now).toISOString().replace(/\.\d{3}Z$/, this.opts.timeEncoding === "rfc3339nano" ? (m) => m : () => "Z");
+      case "epoch":
+        return now / 1000;
+      case "millis":
+        return now;
+      case "nano":
+        return now * 1e6;
+      case "iso8601":
+        return new Date(now).toISOString().replace("Z", "+0000");
+      default:
+        return new Date(now).toISOString().replace(/\.\d{3}Z$/, this.opts.timeEncoding === "rfc3339nano" ? (m) => m : () => "Z");
     }
   }
 }

@@ -34,7 +34,10 @@ export function parseMetricSpec(spec: string): MetricSpec {
     for (const part of inner === "" ? [] : inner.split(",")) {
       const eq = part.indexOf("=");
       const key = part.slice(0, eq).trim();
-      const value = part.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1");
+      const value = part
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, "$1");
       if (eq < 0 || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(key)) throw new Error(`invalid metric spec ${JSON.stringify(spec)}: bad label ${JSON.stringify(part)}`);
       labels[key] = value;
     }

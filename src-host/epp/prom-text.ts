@@ -88,7 +88,10 @@ function parseSample(line: string): Sample {
       else if (line[i] !== "}") throw new Error("expected ',' or '}' in label set");
     }
   }
-  const rest = line.slice(i).trim().split(/[ \t]+/);
+  const rest = line
+    .slice(i)
+    .trim()
+    .split(/[ \t]+/);
   if (rest.length < 1 || rest.length > 2 || rest[0] === "") throw new Error("expected value [timestamp]");
   const sample: Sample = { name, labels, value: parseValue(rest[0]) };
   if (rest.length === 2) {
@@ -100,9 +103,13 @@ function parseSample(line: string): Sample {
 
 function parseValue(s: string): number {
   switch (s) {
-    case "NaN": return NaN;
-    case "+Inf": case "Inf": return Infinity;
-    case "-Inf": return -Infinity;
+    case "NaN":
+      return NaN;
+    case "+Inf":
+    case "Inf":
+      return Infinity;
+    case "-Inf":
+      return -Infinity;
   }
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) throw new Error(`invalid value ${s}`);
   return Number(s);

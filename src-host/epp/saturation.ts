@@ -15,7 +15,7 @@ export const DEFAULT_SATURATION: SaturationConfig = { queueDepthThreshold: 5, kv
 export function saturationConfigFromEnv(env: Record<string, string | undefined>): SaturationConfig {
   const int = (v: string | undefined, d: number) => (v !== undefined && /^[+-]?\d+$/.test(v.trim()) ? Number(v.trim()) : d);
   const float = (v: string | undefined, d: number) => (v !== undefined && v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : d);
-  const dur = (v: string | undefined, d: number) => (v !== undefined ? parseGoDuration(v.trim()) ?? d : d);
+  const dur = (v: string | undefined, d: number) => (v !== undefined ? (parseGoDuration(v.trim()) ?? d) : d);
   return {
     queueDepthThreshold: int(env.SD_QUEUE_DEPTH_THRESHOLD, DEFAULT_SATURATION.queueDepthThreshold),
     kvCacheUtilThreshold: float(env.SD_KV_CACHE_UTIL_THRESHOLD, DEFAULT_SATURATION.kvCacheUtilThreshold),

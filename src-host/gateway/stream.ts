@@ -10,14 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LogEntry } from "./access-log.js";
 import type { Cluster, ClusterManager, Host } from "./cluster-manager.js";
 import type { ListenerConfig } from "../dataplane-api/bootstrap.js";
-import {
-  downstreamResponseHeaders,
-  getHeader,
-  requestHeaderList,
-  setHeader,
-  trailerList,
-  trailerObject,
-} from "./headers.js";
+import { downstreamResponseHeaders, getHeader, requestHeaderList, setHeader, trailerList, trailerObject } from "./headers.js";
 import type {
   HeaderList,
   HttpFilterFactory,
@@ -650,7 +643,7 @@ export class DownstreamStream implements HttpFilterSink, UpstreamEvents {
   }
 
   private filterFailed(err: unknown): void {
-    this.ctx.log(`stream ${this.info.streamId}: filter threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    this.ctx.log(`stream ${this.info.streamId}: filter threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     if (this.responseStarted) this.resetStream("filter_error", "LR");
     else {
       this.filterResponseIgnored = true;

@@ -139,8 +139,7 @@ export class UpstreamRequest {
     }
     this.res = res;
     const status = res.statusCode ?? 502;
-    const noBody =
-      method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200) || res.headers["content-length"] === "0";
+    const noBody = method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200) || res.headers["content-length"] === "0";
     res.on("data", (chunk: Buffer) => {
       if (!this.closed && !noBody) this.events.onUpstreamData(chunk, false);
     });
@@ -170,11 +169,7 @@ export class UpstreamRequest {
       return;
     }
     const reason: UpstreamResetReason =
-      err.code === CONNECT_TIMEOUT_CODE
-        ? "connection_timeout"
-        : socketConnected(this.req.socket)
-          ? "connection_termination"
-          : "connection_failure";
+      err.code === CONNECT_TIMEOUT_CODE ? "connection_timeout" : socketConnected(this.req.socket) ? "connection_termination" : "connection_failure";
     this.events.onUpstreamFailure(reason, false);
   }
 }

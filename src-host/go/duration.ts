@@ -1,7 +1,7 @@
 // Go's time.ParseDuration, for the flags and environment variables of the Go programs the host stands in for
 // (the inference extension's EPP, llm-d-inference-sim).
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Go's time.ParseDuration, in milliseconds; undefined when malformed. */
 export function parseGoDuration(s: string): number | undefined {

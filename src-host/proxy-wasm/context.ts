@@ -45,7 +45,14 @@ export interface ContextRoot {
   readonly grpcReceiveBuffer: Uint8Array | undefined;
   calloutMap(type: MapType): HeaderList | undefined;
   httpCall(cluster: string, headers: HeaderList, body: Uint8Array, trailers: HeaderList, timeoutMs: number): { result: WasmResult; token?: number };
-  grpcCall(service: Uint8Array, serviceName: string, method: string, metadata: HeaderList, message: Uint8Array, timeoutMs: number): { result: WasmResult; token?: number };
+  grpcCall(
+    service: Uint8Array,
+    serviceName: string,
+    method: string,
+    metadata: HeaderList,
+    message: Uint8Array,
+    timeoutMs: number,
+  ): { result: WasmResult; token?: number };
   grpcStream(service: Uint8Array, serviceName: string, method: string, metadata: HeaderList): { result: WasmResult; token?: number };
   grpcSend(token: number, message: Uint8Array, endStream: boolean): WasmResult;
   grpcClose(token: number): WasmResult;

@@ -23,7 +23,20 @@ export function guard(vm: Vm, module: string, fns: Record<string, HostFn>): Reco
     const qualified = `${module}.${name}`;
     // Fixed parameters rather than rest/spread: this wrapper runs on every host call. The ABI's widest
     // function takes 12 arguments; missing ones are undefined, as with spread.
-    out[name] = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown, g?: unknown, h?: unknown, i?: unknown, j?: unknown, k?: unknown, l?: unknown) => {
+    out[name] = (
+      a?: unknown,
+      b?: unknown,
+      c?: unknown,
+      d?: unknown,
+      e?: unknown,
+      f?: unknown,
+      g?: unknown,
+      h?: unknown,
+      i?: unknown,
+      j?: unknown,
+      k?: unknown,
+      l?: unknown,
+    ) => {
       if (vm.restricted !== null && !vm.restricted.has(qualified)) throw new RestrictedCallbackError(qualified);
       return fn(a, b, c, d, e, f, g, h, i, j, k, l);
     };
@@ -234,7 +247,20 @@ function proxyFunctions(vm: Vm): Record<string, HostFn> {
       mem().setU32(u(tokenPtr), r.token ?? 0);
       return r.result;
     },
-    proxy_grpc_call(sp: number, ss: number, np: number, ns: number, mp: number, ms: number, ip: number, is: number, rp: number, rs: number, timeout: number, tokenPtr: number) {
+    proxy_grpc_call(
+      sp: number,
+      ss: number,
+      np: number,
+      ns: number,
+      mp: number,
+      ms: number,
+      ip: number,
+      is: number,
+      rp: number,
+      rs: number,
+      timeout: number,
+      tokenPtr: number,
+    ) {
       const service = read(sp, ss);
       const serviceName = read(np, ns);
       const method = read(mp, ms);

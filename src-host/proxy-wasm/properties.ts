@@ -30,10 +30,11 @@ export function lazyMap(keys: readonly string[], lookup: (key: string) => Proper
   return {
     kind: "map",
     get: lookup,
-    entries: () => keys.flatMap((k) => {
-      const v = lookup(k);
-      return v ? [[k, v] as [string, PropertyValue]] : [];
-    }),
+    entries: () =>
+      keys.flatMap((k) => {
+        const v = lookup(k);
+        return v ? [[k, v] as [string, PropertyValue]] : [];
+      }),
   };
 }
 
@@ -91,10 +92,7 @@ export function serializeProperty(v: PropertyValue): Uint8Array | undefined {
 }
 
 /** Resolves a NUL-separated path (a trailing NUL is tolerated) with Context::getProperty's rules. */
-export function getProperty(
-  path: string,
-  findTop: (name: string) => PropertyValue | undefined,
-): { result: WasmResult; value?: Uint8Array } {
+export function getProperty(path: string, findTop: (name: string) => PropertyValue | undefined): { result: WasmResult; value?: Uint8Array } {
   const parts = path.split("\0");
   if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop();
   if (parts.length === 0 || (parts.length === 1 && parts[0] === "")) return { result: WasmResult.NotFound };

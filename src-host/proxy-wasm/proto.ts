@@ -34,9 +34,7 @@ export function encodeValue(v: unknown): Uint8Array {
 
 /** google.protobuf.Struct: map<string, Value> fields = 1. */
 export function encodeStruct(obj: Record<string, unknown>): Uint8Array {
-  return concatBytes(
-    Object.entries(obj).map(([k, v]) => lenField(1, concatBytes([lenField(1, utf8Bytes(k)), lenField(2, encodeValue(v))]))),
-  );
+  return concatBytes(Object.entries(obj).map(([k, v]) => lenField(1, concatBytes([lenField(1, utf8Bytes(k)), lenField(2, encodeValue(v))]))));
 }
 
 /** envoy.config.core.v3.Metadata: map<string, Struct> filter_metadata = 1. */

@@ -78,15 +78,12 @@ export class RootContext extends Context implements ContextRoot {
     if (!has(":path") || !has(":method") || !has(":authority")) return { result: WasmResult.BadArgument };
     const token = this.vm.nextToken(TokenKind.HttpCall);
     const counted = new CalloutStats(this.vm.env.stats, c.name);
-    const handle = sendHttpCallout(
-      { cluster: c, endpoint: this.vm.env.endpoints.pick(c), headers, body, trailers, timeoutMs },
-      (response) => {
-        const status = response?.headers.find(([k]) => k === ":status")?.[1];
-        if (status === undefined) counted.failed(false);
-        else counted.answered(Number(status));
-        this.vm.whenIdle(() => this.onHttpCallDone(token, handle, response));
-      },
-    );
+    const handle = sendHttpCallout({ cluster: c, endpoint: this.vm.env.endpoints.pick(c), headers, body, trailers, timeoutMs }, (response) => {
+      const status = response?.headers.find(([k]) => k === ":status")?.[1];
+      if (status === undefined) counted.failed(false);
+      else counted.answered(Number(status));
+      this.vm.whenIdle(() => this.onHttpCallDone(token, handle, response));
+    });
     this.httpCalls.set(token, handle);
     return { result: WasmResult.Ok, token };
   }
@@ -133,7 +130,14 @@ export class RootContext extends Context implements ContextRoot {
     };
   }
 
-  grpcCall(service: Uint8Array, serviceName: string, method: string, metadata: HeaderList, message: Uint8Array, timeoutMs: number): { result: WasmResult; token?: number } {
+  grpcCall(
+    service: Uint8Array,
+    serviceName: string,
+    method: string,
+    metadata: HeaderList,
+    message: Uint8Array,
+    timeoutMs: number,
+  ): { result: WasmResult; token?: number } {
     const t = this.grpcTarget(service);
     if (!t.target) return { result: t.result };
     const token = this.vm.nextToken(TokenKind.GrpcCall);

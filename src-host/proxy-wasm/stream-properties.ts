@@ -18,7 +18,23 @@ export interface StreamPropertySource {
   readonly complete: boolean;
 }
 
-const REQUEST_KEYS = ["path", "url_path", "host", "scheme", "method", "headers", "referer", "useragent", "time", "id", "protocol", "query", "duration", "size", "total_size"];
+const REQUEST_KEYS = [
+  "path",
+  "url_path",
+  "host",
+  "scheme",
+  "method",
+  "headers",
+  "referer",
+  "useragent",
+  "time",
+  "id",
+  "protocol",
+  "query",
+  "duration",
+  "size",
+  "total_size",
+];
 const RESPONSE_KEYS = ["code", "code_details", "flags", "grpc_status", "headers", "trailers", "size", "total_size"];
 const ADDRESS_KEYS = ["address", "port"];
 const XDS_KEYS = ["route_name", "cluster_name", "route_metadata", "cluster_metadata"];

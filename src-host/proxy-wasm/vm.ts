@@ -17,14 +17,20 @@ import { WasmLoadError } from "./validate.js";
 export const NO_ACTIONS: Array<() => void> = [];
 
 /** Host calls allowed while the module starts (cpp-host WasmBase::startVm). */
-const START_ALLOWED = new Set(
-  [
-    "env.proxy_log",
-    ...["fd_write", "args_sizes_get", "args_get", "environ_sizes_get", "environ_get", "fd_prestat_get", "fd_prestat_dir_name", "clock_time_get", "random_get"].flatMap(
-      (f) => [`wasi_unstable.${f}`, `wasi_snapshot_preview1.${f}`],
-    ),
-  ],
-);
+const START_ALLOWED = new Set([
+  "env.proxy_log",
+  ...[
+    "fd_write",
+    "args_sizes_get",
+    "args_get",
+    "environ_sizes_get",
+    "environ_get",
+    "fd_prestat_get",
+    "fd_prestat_dir_name",
+    "clock_time_get",
+    "random_get",
+  ].flatMap((f) => [`wasi_unstable.${f}`, `wasi_snapshot_preview1.${f}`]),
+]);
 /** Host calls allowed inside the allocator (cpp-host WasmBase::allocMemory). */
 const MALLOC_ALLOWED = new Set(["env.proxy_log", ...["fd_write", "clock_time_get"].flatMap((f) => [`wasi_unstable.${f}`, `wasi_snapshot_preview1.${f}`])]);
 

@@ -30,8 +30,7 @@ export interface ModuleInfo {
 const VALTYPES: Record<number, ValType> = { 0x7f: "i32", 0x7e: "i64", 0x7d: "f32", 0x7c: "f64", 0x7b: "v128", 0x70: "funcref", 0x6f: "externref" };
 const KINDS = ["func", "table", "memory", "global", "tag"] as const;
 
-export const sigString = (s: FuncSig | undefined): string =>
-  s ? `(${s.params.join(",")})->(${s.results.join(",")})` : "?";
+export const sigString = (s: FuncSig | undefined): string => (s ? `(${s.params.join(",")})->(${s.results.join(",")})` : "?");
 
 export class WasmParseError extends Error {}
 

@@ -59,7 +59,8 @@ const loaderOptions: protoLoader.Options = { keepCase: true, longs: Number, enum
 function loadRoot(): protobuf.Root {
   const root = loadEnvoyProtos(["envoy/service/ratelimit/v3/rls.proto", "google/protobuf/wrappers.proto"]);
   addField(root, "envoy.extensions.common.ratelimit.v3.RateLimitDescriptor", "hits_addend", 3, "google.protobuf.UInt64Value");
-  for (const name of ["envoy.service.ratelimit.v3.RateLimitResponse.RateLimit.Unit", "envoy.type.v3.RateLimitUnit"]) addEnumValue(root, name, "WEEK", Unit.WEEK);
+  for (const name of ["envoy.service.ratelimit.v3.RateLimitResponse.RateLimit.Unit", "envoy.type.v3.RateLimitUnit"])
+    addEnumValue(root, name, "WEEK", Unit.WEEK);
   root.resolveAll();
   return root;
 }

@@ -10,7 +10,16 @@
 // names. Plain ORIGINAL_DST clusters (no header) render as such.
 
 import { isIP } from "node:net";
-import type { ClusterConfig, ClusterEndpoint, DataPlaneConfig, HeaderMatcher, RetryPolicy, Route, StatsTag, WasmFilterConfig } from "../dataplane-api/bootstrap.js";
+import type {
+  ClusterConfig,
+  ClusterEndpoint,
+  DataPlaneConfig,
+  HeaderMatcher,
+  RetryPolicy,
+  Route,
+  StatsTag,
+  WasmFilterConfig,
+} from "../dataplane-api/bootstrap.js";
 import { RUNTIME_MODULES } from "./runtime.js";
 
 export interface EndpointAddress {
@@ -159,19 +168,16 @@ function route(r: Route, defaultTimeoutMs: number): Obj {
       ? { status: a.directResponse.status, body: { inline_string: a.directResponse.body } }
       : { status: a.directResponse.status };
     if (a.directResponse.body && a.directResponse.contentType) {
-      out.response_headers_to_add = [
-        { header: { key: "content-type", value: a.directResponse.contentType }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" },
-      ];
+      out.response_headers_to_add = [{ header: { key: "content-type", value: a.directResponse.contentType }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" }];
     }
   } else {
     const action: Obj =
-      "cluster" in a
-        ? { cluster: a.cluster }
-        : { weighted_clusters: { clusters: a.weightedClusters.map((c) => ({ name: c.name, weight: c.weight })) } };
+      "cluster" in a ? { cluster: a.cluster } : { weighted_clusters: { clusters: a.weightedClusters.map((c) => ({ name: c.name, weight: c.weight })) } };
     action.timeout = duration(r.timeoutMs ?? defaultTimeoutMs);
     if (r.retryPolicy) action.retry_policy = retryPolicy(r.retryPolicy);
     // A retry policy of its own when the route has none (no retry_on: no retries), as Envoy AI Gateway's extension server does.
-    if (r.perTryIdleTimeoutMs !== undefined) action.retry_policy = { ...(action.retry_policy as Obj | undefined), per_try_idle_timeout: duration(r.perTryIdleTimeoutMs) };
+    if (r.perTryIdleTimeoutMs !== undefined)
+      action.retry_policy = { ...(action.retry_policy as Obj | undefined), per_try_idle_timeout: duration(r.perTryIdleTimeoutMs) };
     if (r.clusterNotFoundStatus !== undefined) action.cluster_not_found_response_code = CLUSTER_NOT_FOUND_CODES[r.clusterNotFoundStatus];
     out.route = action;
   }

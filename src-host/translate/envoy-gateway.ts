@@ -35,13 +35,7 @@ import { readModel, type Model } from "../config/model/model.js";
 import type { AIServiceBackendModel, RouteModel } from "../config/model/model-gateway.js";
 import type { HTTPRouteModel } from "../config/model/model-httproute.js";
 import { ENVOY_GATEWAY_GROUP, GATEWAY_API_GROUP, INFERENCE_GROUP } from "../config/read/objects.js";
-import {
-  BACKEND_HEADER,
-  DESTINATION_ENDPOINT_HEADER,
-  type BackendConfig,
-  type HTTPRouteRuleConfig,
-  type RuleConfig,
-} from "../config/plugin-config.js";
+import { BACKEND_HEADER, DESTINATION_ENDPOINT_HEADER, type BackendConfig, type HTTPRouteRuleConfig, type RuleConfig } from "../config/plugin-config.js";
 import { Problems } from "../config/read/problems.js";
 import { RATE_LIMIT_CLUSTER } from "../config/build/rate-limits.js";
 import type { RateLimitConfig } from "../config/plugin-config.js";
@@ -136,7 +130,12 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
       if (routePools.length > 0) {
         spec.loadBalancer = { type: "RoundRobin", endpointOverride: { extractFrom: [{ header: DESTINATION_ENDPOINT_HEADER }] } };
         spec.retry = POOL_RETRY;
-      } else if (roundRobin(loaded, plugin.rules.filter((r) => r.route === id))) {
+      } else if (
+        roundRobin(
+          loaded,
+          plugin.rules.filter((r) => r.route === id),
+        )
+      ) {
         // The user's loadBalancer (on this route or the Gateway) lives on here: this policy shadows theirs.
         spec.loadBalancer = { type: "RoundRobin" };
       }
@@ -161,7 +160,11 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
   for (const hr of attachedHTTPRoutes(model, plugin.httpRoutes ?? [])) {
     ownRoutes.push(hr);
     if (routes.some((r) => r.namespace === hr.namespace && r.name === hr.name)) {
-      problems.error(hr.obj, "metadata.name", `AIGatewayRoute ${hr.namespace}/${hr.name} becomes an HTTPRoute of the same name for Envoy Gateway: rename one of them`);
+      problems.error(
+        hr.obj,
+        "metadata.name",
+        `AIGatewayRoute ${hr.namespace}/${hr.name} becomes an HTTPRoute of the same name for Envoy Gateway: rename one of them`,
+      );
     }
     const poolIds = regeneratedPools(hr, problems);
     if (poolIds.length === 0) continue;
@@ -178,7 +181,9 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
         retry: POOL_RETRY,
       },
     });
-    warnings.push(`${hr.obj.source}: HTTPRoute ${hr.namespace}/${hr.name}: generated again with its InferencePools as headless Services (Envoy Gateway refuses InferencePool backendRefs): apply the generated one instead`);
+    warnings.push(
+      `${hr.obj.source}: HTTPRoute ${hr.namespace}/${hr.name}: generated again with its InferencePools as headless Services (Envoy Gateway refuses InferencePool backendRefs): apply the generated one instead`,
+    );
   }
 
   const notFound = gateway.routes.virtualHosts[0]?.routes.find((r) => "directResponse" in r.action);
@@ -219,24 +224,26 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
     const names = byNamespace.get(m.namespace) ?? [];
     if (!names.includes(m.name)) byNamespace.set(m.namespace, [...names, m.name]);
   }
-  const extensionPolicies = [...byNamespace].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ns, names]) => ({
-    apiVersion: EG_API,
-    kind: "EnvoyExtensionPolicy",
-    metadata: meta(POLICY_NAME, ns),
-    spec: {
-      targetRefs: names.map((name) => ({ group: GATEWAY_API_GROUP, kind: "HTTPRoute", name })),
-      wasm: [
-        {
-          name: wasm.name,
-          rootID: wasm.rootId,
-          code: opts.code.type === "Image" ? { type: "Image", image: strip(opts.code) } : { type: "HTTP", http: strip(opts.code) },
-          config: plugin,
-          failOpen: wasm.failOpen,
-          ...(wasm.hostEnvKeys?.length ? { env: { hostKeys: wasm.hostEnvKeys } } : {}),
-        },
-      ],
-    },
-  }));
+  const extensionPolicies = [...byNamespace]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([ns, names]) => ({
+      apiVersion: EG_API,
+      kind: "EnvoyExtensionPolicy",
+      metadata: meta(POLICY_NAME, ns),
+      spec: {
+        targetRefs: names.map((name) => ({ group: GATEWAY_API_GROUP, kind: "HTTPRoute", name })),
+        wasm: [
+          {
+            name: wasm.name,
+            rootID: wasm.rootId,
+            code: opts.code.type === "Image" ? { type: "Image", image: strip(opts.code) } : { type: "HTTP", http: strip(opts.code) },
+            config: plugin,
+            failOpen: wasm.failOpen,
+            ...(wasm.hostEnvKeys?.length ? { env: { hostKeys: wasm.hostEnvKeys } } : {}),
+          },
+        ],
+      },
+    }));
 
   const clientPolicy = {
     apiVersion: EG_API,
@@ -280,7 +287,11 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
     if (bad.length > 0) throw new Error(`generated cluster does not match Envoy's API:\n  ${bad.join("\n  ")}`);
     patches.push({ type: "type.googleapis.com/envoy.config.cluster.v3.Cluster", name: c.name, operation: { op: "add", path: "", value } });
   }
-  const bad = checkMessage("envoy.extensions.wasm.v3.PluginConfig", { allow_on_headers_stop_iteration: true, vm_config: { runtime: vmRuntime } }, "listener patch");
+  const bad = checkMessage(
+    "envoy.extensions.wasm.v3.PluginConfig",
+    { allow_on_headers_stop_iteration: true, vm_config: { runtime: vmRuntime } },
+    "listener patch",
+  );
   if (bad.length > 0) throw new Error(bad.join("\n"));
   const patchPolicy = {
     apiVersion: EG_API,
@@ -290,8 +301,18 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
   };
 
   return {
-    docs: [...poolServices, ...catchAll.filter((d) => d.kind === "HTTPRouteFilter"), ...httpRoutes, ...catchAll.filter((d) => d.kind === "HTTPRoute"),
-      ...trafficPolicies, clientPolicy, ...extensionPolicies, patchPolicy, ...rateLimitDocs, ...credentialProxy(loaded, gw.namespace)],
+    docs: [
+      ...poolServices,
+      ...catchAll.filter((d) => d.kind === "HTTPRouteFilter"),
+      ...httpRoutes,
+      ...catchAll.filter((d) => d.kind === "HTTPRoute"),
+      ...trafficPolicies,
+      clientPolicy,
+      ...extensionPolicies,
+      patchPolicy,
+      ...rateLimitDocs,
+      ...credentialProxy(loaded, gw.namespace),
+    ],
     warnings,
   };
 }
@@ -303,12 +324,14 @@ export function renderEnvoyGateway(loaded: LoadedConfig, opts: EnvoyGatewayOptio
 function credentialProxy(loaded: LoadedConfig, namespace: string): Obj[] {
   if (loaded.credentials.length === 0) return [];
   const env = loaded.credentials.map((c) => ({ name: c.env, valueFrom: { secretKeyRef: { name: c.secretName, key: c.secretKey } } }));
-  return [{
-    apiVersion: EG_API,
-    kind: "EnvoyProxy",
-    metadata: meta(ENVOY_PROXY_NAME, namespace),
-    spec: { provider: { type: "Kubernetes", kubernetes: { envoyDeployment: { container: { env } } } } },
-  }];
+  return [
+    {
+      apiVersion: EG_API,
+      kind: "EnvoyProxy",
+      metadata: meta(ENVOY_PROXY_NAME, namespace),
+      spec: { provider: { type: "Kubernetes", kubernetes: { envoyDeployment: { container: { env } } } } },
+    },
+  ];
 }
 
 const RATELIMIT_NAME = "aigw-ratelimit";
@@ -331,7 +354,12 @@ function rateLimitResources(rules: RateLimitConfig[], namespace: string, domain:
       template: { metadata: { labels: { app: name } }, spec: { containers: [container], ...(volumes ? { volumes } : {}) } },
     },
   });
-  const service = (name: string, port: Obj): Obj => ({ apiVersion: "v1", kind: "Service", metadata: meta(name, namespace), spec: { selector: { app: name }, ports: [port] } });
+  const service = (name: string, port: Obj): Obj => ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(name, namespace),
+    spec: { selector: { app: name }, ports: [port] },
+  });
   const env = rateLimitEnvironment(RATE_LIMIT_GRPC_PORT, `${REDIS_NAME}.${namespace}.svc.${domain}:${REDIS_PORT}`);
   return [
     { apiVersion: "v1", kind: "ConfigMap", metadata: meta(RATELIMIT_NAME, namespace), data: Object.fromEntries(files) },
@@ -499,7 +527,11 @@ function regeneratedPools(hr: HTTPRouteModel, problems: Problems): string[] {
     const pools = rule.backendRefs.filter((b) => b.kind === "InferencePool");
     if (pools.length === 0) continue;
     if (rule.backendRefs.length > 1) {
-      problems.error(hr.obj, `${rule.field}.backendRefs`, "with Envoy Gateway an InferencePool must be the rule's only backend (one cluster per rule: the filter could not tell which pool a request goes to)");
+      problems.error(
+        hr.obj,
+        `${rule.field}.backendRefs`,
+        "with Envoy Gateway an InferencePool must be the rule's only backend (one cluster per rule: the filter could not tell which pool a request goes to)",
+      );
     }
     for (const b of pools) ids.push(`${b.namespace}/${b.name}`);
   }
@@ -508,10 +540,16 @@ function regeneratedPools(hr: HTTPRouteModel, problems: Problems): string[] {
 
 /** Whether aigw run balances the rules' AIServiceBackends round robin (a BackendTrafficPolicy loadBalancer). */
 function roundRobin(loaded: LoadedConfig, rules: RuleConfig[]): boolean {
-  const names = new Set(rules.flatMap((r) => r.backends.filter((b) => b.kind === "AIServiceBackend").map((b) => {
-    const [ns, name] = b.name.split("/") as [string, string];
-    return clusterName("aiservicebackend", ns, name);
-  })));
+  const names = new Set(
+    rules.flatMap((r) =>
+      r.backends
+        .filter((b) => b.kind === "AIServiceBackend")
+        .map((b) => {
+          const [ns, name] = b.name.split("/") as [string, string];
+          return clusterName("aiservicebackend", ns, name);
+        }),
+    ),
+  );
   return loaded.gateway.clusters.some((c) => names.has(c.name) && c.lbPolicy === "ROUND_ROBIN");
 }
 

@@ -40,8 +40,7 @@ function loadSchema(): EnvoySchema {
     seen.add(file);
     const path = locateProto(file);
     const ok =
-      path !== undefined &&
-      [...readFileSync(path, "utf8").matchAll(/^import\s+(?:public\s+|weak\s+)?"([^"]+)";/gm)].every((m) => canLoad(m[1]!, seen));
+      path !== undefined && [...readFileSync(path, "utf8").matchAll(/^import\s+(?:public\s+|weak\s+)?"([^"]+)";/gm)].every((m) => canLoad(m[1]!, seen));
     loadable.set(file, ok);
     return ok;
   };

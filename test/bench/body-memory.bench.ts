@@ -37,7 +37,8 @@ async function echoEpp(): Promise<{ port: number; close(): Promise<void> }> {
     },
   });
   const port = await new Promise<number>((res, rej) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   return { port, close: () => new Promise<void>((res) => server.tryShutdown(() => res())) };
 }
 
@@ -49,15 +50,28 @@ function chat(bytes: number): Uint8Array {
 type Case = "plain" | "rewrite" | "pool";
 
 async function filterFor(kind: Case, eppPort: number): Promise<WasmFilter> {
-  const backend = kind === "pool"
-    ? { name: "default/pool", kind: "InferencePool" as const, weight: 1, modelNameOverride: "" }
-    : { name: "default/b1", kind: "AIServiceBackend" as const, weight: 1, modelNameOverride: kind === "rewrite" ? "m1-override" : "" };
+  const backend =
+    kind === "pool"
+      ? { name: "default/pool", kind: "InferencePool" as const, weight: 1, modelNameOverride: "" }
+      : { name: "default/b1", kind: "AIServiceBackend" as const, weight: 1, modelNameOverride: kind === "rewrite" ? "m1-override" : "" };
   const config = pluginConfig({
     rules: [{ route: "default/r", index: 0, matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "m1" }] }], backends: [backend] }],
-    pools: [{ name: "default/pool", eppCluster: "epp", eppAuthority: "epp:9002", failureMode: "FailClose", bodyMode: "duplex", allowModeOverride: false, timeoutMs: 60_000 }],
+    pools: [
+      {
+        name: "default/pool",
+        eppCluster: "epp",
+        eppAuthority: "epp:9002",
+        failureMode: "FailClose",
+        bodyMode: "duplex",
+        allowModeOverride: false,
+        timeoutMs: 60_000,
+      },
+    ],
     maxRequestBodyBytes: LIMIT,
   });
-  const clusters: ClusterConfig[] = [{ name: "epp", type: "STATIC", http2: true, connectTimeoutMs: 1000, endpoints: [{ address: "127.0.0.1", port: eppPort, ready: true }] }];
+  const clusters: ClusterConfig[] = [
+    { name: "epp", type: "STATIC", http2: true, connectTimeoutMs: 1000, endpoints: [{ address: "127.0.0.1", port: eppPort, ready: true }] },
+  ];
   const { filter } = await load({ configuration: JSON.stringify(config), workers: 1 }, { clusters, bufferLimitBytes: LIMIT });
   return filter;
 }
@@ -65,7 +79,13 @@ async function filterFor(kind: Case, eppPort: number): Promise<WasmFilter> {
 /** One request in 1 MiB chunks as a client sends it; resolves once the upstream got all of it. */
 async function serve(filter: WasmFilter, body: Uint8Array): Promise<number> {
   const sink = new TestSink().attach(filter);
-  sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [["content-type", "application/json"], ["content-length", String(body.length)]]), false);
+  sink.stream.requestHeaders(
+    request("POST", "/v1/chat/completions", [
+      ["content-type", "application/json"],
+      ["content-length", String(body.length)],
+    ]),
+    false,
+  );
   for (let off = 0; off < body.length; off += MiB) {
     const end = Math.min(off + MiB, body.length);
     sink.stream.requestData(body.subarray(off, end), end === body.length);
@@ -73,7 +93,13 @@ async function serve(filter: WasmFilter, body: Uint8Array): Promise<number> {
   await until(() => sink.requestEnded || sink.localReplies.length > 0, 60_000);
   expect(sink.localReplies).toEqual([]);
   const sent = sink.requestBody.reduce((n, c) => n + c.length, 0);
-  sink.stream.responseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+  sink.stream.responseHeaders(
+    [
+      [":status", "200"],
+      ["content-type", "application/json"],
+    ],
+    false,
+  );
   sink.stream.responseData(new TextEncoder().encode('{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}'), true);
   sink.stream.complete();
   return sent;
@@ -101,7 +127,9 @@ it("linear memory per request body byte: first request on a fresh VM, then the s
       expect(sent).toBeGreaterThanOrEqual(body.length);
       const perByte = first / body.length;
       const goal = MiB + 1.1 * body.length;
-      rows.push(`${kind.padEnd(8)} ${String(mib).padStart(3)} MiB  first +${(first / MiB).toFixed(1).padStart(6)} MiB (${perByte.toFixed(2)} per body byte)  second +${(second / MiB).toFixed(1)} MiB  ${first <= goal && second === 0 ? "ok" : "OVER"}`);
+      rows.push(
+        `${kind.padEnd(8)} ${String(mib).padStart(3)} MiB  first +${(first / MiB).toFixed(1).padStart(6)} MiB (${perByte.toFixed(2)} per body byte)  second +${(second / MiB).toFixed(1)} MiB  ${first <= goal && second === 0 ? "ok" : "OVER"}`,
+      );
       if (first > goal || second !== 0) failures.push(`${kind} ${mib} MiB`);
     }
   }

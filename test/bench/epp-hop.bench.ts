@@ -58,9 +58,13 @@ async function grpcEchoFloor(body: Buffer, rounds: number): Promise<number> {
       call.on("end", () => call.end());
     },
   });
-  const port = await new Promise<number>((res, rej) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   const Client = grpc.makeGenericClientConstructor(def, "ExternalProcessor");
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Process(): grpc.ClientDuplexStream<Msg, Msg> };
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    Process(): grpc.ClientDuplexStream<Msg, Msg>;
+  };
   const once = () =>
     new Promise<number>((res, rej) => {
       const t0 = performance.now();
@@ -119,7 +123,9 @@ it("EPP hop: added latency per request at 1 KB and 128 KB bodies", async () => {
     await gw.close();
   }
   console.log(
-    `\nOne request at a time, ${ROUNDS} per arm, alternating (${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}); ms\n` +
+    `\nOne request at a time, ${ROUNDS} per arm, alternating (${cpus().length} CPUs, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}); ms\n` +
       `${"body".padEnd(8)} ${"backend".padStart(9)} ${"pool+EPP".padStart(9)} ${"added".padStart(9)} ${"ratio".padStart(7)} ` +
       `${"p90 back".padStart(9)} ${"p90 pool".padStart(9)} ${"added".padStart(9)} ${"grpc floor".padStart(10)}\n${lines.join("\n")}\n` +
       "grpc floor: p50 of the same exchange with a grpc-js server in this process that answers at once\n",

@@ -18,7 +18,9 @@ it("EPP connection under 150 req/s for 120 s", { timeout: 400_000 }, async () =>
     `${label.padEnd(16)} ${String(r.requests).padStart(8)} ${r.rate.toFixed(1).padStart(7)} ${String(r.failures).padStart(8)} ${String(r.eppFailures).padStart(6)} ${String(r.eppTimeouts).padStart(8)} ` +
     `${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${String(r.streams).padStart(8)} ${String(r.resets).padStart(7)} ${String(r.goaways).padStart(8)}`;
   console.log(
-    `\nOpen loop at ${RATE} req/s (${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(" ")})\n` +
+    `\nOpen loop at ${RATE} req/s (${cpus().length} CPUs, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")})\n` +
       `${"arm".padEnd(16)} ${"requests".padStart(8)} ${"req/s".padStart(7)} ${"failures".padStart(8)} ${"by EPP".padStart(6)} ${"EPP late".padStart(8)} ` +
       `${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"streams".padStart(8)} ${"resets".padStart(7)} ${"GOAWAYs".padStart(8)}\n` +
       `${row("pool + EPP 120 s", pool!)}\n${row("backend 30 s", direct!)}\n` +

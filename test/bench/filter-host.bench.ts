@@ -20,14 +20,23 @@ const STREAMS = 4000;
 function plugin(costs: boolean): PluginConfig {
   return {
     version: PLUGIN_CONFIG_VERSION,
-    rules: [{ route: "bench/route", index: 0, matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "llama-3" }] }],
-      backends: [{ name: "bench/upstream", kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }] }],
+    rules: [
+      {
+        route: "bench/route",
+        index: 0,
+        matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "llama-3" }] }],
+        backends: [{ name: "bench/upstream", kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }],
+      },
+    ],
     models: [{ id: "llama-3", ownedBy: "", created: 0 }],
     pools: [],
     maxRequestBodyBytes: 50 << 20,
     costs: costs
-      ? [{ route: "", metadataKey: "in", type: "InputToken", cel: "" }, { route: "", metadataKey: "out", type: "OutputToken", cel: "" },
-         { route: "", metadataKey: "weighted", type: "CEL", cel: "input_tokens + output_tokens * uint(4)" }]
+      ? [
+          { route: "", metadataKey: "in", type: "InputToken", cel: "" },
+          { route: "", metadataKey: "out", type: "OutputToken", cel: "" },
+          { route: "", metadataKey: "weighted", type: "CEL", cel: "input_tokens + output_tokens * uint(4)" },
+        ]
       : [],
     rateLimits: [],
   };
@@ -36,7 +45,9 @@ function plugin(costs: boolean): PluginConfig {
 function load(module: string, config: PluginConfig): Promise<WasmFilter> {
   return loadWasmFilter({
     config: wasmConfig({ modulePath: module, configuration: JSON.stringify(config), workers: 1 }),
-    clusters: [], bufferLimitBytes: 51 << 20, stats: new StatsStore(),
+    clusters: [],
+    bufferLimitBytes: 51 << 20,
+    stats: new StatsStore(),
   });
 }
 
@@ -48,40 +59,74 @@ function chat(bytes: number, modelFirst: boolean): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-const RESPONSE = new TextEncoder().encode(JSON.stringify({
-  id: "c1", object: "chat.completion", model: "llama-3",
-  choices: [{ index: 0, message: { role: "assistant", content: "hello" }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 250, completion_tokens: 2, total_tokens: 252 },
-}));
+const RESPONSE = new TextEncoder().encode(
+  JSON.stringify({
+    id: "c1",
+    object: "chat.completion",
+    model: "llama-3",
+    choices: [{ index: 0, message: { role: "assistant", content: "hello" }, finish_reason: "stop" }],
+    usage: { prompt_tokens: 250, completion_tokens: 2, total_tokens: 252 },
+  }),
+);
 
 /** A sink that only counts what reaches the upstream and the client. */
 class CountingSink implements HttpFilterSink {
   static upstreamBodies = 0;
   static clientBodies = 0;
   readonly info = {
-    streamId: 1, startTimeMs: Date.now(), startHr: process.hrtime.bigint(), protocol: "HTTP/1.1",
-    downstreamRemote: { address: "127.0.0.1", port: 40000 }, downstreamLocal: { address: "127.0.0.1", port: 8080 },
-    requestBodyBytes: 0, responseBodyBytes: 0, filterState: new Map<string, Uint8Array>(), route: { name: "route", cluster: "cluster" },
+    streamId: 1,
+    startTimeMs: Date.now(),
+    startHr: process.hrtime.bigint(),
+    protocol: "HTTP/1.1",
+    downstreamRemote: { address: "127.0.0.1", port: 40000 },
+    downstreamLocal: { address: "127.0.0.1", port: 8080 },
+    requestBodyBytes: 0,
+    responseBodyBytes: 0,
+    filterState: new Map<string, Uint8Array>(),
+    route: { name: "route", cluster: "cluster" },
   };
   forwardRequestHeaders(): void {}
-  forwardRequestData(_d: Uint8Array, eos: boolean): void { if (eos) CountingSink.upstreamBodies++; }
+  forwardRequestData(_d: Uint8Array, eos: boolean): void {
+    if (eos) CountingSink.upstreamBodies++;
+  }
   forwardRequestTrailers(): void {}
   forwardResponseHeaders(): void {}
-  forwardResponseData(_d: Uint8Array, eos: boolean): void { if (eos) CountingSink.clientBodies++; }
+  forwardResponseData(_d: Uint8Array, eos: boolean): void {
+    if (eos) CountingSink.clientBodies++;
+  }
   forwardResponseTrailers(): void {}
-  localReply(status: number): void { throw new Error(`unexpected local reply ${status}`); }
-  reset(details: string): void { throw new Error(`unexpected reset ${details}`); }
+  localReply(status: number): void {
+    throw new Error(`unexpected local reply ${status}`);
+  }
+  reset(details: string): void {
+    throw new Error(`unexpected reset ${details}`);
+  }
   clearRouteCache(): void {}
-  resolveRoute() { return this.info.route; }
+  resolveRoute() {
+    return this.info.route;
+  }
 }
 
 function stream(filter: HttpFilterFactory, body: Uint8Array): void {
   const s = filter.createStream(new CountingSink());
-  const headers: HeaderList = [[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "gw"], [":scheme", "http"],
-    ["content-type", "application/json"], ["content-length", String(body.length)]];
+  const headers: HeaderList = [
+    [":method", "POST"],
+    [":path", "/v1/chat/completions"],
+    [":authority", "gw"],
+    [":scheme", "http"],
+    ["content-type", "application/json"],
+    ["content-length", String(body.length)],
+  ];
   s.requestHeaders(headers, false);
   s.requestData(body, true);
-  s.responseHeaders([[":status", "200"], ["content-type", "application/json"], ["content-length", String(RESPONSE.length)]], false);
+  s.responseHeaders(
+    [
+      [":status", "200"],
+      ["content-type", "application/json"],
+      ["content-length", String(RESPONSE.length)],
+    ],
+    false,
+  );
   s.responseData(RESPONSE, true);
   s.complete();
 }
@@ -101,7 +146,10 @@ it("filter CPU per request through the host: ai-gateway.wasm beside a no-op modu
   const routing = await load("build/ai-gateway.wasm", plugin(false));
   const counting = await load("build/ai-gateway.wasm", plugin(true));
   const cases: Array<{ label: string; filter: HttpFilterFactory; body: Uint8Array; samples: number[] }> = [];
-  for (const [size, label] of [[1024, "1 KiB"], [128 * 1024, "128 KiB"]] as const) {
+  for (const [size, label] of [
+    [1024, "1 KiB"],
+    [128 * 1024, "128 KiB"],
+  ] as const) {
     const first = chat(size, true);
     const last = chat(size, false);
     cases.push(
@@ -137,7 +185,9 @@ it("filter CPU per request through the host: ai-gateway.wasm beside a no-op modu
   });
   console.log(
     `\nOne stream = request headers + body, JSON response with usage, on_log; CPU µs per stream, median of ${ROUNDS} rounds ` +
-      `(${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(" ")})\n` +
+      `(${cpus().length} CPUs, load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")})\n` +
       `${"case".padEnd(44)} ${"µs".padStart(8)} ${"− floor".padStart(8)}\n${lines.join("\n")}\n`,
   );
 });
@@ -145,12 +195,22 @@ it("filter CPU per request through the host: ai-gateway.wasm beside a no-op modu
 it("SIMD against scalar module per request (the scalar one is for WAMR as Envoy builds it), 1 KiB–1 MiB", async () => {
   const simd = await load("build/ai-gateway.wasm", plugin(false));
   const scalar = await load("build/ai-gateway-scalar.wasm", plugin(false));
-  const sizes = [[1024, "1 KiB"], [32 * 1024, "32 KiB"], [256 * 1024, "256 KiB"], [1024 * 1024, "1 MiB"]] as const;
-  const cases = sizes.flatMap(([size, label]) => [true, false].map((first) => ({
-    label: `${label.padEnd(8)} model ${first ? "first" : "last "}`, body: chat(size, first),
-    // ~32 MiB of bodies per sample, at least 40 streams.
-    n: Math.max(40, Math.min(STREAMS, Math.round((32 << 20) / size))), simd: [] as number[], scalar: [] as number[],
-  })));
+  const sizes = [
+    [1024, "1 KiB"],
+    [32 * 1024, "32 KiB"],
+    [256 * 1024, "256 KiB"],
+    [1024 * 1024, "1 MiB"],
+  ] as const;
+  const cases = sizes.flatMap(([size, label]) =>
+    [true, false].map((first) => ({
+      label: `${label.padEnd(8)} model ${first ? "first" : "last "}`,
+      body: chat(size, first),
+      // ~32 MiB of bodies per sample, at least 40 streams.
+      n: Math.max(40, Math.min(STREAMS, Math.round((32 << 20) / size))),
+      simd: [] as number[],
+      scalar: [] as number[],
+    })),
+  );
   for (const c of cases) for (const f of [simd, scalar]) cpuPerStream(f, c.body, c.n / 4);
   CountingSink.upstreamBodies = CountingSink.clientBodies = 0;
   let expected = 0;
@@ -183,7 +243,8 @@ it("filter CPU per request in proxy-wasm-cpp-host on WAMR beside the Node host, 
     ctx.skip();
   }
   const configuration = JSON.stringify(plugin(false));
-  const cpp = async (flavour: "scalar" | "simd", module: string) => CppHost.start(flavour, module, configuration, `bench-${flavour}-${module.length}`, "ai-gateway", 1);
+  const cpp = async (flavour: "scalar" | "simd", module: string) =>
+    CppHost.start(flavour, module, configuration, `bench-${flavour}-${module.length}`, "ai-gateway", 1);
   const hosts = {
     nodeNoop: await load(fixture("host-noop"), plugin(false)),
     node: await load("build/ai-gateway.wasm", plugin(false)),
@@ -193,11 +254,15 @@ it("filter CPU per request in proxy-wasm-cpp-host on WAMR beside the Node host, 
     scalar: await cpp("scalar", "build/ai-gateway-scalar.wasm"),
   };
   const rows: string[] = [];
-  for (const [size, label] of [[1024, "1 KiB"], [128 * 1024, "128 KiB"]] as const) {
+  for (const [size, label] of [
+    [1024, "1 KiB"],
+    [128 * 1024, "128 KiB"],
+  ] as const) {
     const body = chat(size, false);
     const n = size > 64 * 1024 ? 100 : 1000;
     const samples: Record<keyof typeof hosts, number[]> = { nodeNoop: [], node: [], simdNoop: [], simd: [], scalarNoop: [], scalar: [] };
-    for (let r = 0; r <= ROUNDS; r++) { // round 0 warms up
+    for (let r = 0; r <= ROUNDS; r++) {
+      // round 0 warms up
       const take = (k: keyof typeof hosts, us: number) => r > 0 && samples[k].push(us);
       take("nodeNoop", cpuPerStream(hosts.nodeNoop, body, n));
       take("node", cpuPerStream(hosts.node, body, n));
@@ -206,9 +271,11 @@ it("filter CPU per request in proxy-wasm-cpp-host on WAMR beside the Node host, 
     const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<keyof typeof hosts, number>;
     const row = (name: string, us: number, floor: number) =>
       `${label.padEnd(8)} ${name.padEnd(52)} ${us.toFixed(1).padStart(9)} ${floor.toFixed(1).padStart(9)} ${(us - floor).toFixed(1).padStart(9)}`;
-    rows.push(row("Node host (V8), ai-gateway.wasm", m.node, m.nodeNoop),
+    rows.push(
+      row("Node host (V8), ai-gateway.wasm", m.node, m.nodeNoop),
       row("cpp-host, WAMR fast interp + SIMD, ai-gateway.wasm", m.simd, m.simdNoop),
-      row("cpp-host, WAMR as Envoy builds it, scalar module", m.scalar, m.scalarNoop));
+      row("cpp-host, WAMR as Envoy builds it, scalar module", m.scalar, m.scalarNoop),
+    );
   }
   await hosts.nodeNoop.close();
   await hosts.node.close();

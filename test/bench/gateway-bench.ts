@@ -81,9 +81,7 @@ export function benchConfig(upstreamPort: number, opts: { accessLog?: boolean } 
       name: "bench",
       virtualHosts: [{ name: "bench", domains: ["*"], routes: [{ name: "chat", match: { prefix: "/" }, action: { cluster: "model" } }] }],
     },
-    clusters: [
-      { name: "model", type: "STATIC", endpoints: [{ address: "127.0.0.1", port: upstreamPort }], connectTimeoutMs: 5000 },
-    ],
+    clusters: [{ name: "model", type: "STATIC", endpoints: [{ address: "127.0.0.1", port: upstreamPort }], connectTimeoutMs: 5000 }],
     statsTags: [],
   };
 }

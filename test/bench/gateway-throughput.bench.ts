@@ -13,8 +13,14 @@ import { formatTable, runDirectBench, runGatewayBench, type BenchResult } from "
 async function aiGatewayFilter() {
   const plugin: PluginConfig = {
     version: PLUGIN_CONFIG_VERSION,
-    rules: [{ route: "bench/route", index: 0, matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "llama-3" }] }],
-      backends: [{ name: "bench/upstream", kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }] }],
+    rules: [
+      {
+        route: "bench/route",
+        index: 0,
+        matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "llama-3" }] }],
+        backends: [{ name: "bench/upstream", kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }],
+      },
+    ],
     models: [{ id: "llama-3", ownedBy: "", created: 0 }],
     pools: [],
     maxRequestBodyBytes: 50 << 20,
@@ -22,8 +28,16 @@ async function aiGatewayFilter() {
     rateLimits: [],
   };
   return loadWasmFilter({
-    config: { name: "ai-gateway", rootId: "ai-gateway", vmId: "ai-gateway", modulePath: "build/ai-gateway.wasm",
-      configuration: JSON.stringify(plugin), allowOnHeadersStopIteration: true, failOpen: false, workers: 1 },
+    config: {
+      name: "ai-gateway",
+      rootId: "ai-gateway",
+      vmId: "ai-gateway",
+      modulePath: "build/ai-gateway.wasm",
+      configuration: JSON.stringify(plugin),
+      allowOnHeadersStopIteration: true,
+      failOpen: false,
+      workers: 1,
+    },
     clusters: [],
     bufferLimitBytes: 51 << 20,
     stats: new StatsStore(),
@@ -41,11 +55,10 @@ it("gateway throughput: direct vs data plane without filter vs with the pass-thr
   }
   await wasm.close();
   // Other work on the machine skews every row; the load average tells how much.
-  const load = loadavg().map((l) => l.toFixed(2)).join(" ");
-  console.log(
-    `\nPOST /v1/chat/completions, concurrency 16, keep-alive, 3 s per case (${cpus().length} CPUs, load ${load})\n` +
-      `${formatTable(rows)}\n`,
-  );
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+  console.log(`\nPOST /v1/chat/completions, concurrency 16, keep-alive, 3 s per case (${cpus().length} CPUs, load ${load})\n` + `${formatTable(rows)}\n`);
   for (const r of rows) {
     expect(r.errors).toBe(0);
     expect(r.requests).toBeGreaterThan(0);

@@ -17,8 +17,11 @@ const SOURCE = "test/modules/logic-request.ts";
 function buildO3(name: string, extra: string[]): LogicModule {
   mkdirSync(BUILD_DIR + "bench", { recursive: true });
   const out = `${BUILD_DIR}bench/${name}.wasm`;
-  execFileSync(ASC, [SOURCE, "--config", "test/modules/asconfig.json", "--optimizeLevel", "3", "--shrinkLevel", "0",
-    "--converge", "--outFile", out, ...extra], { stdio: "inherit" });
+  execFileSync(
+    ASC,
+    [SOURCE, "--config", "test/modules/asconfig.json", "--optimizeLevel", "3", "--shrinkLevel", "0", "--converge", "--outFile", out, ...extra],
+    { stdio: "inherit" },
+  );
   return loadLogicModule(out);
 }
 
@@ -28,8 +31,28 @@ function buildO3(name: string, extra: string[]): LogicModule {
  */
 function chatBody(size: number, modelFirst: boolean, escapes: boolean): Buffer {
   const r = rng(size);
-  const words = ["the", "model", "request", "gateway", "token", "stream", "latency", "context", "answer", "prompt",
-    "routing", "backend", "inference", "pool", "endpoint", "cache", "kernel", "tensor", "batch", "schedule"];
+  const words = [
+    "the",
+    "model",
+    "request",
+    "gateway",
+    "token",
+    "stream",
+    "latency",
+    "context",
+    "answer",
+    "prompt",
+    "routing",
+    "backend",
+    "inference",
+    "pool",
+    "endpoint",
+    "cache",
+    "kernel",
+    "tensor",
+    "batch",
+    "schedule",
+  ];
   const messages: string[] = [];
   let total = 120;
   let turn = 0;
@@ -105,30 +128,57 @@ it("model extraction: wasm scanner (-O3, SIMD and not) vs JSON.parse", () => {
   let worstLastRatio = Infinity;
   let worstLastSimd = Infinity;
   let worstLastScalar = Infinity;
-  for (const escapes of [true, false]) for (const [label, size] of [["1 KB", 1024], ["32 KB", 32 << 10], ["128 KB", 128 << 10], ["1 MiB", 1 << 20]] as const) {
-    for (const first of [true, false]) {
-      const body = chatBody(size, first, escapes);
-      expect(JSON.parse(body.toString("utf8")).model).toBe("meta-llama/Llama-3.1-8B-Instruct");
-      const [tSimd, tScalar, tJson] = measure([wasmExtract(simd, body), wasmExtract(scalar, body), () => {
-        if (JSON.parse(body.toString("utf8")).model.length !== 32) throw new Error("JSON.parse failed");
-      }]);
-      const ratio = tJson / tSimd;
-      if (!first) {
-        worstLastRatio = Math.min(worstLastRatio, ratio);
-        worstLastSimd = Math.min(worstLastSimd, mbps(body.length, tSimd));
-        worstLastScalar = Math.min(worstLastScalar, mbps(body.length, tScalar));
+  for (const escapes of [true, false])
+    for (const [label, size] of [
+      ["1 KB", 1024],
+      ["32 KB", 32 << 10],
+      ["128 KB", 128 << 10],
+      ["1 MiB", 1 << 20],
+    ] as const) {
+      for (const first of [true, false]) {
+        const body = chatBody(size, first, escapes);
+        expect(JSON.parse(body.toString("utf8")).model).toBe("meta-llama/Llama-3.1-8B-Instruct");
+        const [tSimd, tScalar, tJson] = measure([
+          wasmExtract(simd, body),
+          wasmExtract(scalar, body),
+          () => {
+            if (JSON.parse(body.toString("utf8")).model.length !== 32) throw new Error("JSON.parse failed");
+          },
+        ]);
+        const ratio = tJson / tSimd;
+        if (!first) {
+          worstLastRatio = Math.min(worstLastRatio, ratio);
+          worstLastSimd = Math.min(worstLastSimd, mbps(body.length, tSimd));
+          worstLastScalar = Math.min(worstLastScalar, mbps(body.length, tScalar));
+        }
+        rows.push([
+          escapes ? "prose, escapes" : "plain ASCII",
+          label,
+          first ? "first" : "last",
+          String(body.length),
+          (tSimd / 1e3).toFixed(2),
+          mbps(body.length, tSimd).toFixed(0),
+          (tScalar / 1e3).toFixed(2),
+          mbps(body.length, tScalar).toFixed(0),
+          (tJson / 1e3).toFixed(2),
+          mbps(body.length, tJson).toFixed(0),
+          ratio.toFixed(1) + "×",
+        ]);
       }
-      rows.push([escapes ? "prose, escapes" : "plain ASCII", label, first ? "first" : "last", String(body.length),
-        (tSimd / 1e3).toFixed(2), mbps(body.length, tSimd).toFixed(0),
-        (tScalar / 1e3).toFixed(2), mbps(body.length, tScalar).toFixed(0),
-        (tJson / 1e3).toFixed(2), mbps(body.length, tJson).toFixed(0), ratio.toFixed(1) + "×"]);
     }
-  }
   const head = ["text", "body", "model", "bytes", "wasm SIMD µs", "MB/s", "wasm no-SIMD µs", "MB/s", "JSON.parse µs", "MB/s", "SIMD vs JSON.parse"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-  console.log(["", "Model extraction, full validation, copy into linear memory included (best of 28 interleaved runs)",
-    line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line),
-    `model-last worst case: SIMD ${worstLastSimd.toFixed(0)} MB/s (goal ≥ 3000), ${worstLastRatio.toFixed(1)}× JSON.parse (goal ≥ 3×); ` +
-    `no-SIMD ${worstLastScalar.toFixed(0)} MB/s (goal ≥ 1000)`, ""].join("\n"));
+  console.log(
+    [
+      "",
+      "Model extraction, full validation, copy into linear memory included (best of 28 interleaved runs)",
+      line(head),
+      widths.map((w) => "-".repeat(w)).join("  "),
+      ...rows.map(line),
+      `model-last worst case: SIMD ${worstLastSimd.toFixed(0)} MB/s (goal ≥ 3000), ${worstLastRatio.toFixed(1)}× JSON.parse (goal ≥ 3×); ` +
+        `no-SIMD ${worstLastScalar.toFixed(0)} MB/s (goal ≥ 1000)`,
+      "",
+    ].join("\n"),
+  );
 });

@@ -65,7 +65,9 @@ it("scans a form in place: GB/s beside a native search for its closing delimiter
     const needle = Buffer.from(`\r\n--${BOUNDARY}--`);
     const indexMs = best(() => body.indexOf(needle, 200));
     const gbps = (ms: number) => (body.length / ms / 1e6).toFixed(2);
-    console.log(`multipart ${size >> 20} MiB file: scan ${scanMs.toFixed(2)} ms (${gbps(scanMs)} GB/s), in 64 KiB pieces ${splitMs.toFixed(2)} ms (${gbps(splitMs)} GB/s), Buffer.indexOf ${indexMs.toFixed(2)} ms (${gbps(indexMs)} GB/s), scan/indexOf ${(scanMs / indexMs).toFixed(2)}, pieces/indexOf ${(splitMs / indexMs).toFixed(2)}`);
+    console.log(
+      `multipart ${size >> 20} MiB file: scan ${scanMs.toFixed(2)} ms (${gbps(scanMs)} GB/s), in 64 KiB pieces ${splitMs.toFixed(2)} ms (${gbps(splitMs)} GB/s), Buffer.indexOf ${indexMs.toFixed(2)} ms (${gbps(indexMs)} GB/s), scan/indexOf ${(scanMs / indexMs).toFixed(2)}, pieces/indexOf ${(splitMs / indexMs).toFixed(2)}`,
+    );
     m.free(sp);
     m.free(bp);
   }
@@ -75,8 +77,14 @@ it("scans a form in place: GB/s beside a native search for its closing delimiter
 /** A fresh production VM with one plain backend for model m1 (`override`: its modelNameOverride). */
 async function freshFilter(override: string): Promise<WasmFilter> {
   const config = pluginConfig({
-    rules: [{ route: "default/r", index: 0, matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "m1" }] }],
-      backends: [{ name: "default/b1", kind: "AIServiceBackend", weight: 1, modelNameOverride: override }] }],
+    rules: [
+      {
+        route: "default/r",
+        index: 0,
+        matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "m1" }] }],
+        backends: [{ name: "default/b1", kind: "AIServiceBackend", weight: 1, modelNameOverride: override }],
+      },
+    ],
     maxRequestBodyBytes: 64 * MiB,
   });
   const { filter } = await load({ configuration: JSON.stringify(config), workers: 1 }, { bufferLimitBytes: 64 * MiB });
@@ -88,7 +96,13 @@ async function growth(filter: WasmFilter, path: string, contentType: string, bod
   const memory = filter.vms[0]!.memory;
   const before = memory.byteLength;
   const sink = new TestSink().attach(filter);
-  sink.stream.requestHeaders(request("POST", path, [["content-type", contentType], ["content-length", String(body.length)]]), false);
+  sink.stream.requestHeaders(
+    request("POST", path, [
+      ["content-type", contentType],
+      ["content-length", String(body.length)],
+    ]),
+    false,
+  );
   for (let off = 0; off < body.length; off += PIECE) {
     const end = Math.min(off + PIECE, body.length);
     sink.stream.requestData(body.subarray(off, end), end === body.length);
@@ -96,7 +110,13 @@ async function growth(filter: WasmFilter, path: string, contentType: string, bod
   await until(() => sink.requestEnded || sink.localReplies.length > 0, 60_000);
   expect(sink.localReplies).toEqual([]);
   expect(sink.header("x-ai-eg-model")).toBe("m1");
-  sink.stream.responseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+  sink.stream.responseHeaders(
+    [
+      [":status", "200"],
+      ["content-type", "application/json"],
+    ],
+    false,
+  );
   sink.stream.responseData(new TextEncoder().encode('{"text":"hi"}'), true);
   sink.stream.complete();
   return memory.byteLength - before;
@@ -106,7 +126,12 @@ it("linear memory of a VM after an 8 MiB upload: a form as it arrives, beside a 
   const size = 8 * MiB;
   const upload = form(size).toString("latin1").replace("whisper-large-v3", "m1");
   const formBody = Buffer.from(upload, "latin1");
-  const small = Buffer.from(form(64 << 10).toString("latin1").replace("whisper-large-v3", "m1"), "latin1");
+  const small = Buffer.from(
+    form(64 << 10)
+      .toString("latin1")
+      .replace("whisper-large-v3", "m1"),
+    "latin1",
+  );
   const json = Buffer.from(JSON.stringify({ model: "m1", messages: [{ role: "user", content: "x".repeat(size) }] }));
   const rows: string[] = [];
   const grown: Record<string, number> = {};

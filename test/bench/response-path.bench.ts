@@ -171,8 +171,16 @@ it("response path: SSE events through the data plane with ai-gateway.wasm vs wit
   const worker = await BenchWorker.start(streams);
   const stats = new StatsStore();
   const filter = await loadWasmFilter({
-    config: { name: "ai-gateway", rootId: "ai-gateway", vmId: "ai-gateway", modulePath: "build/ai-gateway.wasm",
-      configuration: JSON.stringify(pluginConfig()), allowOnHeadersStopIteration: true, failOpen: false, workers: 1 },
+    config: {
+      name: "ai-gateway",
+      rootId: "ai-gateway",
+      vmId: "ai-gateway",
+      modulePath: "build/ai-gateway.wasm",
+      configuration: JSON.stringify(pluginConfig()),
+      allowOnHeadersStopIteration: true,
+      failOpen: false,
+      workers: 1,
+    },
     clusters: [],
     bufferLimitBytes: 1 << 20,
     stats,
@@ -217,7 +225,9 @@ it("response path: SSE events through the data plane with ai-gateway.wasm vs wit
           const a = acc[i];
           const sorted = a.latencies.sort((x, y) => x - y);
           rows.push({
-            mode, events, label: c.label,
+            mode,
+            events,
+            label: c.label,
             p50Us: percentile(sorted, 0.5) * 1000,
             p99Us: percentile(sorted, 0.99) * 1000,
             wallUsPerEvent: (a.wallMs * 1000) / a.events,
@@ -239,7 +249,11 @@ it("response path: SSE events through the data plane with ai-gateway.wasm vs wit
     await filter.close();
     await worker.terminate();
   }
-  console.log(`\n${formatRows(rows)}\n(${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(" ")})\n`);
+  console.log(
+    `\n${formatRows(rows)}\n(${cpus().length} CPUs, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")})\n`,
+  );
   for (const r of rows) {
     expect(r.p50Us).toBeGreaterThan(0);
     if (r.cpuUsPerEvent !== undefined) expect(r.cpuUsPerEvent).toBeGreaterThan(0);
@@ -263,15 +277,17 @@ function formatRows(rows: Row[]): string {
     const added = r.label.includes("wasm")
       ? [`${what} ${(time(r) - time(base)).toFixed(1)} µs`, `CPU ${(r.cpuUsPerEvent! - base.cpuUsPerEvent!).toFixed(1)} µs`]
       : ["", ""];
-    const ratio = r.label.includes("wasm")
-      ? `${what} ${(time(r) / time(base)).toFixed(2)}×, CPU ${(r.cpuUsPerEvent! / base.cpuUsPerEvent!).toFixed(2)}×`
-      : "";
+    const ratio = r.label.includes("wasm") ? `${what} ${(time(r) / time(base)).toFixed(2)}×, CPU ${(r.cpuUsPerEvent! / base.cpuUsPerEvent!).toFixed(2)}×` : "";
     const cells = [
-      r.mode, String(r.events), r.label,
-      spaced ? r.p50Us.toFixed(0) : "-", spaced ? r.p99Us.toFixed(0) : "-",
+      r.mode,
+      String(r.events),
+      r.label,
+      spaced ? r.p50Us.toFixed(0) : "-",
+      spaced ? r.p99Us.toFixed(0) : "-",
       spaced ? "-" : r.wallUsPerEvent.toFixed(1),
       r.cpuUsPerEvent === undefined ? "-" : r.cpuUsPerEvent.toFixed(1),
-      added.filter((x) => x).join(", "), ratio,
+      added.filter((x) => x).join(", "),
+      ratio,
     ];
     lines.push(`| ${cells.join(" | ")} |`);
   }

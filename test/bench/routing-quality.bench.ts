@@ -23,10 +23,26 @@ const MEASURED_REQUESTS = 360;
 const ROUNDS = 2;
 
 const SIM_ARGS = [
-  "--model", MODEL, "--max-num-seqs", "16", "--max-model-len", "4096",
-  "--kv-cache-size", "520", "--block-size", "16",
-  "--prefill-overhead", "2ms", "--prefill-time-per-token", "0.1ms", "--inter-token-latency", "4ms",
-  "--time-factor-under-load", "1.5", "--seed", "7",
+  "--model",
+  MODEL,
+  "--max-num-seqs",
+  "16",
+  "--max-model-len",
+  "4096",
+  "--kv-cache-size",
+  "520",
+  "--block-size",
+  "16",
+  "--prefill-overhead",
+  "2ms",
+  "--prefill-time-per-token",
+  "0.1ms",
+  "--inter-token-latency",
+  "4ms",
+  "--time-factor-under-load",
+  "1.5",
+  "--seed",
+  "7",
 ];
 
 const SIMS = vllmSims("vllm", 3, 8000, SIM_ARGS);
@@ -71,7 +87,10 @@ function words(seed: number, n: number): string {
   return out.join(" ");
 }
 
-interface Request { tenant: number; body: string }
+interface Request {
+  tenant: number;
+  body: string;
+}
 
 function workload(count: number, seed: number): Request[] {
   const systems = Array.from({ length: TENANTS }, (_, t) => `You are the assistant of tenant ${t}. ${words(1000 + t, SYSTEM_PROMPT_WORDS)}`);
@@ -86,7 +105,11 @@ function workload(count: number, seed: number): Request[] {
   });
 }
 
-interface Sample { ttftMs: number; totalMs: number; pod: string }
+interface Sample {
+  ttftMs: number;
+  totalMs: number;
+  pod: string;
+}
 
 /** One streamed chat; TTFT is the time until the first chunk that carries content. */
 async function chat(url: string, body: string): Promise<Sample> {
@@ -122,7 +145,14 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
 
-interface Row { arm: string; p50: number; p90: number; rps: number; hitRate: number; spread: string }
+interface Row {
+  arm: string;
+  p50: number;
+  p90: number;
+  rps: number;
+  hitRate: number;
+  spread: string;
+}
 
 async function runArm(arm: string, manifests: string): Promise<Row> {
   const gw = await runManifests({ "gateway.yaml": GATEWAY, "arm.yaml": manifests }, { accessLog: () => {} });
@@ -143,7 +173,10 @@ async function runArm(arm: string, manifests: string): Promise<Row> {
       p90: quantile(ttft, 0.9),
       rps: (samples.length * 1000) / elapsedMs,
       hitRate: (after.hits - before.hits) / (after.queries - before.queries),
-      spread: [...perPod.entries()].sort().map(([, n]) => n).join("/"),
+      spread: [...perPod.entries()]
+        .sort()
+        .map(([, n]) => n)
+        .join("/"),
     };
   } finally {
     await gw.close();
@@ -179,7 +212,9 @@ it("routing quality: InferencePool with the default EPP config vs RoundRobin on 
   console.log(
     `\n${TENANTS} tenants × ${SYSTEM_PROMPT_WORDS}-token system prompts, ${QUESTION_WORDS}-token questions, ${MAX_TOKENS} output tokens, ` +
       `${MEASURED_REQUESTS} streamed chats after ${WARMUP_REQUESTS} warm-up, concurrency ${CONCURRENCY}, 3 simulated vLLM servers ` +
-      `(${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(" ")})\n` +
+      `(${cpus().length} CPUs, load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")})\n` +
       `${"".padEnd(38)} ${"TTFT p50".padStart(8)} ${"p90 ms".padStart(8)} ${"req/s".padStart(8)} ${"prefix hit".padStart(9)}  requests per server\n` +
       rows.map((r) => `${fmt(r.epp)}\n${fmt(r.rr)}\n`).join("") +
       rows.map((r, i) => `EPP / RoundRobin, run ${i + 1}: ${ratios(r)}\n`).join(""),

@@ -6,7 +6,12 @@ import { expect, it } from "vitest";
 import { loadLogicModule } from "../assembly/gateway/logic-module.js";
 import { chatStreamEvents } from "../assembly/gateway/response/sse-fixtures.js";
 
-interface Row { name: string; events: number; bytes: number; nsPerEvent: number }
+interface Row {
+  name: string;
+  events: number;
+  bytes: number;
+  nsPerEvent: number;
+}
 
 /** Median over `runs` of the time per call of fn, each run repeating fn until ≥ minMs. */
 function measure(fn: () => void, runs = 7, minMs = 150): number {
@@ -16,7 +21,11 @@ function measure(fn: () => void, runs = 7, minMs = 150): number {
     let n = 0;
     const t0 = performance.now();
     let dt = 0;
-    do { fn(); n++; dt = performance.now() - t0; } while (dt < minMs);
+    do {
+      fn();
+      n++;
+      dt = performance.now() - t0;
+    } while (dt < minMs);
     samples.push((dt * 1e6) / n);
   }
   samples.sort((a, b) => a - b);
@@ -39,9 +48,10 @@ it("SSE usage scanning: wasm scanner vs split + JSON.parse", () => {
     const lensPtr = m.put(lens);
     const h = m.exports.sseNew(0);
     const rounds = Math.max(1, Math.floor(20000 / events.length));
-    const inWasm = measure(() => {
-      expect(m.exports.sseScanRounds(h, streamPtr, stream.length, lensPtr, events.length, rounds)).toBe(expected * BigInt(rounds));
-    }) / rounds;
+    const inWasm =
+      measure(() => {
+        expect(m.exports.sseScanRounds(h, streamPtr, stream.length, lensPtr, events.length, rounds)).toBe(expected * BigInt(rounds));
+      }) / rounds;
     rows.push({ name: `wasm scan, ${tokens} tokens`, events: events.length, bytes: total, nsPerEvent: inWasm / events.length });
 
     // 2. As a host delivers it: copy each event into wasm memory, then one exported call per event.
@@ -71,7 +81,11 @@ it("SSE usage scanning: wasm scanner vs split + JSON.parse", () => {
           const payload = line.slice(line[5] === " " ? 6 : 5);
           if (payload === "[DONE]") continue;
           let obj: any;
-          try { obj = JSON.parse(payload); } catch { continue; }
+          try {
+            obj = JSON.parse(payload);
+          } catch {
+            continue;
+          }
           if (obj.model) model = obj.model;
           if (obj.usage) jsOutput = obj.usage.completion_tokens;
         }
@@ -80,15 +94,19 @@ it("SSE usage scanning: wasm scanner vs split + JSON.parse", () => {
     });
     expect(jsOutput).toBe(tokens);
     rows.push({ name: `JS split + JSON.parse, ${tokens} tokens`, events: events.length, bytes: total, nsPerEvent: js / events.length });
-    m.free(streamPtr); m.free(lensPtr); m.free(chunkPtr);
+    m.free(streamPtr);
+    m.free(lensPtr);
+    m.free(chunkPtr);
   }
 
   const lines = ["", "| measurement | events | bytes/event | ns/event | MB/s | JS ÷ this |", "|---|---:|---:|---:|---:|---:|"];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     const jsRow = rows[Math.floor(i / 3) * 3 + 2];
-    const mbps = (r.bytes / r.events) / r.nsPerEvent * 1e3;
-    lines.push(`| ${r.name} | ${r.events} | ${(r.bytes / r.events).toFixed(0)} | ${r.nsPerEvent.toFixed(0)} | ${mbps.toFixed(0)} | ${(jsRow.nsPerEvent / r.nsPerEvent).toFixed(1)}× |`);
+    const mbps = (r.bytes / r.events / r.nsPerEvent) * 1e3;
+    lines.push(
+      `| ${r.name} | ${r.events} | ${(r.bytes / r.events).toFixed(0)} | ${r.nsPerEvent.toFixed(0)} | ${mbps.toFixed(0)} | ${(jsRow.nsPerEvent / r.nsPerEvent).toFixed(1)}× |`,
+    );
   }
   lines.push("", "goal: ≤ 200 ns per event");
   console.log(lines.join("\n"));

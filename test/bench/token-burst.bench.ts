@@ -55,7 +55,10 @@ async function burst(gw: RunningGateway, model: string, user: string, n: number)
   };
   const results = await Promise.all(Array.from({ length: n }, one));
   const statuses = results.map(([s]) => s);
-  expect(statuses.every((s) => s === 200 || s === 429), statuses.join(" ")).toBe(true);
+  expect(
+    statuses.every((s) => s === 200 || s === 429),
+    statuses.join(" "),
+  ).toBe(true);
   return {
     admitted: statuses.filter((s) => s === 200).length,
     refused: statuses.filter((s) => s === 429).length,
@@ -71,7 +74,10 @@ it("holds the bound under bursts: Local and Global, a server honouring max_token
     const budget = tokenBudgetOnGateway("budget", type, BUDGET);
     const gw = await runManifests({ "all.yaml": `${GATEWAY}---${backends}---${budget}` }, { workers: WORKERS, accessLog: () => {} });
     try {
-      for (const [model, server] of [["honest", "honours max_tokens"], ["ignorer", "ignores max_tokens"]] as const) {
+      for (const [model, server] of [
+        ["honest", "honours max_tokens"],
+        ["ignorer", "ignores max_tokens"],
+      ] as const) {
         for (const n of BURSTS) {
           const b = await burst(gw, model, `${type}-${model}-${n}`, n);
           rows.push(
@@ -89,5 +95,7 @@ it("holds the bound under bursts: Local and Global, a server honouring max_token
       await gw.close();
     }
   }
-  console.log(`token budget of ${BUDGET} tokens = 10 estimates of ${ESTIMATE} (body / 4 + max_tokens ${MAX_TOKENS}), ${WORKERS} worker VMs\n${rows.join("\n")}`);
+  console.log(
+    `token budget of ${BUDGET} tokens = 10 estimates of ${ESTIMATE} (body / 4 + max_tokens ${MAX_TOKENS}), ${WORKERS} worker VMs\n${rows.join("\n")}`,
+  );
 });

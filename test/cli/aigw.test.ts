@@ -95,7 +95,10 @@ describe("aigw version", () => {
 describe("aigw healthcheck", () => {
   it("exits 0 when /health answers 200, 1 while the gateway is not ready or not there", async () => {
     let state: string | undefined = "INITIALIZING";
-    const admin = await startAdmin({ address: "127.0.0.1", port: 0 }, { notReady: () => state, prometheus: () => "", statsText: () => "", configDump: () => ({}) });
+    const admin = await startAdmin(
+      { address: "127.0.0.1", port: 0 },
+      { notReady: () => state, prometheus: () => "", statsText: () => "", configDump: () => ({}) },
+    );
     const port = String(admin.address.port);
     try {
       const starting = await aigw("healthcheck", "--admin-port", port);

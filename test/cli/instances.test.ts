@@ -47,8 +47,13 @@ describe("two aigw run side by side", () => {
 
   it("an explicit --pod-block that is taken is refused, naming the pod, its address and the flag", async () => {
     const taken = Number(blockOf([...first.pods.values()][0]!));
-    const err = await start(taken).then(() => undefined, (e: Error) => e);
-    expect(err?.message).toMatch(new RegExp(`^pod default/\\S+ \\(Deployment default/\\S+\\) cannot listen on 127\\.${taken}\\.\\d+\\.\\d+:\\d+: the address is in use; .*--pod-block$`));
+    const err = await start(taken).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      new RegExp(`^pod default/\\S+ \\(Deployment default/\\S+\\) cannot listen on 127\\.${taken}\\.\\d+\\.\\d+:\\d+: the address is in use; .*--pod-block$`),
+    );
   }, 30_000);
 
   it("an explicit free --pod-block puts every pod there", async () => {

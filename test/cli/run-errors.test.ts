@@ -9,7 +9,10 @@ import { GATEWAY, ipBackend, manifestDir, route } from "../config/helpers.js";
 
 const costsRoute = (costs: string) => route("r", [["m", "{name: b}"]]) + `  llmRequestCosts:\n${costs}`;
 
-async function startError(files: Record<string, string>, opts: { modulePath?: string; port?: number; adminPort?: number } = {}): Promise<{ dir: string; err: Error; logs: string[] }> {
+async function startError(
+  files: Record<string, string>,
+  opts: { modulePath?: string; port?: number; adminPort?: number } = {},
+): Promise<{ dir: string; err: Error; logs: string[] }> {
   const dir = manifestDir(files);
   const logs: string[] = [];
   const err = await runGateway({ paths: [dir], port: 0, adminPort: 0, log: (l) => logs.push(l), ...opts }).then(
@@ -27,15 +30,24 @@ describe("aigw run refuses at start", () => {
     const { dir, err, logs } = await startError({
       "gw.yaml": GATEWAY,
       "b.yaml": ipBackend("b"),
-      "r.yaml": costsRoute(`    - {metadataKey: ok, type: CEL, cel: "input_tokens + output_tokens"}\n    - {metadataKey: bad, type: CEL, cel: "input_tokens +"}\n`),
+      "r.yaml": costsRoute(
+        `    - {metadataKey: ok, type: CEL, cel: "input_tokens + output_tokens"}\n    - {metadataKey: bad, type: CEL, cel: "input_tokens +"}\n`,
+      ),
     });
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err.message).toMatch(new RegExp(`^invalid configuration: ${join(dir, "r.yaml")}: AIGatewayRoute default/r: spec\\.llmRequestCosts\\[1\\]\\.cel: ERROR: <input>:1:15: Syntax error: expected an operand`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^invalid configuration: ${join(dir, "r.yaml")}: AIGatewayRoute default/r: spec\\.llmRequestCosts\\[1\\]\\.cel: ERROR: <input>:1:15: Syntax error: expected an operand`,
+      ),
+    );
     expect(logs.filter((l) => l.startsWith("wasm log") || l.startsWith("started "))).toEqual([]);
   });
 
   it("a missing filter module, suggesting make", async () => {
-    const { err } = await startError({ "gw.yaml": GATEWAY, "b.yaml": ipBackend("b"), "r.yaml": route("r", [["m", "{name: b}"]]) }, { modulePath: "/nonexistent/ai-gateway.wasm" });
+    const { err } = await startError(
+      { "gw.yaml": GATEWAY, "b.yaml": ipBackend("b"), "r.yaml": route("r", [["m", "{name: b}"]]) },
+      { modulePath: "/nonexistent/ai-gateway.wasm" },
+    );
     expect(err.message).toBe("the filter module /nonexistent/ai-gateway.wasm does not exist: build it with make (or pass --module PATH)");
   });
 });

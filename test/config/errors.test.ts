@@ -103,11 +103,13 @@ describe("dangling references", () => {
     const { dir, problems } = problemsOf({
       "gw.yaml": GATEWAY,
       "b.yaml": ipBackend("b"),
-      "r.yaml": route("r", [["a", "{name: b}"], ["b", "{name: b}"], ["c", "{name: missing}"]]),
+      "r.yaml": route("r", [
+        ["a", "{name: b}"],
+        ["b", "{name: b}"],
+        ["c", "{name: missing}"],
+      ]),
     });
-    expect(problems).toEqual([
-      `${join(dir, "r.yaml")}: AIGatewayRoute default/r: spec.rules[2].backendRefs[0]: AIServiceBackend default/missing not found`,
-    ]);
+    expect(problems).toEqual([`${join(dir, "r.yaml")}: AIGatewayRoute default/r: spec.rules[2].backendRefs[0]: AIServiceBackend default/missing not found`]);
   });
 
   test("a backendRef to a missing InferencePool", () => {
@@ -115,9 +117,7 @@ describe("dangling references", () => {
       "gw.yaml": GATEWAY,
       "r.yaml": route("r", [["llama", POOL_REF]]),
     });
-    expect(problems).toEqual([
-      `${join(dir, "r.yaml")}: AIGatewayRoute default/r: spec.rules[0].backendRefs[0]: InferencePool default/llama not found`,
-    ]);
+    expect(problems).toEqual([`${join(dir, "r.yaml")}: AIGatewayRoute default/r: spec.rules[0].backendRefs[0]: InferencePool default/llama not found`]);
   });
 
   test("a pool whose Endpoint Picker Service is missing is refused at start", () => {
@@ -186,9 +186,7 @@ describe("dangling references", () => {
     const none = problemsOf({ "b.yaml": ipBackend("b") });
     expect(none.problems).toEqual(["no Gateway: aigw run needs one Gateway (gateway.networking.k8s.io/v1) with an HTTP listener"]);
     const two = problemsOf({ "gw.yaml": GATEWAY, "gw2.yaml": GATEWAY.split("---")[1]!.replace("name: gw", "name: gw2") });
-    expect(two.problems).toEqual([
-      `${join(two.dir, "gw2.yaml")}: Gateway default/gw2: aigw run serves one Gateway; Gateway default/gw is already defined`,
-    ]);
+    expect(two.problems).toEqual([`${join(two.dir, "gw2.yaml")}: Gateway default/gw2: aigw run serves one Gateway; Gateway default/gw is already defined`]);
   });
 });
 
@@ -324,9 +322,7 @@ spec:
     spec: {containers: [{name: c, image: envoyproxy/ai-gateway-testupstream}]}
 `,
     });
-    expect(problems).toEqual([
-      `${join(dir, "d.yaml")}: Deployment default/d: spec.selector.matchLabels: app=a does not match spec.template.metadata.labels`,
-    ]);
+    expect(problems).toEqual([`${join(dir, "d.yaml")}: Deployment default/d: spec.selector.matchLabels: app=a does not match spec.template.metadata.labels`]);
   });
 });
 
@@ -335,7 +331,10 @@ test("every problem is reported at once; malformed files stop loading before the
     "gw.yaml": GATEWAY,
     "b.yaml": ipBackend("b", "10.1.1.1").replace("name: OpenAI", "name: Anthropic"),
     "p.yaml": pool("llama", { eppService: false }),
-    "r.yaml": route("r", [["m", "{name: missing}"], ["llama", POOL_REF]]),
+    "r.yaml": route("r", [
+      ["m", "{name: missing}"],
+      ["llama", POOL_REF],
+    ]),
   };
   const { problems } = problemsOf(files);
   expect(problems).toHaveLength(4);

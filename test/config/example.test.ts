@@ -32,7 +32,11 @@ const parse = (file: string): unknown[] =>
 
 describe("envoy/examples/inference-pool", () => {
   test("holds the guide's six manifests, named so that lexical order is apply order", () => {
-    expect(readdirSync(EXAMPLE).filter((n) => n.endsWith(".yaml")).sort()).toEqual([
+    expect(
+      readdirSync(EXAMPLE)
+        .filter((n) => n.endsWith(".yaml"))
+        .sort(),
+    ).toEqual([
       "01-sim-deployment.yaml",
       "02-inferenceobjective.yaml",
       "03-inferencepool-resources.yaml",
@@ -57,7 +61,10 @@ describe("envoy/examples/inference-pool", () => {
     expect(blocks).toHaveLength(3);
     const files = ["04-custom-inferencepool.yaml", "05-aiservicebackend.yaml", "06-aigatewayroute.yaml"];
     files.forEach((file, i) => {
-      const ours = readFileSync(`${EXAMPLE}/${file}`, "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
+      const ours = readFileSync(`${EXAMPLE}/${file}`, "utf8")
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
       const guide = blocks[i]!.map((l) => l.trim()).filter(Boolean);
       expect(ours).toEqual(guide);
     });

@@ -128,9 +128,9 @@ ${opts.annotations ? `  annotations:\n${opts.annotations}` : ""}spec:
     port:
       number: 9002
 ${opts.failureMode ? `    failureMode: ${opts.failureMode}\n` : ""}${
-    opts.eppService === false
-      ? ""
-      : `---
+  opts.eppService === false
+    ? ""
+    : `---
 apiVersion: v1
 kind: Service
 metadata:
@@ -143,5 +143,5 @@ spec:
       targetPort: 9002
       appProtocol: http2
 `
-  }`;
+}`;
 }

@@ -122,12 +122,7 @@ describe("seed example", () => {
     expect(vh.routes).toEqual([
       poolRoute(0, "meta-llama/Llama-3.1-8B-Instruct", "default/vllm-llama3-8b-instruct", "inferencepool/default/vllm-llama3-8b-instruct"),
       poolRoute(1, "mistral:latest", "default/mistral", "inferencepool/default/mistral"),
-      route(
-        2,
-        "some-cool-self-hosted-model",
-        "default/envoy-ai-gateway-basic-testupstream",
-        "aiservicebackend/default/envoy-ai-gateway-basic-testupstream",
-      ),
+      route(2, "some-cool-self-hosted-model", "default/envoy-ai-gateway-basic-testupstream", "aiservicebackend/default/envoy-ai-gateway-basic-testupstream"),
       {
         name: "route-not-found",
         match: { prefix: "/" },
@@ -135,9 +130,7 @@ describe("seed example", () => {
         filterEnabled: true,
       },
     ]);
-    expect(ROUTE_NOT_FOUND_BODY).toBe(
-      "No matching route found. It is likely because the model specified in your request is not configured in the Gateway.",
-    );
+    expect(ROUTE_NOT_FOUND_BODY).toBe("No matching route found. It is likely because the model specified in your request is not configured in the Gateway.");
   });
 
   test("listener, admin, limits and the wasm filter", () => {
@@ -322,8 +315,18 @@ describe("seed example", () => {
     const dump = (c: LoadedConfig) => JSON.stringify({ gateway: c.gateway, plugin: c.plugin, workloads: c.workloads });
     expect(dump(a)).toBe(dump(b));
     // Files named one by one in the same order give the same result as the directory.
-    const files = ["01-sim-deployment.yaml", "02-inferenceobjective.yaml", "03-inferencepool-resources.yaml", "04-custom-inferencepool.yaml", "05-aiservicebackend.yaml", "06-aigatewayroute.yaml"];
-    const c = loadConfig(files.map((f) => `${EXAMPLE}/${f}`), opts);
+    const files = [
+      "01-sim-deployment.yaml",
+      "02-inferenceobjective.yaml",
+      "03-inferencepool-resources.yaml",
+      "04-custom-inferencepool.yaml",
+      "05-aiservicebackend.yaml",
+      "06-aigatewayroute.yaml",
+    ];
+    const c = loadConfig(
+      files.map((f) => `${EXAMPLE}/${f}`),
+      opts,
+    );
     expect(dump(c)).toBe(dump(a));
   });
 });

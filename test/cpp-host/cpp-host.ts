@@ -57,8 +57,16 @@ export class CppHost implements Host {
 
   /** Starts `vms` worker VMs of `module` in the host built for it (scalar WAMR or SIMD WAMR). */
   /** `env`: variables of the host process the VMs see (Envoy's host_env_keys). */
-  static async start(flavour: "scalar" | "simd", module: string, configuration: string, vmId: string, rootId: string, vms: number,
-    clusters: ClusterConfig[] = [], env: Record<string, string> = {}): Promise<CppHost> {
+  static async start(
+    flavour: "scalar" | "simd",
+    module: string,
+    configuration: string,
+    vmId: string,
+    rootId: string,
+    vms: number,
+    clusters: ClusterConfig[] = [],
+    env: Record<string, string> = {},
+  ): Promise<CppHost> {
     const configFile = `${CPP_HOST_DIR}/plugin-${process.pid}-${vmId}.json`;
     writeFileSync(configFile, configuration);
     const keys = Object.keys(env);
@@ -88,10 +96,18 @@ export class CppHost implements Host {
   private onLine(line: string): void {
     const w = line.split(" ");
     switch (w[0]) {
-      case "done": this.waiting.shift()?.resolve(); return;
-      case "started": this.started[Number(w[1])] = w[2] === "1"; return;
-      case "load_failed": this.started[Number(w[1])] = false; return;
-      case "ret": this.rec(w[1]!).returns.push(`${w[2]}=${w[3]}`); return;
+      case "done":
+        this.waiting.shift()?.resolve();
+        return;
+      case "started":
+        this.started[Number(w[1])] = w[2] === "1";
+        return;
+      case "load_failed":
+        this.started[Number(w[1])] = false;
+        return;
+      case "ret":
+        this.rec(w[1]!).returns.push(`${w[2]}=${w[3]}`);
+        return;
       case "fwd": {
         const r = this.rec(w[1]!);
         const [dir, what] = w[2]!.split("_") as ["req" | "resp", string];
@@ -103,20 +119,38 @@ export class CppHost implements Host {
       case "local_reply":
         this.rec(w[1]!).effects.push(effect.localReply(Number(w[2]), pairsIn(w.slice(6)), unhex(w[4]!), unhex(w[3]!).toString("utf8")));
         return;
-      case "reset": this.rec(w[1]!).effects.push(effect.reset(unhex(w[2]!).toString("utf8"))); return;
-      case "clear_route_cache": this.rec(w[1]!).effects.push(effect.clearRouteCache()); return;
-      case "filter_state": this.rec(w[1]!).filterState[unhex(w[2]!).toString("utf8")] = unhex(w[3]!).toString("utf8"); return;
-      case "log": if (Number(w[2]) >= LOG_WARN) this.logs.push(`vm${w[1]} ${w[2]} ${unhex(w[3]!).toString("utf8")}`); return;
+      case "reset":
+        this.rec(w[1]!).effects.push(effect.reset(unhex(w[2]!).toString("utf8")));
+        return;
+      case "clear_route_cache":
+        this.rec(w[1]!).effects.push(effect.clearRouteCache());
+        return;
+      case "filter_state":
+        this.rec(w[1]!).filterState[unhex(w[2]!).toString("utf8")] = unhex(w[3]!).toString("utf8");
+        return;
+      case "log":
+        if (Number(w[2]) >= LOG_WARN) this.logs.push(`vm${w[1]} ${w[2]} ${unhex(w[3]!).toString("utf8")}`);
+        return;
       case "metric": {
         const [name, type, value] = [unhex(w[1]!).toString("utf8"), Number(w[2]), w[3]];
         this.metrics[name] = type === 0 ? `counter ${value}` : type === 1 ? `gauge ${value}` : `histogram count=${value}`;
         return;
       }
-      case "bench": this.benchResult = Number(w[1]); return;
-      case "tick_period": this.setTick(w[1]!, Number(w[2])); return;
-      case "grpc_stream": this.openStream(w); return;
-      case "grpc_call": this.call(w); return;
-      case "grpc_send": this.grpcStreams.get(w[1]!)?.send(unhex(w[3]!), w[2] === "1"); return;
+      case "bench":
+        this.benchResult = Number(w[1]);
+        return;
+      case "tick_period":
+        this.setTick(w[1]!, Number(w[2]));
+        return;
+      case "grpc_stream":
+        this.openStream(w);
+        return;
+      case "grpc_call":
+        this.call(w);
+        return;
+      case "grpc_send":
+        this.grpcStreams.get(w[1]!)?.send(unhex(w[3]!), w[2] === "1");
+        return;
       case "grpc_close": // closing a unary call cancels it, as in Envoy
       case "grpc_cancel":
         if (w[0] === "grpc_close" && this.grpcStreams.has(w[1]!)) return void this.grpcStreams.get(w[1]!)!.close();
@@ -135,7 +169,11 @@ export class CppHost implements Host {
   private setTick(vm: string, periodMs: number): void {
     clearInterval(this.ticks.get(vm));
     this.ticks.delete(vm);
-    if (periodMs > 0) this.ticks.set(vm, setInterval(() => void this.send(`tick ${vm}`).catch(() => {}), periodMs));
+    if (periodMs > 0)
+      this.ticks.set(
+        vm,
+        setInterval(() => void this.send(`tick ${vm}`).catch(() => {}), periodMs),
+      );
   }
 
   /** The cluster a serialized GrpcService (or a bare cluster name) names, and its initial metadata. */
@@ -157,11 +195,20 @@ export class CppHost implements Host {
     };
     this.grpcCalls.set(token, { cancel: () => {} });
     if (!t.cluster) return deliver(`grpc_close ${token} 14 ${hex("no cluster")}`);
-    this.grpcCalls.set(token, this.grpc.unary({ cluster: t.cluster, endpoint: t.cluster.endpoints[0], authority: t.authority }, path,
-      [...t.metadata, ...pairsIn(w.slice(8))], unhex(w[7]!), Number(w[6]), {
-        onMessage: (m) => deliver(`grpc_message ${token} ${hex(m)}`),
-        onClose: (code, msg) => deliver(`grpc_close ${token} ${code} ${hex(Buffer.from(msg, "utf8"))}`),
-      }));
+    this.grpcCalls.set(
+      token,
+      this.grpc.unary(
+        { cluster: t.cluster, endpoint: t.cluster.endpoints[0], authority: t.authority },
+        path,
+        [...t.metadata, ...pairsIn(w.slice(8))],
+        unhex(w[7]!),
+        Number(w[6]),
+        {
+          onMessage: (m) => deliver(`grpc_message ${token} ${hex(m)}`),
+          onClose: (code, msg) => deliver(`grpc_close ${token} ${code} ${hex(Buffer.from(msg, "utf8"))}`),
+        },
+      ),
+    );
   }
 
   /** grpc_stream VM TOKEN SERVICE SERVICE_NAME METHOD METADATA: opened on the cluster the GrpcService names. */
@@ -173,14 +220,14 @@ export class CppHost implements Host {
     const deliver = (line: string) => void (this.grpcStreams.has(token) && this.send(line).catch(() => {}));
     if (!cluster) return deliver(`grpc_close ${token} 14 ${hex("no cluster")}`);
     const handle = this.grpc.stream({ cluster, endpoint: cluster.endpoints[0], authority }, path, [...metadata, ...pairsIn(w.slice(6))], {
-        onInitialMetadata: (md) => deliver(`grpc_metadata ${token} initial ${pairsOut(md)}`),
-        onMessage: (m) => deliver(`grpc_message ${token} ${hex(m)}`),
-        onTrailingMetadata: (md) => deliver(`grpc_metadata ${token} trailing ${pairsOut(md)}`),
-        onClose: (code, msg) => {
-          deliver(`grpc_close ${token} ${code} ${hex(Buffer.from(msg, "utf8"))}`);
-          this.grpcStreams.delete(token);
-        },
-      });
+      onInitialMetadata: (md) => deliver(`grpc_metadata ${token} initial ${pairsOut(md)}`),
+      onMessage: (m) => deliver(`grpc_message ${token} ${hex(m)}`),
+      onTrailingMetadata: (md) => deliver(`grpc_metadata ${token} trailing ${pairsOut(md)}`),
+      onClose: (code, msg) => {
+        deliver(`grpc_close ${token} ${code} ${hex(Buffer.from(msg, "utf8"))}`);
+        this.grpcStreams.delete(token);
+      },
+    });
     this.grpcStreams.set(token, handle);
   }
 
@@ -188,13 +235,27 @@ export class CppHost implements Host {
     this.records[id - 1] = { effects: [], returns: [], filterState: {} };
     await this.send(`stream ${id} ${vm} ${route ? `${hex(route.name)} ${hex(route.cluster)}` : "none none"}`);
   }
-  requestHeaders(id: number, h: HeaderList, eos: boolean) { return this.send(`req_headers ${id} ${eos ? 1 : 0} ${pairsOut(h)}`); }
-  requestData(id: number, d: Uint8Array, eos: boolean) { return this.send(`req_data ${id} ${eos ? 1 : 0} ${hex(d)}`); }
-  requestTrailers(id: number, t: HeaderList) { return this.send(`req_trailers ${id} ${pairsOut(t)}`); }
-  responseHeaders(id: number, h: HeaderList, eos: boolean) { return this.send(`resp_headers ${id} ${eos ? 1 : 0} ${pairsOut(h)}`); }
-  responseData(id: number, d: Uint8Array, eos: boolean) { return this.send(`resp_data ${id} ${eos ? 1 : 0} ${hex(d)}`); }
-  responseTrailers(id: number, t: HeaderList) { return this.send(`resp_trailers ${id} ${pairsOut(t)}`); }
-  end(id: number) { return this.send(`end ${id}`); }
+  requestHeaders(id: number, h: HeaderList, eos: boolean) {
+    return this.send(`req_headers ${id} ${eos ? 1 : 0} ${pairsOut(h)}`);
+  }
+  requestData(id: number, d: Uint8Array, eos: boolean) {
+    return this.send(`req_data ${id} ${eos ? 1 : 0} ${hex(d)}`);
+  }
+  requestTrailers(id: number, t: HeaderList) {
+    return this.send(`req_trailers ${id} ${pairsOut(t)}`);
+  }
+  responseHeaders(id: number, h: HeaderList, eos: boolean) {
+    return this.send(`resp_headers ${id} ${eos ? 1 : 0} ${pairsOut(h)}`);
+  }
+  responseData(id: number, d: Uint8Array, eos: boolean) {
+    return this.send(`resp_data ${id} ${eos ? 1 : 0} ${hex(d)}`);
+  }
+  responseTrailers(id: number, t: HeaderList) {
+    return this.send(`resp_trailers ${id} ${pairsOut(t)}`);
+  }
+  end(id: number) {
+    return this.send(`end ${id}`);
+  }
 
   /** CPU µs per stream of `n` streams run inside the host (POST `path` with `body`, JSON `response`). */
   async bench(n: number, path: string, body: Uint8Array, response: Uint8Array): Promise<number> {

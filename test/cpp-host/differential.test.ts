@@ -17,7 +17,9 @@ import { NodeHost } from "./node-host.js";
 import { compare, run, type Scenario } from "./scenario.js";
 
 const DIR = join(import.meta.dirname, "scenarios");
-const scenarios: Array<[string, Scenario]> = readdirSync(DIR).filter((f) => f.endsWith(".json")).sort()
+const scenarios: Array<[string, Scenario]> = readdirSync(DIR)
+  .filter((f) => f.endsWith(".json"))
+  .sort()
   .map((f) => [f.replace(/\.json$/, ""), JSON.parse(readFileSync(join(DIR, f), "utf8")) as Scenario]);
 
 /** The wasm filter exactly as `aigw translate` writes it for the seed example, for that runtime. */
@@ -33,10 +35,16 @@ const FLAVOURS = [
 ];
 
 test("a disagreement names the scenario, the stream, the callback and both values", () => {
-  const obs = (ret: string, fs: string) => ({ started: [true], metrics: {}, logs: [], streams: [{ effects: ["x"], returns: [ret], filterState: { "wasm.in": fs } }] });
+  const obs = (ret: string, fs: string) => ({
+    started: [true],
+    metrics: {},
+    logs: [],
+    streams: [{ effects: ["x"], returns: [ret], filterState: { "wasm.in": fs } }],
+  });
   expect(compare("s", obs("on_request_body=1", "1"), obs("on_request_body=1", "1"))).toBeUndefined();
-  expect(compare("s", obs("on_request_body=1", "1"), obs("on_request_body=0", "1")))
-    .toBe('s: stream 1, on_request_body call #1 return value: Node host "on_request_body=1" ≠ cpp-host "on_request_body=0"');
+  expect(compare("s", obs("on_request_body=1", "1"), obs("on_request_body=0", "1"))).toBe(
+    's: stream 1, on_request_body call #1 return value: Node host "on_request_body=1" ≠ cpp-host "on_request_body=0"',
+  );
   expect(compare("s", obs("on_request_body=1", "1"), obs("on_request_body=1", "2"))).toContain("stream 1, filter state");
 });
 
@@ -71,9 +79,8 @@ describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree$
     for (const [file, s] of scenarios) {
       test.skipIf(s.pending !== undefined)(`${flavour}: ${file} — ${s.name}${s.pending ? ` (PENDING: ${s.pending})` : ""}`, async () => {
         const filter = translated(runtime);
-        const configuration = s.config && s.config !== "seed"
-          ? JSON.stringify({ ...JSON.parse(filter.configuration.value), ...s.config })
-          : filter.configuration.value;
+        const configuration =
+          s.config && s.config !== "seed" ? JSON.stringify({ ...JSON.parse(filter.configuration.value), ...s.config }) : filter.configuration.value;
         const vms = s.vms ?? 2;
         const vmId = `${filter.vm_config.vm_id}-${flavour}-${file}`;
         const eppClusters = (JSON.parse(configuration).pools as Array<{ eppCluster: string }>).map((p) => p.eppCluster);
@@ -94,10 +101,20 @@ describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree$
         };
         const nodePeer = await peer();
         const cppPeer = await peer();
-        const node = await NodeHost.start({
-          name: "ai-gateway", rootId: filter.root_id, vmId, modulePath: module, configuration,
-          allowOnHeadersStopIteration: true, failOpen: false, workers: vms,
-        }, await clustersFor(nodePeer), s.env);
+        const node = await NodeHost.start(
+          {
+            name: "ai-gateway",
+            rootId: filter.root_id,
+            vmId,
+            modulePath: module,
+            configuration,
+            allowOnHeadersStopIteration: true,
+            failOpen: false,
+            workers: vms,
+          },
+          await clustersFor(nodePeer),
+          s.env,
+        );
         const cpp = await CppHost.start(flavour, module, configuration, vmId, filter.root_id, vms, await clustersFor(cppPeer), s.env);
         try {
           // The rate limit service keeps no log to watch: its charges get a fixed 200 ms.
@@ -112,8 +129,16 @@ describe.skipIf(missing !== undefined)(`Node host and proxy-wasm-cpp-host agree$
           // Something to compare: every stream was answered or forwarded; upstream responses were counted.
           for (const r of [...a.streams, ...b.streams]) expect(r.effects.length * r.returns.length).toBeGreaterThan(0);
           for (const [i, st] of s.streams.entries()) {
-            if (st.expect) expect(a.streams[i]!.effects.some((e) => e.startsWith(st.expect!)), `stream ${i + 1}: ${st.expect} among ${JSON.stringify(a.streams[i]!.effects.map((e) => e.slice(0, 80)))}`).toBe(true);
-            if (st.holds) expect(a.streams[i]!.effects.some((e) => e.startsWith(st.expect ?? "") && e.includes(st.holds!)), `stream ${i + 1}: ${st.holds}`).toBe(true);
+            if (st.expect)
+              expect(
+                a.streams[i]!.effects.some((e) => e.startsWith(st.expect!)),
+                `stream ${i + 1}: ${st.expect} among ${JSON.stringify(a.streams[i]!.effects.map((e) => e.slice(0, 80)))}`,
+              ).toBe(true);
+            if (st.holds)
+              expect(
+                a.streams[i]!.effects.some((e) => e.startsWith(st.expect ?? "") && e.includes(st.holds!)),
+                `stream ${i + 1}: ${st.holds}`,
+              ).toBe(true);
             if (st.lacks) expect(a.streams[i]!.effects.join("\n")).not.toContain(st.lacks);
           }
           if (s.streams.some((st) => st.response)) expect(Object.keys(b.metrics).length).toBeGreaterThan(0);

@@ -31,7 +31,14 @@ export async function startEppPeer(behaviour: EppBehaviour): Promise<EppPeer> {
         if (!m.request_body.end_of_stream || behaviour === "silent") return;
         if (behaviour === "drop") return void call.emit("error", { code: grpc.status.UNAVAILABLE, details: "picker going away" });
         if (behaviour === "immediate") return void call.write({ immediate_response: { status: { code: 429 }, body: Buffer.from("busy") } });
-        call.write({ request_headers: { response: { header_mutation: { set_headers: [{ header: { key: "x-gateway-destination-endpoint", raw_value: Buffer.from("10.1.2.3:8000") } }] }, clear_route_cache: true } } });
+        call.write({
+          request_headers: {
+            response: {
+              header_mutation: { set_headers: [{ header: { key: "x-gateway-destination-endpoint", raw_value: Buffer.from("10.1.2.3:8000") } }] },
+              clear_route_cache: true,
+            },
+          },
+        });
         call.write({ request_body: { response: { body_mutation: { streamed_response: { body, end_of_stream: true } } } } });
       });
       call.on("end", () => {
@@ -41,10 +48,13 @@ export async function startEppPeer(behaviour: EppBehaviour): Promise<EppPeer> {
       call.on("error", () => {});
     },
   });
-  const port = await new Promise<number>((res, rej) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   return {
     received,
-    clusters: (names) => names.map((name) => ({ name, type: "STATIC", http2: true, connectTimeoutMs: 1000, endpoints: [{ address: "127.0.0.1", port, ready: true }] })),
+    clusters: (names) =>
+      names.map((name) => ({ name, type: "STATIC", http2: true, connectTimeoutMs: 1000, endpoints: [{ address: "127.0.0.1", port, ready: true }] })),
     close: () => new Promise<void>((res) => server.tryShutdown(() => res())),
   };
 }

@@ -96,8 +96,12 @@ export interface Host {
 export function bodyBytes(m: Message): Uint8Array {
   if (m.body === undefined) return new Uint8Array(0);
   const b = m.body;
-  const raw = typeof b === "string" ? Buffer.from(b, "utf8")
-    : "base64" in b ? Buffer.from(b.base64, "base64") : Buffer.from(b.template.replace("{fill}", "x".repeat(b.fill)), "utf8");
+  const raw =
+    typeof b === "string"
+      ? Buffer.from(b, "utf8")
+      : "base64" in b
+        ? Buffer.from(b.base64, "base64")
+        : Buffer.from(b.template.replace("{fill}", "x".repeat(b.fill)), "utf8");
   return m.gzip ? gzipSync(raw) : raw;
 }
 
@@ -146,15 +150,25 @@ export async function run(s: Scenario, host: Host, settled: () => Promise<void> 
       await f();
       stopped = await replied();
     };
-    await sendMessage(spec.request, (h, eos) => step(() => host.requestHeaders(id, h, eos)),
-      (d, eos) => step(() => host.requestData(id, d, eos)), (t) => step(() => host.requestTrailers(id, t)), stop);
+    await sendMessage(
+      spec.request,
+      (h, eos) => step(() => host.requestHeaders(id, h, eos)),
+      (d, eos) => step(() => host.requestData(id, d, eos)),
+      (t) => step(() => host.requestTrailers(id, t)),
+      stop,
+    );
     const upstream = async () => (await effects()).some((e) => /^req_(headers|data) eos=1|^req_trailers/.test(e));
     if (s.epp || s.ratelimit) await waitFor(async () => (await upstream()) || (await replied()), 15_000);
     stopped = await replied();
     const reachedUpstream = await upstream();
     if (spec.response && reachedUpstream && !stopped) {
-      await sendMessage(spec.response, (h, eos) => step(() => host.responseHeaders(id, h, eos)),
-        (d, eos) => step(() => host.responseData(id, d, eos)), (t) => step(() => host.responseTrailers(id, t)), stop);
+      await sendMessage(
+        spec.response,
+        (h, eos) => step(() => host.responseHeaders(id, h, eos)),
+        (d, eos) => step(() => host.responseData(id, d, eos)),
+        (t) => step(() => host.responseTrailers(id, t)),
+        stop,
+      );
     }
     await settled();
     await host.end(id);
@@ -183,9 +197,11 @@ export function compare(name: string, node: Observation, cpp: Observation): stri
       }
     }
     for (let k = 0; k < Math.max(a.effects.length, b.effects.length); k++) {
-      if (a.effects[k] !== b.effects[k]) return differ(`stream ${i + 1}, output #${k + 1} (after ${a.returns.join(", ") || "no callback"})`, a.effects[k], b.effects[k]);
+      if (a.effects[k] !== b.effects[k])
+        return differ(`stream ${i + 1}, output #${k + 1} (after ${a.returns.join(", ") || "no callback"})`, a.effects[k], b.effects[k]);
     }
-    if (JSON.stringify(sorted(a.filterState)) !== JSON.stringify(sorted(b.filterState))) return differ(`stream ${i + 1}, filter state`, a.filterState, b.filterState);
+    if (JSON.stringify(sorted(a.filterState)) !== JSON.stringify(sorted(b.filterState)))
+      return differ(`stream ${i + 1}, filter state`, a.filterState, b.filterState);
   }
   if (JSON.stringify(sorted(node.metrics)) !== JSON.stringify(sorted(cpp.metrics))) return differ("metrics", sorted(node.metrics), sorted(cpp.metrics));
   if (JSON.stringify(node.logs) !== JSON.stringify(cpp.logs)) return differ("logs at warn and above", node.logs, cpp.logs);

@@ -59,9 +59,23 @@ async function answer(req: http.IncomingMessage, res: http.ServerResponse, body:
   if (model === "json-error") return json(404, { error: { message: "no such model", type: "invalid_request_error", param: null, code: null } });
   switch (path) {
     case "/v1/responses": {
-      const response = { id: "resp_1", object: "response", created_at: 1, status: "completed", model: `${model}-2025`, output: [
-        { type: "message", id: "msg_1", status: "completed", role: "assistant", content: [{ type: "output_text", text: "Hi there.", annotations: [] }] },
-      ], usage: { input_tokens: 11, input_tokens_details: { cached_tokens: 2 }, output_tokens: 7, output_tokens_details: { reasoning_tokens: 3 }, total_tokens: 18 } };
+      const response = {
+        id: "resp_1",
+        object: "response",
+        created_at: 1,
+        status: "completed",
+        model: `${model}-2025`,
+        output: [
+          { type: "message", id: "msg_1", status: "completed", role: "assistant", content: [{ type: "output_text", text: "Hi there.", annotations: [] }] },
+        ],
+        usage: {
+          input_tokens: 11,
+          input_tokens_details: { cached_tokens: 2 },
+          output_tokens: 7,
+          output_tokens_details: { reasoning_tokens: 3 },
+          total_tokens: 18,
+        },
+      };
       if (!doc.stream) return json(200, response);
       res.writeHead(200, { "content-type": "text/event-stream" });
       const event = (e: object) => res.write(`event: ${(e as { type: string }).type}\ndata: ${JSON.stringify(e)}\n\n`);
@@ -71,7 +85,11 @@ async function answer(req: http.IncomingMessage, res: http.ServerResponse, body:
       return void res.end();
     }
     case "/v1/images/generations":
-      return json(200, { created: 1, data: [{ b64_json: Buffer.from("png").toString("base64") }], usage: { input_tokens: 9, output_tokens: 1056, total_tokens: 1065 } });
+      return json(200, {
+        created: 1,
+        data: [{ b64_json: Buffer.from("png").toString("base64") }],
+        usage: { input_tokens: 9, output_tokens: 1056, total_tokens: 1065 },
+      });
     case "/v1/audio/speech":
       res.writeHead(200, { "content-type": "audio/mpeg", "content-length": SPEECH.length });
       return void res.end(SPEECH);
@@ -80,7 +98,8 @@ async function answer(req: http.IncomingMessage, res: http.ServerResponse, body:
     case "/v1/chat/completions": {
       // model "idle": chunks 100 ms apart, then (with "stall") silence.
       res.writeHead(200, { "content-type": "text/event-stream" });
-      const chunk = (content: string) => `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+      const chunk = (content: string) =>
+        `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
       for (let i = 0; i < 4; i++) {
         res.write(chunk(`w${i} `));
         await new Promise((r) => setTimeout(r, 100));
@@ -225,7 +244,11 @@ describe("images, speech and tokenize", () => {
   });
 
   it("/tokenize through the InferencePool", async () => {
-    const r = await fetch(`${base}/tokenize`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "pooled", prompt: "Hello world" }) });
+    const r = await fetch(`${base}/tokenize`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "pooled", prompt: "Hello world" }),
+    });
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({ count: 2, max_model_len: 4096, tokens: [9906, 1917] });
     expect(lastSeen("/tokenize").headers["x-ai-eg-model"]).toBe("pooled");

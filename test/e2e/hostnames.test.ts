@@ -43,8 +43,22 @@ beforeAll(async () => {
   const port = (i: number) => (servers[i]!.address() as AddressInfo).port;
   const routes = [
     aiRoute("unscoped", [], [["m-any", "any"]]),
-    aiRoute("wild", ["*.example.com"], [["shared", "wild"], ["m-wild", "wild"]]),
-    aiRoute("api", ["api.example.com"], [["m-api", "api"], ["shared", "api"]]),
+    aiRoute(
+      "wild",
+      ["*.example.com"],
+      [
+        ["shared", "wild"],
+        ["m-wild", "wild"],
+      ],
+    ),
+    aiRoute(
+      "api",
+      ["api.example.com"],
+      [
+        ["m-api", "api"],
+        ["shared", "api"],
+      ],
+    ),
   ];
   const files: Record<string, string> = { "gateway.yaml": GATEWAY, "routes.yaml": routes.join("---") };
   ["any", "api", "wild"].forEach((name, i) => (files[`${name}.yaml`] = ipBackend(name, "127.0.0.1", port(i))));

@@ -26,12 +26,14 @@ function testupstreams(name: string, replicas: number): Obj {
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{
-            name: "testupstream",
-            image: "docker.io/envoyproxy/ai-gateway-testupstream:latest",
-            ports: [{ containerPort: 8080 }],
-            env: [{ name: "TESTUPSTREAM_ID", value: name }],
-          }],
+          containers: [
+            {
+              name: "testupstream",
+              image: "docker.io/envoyproxy/ai-gateway-testupstream:latest",
+              ports: [{ containerPort: 8080 }],
+              env: [{ name: "TESTUPSTREAM_ID", value: name }],
+            },
+          ],
         },
       },
     },
@@ -82,12 +84,14 @@ function inferencePool(name: string, opts: { failureMode?: "FailOpen"; epp?: boo
         template: {
           metadata: { labels: { app: epp } },
           spec: {
-            containers: [{
-              name: "epp",
-              image: "registry.k8s.io/gateway-api-inference-extension/epp:v1.0.1",
-              args: ["--pool-name", name, "--pool-namespace", "default", "--config-file", "/config/plugins.yaml"],
-              volumeMounts: [{ name: "cfg", mountPath: "/config" }],
-            }],
+            containers: [
+              {
+                name: "epp",
+                image: "registry.k8s.io/gateway-api-inference-extension/epp:v1.0.1",
+                args: ["--pool-name", name, "--pool-namespace", "default", "--config-file", "/config/plugins.yaml"],
+                volumeMounts: [{ name: "cfg", mountPath: "/config" }],
+              },
+            ],
             volumes: [{ name: "cfg", configMap: { name: `${epp}-config` } }],
           },
         },
@@ -123,25 +127,38 @@ const aiRoute: Obj = {
   metadata: { name: "models" },
   spec: {
     parentRefs: [{ name: "eg", kind: "Gateway", group: "gateway.networking.k8s.io" }],
-    rules: [{
-      matches: [{ headers: [{ type: "Exact", name: "x-ai-eg-model", value: "primary-model" }] }, { headers: [{ type: "Exact", name: "x-ai-eg-model", value: "ü-模型" }] }],
-      backendRefs: [poolRef("primary")],
-    }],
+    rules: [
+      {
+        matches: [
+          { headers: [{ type: "Exact", name: "x-ai-eg-model", value: "primary-model" }] },
+          { headers: [{ type: "Exact", name: "x-ai-eg-model", value: "ü-模型" }] },
+        ],
+        backendRefs: [poolRef("primary")],
+      },
+    ],
   },
 };
 
-const echoService: Obj = { apiVersion: "v1", kind: "Service", metadata: { name: "echo" }, spec: { selector: { app: "echo" }, ports: [{ port: 80, targetPort: 8080 }] } };
+const echoService: Obj = {
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { name: "echo" },
+  spec: { selector: { app: "echo" }, ports: [{ port: 80, targetPort: 8080 }] },
+};
 
 let gw: RunningGateway;
 let base: string;
 
 beforeAll(async () => {
-  gw = await runManifests({
-    "1-pools.yaml": manifests(...inferencePool("primary"), ...inferencePool("secondary")),
-    "2-no-epp.yaml": manifests(...inferencePool("closed", { epp: false }), ...inferencePool("open", { failureMode: "FailOpen", epp: false })),
-    "3-echo.yaml": manifests(testupstreams("echo", 1), echoService),
-    "4-routes.yaml": `${GATEWAY}---\n${manifests(httpRoute, aiRoute)}`,
-  }, { accessLog: () => {} });
+  gw = await runManifests(
+    {
+      "1-pools.yaml": manifests(...inferencePool("primary"), ...inferencePool("secondary")),
+      "2-no-epp.yaml": manifests(...inferencePool("closed", { epp: false }), ...inferencePool("open", { failureMode: "FailOpen", epp: false })),
+      "3-echo.yaml": manifests(testupstreams("echo", 1), echoService),
+      "4-routes.yaml": `${GATEWAY}---\n${manifests(httpRoute, aiRoute)}`,
+    },
+    { accessLog: () => {} },
+  );
   const a = gw.gateway.listenerAddress;
   base = `http://${a.address}:${a.port}`;
 }, 60_000);
@@ -215,7 +232,11 @@ describe("plain routes and AI routes side by side", () => {
     const body = "plain text, not JSON, no model";
     const r = await send("/echo/upload", {
       method: "POST",
-      headers: { "content-type": "text/plain", "x-expected-request-body": Buffer.from(body).toString("base64"), "x-expected-path": Buffer.from("/echo/upload").toString("base64") },
+      headers: {
+        "content-type": "text/plain",
+        "x-expected-request-body": Buffer.from(body).toString("base64"),
+        "x-expected-path": Buffer.from("/echo/upload").toString("base64"),
+      },
       body,
     });
     expect(r.status, r.text).toBe(200);
@@ -275,8 +296,11 @@ function sendWithTrailers(path: string, headers: Record<string, string>, body: s
 
 describe("a request body that ends in trailers is decided like any other", () => {
   it("an AIGatewayRoute request is routed on its model and follows the EPP", async () => {
-    const r = await sendWithTrailers("/v1/chat/completions", { "content-type": "application/json", "test-epp-endpoint-selection": ipOf("primary-pod-2") },
-      JSON.stringify({ model: "primary-model", messages: [{ role: "user", content: "hi" }] }));
+    const r = await sendWithTrailers(
+      "/v1/chat/completions",
+      { "content-type": "application/json", "test-epp-endpoint-selection": ipOf("primary-pod-2") },
+      JSON.stringify({ model: "primary-model", messages: [{ role: "user", content: "hi" }] }),
+    );
     expect(r.status, r.text).toBe(200);
     expect(r.pod).toBe("primary-pod-2");
   });
@@ -286,7 +310,11 @@ describe("a request body that ends in trailers is decided like any other", () =>
     expect(closed.status).toBe(503);
     expect(closed.text).toContain("default/closed");
     // header-based-testing-filter with an endpoint outside the pool: the EPP finds no pod and refuses.
-    const refused = await sendWithTrailers("/primary/x", { "content-type": "application/json", "test-epp-endpoint-selection": "127.0.0.1:1" }, CONFORMANCE_BODY);
+    const refused = await sendWithTrailers(
+      "/primary/x",
+      { "content-type": "application/json", "test-epp-endpoint-selection": "127.0.0.1:1" },
+      CONFORMANCE_BODY,
+    );
     expect(refused.status, refused.text).toBeGreaterThanOrEqual(400);
     expect(refused.pod).toBe("");
   });

@@ -96,12 +96,15 @@ let base: string;
 const accessLog: string[] = [];
 
 beforeAll(async () => {
-  gw = await runManifests({
-    "1-steered.yaml": pool("steered", { epp: "steered-epp" }) + "---" + steeredEpp,
-    "2-open.yaml": pool("open", { failureMode: "FailOpen", epp: "open-epp" }),
-    "3-closed.yaml": pool("closed", { epp: "closed-epp" }),
-    "4-route.yaml": GATEWAY + "---" + route,
-  }, { accessLog: (l) => accessLog.push(l) });
+  gw = await runManifests(
+    {
+      "1-steered.yaml": pool("steered", { epp: "steered-epp" }) + "---" + steeredEpp,
+      "2-open.yaml": pool("open", { failureMode: "FailOpen", epp: "open-epp" }),
+      "3-closed.yaml": pool("closed", { epp: "closed-epp" }),
+      "4-route.yaml": GATEWAY + "---" + route,
+    },
+    { accessLog: (l) => accessLog.push(l) },
+  );
   const a = gw.gateway.listenerAddress;
   base = `http://${a.address}:${a.port}`;
 }, 60_000);
@@ -150,8 +153,11 @@ describe("the gateway follows the Endpoint Picker", () => {
   });
 
   it("answers a body the EPP could not use (empty messages) with the filter's own 400, before the EPP", async () => {
-    const r = await post("steered-model", { "test-epp-endpoint-selection": ipOf("steered-backend-0") },
-      JSON.stringify({ model: "steered-model", messages: [] }));
+    const r = await post(
+      "steered-model",
+      { "test-epp-endpoint-selection": ipOf("steered-backend-0") },
+      JSON.stringify({ model: "steered-model", messages: [] }),
+    );
     // The filter itself validates messages; an empty list never reaches the EPP.
     expect(r.status).toBe(400);
     expect(r.text).toContain("BadRequest");

@@ -69,7 +69,17 @@ function count(model: string, failed: boolean): void {
   sent.set(model, s);
 }
 
-function addUsage(u: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } | null; completion_tokens_details?: { reasoning_tokens?: number } | null } | undefined | null): void {
+function addUsage(
+  u:
+    | {
+        prompt_tokens?: number;
+        completion_tokens?: number;
+        prompt_tokens_details?: { cached_tokens?: number } | null;
+        completion_tokens_details?: { reasoning_tokens?: number } | null;
+      }
+    | undefined
+    | null,
+): void {
   expect(u, "the upstream reported usage").toBeTruthy();
   tokens.input += u!.prompt_tokens ?? 0;
   tokens.output += u!.completion_tokens ?? 0;
@@ -85,15 +95,33 @@ const varied = () => [{ role: "user" as const, content: `${++asked} ${"x".repeat
 
 /** A JSON answer with every token type, from the test upstreams of the mistral pool. */
 const MISTRAL_ANSWER = JSON.stringify({
-  id: "c1", object: "chat.completion", created: 1, model: MISTRAL,
+  id: "c1",
+  object: "chat.completion",
+  created: 1,
+  model: MISTRAL,
   choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 20, completion_tokens: 7, total_tokens: 27, prompt_tokens_details: { cached_tokens: 5 }, completion_tokens_details: { reasoning_tokens: 3 } },
+  usage: {
+    prompt_tokens: 20,
+    completion_tokens: 7,
+    total_tokens: 27,
+    prompt_tokens_details: { cached_tokens: 5 },
+    completion_tokens_details: { reasoning_tokens: 3 },
+  },
 });
 
 /** An SSE answer of the AIServiceBackend's test upstream (each line one `data:` event), usage at the end. */
 const SELF_HOSTED_STREAM = [
-  ...["Hello", " from", " a", " stream"].map((w) => JSON.stringify({ id: "s1", object: "chat.completion.chunk", created: 1, model: SELF_HOSTED, choices: [{ index: 0, delta: { content: w } }] })),
-  JSON.stringify({ id: "s1", object: "chat.completion.chunk", created: 1, model: SELF_HOSTED, choices: [], usage: { prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 } }),
+  ...["Hello", " from", " a", " stream"].map((w) =>
+    JSON.stringify({ id: "s1", object: "chat.completion.chunk", created: 1, model: SELF_HOSTED, choices: [{ index: 0, delta: { content: w } }] }),
+  ),
+  JSON.stringify({
+    id: "s1",
+    object: "chat.completion.chunk",
+    created: 1,
+    model: SELF_HOSTED,
+    choices: [],
+    usage: { prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 },
+  }),
   "[DONE]",
 ].join("\n");
 
@@ -145,7 +173,13 @@ async function wave(): Promise<void> {
   }
   for (let i = 0; i < 3; i++) {
     await timed(async () => {
-      const s = await client.chat.completions.create({ model: LLAMA, messages: varied(), max_tokens: 8, stream: true, stream_options: { include_usage: true } });
+      const s = await client.chat.completions.create({
+        model: LLAMA,
+        messages: varied(),
+        max_tokens: 8,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       let usage;
       for await (const chunk of s) if (chunk.usage) usage = chunk.usage;
       addUsage(usage);
@@ -154,7 +188,10 @@ async function wave(): Promise<void> {
   }
   // The mistral pool's test upstreams: every token type, and one upstream 500.
   for (let i = 0; i < 2; i++) {
-    const r = await timed(() => client.chat.completions.create({ model: MISTRAL, messages: hi }, { headers: { "x-response-body": b64(MISTRAL_ANSWER) } }), false);
+    const r = await timed(
+      () => client.chat.completions.create({ model: MISTRAL, messages: hi }, { headers: { "x-response-body": b64(MISTRAL_ANSWER) } }),
+      false,
+    );
     addUsage(r.usage);
     count(MISTRAL, false);
   }
@@ -191,29 +228,39 @@ beforeAll(async () => {
   client = new OpenAI({ baseURL: `http://${l.address}:${l.port}/v1`, apiKey: "unused", maxRetries: 0 });
   const a = gw.gateway.adminAddress;
   dir = mkdtempSync(join(tmpdir(), "aigw-prometheus-"));
-  writeFileSync(join(dir, "prometheus.yml"), [
-    "global:",
-    `  scrape_interval: ${SCRAPE_SECONDS}s`,
-    `  evaluation_interval: ${SCRAPE_SECONDS}s`,
-    `rule_files: [${JSON.stringify(resolve(RULES_FILE))}]`,
-    "scrape_configs:",
-    "- job_name: aigw",
-    "  metrics_path: /metrics",
-    `  static_configs: [{ targets: ["${a.address}:${a.port}"] }]`,
-    "",
-  ].join("\n"));
+  writeFileSync(
+    join(dir, "prometheus.yml"),
+    [
+      "global:",
+      `  scrape_interval: ${SCRAPE_SECONDS}s`,
+      `  evaluation_interval: ${SCRAPE_SECONDS}s`,
+      `rule_files: [${JSON.stringify(resolve(RULES_FILE))}]`,
+      "scrape_configs:",
+      "- job_name: aigw",
+      "  metrics_path: /metrics",
+      `  static_configs: [{ targets: ["${a.address}:${a.port}"] }]`,
+      "",
+    ].join("\n"),
+  );
   const port = await freePort();
   promUrl = `http://127.0.0.1:${port}`;
-  prom = spawn(tools.prometheus, [
-    `--config.file=${join(dir, "prometheus.yml")}`,
-    `--storage.tsdb.path=${join(dir, "data")}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    "--web.enable-lifecycle",
-  ], { stdio: ["ignore", "pipe", "pipe"] });
+  prom = spawn(
+    tools.prometheus,
+    [
+      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--web.enable-lifecycle",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   prom.stdout!.on("data", (d: Buffer) => promLog.push(d.toString()));
   prom.stderr!.on("data", (d: Buffer) => promLog.push(d.toString()));
   for (let i = 0; ; i++) {
-    const ok = await fetch(`${promUrl}/-/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${promUrl}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (i > 80 || prom.exitCode !== null) throw new Error(`prometheus did not start:\n${promLog.join("")}`);
     await sleep(250);
@@ -266,7 +313,9 @@ describe.skipIf(typeof tools === "string" || noDashboard !== "")(`Envoy AI Gatew
 
   it("Total Tokens and Token Usage by Type: the upstreams' reported usage, exactly", async () => {
     expect(await one(expr("Total Tokens (input + output)"))).toBe(tokens.input + tokens.output);
-    const byType = Object.fromEntries((await query(expr("Token Usage by Type (input / output / cached / reasoning)"))).map((r) => [r.metric.gen_ai_token_type, r.value]));
+    const byType = Object.fromEntries(
+      (await query(expr("Token Usage by Type (input / output / cached / reasoning)"))).map((r) => [r.metric.gen_ai_token_type, r.value]),
+    );
     expect(byType).toEqual(tokens);
   });
 
@@ -319,8 +368,7 @@ describe.skipIf(typeof tools === "string" || noDashboard !== "")(`Envoy AI Gatew
 describe.skipIf(typeof tools === "string")(`per endpoint, the Endpoint Picker and its cluster, through the same Prometheus${skipped}`, () => {
   const POOLS = { [LLAMA]: "default/vllm-llama3-8b-instruct", [MISTRAL]: "default/mistral" } as const;
   const poolRequests = (model: keyof typeof POOLS) => sent.get(model)!.requests;
-  const byLabel = async (expr: string, label: string) =>
-    Object.fromEntries((await query(expr)).map((r) => [r.metric[label]!, r.value]));
+  const byLabel = async (expr: string, label: string) => Object.fromEntries((await query(expr)).map((r) => [r.metric[label]!, r.value]));
 
   it("requests, errors and durations per backend and pool endpoint add up to what was sent", async () => {
     const requests = await query("aigw_backend_requests_total");
@@ -335,9 +383,14 @@ describe.skipIf(typeof tools === "string")(`per endpoint, the Endpoint Picker an
     const llama = requests.filter((r) => r.metric.backend === POOLS[LLAMA]);
     expect(llama.reduce((n, r) => n + r.value, 0)).toBe(poolRequests(LLAMA));
     const errors = await byLabel("sum by (backend) (aigw_backend_errors_total)", "backend");
-    expect(Object.entries(errors).map(([b, n]) => [b.split("/").at(-1), n]).sort()).toEqual(
-      [["envoy-ai-gateway-basic-testupstream", 2], ["mistral", 2]],
-    );
+    expect(
+      Object.entries(errors)
+        .map(([b, n]) => [b.split("/").at(-1), n])
+        .sort(),
+    ).toEqual([
+      ["envoy-ai-gateway-basic-testupstream", 2],
+      ["mistral", 2],
+    ]);
     expect(await one("sum(aigw_backend_request_duration_microseconds_count)")).toBe(total);
   });
 

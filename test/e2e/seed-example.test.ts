@@ -73,9 +73,7 @@ describe("routing by the body's model", () => {
       body: JSON.stringify({ model: "non-existent-model", messages: hi }),
     });
     expect(res.status).toBe(404);
-    expect(await res.text()).toBe(
-      "No matching route found. It is likely because the model specified in your request is not configured in the Gateway.",
-    );
+    expect(await res.text()).toBe("No matching route found. It is likely because the model specified in your request is not configured in the Gateway.");
   });
 
   it("answers malformed JSON with a 400 in the OpenAI error shape", async () => {
@@ -151,7 +149,13 @@ describe("streaming", () => {
 
   it("delivers 20 SSE events 200 ms apart one by one", async () => {
     const lines = Array.from({ length: 20 }, (_, i) =>
-      JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "some-cool-self-hosted-model", choices: [{ index: 0, delta: { content: `t${i}` }, finish_reason: null }] }),
+      JSON.stringify({
+        id: "c",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "some-cool-self-hosted-model",
+        choices: [{ index: 0, delta: { content: `t${i}` }, finish_reason: null }],
+      }),
     );
     const stream = await client.chat.completions.create(
       { model: "some-cool-self-hosted-model", messages: hi, stream: true },

@@ -43,5 +43,15 @@ parentPort.once("message", async ({ url, model, ratePerSecond, durationMs }) => 
   await Promise.all(pending);
   latencies.sort((x, y) => x - y);
   const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  parentPort.postMessage({ requests: sent, rate: (sent / elapsed) * 1000, ok: sent - failures, failures, eppFailures, eppTimeouts, firstFailure, p50Ms: q(0.5), p99Ms: q(0.99) });
+  parentPort.postMessage({
+    requests: sent,
+    rate: (sent / elapsed) * 1000,
+    ok: sent - failures,
+    failures,
+    eppFailures,
+    eppTimeouts,
+    firstFailure,
+    p50Ms: q(0.5),
+    p99Ms: q(0.99),
+  });
 });

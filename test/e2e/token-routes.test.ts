@@ -45,7 +45,10 @@ for (const type of ["Local", "Global"] as const) {
     const status = async (model: string, user: string, body: Record<string, unknown> = {}): Promise<number> => {
       const s = await client.chat.completions
         .create({ model, messages: [{ role: "user", content: "hello" }], ...body }, { headers: { "x-user-id": user } })
-        .then(() => 200, (e: unknown) => (e as { status: number }).status);
+        .then(
+          () => 200,
+          (e: unknown) => (e as { status: number }).status,
+        );
       await new Promise((r) => setTimeout(r, 50)); // the Global charge is not awaited by the response
       return s;
     };

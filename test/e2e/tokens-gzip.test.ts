@@ -75,16 +75,30 @@ const jsonAnswer = JSON.stringify({
 // The streamed answer: three content chunks with usage null, then the usage chunk (11 in, 3 out, 14 total).
 const SSE_MODEL = "acme/gz-sse:2.0";
 const chunk = (delta: object, finish: string | null) =>
-  JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: SSE_MODEL,
-    choices: [{ index: 0, delta, finish_reason: finish }], usage: null });
+  JSON.stringify({
+    id: "c",
+    object: "chat.completion.chunk",
+    created: 1,
+    model: SSE_MODEL,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+    usage: null,
+  });
 const sseAnswer = [
   chunk({ role: "assistant", content: "Hel" }, null),
   chunk({ content: "lo " }, null),
   chunk({ content: "there" }, "stop"),
-  JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: SSE_MODEL, choices: [],
-    usage: { prompt_tokens: 11, completion_tokens: 3, total_tokens: 14 } }),
+  JSON.stringify({
+    id: "c",
+    object: "chat.completion.chunk",
+    created: 1,
+    model: SSE_MODEL,
+    choices: [],
+    usage: { prompt_tokens: 11, completion_tokens: 3, total_tokens: 14 },
+  }),
   "[DONE]",
-].map((data) => `data: ${data}\n\n`).join("");
+]
+  .map((data) => `data: ${data}\n\n`)
+  .join("");
 
 /** Request headers of the test upstream's protocol for one canned answer. */
 const answer = (type: "gzip" | "sse-gzip", body: string) => ({
@@ -103,8 +117,13 @@ function post(host: string, port: number, headers: Record<string, string>, body:
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host, port, path: "/v1/chat/completions", method: "POST",
-        headers: { "content-type": "application/json", "content-length": String(payload.length), ...headers } },
+      {
+        host,
+        port,
+        path: "/v1/chat/completions",
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": String(payload.length), ...headers },
+      },
       (res) => {
         const parts: Buffer[] = [];
         res.on("data", (b: Buffer) => parts.push(b));
@@ -160,7 +179,10 @@ function samples(text: string, name: string, labels: Record<string, string>): st
 /** The value of the one sample `name{...}` whose labels include every `labels` pair. */
 function sample(text: string, name: string, labels: Record<string, string>): number {
   const lines = samples(text, name, labels);
-  const shown = text.split("\n").filter((l) => l.startsWith("gen_ai") && !l.includes("_bucket{")).join("\n");
+  const shown = text
+    .split("\n")
+    .filter((l) => l.startsWith("gen_ai") && !l.includes("_bucket{"))
+    .join("\n");
   expect(lines, `${name} ${JSON.stringify(labels)} in\n${shown}`).toHaveLength(1);
   return Number(lines[0].slice(lines[0].lastIndexOf(" ") + 1));
 }
@@ -211,10 +233,8 @@ describe("a gzip'd JSON answer", () => {
   it("records every token type in gen_ai_client_token_usage", async () => {
     const text = await metricsText();
     const labels = { ...genAiLabels("gzip-json"), gen_ai_response_model: JSON_MODEL };
-    const usage = (type: string, what: "sum" | "count") =>
-      sample(text, `gen_ai_client_token_usage_${what}`, { ...labels, gen_ai_token_type: type });
-    expect([usage("input", "sum"), usage("cached_input", "sum"), usage("output", "sum"), usage("reasoning", "sum")])
-      .toEqual([17, 5, 29, 7]);
+    const usage = (type: string, what: "sum" | "count") => sample(text, `gen_ai_client_token_usage_${what}`, { ...labels, gen_ai_token_type: type });
+    expect([usage("input", "sum"), usage("cached_input", "sum"), usage("output", "sum"), usage("reasoning", "sum")]).toEqual([17, 5, 29, 7]);
     expect(usage("input", "count")).toBe(1);
     expect(sample(text, "gen_ai_server_request_duration_microseconds_count", labels)).toBe(1);
   });

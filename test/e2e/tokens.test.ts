@@ -64,9 +64,7 @@ afterAll(async () => {
 });
 
 const ask = (user: string) =>
-  client.chat.completions
-    .create({ model: "some-model", messages: [{ role: "user", content: "hello" }] }, { headers: { "x-user-id": user } })
-    .withResponse();
+  client.chat.completions.create({ model: "some-model", messages: [{ role: "user", content: "hello" }] }, { headers: { "x-user-id": user } }).withResponse();
 
 describe("llmRequestCosts", () => {
   it("exports each cost of a 2xx response as filter state, printed in the access log", async () => {
@@ -118,7 +116,14 @@ describe("a Local token budget per x-user-id", () => {
   });
 
   it("does not overshoot under a burst: concurrent requests see each other's reservations", async () => {
-    const results = await Promise.all(Array.from({ length: 8 }, () => ask("carol").then((r) => r.response.status, (e) => (e as { status: number }).status)));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        ask("carol").then(
+          (r) => r.response.status,
+          (e) => (e as { status: number }).status,
+        ),
+      ),
+    );
     const admitted = results.filter((s) => s === 200).length;
     // 1000 tokens at 300 per answer: at most 4 may start (the fourth on an estimate that still fits).
     expect(admitted).toBeGreaterThanOrEqual(1);
@@ -136,7 +141,13 @@ describe("GenAI metrics", () => {
       'gen_ai_request_model="some-model",gen_ai_response_model="some-model"';
     const sum = (type: string) => {
       const m = text.match(new RegExp(`^gen_ai_client_token_usage_sum\\{[^}]*gen_ai_token_type="${type}"[^}]*\\} (\\d+)`, "m"));
-      expect(m, `${type} in\n${text.split("\n").filter((l) => l.startsWith("gen_ai")).join("\n")}`).not.toBeNull();
+      expect(
+        m,
+        `${type} in\n${text
+          .split("\n")
+          .filter((l) => l.startsWith("gen_ai"))
+          .join("\n")}`,
+      ).not.toBeNull();
       expect(m![0]).toContain(labels);
       return Number(m![1]);
     };
@@ -166,8 +177,7 @@ describe("a Global token budget per x-user-id, through the rate limit service", 
   });
 
   const askGlobal = (user: string) =>
-    c.chat.completions.create({ model: "some-model", messages: [{ role: "user", content: "hello" }] }, { headers: { "x-user-id": user } })
-      .withResponse();
+    c.chat.completions.create({ model: "some-model", messages: [{ role: "user", content: "hello" }] }, { headers: { "x-user-id": user } }).withResponse();
 
   it("reserves the estimate at admission and charges the rest at the end: 429 once an estimate does not fit", async () => {
     // Each request reserves its estimate (70 bytes of body → 18 input tokens, plus the model's recent
@@ -204,7 +214,13 @@ describe("a Global token budget per x-user-id, through the rate limit service", 
     expect(value('aigw_ratelimit_call_duration_microseconds_count{phase="check"}')).toBe(5);
     expect(value('aigw_ratelimit_call_duration_microseconds_count{phase="charge"}')).toBe(4);
     const cluster = text.match(/^envoy_cluster_upstream_rq_total\{envoy_cluster_name="([^"]*ratelimit[^"]*)"\} (\d+)$/m);
-    expect(cluster, text.split("\n").filter((l) => l.startsWith("envoy_cluster_upstream_rq_total")).join("\n")).not.toBeNull();
+    expect(
+      cluster,
+      text
+        .split("\n")
+        .filter((l) => l.startsWith("envoy_cluster_upstream_rq_total"))
+        .join("\n"),
+    ).not.toBeNull();
     expect(Number(cluster![2])).toBe(9);
   });
 });

@@ -80,7 +80,18 @@ describe("aigw epp", () => {
     const lines: string[] = [];
     const stop = new AbortController();
     const done = runEppCli(
-      ["--pool-name", "pool", "--endpoints-file", file, "--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0", "--secure-serving=false", "--zap-encoder=json", "--refresh-metrics-interval=20ms"],
+      [
+        "--pool-name",
+        "pool",
+        "--endpoints-file",
+        file,
+        "--grpc-port=0",
+        "--grpc-health-port=0",
+        "--metrics-port=0",
+        "--secure-serving=false",
+        "--zap-encoder=json",
+        "--refresh-metrics-interval=20ms",
+      ],
       { signal: stop.signal, log: (l) => lines.push(l) },
     );
     try {

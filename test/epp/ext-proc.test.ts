@@ -209,7 +209,10 @@ describe("request phase", () => {
 describe("priority and shedding", () => {
   it("sheds a negative-priority request with 429 only while the pool is saturated", async () => {
     const send = async (objective: string) => {
-      const s = stream().send(headersMsg({ ":path": "/v1/completions", "x-gateway-inference-objective": objective }), bodyMsg('{"model":"m","prompt":"p"}', true));
+      const s = stream().send(
+        headersMsg({ ":path": "/v1/completions", "x-gateway-inference-objective": objective }),
+        bodyMsg('{"model":"m","prompt":"p"}', true),
+      );
       const r = await s.next();
       s.end();
       return r;
@@ -246,10 +249,22 @@ describe("priority and shedding", () => {
 
 describe("response phase", () => {
   it("echoes response headers with x-went-into-resp-headers and passes SSE chunks through", async () => {
-    const s = stream().send(headersMsg({ ":path": "/v1/chat/completions" }), bodyMsg('{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true}', true));
+    const s = stream().send(
+      headersMsg({ ":path": "/v1/chat/completions" }),
+      bodyMsg('{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true}', true),
+    );
     await s.next();
     await bodyReplies(s);
-    s.send({ response_headers: { headers: { headers: [{ key: ":status", raw_value: Buffer.from("200") }, { key: "content-type", raw_value: Buffer.from("text/event-stream") }] } } });
+    s.send({
+      response_headers: {
+        headers: {
+          headers: [
+            { key: ":status", raw_value: Buffer.from("200") },
+            { key: "content-type", raw_value: Buffer.from("text/event-stream") },
+          ],
+        },
+      },
+    });
     const rh = await s.next();
     const h = headerMap(rh.response_headers!.response.header_mutation.set_headers);
     expect(h.get("x-went-into-resp-headers")).toBe("true");
@@ -285,7 +300,9 @@ describe("response phase", () => {
     expect(await s.pending(100)).toEqual([]);
     s.send({ response_body: { body: Buffer.from(json.slice(30)), end_of_stream: true } });
     const r = await s.next();
-    expect(r.response_body!.response.body_mutation.streamed_response.body!.toString()).toBe('{"id":"x","usage":{"completion_tokens":2,"prompt_tokens":1,"total_tokens":3}}');
+    expect(r.response_body!.response.body_mutation.streamed_response.body!.toString()).toBe(
+      '{"id":"x","usage":{"completion_tokens":2,"prompt_tokens":1,"total_tokens":3}}',
+    );
     expect(r.response_body!.response.body_mutation.streamed_response.end_of_stream).toBe(true);
     s.end();
   });

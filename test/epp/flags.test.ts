@@ -29,9 +29,20 @@ describe("EPP flags", () => {
   });
 
   it("accepts the seed manifest's arguments in both spellings", () => {
-    const args = "--pool-name vllm-llama3-8b-instruct --pool-namespace default --v 4 --zap-encoder json --grpc-port 9002 --grpc-health-port 9003 --config-file /config/default-plugins.yaml".split(" ");
+    const args =
+      "--pool-name vllm-llama3-8b-instruct --pool-namespace default --v 4 --zap-encoder json --grpc-port 9002 --grpc-health-port 9003 --config-file /config/default-plugins.yaml".split(
+        " ",
+      );
     const a = parseEppFlags(args);
-    const b = parseEppFlags(["-pool-name=vllm-llama3-8b-instruct", "--pool-namespace=default", "-v=4", "--zap-encoder=json", "--grpc-port=9002", "--grpc-health-port=9003", "--config-file=/config/default-plugins.yaml"]);
+    const b = parseEppFlags([
+      "-pool-name=vllm-llama3-8b-instruct",
+      "--pool-namespace=default",
+      "-v=4",
+      "--zap-encoder=json",
+      "--grpc-port=9002",
+      "--grpc-health-port=9003",
+      "--config-file=/config/default-plugins.yaml",
+    ]);
     expect(a).toEqual(b);
     expect(a).toMatchObject({ poolName: "vllm-llama3-8b-instruct", verbosity: 4, zapEncoder: "json", configFile: "/config/default-plugins.yaml" });
   });

@@ -35,7 +35,13 @@ export class TestDiscovery implements Discovery {
 }
 
 /** vLLM-style /metrics text. */
-export function vllmMetrics(m: { waiting?: number; running?: number; kv?: number; kvName?: string; lora?: { running: string; waiting: string; max: number } }): string {
+export function vllmMetrics(m: {
+  waiting?: number;
+  running?: number;
+  kv?: number;
+  kvName?: string;
+  lora?: { running: string; waiting: string; max: number };
+}): string {
   const kvName = m.kvName ?? "vllm:gpu_cache_usage_perc";
   let text = `# HELP vllm:num_requests_waiting Number of requests waiting to be processed.
 # TYPE vllm:num_requests_waiting gauge
@@ -105,7 +111,16 @@ export async function startModelServers(texts: string[], labels: Record<string, 
           const start = [...counts];
           return until(() => counts.every((c, i) => c >= start[i] + n), "rescrape");
         },
-        close: () => Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); }))).then(() => undefined),
+        close: () =>
+          Promise.all(
+            servers.map(
+              (s) =>
+                new Promise<void>((r) => {
+                  s.close(() => r());
+                  s.closeAllConnections();
+                }),
+            ),
+          ).then(() => undefined),
       };
     } catch (err) {
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
@@ -119,7 +134,14 @@ export function poolSpec(port: number, extra: Partial<PoolSpec> = {}): PoolSpec 
   return { name: "pool", namespace: "default", selector: { app: "vllm" }, targetPorts: [port], ...extra };
 }
 
-export const BASE_ARGS = ["--pool-name=pool", "--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0", "--secure-serving=false", "--refresh-metrics-interval=20ms"];
+export const BASE_ARGS = [
+  "--pool-name=pool",
+  "--grpc-port=0",
+  "--grpc-health-port=0",
+  "--metrics-port=0",
+  "--secure-serving=false",
+  "--refresh-metrics-interval=20ms",
+];
 
 export async function startTestEpp(discovery: Discovery, args: string[] = [], extra: Partial<StartEppOptions> = {}): Promise<RunningEpp & { logs: string[] }> {
   const logs: string[] = [];

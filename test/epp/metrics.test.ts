@@ -7,7 +7,10 @@ import { EppMetrics } from "../../src-host/epp/epp-metrics.js";
 import { prometheusTools } from "../stats/prometheus-tools.js";
 
 const MODEL = ["model_name", "target_model_name"];
-const LATENCY = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600];
+const LATENCY = [
+  0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700,
+  3600,
+];
 const REQUEST_SIZES = Array.from({ length: 25 }, (_, i) => 64 * 2 ** i);
 // 32778 (not 32768) is upstream's own spelling in these two lists.
 const RESPONSE_SIZES = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32778, 65536];
@@ -45,7 +48,8 @@ async function exposition(): Promise<string> {
   const model = ["a", "b"] as const;
   m.requestTotal.labels(...model).inc();
   m.requestErrorTotal.labels(...model, "BadRequest").inc();
-  for (const h of [m.requestDuration, m.requestSizes, m.responseSizes, m.inputTokens, m.outputTokens, m.normalizedTimePerOutputToken]) h.labels(...model).observe(1);
+  for (const h of [m.requestDuration, m.requestSizes, m.responseSizes, m.inputTokens, m.outputTokens, m.normalizedTimePerOutputToken])
+    h.labels(...model).observe(1);
   m.runningRequests.labels("a").inc();
   for (const g of [m.poolAverageKvCache, m.poolAverageQueueSize, m.poolReadyPods]) g.labels("pool").set(1);
   m.poolPerPodQueueSize.labels("pool", "pod-1").set(2);

@@ -94,7 +94,9 @@ describe("Go JSON", () => {
     expect(roundTrip('{"s": "<a href=\\"x\\">&amp;</a>\\u2028\\u2029\\t\\n\\r\\b\\f\\u0001\\u001f/é😀"}')).toBe(
       '{"s":"\\u003ca href=\\"x\\"\\u003e\\u0026amp;\\u003c/a\\u003e\\u2028\\u2029\\t\\n\\r\\b\\f\\u0001\\u001f/é😀"}',
     );
-    expect(roundTrip('{"n": [1e21, 1e20, 1e-7, 0.000001, -0, 12345678901234567890, 1.0]}')).toBe('{"n":[1e+21,100000000000000000000,1e-7,0.000001,-0,12345678901234567000,1]}');
+    expect(roundTrip('{"n": [1e21, 1e20, 1e-7, 0.000001, -0, 12345678901234567890, 1.0]}')).toBe(
+      '{"n":[1e+21,100000000000000000000,1e-7,0.000001,-0,12345678901234567000,1]}',
+    );
     // Keys sort by UTF-8 bytes: U+FF5E (EF BD 9E) before U+1F600 (F0 9F 98 80), unlike UTF-16 order.
     expect(marshalGo({ "😀": 1, "～": 2, a: 3 } as GoJson)).toBe('{"a":3,"～":2,"😀":1}');
     expect(roundTrip('{"x": "\\ud800"}')).toBe('{"x":"\ufffd"}');

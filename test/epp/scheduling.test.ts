@@ -12,16 +12,23 @@ import { loadXxh64, type Xxh64 } from "../../src-host/epp/scheduling/xxhash.js";
 
 // XXH64 written from the xxHash specification (doc/xxhash_spec.md), independent of xxhash-wasm.
 const M = (1n << 64n) - 1n;
-const P1 = 11400714785074694791n, P2 = 14029467366897019727n, P3 = 1609587929392839161n, P4 = 9650029242287828579n, P5 = 2870177450012600261n;
+const P1 = 11400714785074694791n,
+  P2 = 14029467366897019727n,
+  P3 = 1609587929392839161n,
+  P4 = 9650029242287828579n,
+  P5 = 2870177450012600261n;
 const rotl = (x: bigint, r: bigint) => ((x << r) | (x >> (64n - r))) & M;
 const round = (acc: bigint, lane: bigint) => (rotl((acc + lane * P2) & M, 31n) * P1) & M;
-const merge = (acc: bigint, v: bigint) => (((acc ^ round(0n, v)) * P1) + P4) & M;
+const merge = (acc: bigint, v: bigint) => ((acc ^ round(0n, v)) * P1 + P4) & M;
 function specXxh64(b: Uint8Array): bigint {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let i = 0;
   let h: bigint;
   if (b.length >= 32) {
-    let v1 = (P1 + P2) & M, v2 = P2, v3 = 0n, v4 = (M + 1n - P1) & M;
+    let v1 = (P1 + P2) & M,
+      v2 = P2,
+      v3 = 0n,
+      v4 = (M + 1n - P1) & M;
     for (; i + 32 <= b.length; i += 32) {
       v1 = round(v1, dv.getBigUint64(i, true));
       v2 = round(v2, dv.getBigUint64(i + 8, true));
@@ -34,9 +41,9 @@ function specXxh64(b: Uint8Array): bigint {
     h = P5;
   }
   h = (h + BigInt(b.length)) & M;
-  for (; i + 8 <= b.length; i += 8) h = ((rotl(h ^ round(0n, dv.getBigUint64(i, true)), 27n) * P1) + P4) & M;
+  for (; i + 8 <= b.length; i += 8) h = (rotl(h ^ round(0n, dv.getBigUint64(i, true)), 27n) * P1 + P4) & M;
   if (i + 4 <= b.length) {
-    h = ((rotl(h ^ ((BigInt(dv.getUint32(i, true)) * P1) & M), 23n) * P2) + P3) & M;
+    h = (rotl(h ^ ((BigInt(dv.getUint32(i, true)) * P1) & M), 23n) * P2 + P3) & M;
     i += 4;
   }
   for (; i < b.length; i++) h = (rotl(h ^ ((BigInt(b[i]) * P5) & M), 11n) * P1) & M;
@@ -60,7 +67,11 @@ const scoresOf = (m: Map<Pod, number>) => [...m.values()];
 
 describe("xxhash64", () => {
   it("matches the specification's test vectors, as does the independent implementation", () => {
-    for (const [input, want] of [["", 0xef46db3751d8e999n], ["abc", 0x44bc2cf5ad770999n], ["a", 0xd24ec4f1a98c6e5bn]] as const) {
+    for (const [input, want] of [
+      ["", 0xef46db3751d8e999n],
+      ["abc", 0x44bc2cf5ad770999n],
+      ["a", 0xd24ec4f1a98c6e5bn],
+    ] as const) {
       expect(xxh64(Buffer.from(input))).toBe(want);
       expect(specXxh64(Buffer.from(input))).toBe(want);
     }
@@ -98,11 +109,16 @@ describe("prefix-cache-scorer", () => {
     expect(scoresOf(plugin.score!(new Map(), req(half), pods))).toEqual([3 / 5, 0]); // model + 2 of 4 blocks
     expect(scoresOf(plugin.score!(new Map(), req(base, { targetModel: "other" }), pods))).toEqual([0, 0]);
     expect(scoresOf(plugin.score!(new Map(), req("tiny"), pods))).toEqual([0, 0]);
-    expect((await metrics.registry.metrics())).toMatch(/inference_extension_prefix_indexer_size 5/);
+    expect(await metrics.registry.metrics()).toMatch(/inference_extension_prefix_indexer_size 5/);
   });
 
   it("evicts least recently used hashes per pod", () => {
-    const plugin = prefixCacheScorer("prefix", { hashBlockSize: 64, maxPrefixBlocksToMatch: 256, lruCapacityPerServer: 3 }, xxh64, new EppMetrics()) as PrefixPlugin;
+    const plugin = prefixCacheScorer(
+      "prefix",
+      { hashBlockSize: 64, maxPrefixBlocksToMatch: 256, lruCapacityPerServer: 3 },
+      xxh64,
+      new EppMetrics(),
+    ) as PrefixPlugin;
     const pods = [pod(0)];
     const prompt = "a".repeat(64) + "b".repeat(64) + "c".repeat(64) + "d".repeat(64);
     const state = new Map();
@@ -148,7 +164,11 @@ describe("pickers", () => {
 
   it("max-score-picker breaks ties randomly and never picks a lower score", () => {
     const pods = [pod(0), pod(1), pod(2)];
-    const scored = [{ pod: pods[0], score: 2 }, { pod: pods[1], score: 2 }, { pod: pods[2], score: 1.5 }];
+    const scored = [
+      { pod: pods[0], score: 2 },
+      { pod: pods[1], score: 2 },
+      { pod: pods[2], score: 1.5 },
+    ];
     const picked = new Map<string, number>();
     for (let i = 0; i < 200; i++) {
       const [p] = maxScorePicker("max", 1, Math.random).pick!(new Map(), scored);
@@ -167,7 +187,11 @@ describe("pickers", () => {
 
   it("random-picker ignores scores; weighted-random-picker never picks a zero score while others are positive", () => {
     const pods = [pod(0), pod(1), pod(2)];
-    const scored = [{ pod: pods[0], score: 0 }, { pod: pods[1], score: 3 }, { pod: pods[2], score: 1 }];
+    const scored = [
+      { pod: pods[0], score: 0 },
+      { pod: pods[1], score: 3 },
+      { pod: pods[2], score: 1 },
+    ];
     const seen = new Set<string>();
     for (let i = 0; i < 100; i++) seen.add(randomPicker("r", 1, Math.random).pick!(new Map(), scored)[0].name);
     expect(seen.size).toBe(3);
@@ -186,7 +210,8 @@ describe("header-based-testing-filter", () => {
   it("keeps the pods named in test-epp-endpoint-selection, in header order", () => {
     const pods = [pod(0), pod(1), pod(2)];
     const f = headerBasedTestingFilter("f");
-    const run = (h?: string) => f.filter!(new Map(), req("", { headers: new Map(h === undefined ? [] : [["test-epp-endpoint-selection", h]]) }), pods).map((p) => p.name);
+    const run = (h?: string) =>
+      f.filter!(new Map(), req("", { headers: new Map(h === undefined ? [] : [["test-epp-endpoint-selection", h]]) }), pods).map((p) => p.name);
     expect(run("10.0.0.2, 10.0.0.0")).toEqual(["pod-2", "pod-0"]);
     expect(run("10.0.0.1:3000")).toEqual(["pod-1"]);
     expect(run("10.9.9.9")).toEqual([]);
@@ -219,9 +244,11 @@ schedulingProfiles:
     // pod-0: 5·1 + 1·0.1 = 5.1; pod-1: 0 + 1 = 1
     const queueHeavy = new Scheduler(loadSchedulerConfig(config(5, 1), deps), metrics).schedule(req(""), pods);
     expect(queueHeavy.ok && queueHeavy.targets.map((p) => p.name)).toEqual(["pod-0"]);
-    const text = (await metrics.registry.metrics());
+    const text = await metrics.registry.metrics();
     expect(text).toMatch(/inference_extension_scheduler_e2e_duration_seconds_count 2/);
-    expect(text).toMatch(/inference_extension_plugin_duration_seconds_count\{extension_point="Scorer",plugin_type="queue-scorer",plugin_name="queue-scorer"\} 2/);
+    expect(text).toMatch(
+      /inference_extension_plugin_duration_seconds_count\{extension_point="Scorer",plugin_type="queue-scorer",plugin_name="queue-scorer"\} 2/,
+    );
   });
 
   it("fails the profile when filters leave no pod", () => {

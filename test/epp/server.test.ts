@@ -28,7 +28,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(texts: string[], args: string[] = [], discoveryPool = true): Promise<{ servers: ModelServers; discovery: TestDiscovery; epp: RunningEpp }> {
+async function setup(
+  texts: string[],
+  args: string[] = [],
+  discoveryPool = true,
+): Promise<{ servers: ModelServers; discovery: TestDiscovery; epp: RunningEpp }> {
   const servers = await startModelServers(texts);
   cleanups.push(() => servers.close());
   const discovery = new TestDiscovery(discoveryPool ? poolSpec(servers.port) : undefined, servers.pods);
@@ -44,7 +48,10 @@ function client(address: string, secure = false): grpc.Client {
 }
 
 async function route(c: grpc.Client, headers: Record<string, string> = {}): Promise<string> {
-  const s = new ExtProcStream(c).send(headersMsg({ ":path": "/v1/completions", ...headers }), bodyMsg('{"model":"m","prompt":"Write as if you were a critic: San Francisco"}', true));
+  const s = new ExtProcStream(c).send(
+    headersMsg({ ":path": "/v1/completions", ...headers }),
+    bodyMsg('{"model":"m","prompt":"Write as if you were a critic: San Francisco"}', true),
+  );
   const r = await s.next();
   s.end();
   if (r.immediate_response) return `${r.immediate_response.status.code} ${r.immediate_response.body?.toString()}`;
@@ -70,7 +77,22 @@ describe("serving", () => {
     const servers = await startModelServers([vllmMetrics({})]);
     cleanups.push(() => servers.close());
     const discovery = new TestDiscovery(poolSpec(servers.port, { name: "vllm-llama3-8b-instruct" }), servers.pods);
-    const seedArgs = ["--pool-name", "vllm-llama3-8b-instruct", "--pool-namespace", "default", "--v", "4", "--zap-encoder", "json", "--grpc-port", "9002", "--grpc-health-port", "9003", "--config-file", "/config/default-plugins.yaml"];
+    const seedArgs = [
+      "--pool-name",
+      "vllm-llama3-8b-instruct",
+      "--pool-namespace",
+      "default",
+      "--v",
+      "4",
+      "--zap-encoder",
+      "json",
+      "--grpc-port",
+      "9002",
+      "--grpc-health-port",
+      "9003",
+      "--config-file",
+      "/config/default-plugins.yaml",
+    ];
     const logs: string[] = [];
     const epp = await startEpp({
       args: [...seedArgs, "--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0"], // later flags win, as in Go
@@ -113,7 +135,9 @@ describe("serving", () => {
     );
     cleanups.push(() => refusing.close());
     expect((await new ExtProcStream(refusing).send(headersMsg({}, true)).status).code).toBe(grpc.status.UNAVAILABLE);
-    await expect(startTestEpp(discovery, ["--secure-serving=true", "--cert-path=/nowhere"])).rejects.toThrow(/failed to load TLS certificate from --cert-path \/nowhere/);
+    await expect(startTestEpp(discovery, ["--secure-serving=true", "--cert-path=/nowhere"])).rejects.toThrow(
+      /failed to load TLS certificate from --cert-path \/nowhere/,
+    );
   });
 
   it("scrapes --model-server-metrics-path", async () => {
@@ -149,7 +173,10 @@ describe("serving", () => {
   });
 
   it("exposes upstream's metric names on the metrics port", async () => {
-    const { servers, epp } = await setup([vllmMetrics({ waiting: 2, kv: 0.5 }), vllmMetrics({ waiting: 4, kv: 0.25 })], ["--refresh-prometheus-metrics-interval=50ms"]);
+    const { servers, epp } = await setup(
+      [vllmMetrics({ waiting: 2, kv: 0.5 }), vllmMetrics({ waiting: 4, kv: 0.25 })],
+      ["--refresh-prometheus-metrics-interval=50ms"],
+    );
     const c = client(epp.grpcAddress);
     await servers.rescraped();
     await route(c);

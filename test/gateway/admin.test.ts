@@ -110,7 +110,10 @@ describe("access log", () => {
       });
       await until(() => gw.accessLog.length === 1);
       const line = gw.accessLog[0];
-      const m = /^\[(\S+)\] "POST \/v1\/chat\?x=1 HTTP\/1\.1" 200 - 5 (\d+) (\d+) - "127\.0\.0\.1" "ua\/1" "rid-1" "gw\.local" "127\.0\.0\.1:(\d+)" via_upstream chat$/.exec(line);
+      const m =
+        /^\[(\S+)\] "POST \/v1\/chat\?x=1 HTTP\/1\.1" 200 - 5 (\d+) (\d+) - "127\.0\.0\.1" "ua\/1" "rid-1" "gw\.local" "127\.0\.0\.1:(\d+)" via_upstream chat$/.exec(
+          line,
+        );
       expect(m, line).not.toBeNull();
       expect(Date.now() - Date.parse(m![1])).toBeLessThan(10_000);
       expect(Number(m![2])).toBeGreaterThan(100); // the echo reply's size
@@ -132,7 +135,8 @@ describe("access log", () => {
     const cfg = config([route("r", "up")], [cluster("up", [up])], {
       accessLog: {
         path,
-        format: "%RESPONSE_CODE% %REQ(X-AI-EG-MODEL)% cost=%FILTER_STATE(wasm.cost:PLAIN)% missing=%FILTER_STATE(wasm.none:PLAIN)% %UPSTREAM_CLUSTER% %RESP(CONTENT-TYPE)%\n",
+        format:
+          "%RESPONSE_CODE% %REQ(X-AI-EG-MODEL)% cost=%FILTER_STATE(wasm.cost:PLAIN)% missing=%FILTER_STATE(wasm.none:PLAIN)% %UPSTREAM_CLUSTER% %RESP(CONTENT-TYPE)%\n",
       },
     });
     const gw = await startGateway(cfg, { filter, log: () => {} });

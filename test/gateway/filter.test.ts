@@ -29,7 +29,10 @@ afterEach(async () => {
 async function setup(filter: HttpFilterFactory, up?: Upstream) {
   const upstream = up ?? (await echoUpstream("up"));
   const gw = await gateway(config([route("r", "up")], [cluster("up", [upstream])]), { filter });
-  cleanup.push(() => upstream.close(), () => gw.close());
+  cleanup.push(
+    () => upstream.close(),
+    () => gw.close(),
+  );
   return { gw, upstream };
 }
 
@@ -134,7 +137,10 @@ describe("buffering filters", () => {
         res.end();
       });
     });
-    const { gw } = await setup(testFilter(() => ({})), up);
+    const { gw } = await setup(
+      testFilter(() => ({})),
+      up,
+    );
     const trailers = await new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
       const req = http.request({ host: "127.0.0.1", port: gw.listenerAddress.port, method: "POST", path: "/", agent: false }, (res) => {
         res.resume();
@@ -188,9 +194,7 @@ describe("local replies", () => {
       requestData: (d, eos) => {
         if (!eos) return sink.forwardRequestData(d, eos);
         // Answer once the upstream is working on the request.
-        void until(() => up.requests.length === 1).then(() =>
-          sink.localReply(413, [], Buffer.from("too large"), "request_payload_too_large"),
-        );
+        void until(() => up.requests.length === 1).then(() => sink.localReply(413, [], Buffer.from("too large"), "request_payload_too_large"));
       },
     }));
     const { gw } = await setup(filter, up);

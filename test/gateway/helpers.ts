@@ -5,12 +5,7 @@ import net, { type AddressInfo, type Socket } from "node:net";
 import { Worker } from "node:worker_threads";
 import type { ClusterConfig, DataPlaneConfig, Route } from "../../src-host/dataplane-api/bootstrap.js";
 import { startGateway, type Gateway, type GatewayOptions } from "../../src-host/gateway/gateway.js";
-import type {
-  HeaderList,
-  HttpFilterFactory,
-  HttpFilterSink,
-  HttpFilterStream,
-} from "../../src-host/dataplane-api/http-filter.js";
+import type { HeaderList, HttpFilterFactory, HttpFilterSink, HttpFilterStream } from "../../src-host/dataplane-api/http-filter.js";
 
 export interface Upstream {
   address: string;
@@ -26,10 +21,7 @@ export interface Upstream {
 }
 
 /** An HTTP server on a loopback address and an ephemeral port. */
-export async function startUpstream(
-  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
-  address = "127.0.0.1",
-): Promise<Upstream> {
+export async function startUpstream(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void, address = "127.0.0.1"): Promise<Upstream> {
   const sockets = new Set<Socket>();
   const up: Upstream = {
     address,
@@ -80,7 +72,11 @@ export function echoUpstream(name: string, address?: string): Promise<Upstream> 
   }, address);
 }
 
-export function cluster(name: string, endpoints: Array<Upstream | { address: string; port: number; ready?: boolean }>, extra: Partial<ClusterConfig> = {}): ClusterConfig {
+export function cluster(
+  name: string,
+  endpoints: Array<Upstream | { address: string; port: number; ready?: boolean }>,
+  extra: Partial<ClusterConfig> = {},
+): ClusterConfig {
   return {
     name,
     type: "STATIC",

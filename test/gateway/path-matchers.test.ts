@@ -57,9 +57,7 @@ describe("path and method matchers", () => {
     await expect(gateway(config([route("two", "a", { prefix: "/", safeRegex: "/.*" })], [cluster("a", [a])]))).rejects.toThrow(
       /exactly one of prefix, path, pathSeparatedPrefix and safeRegex/,
     );
-    await expect(gateway(config([route("slash", "a", { pathSeparatedPrefix: "/x/" })], [cluster("a", [a])]))).rejects.toThrow(
-      /must not end with "\/"/,
-    );
+    await expect(gateway(config([route("slash", "a", { pathSeparatedPrefix: "/x/" })], [cluster("a", [a])]))).rejects.toThrow(/must not end with "\/"/);
   });
 });
 

@@ -3,18 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DataPlaneConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { startGateway } from "../../src-host/gateway/gateway.js";
-import {
-  cluster,
-  config,
-  echoed,
-  echoUpstream,
-  gateway,
-  request,
-  route,
-  setHeader,
-  testFilter,
-  type Upstream,
-} from "./helpers.js";
+import { cluster, config, echoed, echoUpstream, gateway, request, route, setHeader, testFilter, type Upstream } from "./helpers.js";
 
 let a: Upstream, b: Upstream, c: Upstream;
 
@@ -108,7 +97,11 @@ describe("virtual hosts", () => {
       { name: "exact", domains: ["api.example.com"], routes: [route("r-exact", "a")] },
       { name: "suffix", domains: ["*.example.com"], routes: [route("r-suffix", "b")] },
       { name: "prefix", domains: ["models.*"], routes: [route("r-prefix", "c")] },
-      { name: "default", domains: ["*"], routes: [{ name: "r-default", match: { prefix: "/" }, action: { directResponse: { status: 200, body: "default" } } }] },
+      {
+        name: "default",
+        domains: ["*"],
+        routes: [{ name: "r-default", match: { prefix: "/" }, action: { directResponse: { status: 200, body: "default" } } }],
+      },
     ];
     const gw = await gateway(cfg);
     try {
@@ -139,7 +132,22 @@ describe("virtual hosts", () => {
 describe("actions", () => {
   it("splits weighted clusters by weight with the stream's random value", async () => {
     const gw = await gateway(
-      config([{ name: "split", match: { prefix: "/" }, action: { weightedClusters: [{ name: "a", weight: 80 }, { name: "b", weight: 20 }, { name: "c", weight: 0 }] } }], clusters()),
+      config(
+        [
+          {
+            name: "split",
+            match: { prefix: "/" },
+            action: {
+              weightedClusters: [
+                { name: "a", weight: 80 },
+                { name: "b", weight: 20 },
+                { name: "c", weight: 0 },
+              ],
+            },
+          },
+        ],
+        clusters(),
+      ),
     );
     try {
       const agent = new (await import("node:http")).Agent({ keepAlive: true, maxSockets: 8 });
@@ -163,7 +171,10 @@ describe("actions", () => {
 
   it("answers a direct response with status, body and content type", async () => {
     const gw = await gateway(
-      config([{ name: "direct", match: { prefix: "/" }, action: { directResponse: { status: 418, body: '{"tea":true}', contentType: "application/json" } } }], []),
+      config(
+        [{ name: "direct", match: { prefix: "/" }, action: { directResponse: { status: 418, body: '{"tea":true}', contentType: "application/json" } } }],
+        [],
+      ),
     );
     try {
       const r = await request(gw.listenerAddress.port, "/pot");
@@ -198,14 +209,14 @@ describe("actions", () => {
     await expect(bad((c) => (c.routes.virtualHosts[0].routes[0].match = { headers: [] }))).rejects.toThrow(
       /routes\.virtualHosts\[0\]\.routes\[0\]\.match: exactly one of prefix, path, pathSeparatedPrefix and safeRegex/,
     );
-    await expect(
-      bad((c) => (c.routes.virtualHosts[0].routes[0].match.headers = [{ name: "x", regex: "(" }])),
-    ).rejects.toThrow(/match\.headers\[0\]\.regex "\(" is not a valid regular expression/);
+    await expect(bad((c) => (c.routes.virtualHosts[0].routes[0].match.headers = [{ name: "x", regex: "(" }]))).rejects.toThrow(
+      /match\.headers\[0\]\.regex "\(" is not a valid regular expression/,
+    );
     await expect(bad((c) => (c.clusters[0].endpoints[0].port = 0))).rejects.toThrow(/clusters\[0\] \("a"\)\.endpoints\[0\]\.port/);
     await expect(bad((c) => (c.clusters[1].name = "a"))).rejects.toThrow(/"a" is defined twice/);
-    await expect(bad((c) => c.clusters.push({ ...c.clusters[0], name: "h2", http2: true }) && (c.routes.virtualHosts[0].routes[0].action = { cluster: "h2" }))).rejects.toThrow(
-      /HTTP\/2 cluster/,
-    );
+    await expect(
+      bad((c) => c.clusters.push({ ...c.clusters[0], name: "h2", http2: true }) && (c.routes.virtualHosts[0].routes[0].action = { cluster: "h2" })),
+    ).rejects.toThrow(/HTTP\/2 cluster/);
     await expect(bad((c) => (c.accessLog = { path: "-", format: "%NOPE%" }))).rejects.toThrow(/unsupported access log operator %NOPE%/);
   });
 
@@ -220,10 +231,7 @@ describe("actions", () => {
 });
 
 describe("route cache", () => {
-  const routes = () => [
-    route("to-b", "b", { prefix: "/", headers: [{ name: "x-backend", exact: "b" }] }),
-    route("to-a", "a", { prefix: "/" }),
-  ];
+  const routes = () => [route("to-b", "b", { prefix: "/", headers: [{ name: "x-backend", exact: "b" }] }), route("to-a", "a", { prefix: "/" })];
 
   it("routes by the original headers when a filter changes a header without clearing the cache", async () => {
     const filter = testFilter((sink) => ({
@@ -291,10 +299,7 @@ describe("route cache", () => {
     const filter = testFilter((sink) => ({
       requestHeaders: (h, eos) => sink.forwardRequestHeaders(setHeader(h, "x-filtered", "yes"), eos),
     }));
-    const gw = await gateway(
-      config([route("plain", "a", { prefix: "/plain" }, { filterEnabled: false }), route("filtered", "a")], clusters()),
-      { filter },
-    );
+    const gw = await gateway(config([route("plain", "a", { prefix: "/plain" }, { filterEnabled: false }), route("filtered", "a")], clusters()), { filter });
     try {
       expect(echoed(await request(gw.listenerAddress.port, "/plain")).headers["x-filtered"]).toBeUndefined();
       expect(echoed(await request(gw.listenerAddress.port, "/other")).headers["x-filtered"]).toBe("yes");

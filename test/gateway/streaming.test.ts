@@ -14,7 +14,10 @@ afterEach(async () => {
 
 async function through(up: Upstream, opts: Parameters<typeof gateway>[1] = {}) {
   const gw = await gateway(config([route("r", "up")], [cluster("up", [up])]), opts);
-  cleanup.push(() => up.close(), () => gw.close());
+  cleanup.push(
+    () => up.close(),
+    () => gw.close(),
+  );
   return gw;
 }
 
@@ -144,14 +147,11 @@ describe("streaming", () => {
     const chunk = Buffer.alloc(64 << 10, 97);
     let accepted = 0;
     const reply = new Promise<string>((resolve, reject) => {
-      const req = http.request(
-        { host: "127.0.0.1", port: gw.listenerAddress.port, path: "/", method: "POST", agent: false },
-        (res) => {
-          let text = "";
-          res.on("data", (d) => (text += d));
-          res.on("end", () => resolve(text));
-        },
-      );
+      const req = http.request({ host: "127.0.0.1", port: gw.listenerAddress.port, path: "/", method: "POST", agent: false }, (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve(text));
+      });
       req.on("error", reject);
       const pump = () => {
         while (accepted < total) {

@@ -4,20 +4,7 @@ import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { firstAddress } from "../../src-host/gateway/cluster-manager.js";
-import {
-  cluster,
-  config,
-  echoed,
-  echoUpstream,
-  gateway,
-  request,
-  route,
-  stalledPort,
-  startUpstream,
-  testFilter,
-  until,
-  type Upstream,
-} from "./helpers.js";
+import { cluster, config, echoed, echoUpstream, gateway, request, route, stalledPort, startUpstream, testFilter, until, type Upstream } from "./helpers.js";
 
 let a: Upstream, b: Upstream, c: Upstream;
 beforeAll(async () => {
@@ -38,9 +25,7 @@ async function closedPort(): Promise<number> {
 
 describe("load balancing", () => {
   it("goes round robin over the ready endpoints only", async () => {
-    const gw = await gateway(
-      config([route("r", "pool")], [cluster("pool", [a, { address: b.address, port: b.port, ready: false }, c])]),
-    );
+    const gw = await gateway(config([route("r", "pool")], [cluster("pool", [a, { address: b.address, port: b.port, ready: false }, c])]));
     try {
       const seen: string[] = [];
       for (let i = 0; i < 6; i++) seen.push(echoed(await request(gw.listenerAddress.port, "/")).upstream);
@@ -142,17 +127,12 @@ describe("an upstream that closes idle keep-alive connections", () => {
 });
 
 describe("ORIGINAL_DST", () => {
-  const dst = () =>
-    config(
-      [route("pool", "pool")],
-      [cluster("pool", [a, c], { type: "ORIGINAL_DST", originalDstHeader: "x-gateway-destination-endpoint" })],
-    );
+  const dst = () => config([route("pool", "pool")], [cluster("pool", [a, c], { type: "ORIGINAL_DST", originalDstHeader: "x-gateway-destination-endpoint" })]);
 
   it("sends to the endpoint in the header, the first valid entry of a list", async () => {
     const gw = await gateway(dst());
     try {
-      const via = async (v: string) =>
-        echoed(await request(gw.listenerAddress.port, "/", { headers: { "x-gateway-destination-endpoint": v } })).upstream;
+      const via = async (v: string) => echoed(await request(gw.listenerAddress.port, "/", { headers: { "x-gateway-destination-endpoint": v } })).upstream;
       expect(await via(b.endpoint)).toBe("b");
       expect(await via(`${b.endpoint},${a.endpoint}`)).toBe("b");
       expect(await via(`bogus, ${c.endpoint}`)).toBe("c");
@@ -256,7 +236,9 @@ describe("connect-failure retry (route retry_policy)", () => {
       [cluster("pool", [{ address: "127.0.0.1", port: dead }, a, c], { type: "ORIGINAL_DST", originalDstHeader: HEADER })],
     );
   const metric = async (gw: { adminAddress: { port: number } }, name: string) =>
-    (await (await fetch(`http://127.0.0.1:${gw.adminAddress.port}/metrics`)).text()).match(new RegExp(`envoy_cluster_${name}\\{envoy_cluster_name="pool"\\} (\\d+)`))?.[1];
+    (await (await fetch(`http://127.0.0.1:${gw.adminAddress.port}/metrics`)).text()).match(
+      new RegExp(`envoy_cluster_${name}\\{envoy_cluster_name="pool"\\} (\\d+)`),
+    )?.[1];
 
   it("a refused connection to the endpoint the header names is retried once on another endpoint of the cluster, with the whole body", async () => {
     const dead = await closedPort();
@@ -264,7 +246,11 @@ describe("connect-failure retry (route retry_policy)", () => {
     try {
       const body = JSON.stringify({ model: "m", prompt: "y".repeat(5000) });
       for (let i = 0; i < 4; i++) {
-        const r = await request(gw.listenerAddress.port, "/v1/completions", { method: "POST", body, headers: { [HEADER]: `127.0.0.1:${dead}`, "content-type": "application/json" } });
+        const r = await request(gw.listenerAddress.port, "/v1/completions", {
+          method: "POST",
+          body,
+          headers: { [HEADER]: `127.0.0.1:${dead}`, "content-type": "application/json" },
+        });
         const e = echoed(r);
         expect(["a", "c"]).toContain(e.upstream);
         expect(e.bodyLength).toBe(body.length);
@@ -293,7 +279,16 @@ describe("connect-failure retry (route retry_policy)", () => {
     const gw = await gateway(
       config(
         [route("pool", "pool", { prefix: "/" }, { retryPolicy: RETRY })],
-        [cluster("pool", [{ address: "127.0.0.1", port: d1 }, { address: "127.0.0.1", port: d2 }], { type: "ORIGINAL_DST", originalDstHeader: HEADER })],
+        [
+          cluster(
+            "pool",
+            [
+              { address: "127.0.0.1", port: d1 },
+              { address: "127.0.0.1", port: d2 },
+            ],
+            { type: "ORIGINAL_DST", originalDstHeader: HEADER },
+          ),
+        ],
       ),
     );
     try {
@@ -459,9 +454,7 @@ describe("upstream failures", () => {
 
   it("fails a connection that does not connect within the cluster's connect timeout", async () => {
     const stalled = await stalledPort();
-    const gw = await gateway(
-      config([route("r", "slow")], [cluster("slow", [{ address: "127.0.0.1", port: stalled.port }], { connectTimeoutMs: 300 })]),
-    );
+    const gw = await gateway(config([route("r", "slow")], [cluster("slow", [{ address: "127.0.0.1", port: stalled.port }], { connectTimeoutMs: 300 })]));
     try {
       const t0 = Date.now();
       const r = await request(gw.listenerAddress.port, "/");

@@ -4,7 +4,16 @@ import { parseGoDuration } from "../../src-host/go/duration.js";
 import { parseDuration } from "../../src-host/sim/vllm/flags.js";
 import { rng } from "../assembly/gateway/json-gen.js";
 
-const UNITS: Array<[string, number]> = [["ns", 1e-6], ["us", 1e-3], ["µs", 1e-3], ["μs", 1e-3], ["ms", 1], ["s", 1000], ["m", 60_000], ["h", 3_600_000]];
+const UNITS: Array<[string, number]> = [
+  ["ns", 1e-6],
+  ["us", 1e-3],
+  ["µs", 1e-3],
+  ["μs", 1e-3],
+  ["ms", 1],
+  ["s", 1000],
+  ["m", 60_000],
+  ["h", 3_600_000],
+];
 
 describe("parseGoDuration", () => {
   it("reads Go's syntax: units, fractions, sums, a sign, a bare zero", () => {

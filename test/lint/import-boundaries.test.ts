@@ -77,8 +77,10 @@ describe("import boundaries (biome.jsonc)", () => {
 
   it("assembly/proxy-wasm imports nothing outside itself, and is checked despite AssemblyScript's decorators", () => {
     const found = lint({
-      "assembly/proxy-wasm/leak.ts": 'import { MODEL_HEADER } from "../gateway/config";\n// @ts-ignore: decorator\n@inline\nexport function f(): string { return MODEL_HEADER; }\n',
-      "assembly/proxy-wasm/inside.ts": 'import { WasmResult } from "./types";\n// @ts-ignore: decorator\n@inline\nexport function g(): i32 { return WasmResult.Ok; }\n',
+      "assembly/proxy-wasm/leak.ts":
+        'import { MODEL_HEADER } from "../gateway/config";\n// @ts-ignore: decorator\n@inline\nexport function f(): string { return MODEL_HEADER; }\n',
+      "assembly/proxy-wasm/inside.ts":
+        'import { WasmResult } from "./types";\n// @ts-ignore: decorator\n@inline\nexport function g(): i32 { return WasmResult.Ok; }\n',
     });
     expect(found["assembly/proxy-wasm/leak.ts"]).toEqual(["parse", RESTRICTED]);
     expect(found["assembly/proxy-wasm/inside.ts"]).toEqual(["parse"]);
@@ -89,7 +91,8 @@ describe("import boundaries (biome.jsonc)", () => {
       "assembly/gateway/tokens/leak.ts": 'import { logWarn } from "../../proxy-wasm";\nexport function f(): void { logWarn("x"); }\n',
       "assembly/gateway/telemetry/leak.ts": 'import { Histogram } from "../../proxy-wasm/metrics";\nexport const H = Histogram;\n',
       "assembly/gateway/protobuf/leak.ts": 'import { WasmResult } from "../../proxy-wasm/types";\nexport const R = WasmResult.Ok;\n',
-      "assembly/gateway/tokens/pure.ts": 'import { LimitHeaders } from "./limit-headers";\nimport { ProtoWriter } from "../protobuf/wire";\nexport const L = LimitHeaders;\nexport const W = ProtoWriter;\n',
+      "assembly/gateway/tokens/pure.ts":
+        'import { LimitHeaders } from "./limit-headers";\nimport { ProtoWriter } from "../protobuf/wire";\nexport const L = LimitHeaders;\nexport const W = ProtoWriter;\n',
       "assembly/gateway/host-ports.ts": 'import { logWarn } from "../proxy-wasm";\nexport const w = logWarn;\n',
       "assembly/gateway/filter.ts": 'import { logWarn } from "../proxy-wasm";\nexport const w = logWarn;\n',
     });

@@ -32,7 +32,12 @@ describe("request body", () => {
     const l = await load("mode=watermark");
     const { sink } = send(l, ["ab", "cd", "ef"]);
     expect(l.messages()).toEqual(["rb 2 0 ab", "rb 2 0 cd", "rb 2 1 ef"]);
-    expect(sink.of("requestData").map((e) => e.data).join("")).toBe("abcdef");
+    expect(
+      sink
+        .of("requestData")
+        .map((e) => e.data)
+        .join(""),
+    ).toBe("abcdef");
   });
 
   it("with StopIterationNoBuffer, the chunks are consumed: only the last one is forwarded", async () => {
@@ -71,7 +76,12 @@ describe("request body", () => {
     const l = await load("mode=watermark", {}, 3);
     const { sink } = send(l, ["abc", "def", "ghi"]);
     expect(sink.of("localReply")).toEqual([]);
-    expect(sink.of("requestData").map((e) => e.data).join("")).toBe("abcdefghi");
+    expect(
+      sink
+        .of("requestData")
+        .map((e) => e.data)
+        .join(""),
+    ).toBe("abcdefghi");
   });
 });
 
@@ -113,7 +123,9 @@ describe("response body", () => {
   it("over the limit with response headers held: a direct 500 that bypasses the filter", async () => {
     const l = await load("mode=watermark resp=hold", { allowOnHeadersStopIteration: true }, 3);
     const sink = respond(l, ["12", "34", "56"]);
-    expect(sink.of("localReply")).toEqual([{ kind: "localReply", status: 500, headers: [], body: "Internal Server Error", details: "response_payload_too_large" }]);
+    expect(sink.of("localReply")).toEqual([
+      { kind: "localReply", status: 500, headers: [], body: "Internal Server Error", details: "response_payload_too_large" },
+    ]);
     expect(sink.of("responseHeaders").map((e) => e.headers[0])).toEqual([[":status", "500"]]);
     expect(sink.of("responseData")).toEqual([{ kind: "responseData", data: "Internal Server Error", eos: true }]);
     expect(l.messages().filter((m) => m.startsWith("sb"))).toEqual(["sb 2 0 12"]);

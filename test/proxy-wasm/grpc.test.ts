@@ -91,8 +91,22 @@ const clusters = (): ClusterConfig[] => [
   { name: "grpc", type: "STATIC", endpoints: [{ address: "127.0.0.1", port: plain.port }], http2: true, connectTimeoutMs: 1000 },
   { name: "plain-h1", type: "STATIC", endpoints: [{ address: "127.0.0.1", port: plain.port }], connectTimeoutMs: 1000 },
   { name: "h1", type: "STATIC", endpoints: [{ address: "127.0.0.1", port: plain.port }], http2: true, connectTimeoutMs: 1000 },
-  { name: "tls-skip", type: "STATIC", endpoints: [{ address: "127.0.0.1", port: tls.port }], http2: true, tls: { insecureSkipVerify: true }, connectTimeoutMs: 1000 },
-  { name: "tls-verify", type: "STATIC", endpoints: [{ address: "127.0.0.1", port: tls.port }], http2: true, tls: { insecureSkipVerify: false }, connectTimeoutMs: 1000 },
+  {
+    name: "tls-skip",
+    type: "STATIC",
+    endpoints: [{ address: "127.0.0.1", port: tls.port }],
+    http2: true,
+    tls: { insecureSkipVerify: true },
+    connectTimeoutMs: 1000,
+  },
+  {
+    name: "tls-verify",
+    type: "STATIC",
+    endpoints: [{ address: "127.0.0.1", port: tls.port }],
+    http2: true,
+    tls: { insecureSkipVerify: false },
+    connectTimeoutMs: 1000,
+  },
 ];
 
 async function start(h: HeaderList) {
@@ -105,7 +119,10 @@ async function start(h: HeaderList) {
 
 describe("gRPC stream", () => {
   it("sends unframed messages, delivers initial metadata, messages, trailing metadata and close in order", async () => {
-    const { l, sink, resumed } = await start([["x-grpc", "stream"], ["x-method", "Stream"]]);
+    const { l, sink, resumed } = await start([
+      ["x-grpc", "stream"],
+      ["x-method", "Stream"],
+    ]);
     await resumed();
     expect(l.messages()).toEqual([
       "stream 0 6", // first gRPC stream token
@@ -128,7 +145,10 @@ describe("gRPC stream", () => {
   it("proxy_grpc_close half-closes: the server ends the stream and the close still arrives, without a reset", async () => {
     const watch = watchHttp2Clients();
     try {
-      const { l, resumed } = await start([["x-grpc", "stream-close"], ["x-method", "Stream"]]);
+      const { l, resumed } = await start([
+        ["x-grpc", "stream-close"],
+        ["x-method", "Stream"],
+      ]);
       await resumed();
       expect(l.messages().slice(1)).toEqual(["send 0", "close 0", "initial 1 6 i1", "message 6 8 echo:one", "trailing 6 t1 0", "close 6 0 0 ", "effective 0"]);
       await new Promise((r) => setTimeout(r, 50));
@@ -139,13 +159,19 @@ describe("gRPC stream", () => {
   });
 
   it("a stream the server fails closes with its status and message, after trailing metadata", async () => {
-    const { l, resumed } = await start([["x-grpc", "stream"], ["x-method", "Fail"]]);
+    const { l, resumed } = await start([
+      ["x-grpc", "stream"],
+      ["x-method", "Fail"],
+    ]);
     await resumed();
     expect(l.messages().filter((m) => m.startsWith("trailing") || m.startsWith("close 6"))).toEqual(["trailing 6 t2 9", "close 6 9 9 not now"]);
   });
 
   it("after proxy_grpc_cancel no callback arrives and the token is gone", async () => {
-    const { l } = await start([["x-grpc", "cancel"], ["x-method", "Stream"]]);
+    const { l } = await start([
+      ["x-grpc", "cancel"],
+      ["x-method", "Stream"],
+    ]);
     expect(l.messages()).toEqual(["stream 0 6", "cancel 0 then send 1"]);
     await new Promise((r) => setTimeout(r, 100));
     expect(l.messages()).toHaveLength(2);
@@ -154,7 +180,11 @@ describe("gRPC stream", () => {
 
 describe("gRPC unary call", () => {
   it("success: exactly one on_grpc_receive and no close", async () => {
-    const { l, sink, resumed } = await start([["x-grpc", "unary"], ["x-method", "Unary"], ["x-msg", "ping"]]);
+    const { l, sink, resumed } = await start([
+      ["x-grpc", "unary"],
+      ["x-method", "Unary"],
+      ["x-msg", "ping"],
+    ]);
     await resumed();
     await new Promise((r) => setTimeout(r, 50));
     expect(l.messages()).toEqual(["call 0 5", "send-on-call 2", "message 5 10 unary:ping", "effective 0"]);
@@ -163,7 +193,11 @@ describe("gRPC unary call", () => {
   });
 
   it("failure: only on_grpc_close, with the status message from proxy_get_status", async () => {
-    const { l, resumed } = await start([["x-grpc", "unary"], ["x-method", "UnaryFail"], ["x-msg", "ping"]]);
+    const { l, resumed } = await start([
+      ["x-grpc", "unary"],
+      ["x-method", "UnaryFail"],
+      ["x-msg", "ping"],
+    ]);
     await resumed();
     expect(l.messages().slice(2)).toEqual(["close 5 7 7 denied", "effective 0"]);
   });
@@ -171,42 +205,74 @@ describe("gRPC unary call", () => {
   it("accepts a serialized GrpcService naming the cluster", async () => {
     // GrpcService{envoy_grpc{cluster_name: "grpc"}} = 0a 06 0a 04 "grpc"
     const hex = "0a060a04" + Buffer.from("grpc").toString("hex");
-    const { l, resumed } = await start([["x-grpc", "unary"], ["x-method", "Unary"], ["x-msg", "svc"], ["x-service-hex", hex]]);
+    const { l, resumed } = await start([
+      ["x-grpc", "unary"],
+      ["x-method", "Unary"],
+      ["x-msg", "svc"],
+      ["x-service-hex", hex],
+    ]);
     await resumed();
     expect(l.messages()).toContain("message 5 9 unary:svc");
   });
 
   it("refuses an unknown cluster name with ParseFailure and a GrpcService for an unknown cluster with BadArgument", async () => {
-    const a = await start([["x-grpc", "unary"], ["x-method", "Unary"], ["x-service", "nope"]]);
+    const a = await start([
+      ["x-grpc", "unary"],
+      ["x-method", "Unary"],
+      ["x-service", "nope"],
+    ]);
     expect(a.l.messages()).toEqual(["call 4 -"]);
     await a.l.filter.close();
     const hex = "0a060a04" + Buffer.from("nope").toString("hex");
-    const b = await start([["x-grpc", "unary"], ["x-method", "Unary"], ["x-service-hex", hex]]);
+    const b = await start([
+      ["x-grpc", "unary"],
+      ["x-method", "Unary"],
+      ["x-service-hex", hex],
+    ]);
     expect(b.l.messages()).toEqual(["call 2 -"]);
   });
 
   it("a cluster without HTTP/2 fails the call as Envoy would (Internal)", async () => {
-    const { l, resumed } = await start([["x-grpc", "unary"], ["x-method", "Unary"], ["x-msg", "x"], ["x-service", "plain-h1"]]);
+    const { l, resumed } = await start([
+      ["x-grpc", "unary"],
+      ["x-method", "Unary"],
+      ["x-msg", "x"],
+      ["x-service", "plain-h1"],
+    ]);
     await resumed();
     expect(l.messages()[2]).toMatch(/^close 5 13 13 /);
   });
 
   it("a cluster name that happens to parse as a GrpcService message is taken as one (Envoy parses first)", async () => {
     // "h1" = 0x68 0x31: field 13, varint 49, a valid (unknown-field) message without envoy_grpc.
-    const { l } = await start([["x-grpc", "unary"], ["x-method", "Unary"], ["x-service", "h1"]]);
+    const { l } = await start([
+      ["x-grpc", "unary"],
+      ["x-method", "Unary"],
+      ["x-service", "h1"],
+    ]);
     expect(l.messages()).toEqual(["call 2 -"]);
   });
 });
 
 describe("TLS clusters", () => {
   it("with insecureSkipVerify the self-signed server is accepted", async () => {
-    const { l, resumed } = await start([["x-grpc", "unary"], ["x-method", "Unary"], ["x-msg", "tls"], ["x-service", "tls-skip"]]);
+    const { l, resumed } = await start([
+      ["x-grpc", "unary"],
+      ["x-method", "Unary"],
+      ["x-msg", "tls"],
+      ["x-service", "tls-skip"],
+    ]);
     await resumed();
     expect(l.messages()).toContain("message 5 9 unary:tls");
   });
 
   it("with verification the self-signed server is refused (Unavailable)", async () => {
-    const { l, resumed } = await start([["x-grpc", "unary"], ["x-method", "Unary"], ["x-msg", "tls"], ["x-service", "tls-verify"]]);
+    const { l, resumed } = await start([
+      ["x-grpc", "unary"],
+      ["x-method", "Unary"],
+      ["x-msg", "tls"],
+      ["x-service", "tls-verify"],
+    ]);
     await resumed();
     expect(l.messages()[2]).toMatch(/^close 5 14 14 /);
   });

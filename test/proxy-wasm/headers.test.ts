@@ -15,14 +15,20 @@ const s = (u: Uint8Array) => Buffer.from(u).toString("latin1");
 
 describe("pairs encoding", () => {
   it("encodes as u32 count, (key_len, value_len)×n, then NUL-terminated keys and values", () => {
-    const enc = encodePairs([[b("a"), b("xy")], [b(":k"), b("")]]);
-    expect(Buffer.from(enc).toString("hex")).toBe(
-      "02000000" + "01000000" + "02000000" + "02000000" + "00000000" + "6100" + "787900" + "3a6b00" + "00",
-    );
+    const enc = encodePairs([
+      [b("a"), b("xy")],
+      [b(":k"), b("")],
+    ]);
+    expect(Buffer.from(enc).toString("hex")).toBe("02000000" + "01000000" + "02000000" + "02000000" + "00000000" + "6100" + "787900" + "3a6b00" + "00");
   });
 
   it("round-trips binary, empty and repeated entries", () => {
-    const pairs: Array<[Uint8Array, Uint8Array]> = [[b("k"), b("v1")], [b("k"), b("v2")], [b("e"), b("")], [b("bin"), Uint8Array.of(0, 255, 10)]];
+    const pairs: Array<[Uint8Array, Uint8Array]> = [
+      [b("k"), b("v1")],
+      [b("k"), b("v2")],
+      [b("e"), b("")],
+      [b("bin"), Uint8Array.of(0, 255, 10)],
+    ];
     expect(decodePairs(encodePairs(pairs)).map(([k, v]) => [s(k), [...v]])).toEqual(pairs.map(([k, v]) => [s(k), [...v]]));
   });
 
@@ -42,12 +48,13 @@ describe("pairs encoding", () => {
 });
 
 describe("header maps", () => {
-  const input = () => reqHeaders([
-    ["x-multi", "one"],
-    ["x-multi", "two"],
-    ["x-replace", "old"],
-    ["x-remove", "gone"],
-  ]);
+  const input = () =>
+    reqHeaders([
+      ["x-multi", "one"],
+      ["x-multi", "two"],
+      ["x-replace", "old"],
+      ["x-remove", "gone"],
+    ]);
 
   it("reads the first value of a repeated header, lower-cases keys, reports byte size, rejects bad map types", async () => {
     const l = (loaded = await loadFixture("host-headers"));
@@ -114,7 +121,10 @@ describe("header maps", () => {
     stream.requestHeaders(input(), true);
     stream.responseHeaders([[":status", "200"]], true);
     stream.complete();
-    expect(sink.of("responseHeaders")[0]!.headers).toEqual([[":status", "200"], ["x-resp", "1"]]);
+    expect(sink.of("responseHeaders")[0]!.headers).toEqual([
+      [":status", "200"],
+      ["x-resp", "1"],
+    ]);
     expect(l.messages().filter((m) => m.startsWith("req-in-resp") || m.startsWith("log-"))).toEqual([
       "req-in-resp <2>",
       "log-path /v1/chat",

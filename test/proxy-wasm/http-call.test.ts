@@ -111,12 +111,15 @@ describe("proxy_http_call", () => {
   });
 
   it("a timeout before the response is Envoy's local 504 reply", async () => {
-    const { l, sink } = await call([["x-path", "/slow"], ["x-timeout", "100"]]);
+    const { l, sink } = await call([
+      ["x-path", "/slow"],
+      ["x-timeout", "100"],
+    ]);
     await until(() => sink.of("requestHeaders").length > 0, "the stream to resume");
     expect(l.messages()[2]).toBe("status 504 body upstream request timeout echo <1>");
   });
 
-  it("a reset after the response started is a failure: no headers, get_status 11 \"reset\"", async () => {
+  it('a reset after the response started is a failure: no headers, get_status 11 "reset"', async () => {
     const { l, sink } = await call([["x-path", "/reset"]]);
     await until(() => sink.of("requestHeaders").length > 0, "the stream to resume");
     expect(l.messages().slice(1, 3)).toEqual(["response 1 4 0 0 0", "get_status 11 reset"]);

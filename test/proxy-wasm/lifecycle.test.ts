@@ -9,8 +9,7 @@ afterEach(async () => {
   loaded = undefined;
 });
 
-const load = async (configuration: string, extra: Record<string, unknown> = {}) =>
-  (loaded = await loadFixture("host-lifecycle", { configuration, ...extra }));
+const load = async (configuration: string, extra: Record<string, unknown> = {}) => (loaded = await loadFixture("host-lifecycle", { configuration, ...extra }));
 
 describe("start-up", () => {
   it("creates a root context (id 1) per worker VM, then on_vm_start and on_configure with the configuration", async () => {

@@ -70,12 +70,32 @@ describe("ABI marker", () => {
 
 describe("import linking", () => {
   const cases: Array<[string, ModuleSpec, RegExp]> = [
-    ["an unknown env import", { imports: [{ module: "env", name: "proxy_foo", results: ["i32"] }], funcs: [MARKER, MALLOC] }, /missing import: env\.proxy_foo$/],
-    ["AssemblyScript's env.abort", { imports: [{ module: "env", name: "abort", params: ["i32", "i32", "i32", "i32"] }], funcs: [MARKER, MALLOC] }, /missing import: env\.abort/],
+    [
+      "an unknown env import",
+      { imports: [{ module: "env", name: "proxy_foo", results: ["i32"] }], funcs: [MARKER, MALLOC] },
+      /missing import: env\.proxy_foo$/,
+    ],
+    [
+      "AssemblyScript's env.abort",
+      { imports: [{ module: "env", name: "abort", params: ["i32", "i32", "i32", "i32"] }], funcs: [MARKER, MALLOC] },
+      /missing import: env\.abort/,
+    ],
     ["a mistyped proxy_log", { imports: [{ ...LOG_IMPORT, params: ["i32", "i32"] }], funcs: [MARKER, MALLOC] }, /import type mismatch for env\.proxy_log/],
-    ["a 0.1.0-only import", { imports: [{ module: "env", name: "proxy_clear_route_cache", results: ["i32"] }], funcs: [MARKER, MALLOC] }, /missing import: env\.proxy_clear_route_cache \(registered only for ABI 0\.1\.0/],
-    ["an unknown WASI function", { imports: [{ module: "wasi_snapshot_preview1", name: "sock_accept", params: ["i32", "i32", "i32"], results: ["i32"] }], funcs: [MARKER, MALLOC] }, /missing import: wasi_snapshot_preview1\.sock_accept/],
-    ["a mistyped WASI function", { imports: [{ module: "wasi_unstable", name: "clock_time_get", params: ["i32", "i32", "i32"], results: ["i32"] }], funcs: [MARKER, MALLOC] }, /import type mismatch for wasi_unstable\.clock_time_get/],
+    [
+      "a 0.1.0-only import",
+      { imports: [{ module: "env", name: "proxy_clear_route_cache", results: ["i32"] }], funcs: [MARKER, MALLOC] },
+      /missing import: env\.proxy_clear_route_cache \(registered only for ABI 0\.1\.0/,
+    ],
+    [
+      "an unknown WASI function",
+      { imports: [{ module: "wasi_snapshot_preview1", name: "sock_accept", params: ["i32", "i32", "i32"], results: ["i32"] }], funcs: [MARKER, MALLOC] },
+      /missing import: wasi_snapshot_preview1\.sock_accept/,
+    ],
+    [
+      "a mistyped WASI function",
+      { imports: [{ module: "wasi_unstable", name: "clock_time_get", params: ["i32", "i32", "i32"], results: ["i32"] }], funcs: [MARKER, MALLOC] },
+      /import type mismatch for wasi_unstable\.clock_time_get/,
+    ],
     ["a global import", { imports: [{ module: "env", name: "g", global: true }], funcs: [MARKER, MALLOC] }, /missing import: env\.g/],
   ];
   for (const [what, spec, message] of cases) {
@@ -87,7 +107,13 @@ describe("import linking", () => {
 
   it("links WASI under both module names", async () => {
     const fdWrite = { name: "fd_write", params: ["i32", "i32", "i32", "i32"], results: ["i32"] } as const;
-    const spec: ModuleSpec = { imports: [{ module: "wasi_unstable", ...fdWrite }, { module: "wasi_snapshot_preview1", ...fdWrite }], funcs: [MARKER, MALLOC] };
+    const spec: ModuleSpec = {
+      imports: [
+        { module: "wasi_unstable", ...fdWrite },
+        { module: "wasi_snapshot_preview1", ...fdWrite },
+      ],
+      funcs: [MARKER, MALLOC],
+    };
     await expect(load(spec)).resolves.toEqual([]);
   });
 });
@@ -103,7 +129,9 @@ describe("exports", () => {
   });
 
   it("refuses a callback with the wrong signature (the 0.1.0 two-parameter on_request_headers)", async () => {
-    const spec = { funcs: [MARKER, MALLOC, { params: ["i32", "i32"], results: ["i32"], body: op.i32const(0), exports: ["proxy_on_request_headers"] } as FuncSpec] };
+    const spec = {
+      funcs: [MARKER, MALLOC, { params: ["i32", "i32"], results: ["i32"], body: op.i32const(0), exports: ["proxy_on_request_headers"] } as FuncSpec],
+    };
     await expect(load(spec)).rejects.toThrow("Bad function signature for: proxy_on_request_headers");
     expectChecker(spec, 1);
   });
@@ -114,13 +142,18 @@ describe("exports", () => {
 
   it("calls every export by name, also when optimization merged two of them into one function", async () => {
     // One function exported as both on_vm_start and on_configure: returning 0 must fail at on_vm_start.
-    const spec: ModuleSpec = { funcs: [MARKER, MALLOC, { params: ["i32", "i32"], results: ["i32"], body: op.i32const(0), exports: ["proxy_on_vm_start", "proxy_on_configure"] }] };
+    const spec: ModuleSpec = {
+      funcs: [MARKER, MALLOC, { params: ["i32", "i32"], results: ["i32"], body: op.i32const(0), exports: ["proxy_on_vm_start", "proxy_on_configure"] }],
+    };
     await expect(load(spec)).rejects.toThrow(/proxy_on_vm_start returned false/);
   });
 });
 
 describe("start-up under the restricted host-call set", () => {
-  const logFrom = (name: string): FuncSpec => ({ body: [...op.i32const(2), ...op.i32const(16), ...op.i32const(5), ...op.call(0), ...op.drop], exports: [name] });
+  const logFrom = (name: string): FuncSpec => ({
+    body: [...op.i32const(2), ...op.i32const(16), ...op.i32const(5), ...op.call(0), ...op.drop],
+    exports: [name],
+  });
   const data = [{ offset: 16, bytes: Uint8Array.from(Buffer.from("hello")) }];
 
   it("runs _start, where proxy_log is allowed", async () => {
@@ -128,7 +161,12 @@ describe("start-up under the restricted host-call set", () => {
   });
 
   it("runs _initialize and then main(0, 0), and not _start", async () => {
-    const main: FuncSpec = { params: ["i32", "i32"], results: ["i32"], body: [...op.i32const(2), ...op.i32const(17), ...op.i32const(4), ...op.call(0), ...op.drop, ...op.i32const(0)], exports: ["main"] };
+    const main: FuncSpec = {
+      params: ["i32", "i32"],
+      results: ["i32"],
+      body: [...op.i32const(2), ...op.i32const(17), ...op.i32const(4), ...op.call(0), ...op.drop, ...op.i32const(0)],
+      exports: ["main"],
+    };
     const logs = await load({ imports: [LOG_IMPORT], funcs: [MARKER, MALLOC, logFrom("_initialize"), main, logFrom("_start")], data });
     expect(logs).toEqual(["hello", "ello"]);
   });

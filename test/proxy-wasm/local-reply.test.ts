@@ -29,18 +29,33 @@ describe("send_local_response", () => {
   it("is deferred, stops the callback, replaces spaces in details and runs through the response path", async () => {
     const { sink, timeline } = await run([["x-action", "reply"]]);
     expect(timeline).toEqual(["log: after reply 0", "sink: localReply", "log: response 403 policy", "sink: responseHeaders", "sink: responseData"]);
-    expect(sink.of("localReply")).toEqual([{ kind: "localReply", status: 403, headers: [["x-reason", "policy"]], body: "denied", details: "access_denied_by_policy" }]);
+    expect(sink.of("localReply")).toEqual([
+      { kind: "localReply", status: 403, headers: [["x-reason", "policy"]], body: "denied", details: "access_denied_by_policy" },
+    ]);
     expect(sink.of("requestHeaders")).toEqual([]); // Continue was forced to StopAll
     expect(sink.of("responseHeaders")[0]!.headers).toContainEqual(["x-filter-saw", "1"]);
   });
 
   it("adds grpc-status for a gRPC request only when the status is within 0..16", async () => {
-    const grpc: HeaderList = [["content-type", "application/grpc"], ["x-action", "reply"]];
-    expect((await run([...grpc, ["x-grpc", "7"]])).sink.of("localReply")[0]!.headers).toEqual([["x-reason", "policy"], ["grpc-status", "7"]]);
+    const grpc: HeaderList = [
+      ["content-type", "application/grpc"],
+      ["x-action", "reply"],
+    ];
+    expect((await run([...grpc, ["x-grpc", "7"]])).sink.of("localReply")[0]!.headers).toEqual([
+      ["x-reason", "policy"],
+      ["grpc-status", "7"],
+    ]);
     await loaded!.filter.close();
     expect((await run([...grpc, ["x-grpc", "-1"]])).sink.of("localReply")[0]!.headers).toEqual([["x-reason", "policy"]]);
     await loaded!.filter.close();
-    expect((await run([["x-action", "reply"], ["x-grpc", "7"]])).sink.of("localReply")[0]!.headers).toEqual([["x-reason", "policy"]]);
+    expect(
+      (
+        await run([
+          ["x-action", "reply"],
+          ["x-grpc", "7"],
+        ])
+      ).sink.of("localReply")[0]!.headers,
+    ).toEqual([["x-reason", "policy"]]);
   });
 
   it("sends only the first of two local replies", async () => {
@@ -50,7 +65,13 @@ describe("send_local_response", () => {
 
   it("a local reply while the upstream response is held replaces it directly, without the filter", async () => {
     const { l, sink, stream } = await run([]);
-    stream.responseHeaders([[":status", "200"], ["x-upstream-action", "reply"]], false);
+    stream.responseHeaders(
+      [
+        [":status", "200"],
+        ["x-upstream-action", "reply"],
+      ],
+      false,
+    );
     stream.responseData(new Uint8Array([1]), true);
     expect(sink.of("localReply").map((e) => [e.status, e.details])).toEqual([[502, "bad_upstream"]]);
     expect(sink.of("responseHeaders").map((e) => e.headers[0])).toEqual([[":status", "502"]]);

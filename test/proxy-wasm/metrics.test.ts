@@ -15,7 +15,13 @@ async function load(workers = 1) {
 
 function op(l: Loaded, name: string, value = "0"): string {
   const { stream } = openStream(l.filter);
-  stream.requestHeaders(reqHeaders([["x-op", name], ["x-value", value]]), true);
+  stream.requestHeaders(
+    reqHeaders([
+      ["x-op", name],
+      ["x-value", value],
+    ]),
+    true,
+  );
   stream.complete();
   return l.messages().at(-1)!;
 }

@@ -18,15 +18,35 @@ const i64 = (n: number) => {
 };
 
 async function run(configuration: string, sink = new TestSink({ name: "r1", cluster: "backend", metadata: { "ai.gw": { model: "m1", weight: 2 } } })) {
-  const l = (loaded = await loadFixture("host-props", { configuration, name: "my-plugin", rootId: "my-root" }, {
-    clusters: [{ name: "backend", type: "STATIC", endpoints: [], connectTimeoutMs: 100, metadata: { pool: { size: 3 } } }],
-  }));
+  const l = (loaded = await loadFixture(
+    "host-props",
+    { configuration, name: "my-plugin", rootId: "my-root" },
+    {
+      clusters: [{ name: "backend", type: "STATIC", endpoints: [], connectTimeoutMs: 100, metadata: { pool: { size: 3 } } }],
+    },
+  ));
   const { stream } = openStream(l.filter, sink);
-  stream.requestHeaders(reqHeaders([["x-a", "1"], ["x-a", "2"], ["x-request-id", "rid-7"]], "/v1/x?q=1"), false);
+  stream.requestHeaders(
+    reqHeaders(
+      [
+        ["x-a", "1"],
+        ["x-a", "2"],
+        ["x-request-id", "rid-7"],
+      ],
+      "/v1/x?q=1",
+    ),
+    false,
+  );
   stream.requestData(bytes("body"), true);
   sink.info.responseCode = 201;
   sink.info.responseCodeDetails = "via_upstream";
-  stream.responseHeaders([[":status", "201"], ["content-type", "application/json"]], true);
+  stream.responseHeaders(
+    [
+      [":status", "201"],
+      ["content-type", "application/json"],
+    ],
+    true,
+  );
   stream.complete();
   const values = new Map<string, string>();
   for (const m of l.messages()) {
@@ -38,7 +58,9 @@ async function run(configuration: string, sink = new TestSink({ name: "r1", clus
 
 describe("request and connection attributes", () => {
   it("encodes strings raw and integers as 8-byte little endian", async () => {
-    const { values } = await run("rh=request/path,request/url_path,request/query,request/method,request/host,request/scheme,request/id,request/protocol,source/address,source/port,destination/port");
+    const { values } = await run(
+      "rh=request/path,request/url_path,request/query,request/method,request/host,request/scheme,request/id,request/protocol,source/address,source/port,destination/port",
+    );
     expect(values.get("rh request/path")).toBe(hexOf("/v1/x?q=1"));
     expect(values.get("rh request/url_path")).toBe(hexOf("/v1/x"));
     expect(values.get("rh request/query")).toBe(hexOf("q=1"));
@@ -62,7 +84,9 @@ describe("request and connection attributes", () => {
   });
 
   it("header-derived request attributes disappear once the headers continued, and come back in on_log", async () => {
-    const { values } = await run("rb=request/path,request/time log=request/path,request/size,response/code,response/code_details,response/headers/content-type");
+    const { values } = await run(
+      "rb=request/path,request/time log=request/path,request/size,response/code,response/code_details,response/headers/content-type",
+    );
     expect(values.get("rb request/path")).toBe("<1>");
     expect(values.get("rb request/time")).toHaveLength(16);
     expect(values.get("log request/path")).toBe(hexOf("/v1/x?q=1"));
@@ -86,7 +110,9 @@ describe("plugin and xds attributes", () => {
   });
 
   it("exposes the route and cluster names, and route/cluster metadata as protobuf and as CEL maps", async () => {
-    const { values } = await run("rh=xds/route_name,xds/cluster_name,xds/route_metadata,xds/route_metadata/filter_metadata/ai.gw/model,xds/route_metadata/filter_metadata/ai.gw/weight,xds/cluster_metadata/filter_metadata/pool/size");
+    const { values } = await run(
+      "rh=xds/route_name,xds/cluster_name,xds/route_metadata,xds/route_metadata/filter_metadata/ai.gw/model,xds/route_metadata/filter_metadata/ai.gw/weight,xds/cluster_metadata/filter_metadata/pool/size",
+    );
     expect(values.get("rh xds/route_name")).toBe(hexOf("r1"));
     expect(values.get("rh xds/cluster_name")).toBe(hexOf("backend"));
     // Metadata{filter_metadata{"ai.gw": Struct{model: "m1", weight: 2}}}

@@ -40,7 +40,13 @@ describe("a trap in a stream callback", () => {
   it("adds grpc-status 14 (Unavailable) to the failure reply of a gRPC request", async () => {
     const l = (loaded = await loadFixture("host-trap"));
     const { stream, sink } = openStream(l.filter);
-    stream.requestHeaders(reqHeaders([["x-trap", "1"], ["content-type", "application/grpc"]]), true);
+    stream.requestHeaders(
+      reqHeaders([
+        ["x-trap", "1"],
+        ["content-type", "application/grpc"],
+      ]),
+      true,
+    );
     expect(sink.of("localReply")[0]!.headers).toEqual([["grpc-status", "14"]]);
   });
 
@@ -52,7 +58,13 @@ describe("a trap in a stream callback", () => {
     const b = openStream(l.filter);
     b.stream.requestHeaders(reqHeaders(), false);
     b.stream.requestData(new Uint8Array([1]), true);
-    b.stream.responseHeaders([[":status", "200"], ["x-trap", "1"]], true);
+    b.stream.responseHeaders(
+      [
+        [":status", "200"],
+        ["x-trap", "1"],
+      ],
+      true,
+    );
     b.stream.complete();
     expect(b.sink.kinds()).toEqual(["requestHeaders", "requestData", "responseHeaders"]);
     expect(l.messages().filter((m) => !m.startsWith("Function"))).toEqual(["rh 2"]);

@@ -93,7 +93,14 @@ export function buildModule(spec: ModuleSpec): Uint8Array {
     return [...uleb(body.length), ...body];
   });
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(typeEntries)),
     ...(imports.length ? section(2, vec(importEntries)) : []),
     ...section(3, vec(funcTypes)),

@@ -117,9 +117,24 @@ describe("rate limit service", () => {
     const res = await ask([descriptor(PER_USER, dave, 30), descriptor(PER_USER_MODEL, dave, 30), descriptor(EVERYONE, {}, 6)]);
     expect(res.overall_code).toBe(Code.OVER_LIMIT);
     expect(res.statuses).toEqual([
-      { code: Code.OK, current_limit: { requests_per_unit: 100, unit: Unit.HOUR, name: PER_USER.name }, limit_remaining: 70, duration_until_reset: { seconds: 2 } },
-      { code: Code.OK, current_limit: { requests_per_unit: 1000, unit: Unit.MINUTE, name: PER_USER_MODEL.name }, limit_remaining: 970, duration_until_reset: { seconds: 2 } },
-      { code: Code.OVER_LIMIT, current_limit: { requests_per_unit: 5, unit: Unit.SECOND, name: EVERYONE.name }, limit_remaining: 0, duration_until_reset: { seconds: 1 } },
+      {
+        code: Code.OK,
+        current_limit: { requests_per_unit: 100, unit: Unit.HOUR, name: PER_USER.name },
+        limit_remaining: 70,
+        duration_until_reset: { seconds: 2 },
+      },
+      {
+        code: Code.OK,
+        current_limit: { requests_per_unit: 1000, unit: Unit.MINUTE, name: PER_USER_MODEL.name },
+        limit_remaining: 970,
+        duration_until_reset: { seconds: 2 },
+      },
+      {
+        code: Code.OVER_LIMIT,
+        current_limit: { requests_per_unit: 5, unit: Unit.SECOND, name: EVERYONE.name },
+        limit_remaining: 0,
+        duration_until_reset: { seconds: 1 },
+      },
     ]);
     // The Exact header is part of the rule: another model is not this rule's descriptor.
     expect(descriptorEntries(PER_USER_MODEL, LLAMA_ROUTE, (n) => ({ "x-user-id": "dave", "x-ai-eg-model": "mistral" })[n])).toBeUndefined();
@@ -138,7 +153,10 @@ describe("rate limit service", () => {
     expect((await ask([descriptor(PER_ROUTE, ivy, 1, MISTRAL_ROUTE)])).statuses[0]).toMatchObject({ code: Code.OK, limit_remaining: 9 });
     // Without the route entry it is no descriptor of the unshared rule.
     const none = { code: Code.OK, limit_remaining: 0 };
-    const entries = [{ key: "rule", value: PER_ROUTE.name }, { key: "x-user-id", value: "ivy" }];
+    const entries = [
+      { key: "rule", value: PER_ROUTE.name },
+      { key: "x-user-id", value: "ivy" },
+    ];
     expect((await ask([{ entries, hits_addend: { value: 100 } }])).statuses).toEqual([none]);
     // A shared rule ignores the route: both routes spend one counter.
     await ask([descriptor(PER_USER, ivy, 60, LLAMA_ROUTE)]);

@@ -28,16 +28,19 @@ export function request(base: { address: string; port: number }, r: RawRequest):
     const body = r.body === undefined ? undefined : Buffer.from(r.body);
     if (body && !r.chunked) headers["content-length"] = String(body.length);
     if (r.chunked) headers["transfer-encoding"] = "chunked";
-    const req = http.request({ host: base.address, port: base.port, method: r.method ?? (body ? "POST" : "GET"), path: r.path, headers, agent: false }, (res) => {
-      const chunks: RawResponse["chunks"] = [];
-      res.on("data", (data: Buffer) => {
-        const at = performance.now() - start;
-        chunks.push({ at, data });
-        r.onChunk?.(data, at);
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks.map((c) => c.data)), chunks }));
-      res.on("error", reject);
-    });
+    const req = http.request(
+      { host: base.address, port: base.port, method: r.method ?? (body ? "POST" : "GET"), path: r.path, headers, agent: false },
+      (res) => {
+        const chunks: RawResponse["chunks"] = [];
+        res.on("data", (data: Buffer) => {
+          const at = performance.now() - start;
+          chunks.push({ at, data });
+          r.onChunk?.(data, at);
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks.map((c) => c.data)), chunks }));
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     if (body) req.write(body);
     req.end();

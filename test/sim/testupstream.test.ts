@@ -156,10 +156,7 @@ describe("test upstream: response overrides", () => {
   });
 
   it("passes UTF-8 header values through as bytes and refuses invalid header names", async () => {
-    const res = await post(
-      { "x-response-headers": b64("x-greeting:grüß dich") },
-      JSON.stringify({ model: "modèle-😀", messages: [] }),
-    );
+    const res = await post({ "x-response-headers": b64("x-greeting:grüß dich") }, JSON.stringify({ model: "modèle-😀", messages: [] }));
     expect(res.status).toBe(200);
     expect(Buffer.from(res.headers["x-model"] as string, "latin1").toString("utf8")).toBe("modèle-😀");
     expect(Buffer.from(res.headers["x-greeting"] as string, "latin1").toString("utf8")).toBe("grüß dich");
@@ -207,11 +204,14 @@ describe("test upstream: SSE", () => {
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("text/event-stream");
     expect(res.body.toString()).toBe(lines.map((l) => `data: ${l}\n\n`).join(""));
-    expectIncremental(arrivals(res, (b) => b.toString()), 20);
+    expectIncremental(
+      arrivals(res, (b) => b.toString()),
+      20,
+    );
   });
 
   it("sends \\n\\n-separated blocks as they are", async () => {
-    const body = "event: a\ndata: {\"x\":1}\n\n\n\ndata: [DONE]\n\n";
+    const body = 'event: a\ndata: {"x":1}\n\n\n\ndata: [DONE]\n\n';
     const res = await post({ "x-response-type": "sse", "x-response-body": b64(body) });
     expect(res.body.toString()).toBe('event: a\ndata: {"x":1}\n\ndata: [DONE]\n\n');
   });

@@ -145,12 +145,34 @@ describe("flags", () => {
 
   it("reads the seed's arguments, lists, = forms, durations and ignored flags", () => {
     const c = parseSimArgs([
-      "--model", "meta-llama/Llama-3.1-8B-Instruct", "--port", "8000", "--max-loras", "2",
-      "--lora-modules", '{"name": "food-review-1"}', '{"name":"b","path":"/p","base_model_name":"x"}', "plain=/q",
-      "--served-model-name", "a", "c", "--v=4", "--time-to-first-token=1.5s", "--inter-token-latency", "20",
-      "--enable-kvcache", "--seed", "42", "--mode", "echo",
+      "--model",
+      "meta-llama/Llama-3.1-8B-Instruct",
+      "--port",
+      "8000",
+      "--max-loras",
+      "2",
+      "--lora-modules",
+      '{"name": "food-review-1"}',
+      '{"name":"b","path":"/p","base_model_name":"x"}',
+      "plain=/q",
+      "--served-model-name",
+      "a",
+      "c",
+      "--v=4",
+      "--time-to-first-token=1.5s",
+      "--inter-token-latency",
+      "20",
+      "--enable-kvcache",
+      "--seed",
+      "42",
+      "--mode",
+      "echo",
     ]);
-    expect(c.loraModules).toEqual([{ name: "food-review-1", path: undefined, baseModelName: undefined }, { name: "b", path: "/p", baseModelName: "x" }, { name: "plain", path: "/q" }]);
+    expect(c.loraModules).toEqual([
+      { name: "food-review-1", path: undefined, baseModelName: undefined },
+      { name: "b", path: "/p", baseModelName: "x" },
+      { name: "plain", path: "/q" },
+    ]);
     expect(c.servedModelNames).toEqual(["a", "c"]);
     expect(c.timeToFirstToken).toBe(1500);
     expect(c.interTokenLatency).toBe(20);
@@ -162,7 +184,7 @@ describe("flags", () => {
   it("reads --config YAML, with command-line flags winning", () => {
     const dir = mkdtempSync(join(tmpdir(), "sim-config-"));
     const file = join(dir, "c.yaml");
-    writeFileSync(file, "model: from-file\nmax-num-seqs: 9\nlora-modules:\n  - name: x\n  - '{\"name\":\"y\"}'\ntime-to-first-token: 100ms\n");
+    writeFileSync(file, 'model: from-file\nmax-num-seqs: 9\nlora-modules:\n  - name: x\n  - \'{"name":"y"}\'\ntime-to-first-token: 100ms\n');
     const c = parseSimArgs(["--config", file, "--max-num-seqs", "3"]);
     expect(c.model).toBe("from-file");
     expect(c.maxNumSeqs).toBe(3);

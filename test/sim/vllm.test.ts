@@ -68,7 +68,11 @@ describe("vLLM simulator: OpenAI endpoints", () => {
     expect(b.choices[0].message.role).toBe("assistant");
     expect(b.choices[0].finish_reason).toBe("stop");
     const completion = tokenize(b.choices[0].message.content).length;
-    expect(b.usage).toEqual({ prompt_tokens: tokenize("user: Hello there, simulator!\n").length, completion_tokens: completion, total_tokens: b.usage.prompt_tokens + completion });
+    expect(b.usage).toEqual({
+      prompt_tokens: tokenize("user: Hello there, simulator!\n").length,
+      completion_tokens: completion,
+      total_tokens: b.usage.prompt_tokens + completion,
+    });
   });
 
   it("prefers the podName option for x-inference-pod", async () => {
@@ -127,7 +131,14 @@ describe("vLLM simulator: OpenAI endpoints", () => {
     const chunks = ev.slice(0, -1).map((e) => JSON.parse(e));
     expect(chunks).toHaveLength(5);
     for (const c of chunks) expect(c.object).toBe("text_completion");
-    expect(tokenize(chunks.slice(0, 4).map((c) => c.choices[0].text).join(""))).toHaveLength(4);
+    expect(
+      tokenize(
+        chunks
+          .slice(0, 4)
+          .map((c) => c.choices[0].text)
+          .join(""),
+      ),
+    ).toHaveLength(4);
     expect(chunks[4].usage.completion_tokens).toBe(4);
   });
 
@@ -364,7 +375,14 @@ describe("vLLM simulator: scheduling, KV cache and prefix cache", () => {
     await new Promise<void>((resolve, reject) => {
       const body = JSON.stringify({ model: "m", prompt: "go on", max_tokens: 100, stream: true });
       const req = http.request(
-        { host: s.address.address, port: s.address.port, method: "POST", path: "/v1/completions", headers: { "content-length": Buffer.byteLength(body) }, agent: false },
+        {
+          host: s.address.address,
+          port: s.address.port,
+          method: "POST",
+          path: "/v1/completions",
+          headers: { "content-length": Buffer.byteLength(body) },
+          agent: false,
+        },
         (res) => {
           res.once("data", () => {
             req.destroy();

@@ -112,7 +112,7 @@ describe("escapeLabelValue (the one label escaper: Envoy's stats and the vLLM si
   it("escapes backslash, newline and double quote so that the exposition format's unescaping gives the value back", () => {
     expect(escapeLabelValue('a\\b\n"c"')).toBe('a\\\\b\\n\\"c\\"');
     const decodeLabel = (s: string) => s.replace(/\\(["\\n])/g, (_, c: string) => (c === "n" ? "\n" : c));
-    const alphabet = ['\\', "\n", '"', "n", "a", "é", " ", "}"];
+    const alphabet = ["\\", "\n", '"', "n", "a", "é", " ", "}"];
     for (let seed = 1; seed <= 500; seed++) {
       const value = Array.from({ length: seed % 13 }, (_, i) => alphabet[(seed * 7 + i * 13) % alphabet.length]).join("");
       const escaped = escapeLabelValue(value);

@@ -32,11 +32,22 @@ describe("aigw translate", () => {
 
   test("--target envoy-gateway with an image, and with an HTTP URL whose checksum defaults to the built module's", async () => {
     const sha = "ab".repeat(32);
-    const { stdout } = await run(["envoy/examples/inference-pool", "--target=envoy-gateway", "--wasm-image", "oci://r.example/aigw:1", "--wasm-sha256", `sha256:${sha}`]);
-    const eep = parseAllDocuments(stdout).map((d) => d.toJS()).find((d) => d.kind === "EnvoyExtensionPolicy");
+    const { stdout } = await run([
+      "envoy/examples/inference-pool",
+      "--target=envoy-gateway",
+      "--wasm-image",
+      "oci://r.example/aigw:1",
+      "--wasm-sha256",
+      `sha256:${sha}`,
+    ]);
+    const eep = parseAllDocuments(stdout)
+      .map((d) => d.toJS())
+      .find((d) => d.kind === "EnvoyExtensionPolicy");
     expect(eep.spec.wasm[0].code).toEqual({ type: "Image", image: { url: "r.example/aigw:1", sha256: sha } });
     const http = await run(["--target", "envoy-gateway", "--wasm-http", "https://files.example/ai-gateway.wasm"]);
-    const code = parseAllDocuments(http.stdout).map((d) => d.toJS()).find((d) => d.kind === "EnvoyExtensionPolicy").spec.wasm[0].code;
+    const code = parseAllDocuments(http.stdout)
+      .map((d) => d.toJS())
+      .find((d) => d.kind === "EnvoyExtensionPolicy").spec.wasm[0].code;
     expect(code).toEqual({ type: "HTTP", http: { url: "https://files.example/ai-gateway.wasm", sha256: sha256File(BUILT_MODULE) } });
   });
 

@@ -51,13 +51,18 @@ describe("envoy/docker-compose.yaml", () => {
     for (const c of bootstrap.static_resources.clusters) {
       const addresses = c.load_assignment.endpoints[0].lb_endpoints.map((e: Obj) => e.endpoint.address.socket_address.address);
       const pool = c.load_balancing_policy !== undefined;
-      expect(addresses.every((a: string) => (isIP(a) !== 0) === pool), c.name).toBe(true);
+      expect(
+        addresses.every((a: string) => (isIP(a) !== 0) === pool),
+        c.name,
+      ).toBe(true);
       expect(c.type, c.name).toBe(pool ? "STATIC" : "STRICT_DNS");
     }
   });
 
   test("fixed addresses are unique, in the subnet, and outside the range Docker hands out", () => {
-    const ips = Object.values(services).map((s) => s.networks?.aigw?.ipv4_address).filter((ip): ip is string => ip !== undefined);
+    const ips = Object.values(services)
+      .map((s) => s.networks?.aigw?.ipv4_address)
+      .filter((ip): ip is string => ip !== undefined);
     expect(ips.length).toBe(9);
     expect(new Set(ips).size).toBe(ips.length);
     expect(compose.networks.aigw.ipam.config).toEqual([{ subnet: COMPOSE_SUBNET, ip_range: COMPOSE_DYNAMIC_RANGE }]);
@@ -84,16 +89,26 @@ describe("envoy/docker-compose.yaml", () => {
 
   test("the model servers run the real images of the manifests", () => {
     expect(services["vllm-llama3-8b-instruct-0"]!.image).toBe("ghcr.io/llm-d/llm-d-inference-sim:v0.4.0");
-    expect(services["vllm-llama3-8b-instruct-0"]!.command).toEqual(
-      ["--model", "meta-llama/Llama-3.1-8B-Instruct", "--port", "8000", "--max-loras", "2", "--lora-modules", '{"name": "food-review-1"}'],
-    );
+    expect(services["vllm-llama3-8b-instruct-0"]!.command).toEqual([
+      "--model",
+      "meta-llama/Llama-3.1-8B-Instruct",
+      "--port",
+      "8000",
+      "--max-loras",
+      "2",
+      "--lora-modules",
+      '{"name": "food-review-1"}',
+    ]);
     expect(services["vllm-llama3-8b-instruct-2"]!.environment).toEqual({ POD_NAME: "vllm-llama3-8b-instruct-2", NAMESPACE: "default" });
     expect(services["mistral-upstream-1"]!.image).toBe("docker.io/envoyproxy/ai-gateway-testupstream:latest");
   });
 
   test("the EPPs: our image from envoy/Dockerfile, flags our EPP accepts, the pool's addresses as in envoy.yaml", () => {
     const clusters = clustersOf(bootstrap);
-    for (const [name, pool] of [["mistral-epp-0", "mistral"], ["vllm-llama3-8b-instruct-epp-0", "vllm-llama3-8b-instruct"]] as const) {
+    for (const [name, pool] of [
+      ["mistral-epp-0", "mistral"],
+      ["vllm-llama3-8b-instruct-epp-0", "vllm-llama3-8b-instruct"],
+    ] as const) {
       const s = services[name]!;
       expect(resolve(ENVOY_DIR, s.build.context, s.build.dockerfile)).toBe(join(ENVOY_DIR, "Dockerfile"));
       expect(s.command[0]).toBe("epp");

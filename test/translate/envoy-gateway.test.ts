@@ -50,7 +50,9 @@ describe("the seed example", () => {
 
   test("the HTTPRoute routes as the bootstrap does: the rule's headers plus x-ai-eg-backend, to the backend's cluster", () => {
     const [route] = find(docs, "HTTPRoute", "inference-pool-with-aigwroute");
-    expect(route!.spec.parentRefs).toEqual([{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "inference-pool-with-aigwroute", sectionName: "http" }]);
+    expect(route!.spec.parentRefs).toEqual([
+      { group: "gateway.networking.k8s.io", kind: "Gateway", name: "inference-pool-with-aigwroute", sectionName: "http" },
+    ]);
     const table = seed.gateway.routes.virtualHosts[0]!.routes.filter((r) => "cluster" in r.action);
     expect(route!.spec.rules).toHaveLength(table.length);
     route!.spec.rules.forEach((rule: Obj, i: number) => {
@@ -104,7 +106,12 @@ describe("the seed example", () => {
   test("the EnvoyExtensionPolicy carries the module and exactly the plugin configuration aigw run uses", () => {
     const [eep] = find(docs, "EnvoyExtensionPolicy");
     const [wasm] = eep!.spec.wasm;
-    expect(wasm).toMatchObject({ name: "ai-gateway", rootID: "ai-gateway", failOpen: false, code: { type: "Image", image: { url: IMAGE.url, sha256: IMAGE.sha256 } } });
+    expect(wasm).toMatchObject({
+      name: "ai-gateway",
+      rootID: "ai-gateway",
+      failOpen: false,
+      code: { type: "Image", image: { url: IMAGE.url, sha256: IMAGE.sha256 } },
+    });
     expect(wasm.config).toEqual(seed.plugin);
   });
 
@@ -139,7 +146,10 @@ describe("options", () => {
   test("an HTTP URL carries the module's checksum; the cluster domain reaches the EPP addresses", () => {
     const sha = "0".repeat(64);
     const { docs } = resources({ code: { type: "HTTP", url: "https://example.com/ai-gateway.wasm", sha256: sha }, clusterDomain: "corp.internal" });
-    expect(find(docs, "EnvoyExtensionPolicy")[0]!.spec.wasm[0].code).toEqual({ type: "HTTP", http: { url: "https://example.com/ai-gateway.wasm", sha256: sha } });
+    expect(find(docs, "EnvoyExtensionPolicy")[0]!.spec.wasm[0].code).toEqual({
+      type: "HTTP",
+      http: { url: "https://example.com/ai-gateway.wasm", sha256: sha },
+    });
     const patch = find(docs, "EnvoyPatchPolicy")[0]!.spec.jsonPatches[1];
     expect(patch.operation.value.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address).toBe(
       "mistral-epp.default.svc.corp.internal",
@@ -172,7 +182,10 @@ spec:
     const dir = seedWith({
       ...editedRoute((spec) => {
         spec.rules[2].matches.push({ headers: [{ type: "RegularExpression", name: "x-ai-eg-model", value: "cool-.*" }] });
-        spec.rules[2].backendRefs = [{ name: "envoy-ai-gateway-basic-testupstream", weight: 3 }, { name: "second", weight: 1 }];
+        spec.rules[2].backendRefs = [
+          { name: "envoy-ai-gateway-basic-testupstream", weight: 3 },
+          { name: "second", weight: 1 },
+        ];
       }),
       "07-second.yaml": second,
     });
@@ -180,8 +193,14 @@ spec:
     const rules = find(docs, "HTTPRoute", "inference-pool-with-aigwroute")[0]!.spec.rules;
     expect(rules).toHaveLength(4);
     expect(rules.slice(2).map((r: Obj) => r.matches.map((m: Obj) => m.headers.map((h: Obj) => `${h.type}:${h.value}`)))).toEqual([
-      [["Exact:some-cool-self-hosted-model", "Exact:default/envoy-ai-gateway-basic-testupstream"], ["RegularExpression:cool-.*", "Exact:default/envoy-ai-gateway-basic-testupstream"]],
-      [["Exact:some-cool-self-hosted-model", "Exact:default/second"], ["RegularExpression:cool-.*", "Exact:default/second"]],
+      [
+        ["Exact:some-cool-self-hosted-model", "Exact:default/envoy-ai-gateway-basic-testupstream"],
+        ["RegularExpression:cool-.*", "Exact:default/envoy-ai-gateway-basic-testupstream"],
+      ],
+      [
+        ["Exact:some-cool-self-hosted-model", "Exact:default/second"],
+        ["RegularExpression:cool-.*", "Exact:default/second"],
+      ],
     ]);
     expect(rules[3].backendRefs).toEqual([{ group: "gateway.envoyproxy.io", kind: "Backend", name: "envoy-ai-gateway-basic-testupstream" }]);
   });
@@ -199,22 +218,26 @@ spec:
     const routes: Obj[] = bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes;
     const idle = Object.fromEntries(routes.map((r) => [r.name.replace(/\/match.*/, ""), r.route?.retry_policy]));
     expect(idle["aigatewayroute/default/inference-pool-with-aigwroute/rule/0"]).toMatchObject({ retry_on: "connect-failure", per_try_idle_timeout: "10s" });
-    expect(idle["aigatewayroute/default/inference-pool-with-aigwroute/rule/1"]).toEqual(expect.not.objectContaining({ per_try_idle_timeout: expect.anything() }));
+    expect(idle["aigatewayroute/default/inference-pool-with-aigwroute/rule/1"]).toEqual(
+      expect.not.objectContaining({ per_try_idle_timeout: expect.anything() }),
+    );
     expect(idle["aigatewayroute/default/inference-pool-with-aigwroute/rule/2"]).toEqual({ per_try_idle_timeout: "60.500s" });
     // Envoy Gateway: one JSON patch per generated HTTPRoute rule (the pools' BackendTrafficPolicy gives every
     // route of the HTTPRoute a retry policy, so the timeout is added to it).
     const { docs } = resources({ paths: [dir] });
     const patches = find(docs, "EnvoyPatchPolicy")[0]!.spec.jsonPatches.filter((p: Obj) => p.type.endsWith("RouteConfiguration"));
-    expect(patches).toEqual([0, 2].map((rule) => ({
-      type: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
-      name: "default/inference-pool-with-aigwroute/http",
-      operation: {
-        op: "add",
-        jsonPath: `..routes[?(@.name =~ '^httproute/default/inference-pool-with-aigwroute/rule/${rule}/match/')]`,
-        path: "/route/retry_policy/per_try_idle_timeout",
-        value: rule === 0 ? "10s" : "60.500s",
-      },
-    })));
+    expect(patches).toEqual(
+      [0, 2].map((rule) => ({
+        type: "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+        name: "default/inference-pool-with-aigwroute/http",
+        operation: {
+          op: "add",
+          jsonPath: `..routes[?(@.name =~ '^httproute/default/inference-pool-with-aigwroute/rule/${rule}/match/')]`,
+          path: "/route/retry_policy/per_try_idle_timeout",
+          value: rule === 0 ? "10s" : "60.500s",
+        },
+      })),
+    );
     expect(find(docs, "BackendTrafficPolicy")[0]!.spec.retry).toBeDefined();
   });
 
@@ -222,14 +245,24 @@ spec:
     const dir = seedWith(
       editedRoute((spec) => {
         for (let i = 0; i < 16; i++) {
-          spec.rules.push({ matches: [{ headers: [{ type: "Exact", name: "x-ai-eg-model", value: `m-${i}` }] }], backendRefs: [{ name: "envoy-ai-gateway-basic-testupstream" }] });
+          spec.rules.push({
+            matches: [{ headers: [{ type: "Exact", name: "x-ai-eg-model", value: `m-${i}` }] }],
+            backendRefs: [{ name: "envoy-ai-gateway-basic-testupstream" }],
+          });
         }
       }),
     );
     const { docs } = resources({ paths: [dir] });
     const routes = find(docs, "HTTPRoute").map((r) => [r.metadata.name, r.spec.rules.length]);
-    expect(routes).toEqual([["inference-pool-with-aigwroute", 16], ["inference-pool-with-aigwroute-2", 3], ["aigw-route-not-found", 1]]);
-    expect(find(docs, "BackendTrafficPolicy").map((p) => p.spec.targetRefs[0].name)).toEqual(["inference-pool-with-aigwroute", "inference-pool-with-aigwroute-2"]);
+    expect(routes).toEqual([
+      ["inference-pool-with-aigwroute", 16],
+      ["inference-pool-with-aigwroute-2", 3],
+      ["aigw-route-not-found", 1],
+    ]);
+    expect(find(docs, "BackendTrafficPolicy").map((p) => p.spec.targetRefs[0].name)).toEqual([
+      "inference-pool-with-aigwroute",
+      "inference-pool-with-aigwroute-2",
+    ]);
     expect(find(docs, "EnvoyExtensionPolicy")[0]!.spec.targetRefs.map((t: Obj) => t.name)).toEqual([
       "inference-pool-with-aigwroute",
       "inference-pool-with-aigwroute-2",
@@ -276,7 +309,12 @@ spec:
     expect(container.volumeMounts).toEqual([{ name: "config", mountPath: "/data/ratelimit/config", readOnly: true }]);
     expect(rl.spec.template.spec.volumes).toEqual([{ name: "config", configMap: { name: "aigw-ratelimit" } }]);
     const env = Object.fromEntries(container.env.map((e: Obj) => [e.name, e.value]));
-    expect(env).toMatchObject({ GRPC_PORT: "8081", REDIS_URL: "aigw-redis.default.svc.cluster.local:6379", RUNTIME_ROOT: "/data", RUNTIME_SUBDIRECTORY: "ratelimit" });
+    expect(env).toMatchObject({
+      GRPC_PORT: "8081",
+      REDIS_URL: "aigw-redis.default.svc.cluster.local:6379",
+      RUNTIME_ROOT: "/data",
+      RUNTIME_SUBDIRECTORY: "ratelimit",
+    });
     // Each Service selects its Deployment's pods and targets a port the container declares.
     for (const name of ["aigw-ratelimit", "aigw-redis"]) {
       const svc = named("Service", name);
@@ -306,14 +344,19 @@ spec:
 function goJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(goJson).join(",")}]`;
   if (typeof v === "object" && v !== null) {
-    return `{${Object.keys(v).sort().map((k) => `${goJson(k)}:${goJson((v as Obj)[k])}`).join(",")}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${goJson(k)}:${goJson((v as Obj)[k])}`)
+      .join(",")}}`;
   }
   if (typeof v === "string") return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return JSON.stringify(v);
 }
 
 test("the module accepts the EnvoyExtensionPolicy config as Envoy Gateway passes it (keys sorted, <>& escaped)", async () => {
-  const dir = seedWith(editedRoute((spec) => spec.rules[2].matches.push({ headers: [{ type: "RegularExpression", name: "x-ai-eg-model", value: "a<b>&c.*" }] })));
+  const dir = seedWith(
+    editedRoute((spec) => spec.rules[2].matches.push({ headers: [{ type: "RegularExpression", name: "x-ai-eg-model", value: "a<b>&c.*" }] })),
+  );
   const { docs } = resources({ paths: [dir] });
   const config = goJson(find(docs, "EnvoyExtensionPolicy")[0]!.spec.wasm[0].config);
   expect(config).toContain("a\\u003cb\\u003e\\u0026c");
@@ -331,7 +374,6 @@ test("the module accepts the EnvoyExtensionPolicy config as Envoy Gateway passes
 
 test("the golden file parses as plain YAML documents", () => {
   expect(() => parse(readFileSync(join(import.meta.dirname, "golden", "envoy-gateway.yaml"), "utf8").split("---\n")[1]!)).not.toThrow();
-
 });
 
 test("a BackendTrafficPolicy loadBalancer on an AIGatewayRoute's route is carried into the generated policy that shadows it", () => {

@@ -48,12 +48,14 @@ describe("caught mistakes", () => {
     ]);
     const inAny = problemsAfter((d) => (hcmOf(d).http_filters[1].typed_config.suppress_envoy_header = true));
     expect(inAny).toHaveLength(1);
-    expect(inAny[0]).toMatch(/http_filters\[1\]\.typed_config\(Router\)\.suppress_envoy_header: unknown field of envoy\.extensions\.filters\.http\.router\.v3\.Router$/);
+    expect(inAny[0]).toMatch(
+      /http_filters\[1\]\.typed_config\(Router\)\.suppress_envoy_header: unknown field of envoy\.extensions\.filters\.http\.router\.v3\.Router$/,
+    );
   });
 
   test("a field given by both its proto name and its JSON name", () => {
     const p = problemsAfter((d) => (cluster(d, "epp/default/mistral").connectTimeout = "1s"));
-    expect(p).toEqual(["static_resources.clusters[1].connectTimeout: field connect_timeout is also given as \"connect_timeout\""]);
+    expect(p).toEqual(['static_resources.clusters[1].connectTimeout: field connect_timeout is also given as "connect_timeout"']);
   });
 
   test("wrong types: string, bool, number, message, list, map, enum, wrapper", () => {
@@ -91,7 +93,11 @@ describe("caught mistakes", () => {
 
   test("an unresolvable @type, and an Any whose body does not fit the type it names", () => {
     const typo = problemsAfter((d) => (hcmOf(d).http_filters[1].typed_config["@type"] = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Routr"));
-    expect(typo).toEqual([expect.stringMatching(/http_filters\[1\]\.typed_config\.@type: "type\.googleapis\.com\/envoy\.extensions\.filters\.http\.router\.v3\.Routr" names no message type/)]);
+    expect(typo).toEqual([
+      expect.stringMatching(
+        /http_filters\[1\]\.typed_config\.@type: "type\.googleapis\.com\/envoy\.extensions\.filters\.http\.router\.v3\.Routr" names no message type/,
+      ),
+    ]);
     const noType = problemsAfter((d) => delete hcmOf(d).http_filters[1].typed_config["@type"]);
     expect(noType).toEqual([expect.stringMatching(/typed_config: an Any needs "@type"/)]);
     // The wasm filter's typed_config named as the router: its `config` is then an unknown field.
@@ -114,7 +120,9 @@ describe("caught mistakes", () => {
     });
     expect(removed).toEqual([expect.stringMatching(/pools\[1\]\.eppCluster: no cluster named "epp\/default\/vllm-llama3-8b-instruct"/)]);
     const twice = problemsAfter((d) => d.static_resources.clusters.push({ ...d.static_resources.clusters[0] }));
-    expect(twice).toEqual([expect.stringMatching(/clusters\[5\]\.name: cluster "aiservicebackend\/default\/envoy-ai-gateway-basic-testupstream" is defined twice/)]);
+    expect(twice).toEqual([
+      expect.stringMatching(/clusters\[5\]\.name: cluster "aiservicebackend\/default\/envoy-ai-gateway-basic-testupstream" is defined twice/),
+    ]);
   });
 
   test("two members of one oneof", () => {
@@ -140,10 +148,7 @@ describe("caught mistakes", () => {
       oh.override_host_sources = [];
       delete oh.fallback_policy;
     });
-    expect(sources).toEqual([
-      expect.stringMatching(/override_host_sources: needs at least 1 item/),
-      expect.stringMatching(/fallback_policy: required$/),
-    ]);
+    expect(sources).toEqual([expect.stringMatching(/override_host_sources: needs at least 1 item/), expect.stringMatching(/fallback_policy: required$/)]);
   });
 
   test("checkMessage checks any message type", () => {

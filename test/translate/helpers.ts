@@ -39,9 +39,7 @@ export function expectGolden(name: string, content: string): void {
   const path = join(GOLDEN, name);
   if (process.env.AIGW_UPDATE_GOLDEN === "1") writeFileSync(path, content);
   expect(existsSync(path), `${path} is missing: AIGW_UPDATE_GOLDEN=1 writes it (then review it)`).toBe(true);
-  expect(content, `${path} differs from the output; if the change is intended, AIGW_UPDATE_GOLDEN=1 and review`).toBe(
-    readFileSync(path, "utf8"),
-  );
+  expect(content, `${path} differs from the output; if the change is intended, AIGW_UPDATE_GOLDEN=1 and review`).toBe(readFileSync(path, "utf8"));
 }
 
 /** Every cluster of a bootstrap, by name. */
@@ -59,7 +57,10 @@ export const POOL_RETRY_POLICY_XDS = {
   retry_on: "connect-failure",
   num_retries: 1,
   retry_host_predicate: [
-    { name: "envoy.retry_host_predicates.previous_hosts", typed_config: { "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" } },
+    {
+      name: "envoy.retry_host_predicates.previous_hosts",
+      typed_config: { "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" },
+    },
   ],
   host_selection_retry_max_attempts: 5,
 };

@@ -22,16 +22,22 @@ spec:
   rules:
 ${rules}`;
 
-const pooled = httpRoute("pooled", `    - matches: [{path: {type: PathPrefix, value: /mistral/}}]
+const pooled = httpRoute(
+  "pooled",
+  `    - matches: [{path: {type: PathPrefix, value: /mistral/}}]
       backendRefs: [${MISTRAL}]
       timeouts: {request: 120s}
     - matches: [{path: {type: RegularExpression, value: "/half/[0-9]+"}, method: GET}]
       backendRefs: [{name: mistral-upstream, port: 8080, weight: 1}, {name: ghost, port: 80, weight: 1}]
-`);
+`,
+);
 
-const plain = httpRoute("plain", `    - matches: [{path: {type: Exact, value: /health}}]
+const plain = httpRoute(
+  "plain",
+  `    - matches: [{path: {type: Exact, value: /health}}]
       backendRefs: [{name: mistral-upstream, port: 8080}]
-`);
+`,
+);
 
 describe("--target envoy", () => {
   const dir = seedWith({ "07-httproutes.yaml": `${pooled}---\n${plain}` });
@@ -51,7 +57,12 @@ describe("--target envoy", () => {
         name: "httproute/default/pooled/rule/1/match/0/*",
         match: { safe_regex: { regex: "/half/[0-9]+" }, headers: [{ name: ":method", string_match: { exact: "GET" } }] },
         route: {
-          weighted_clusters: { clusters: [{ name: "service/default/mistral-upstream/8080", weight: 1 }, { name: "invalid-backend-ref", weight: 1 }] },
+          weighted_clusters: {
+            clusters: [
+              { name: "service/default/mistral-upstream/8080", weight: 1 },
+              { name: "invalid-backend-ref", weight: 1 },
+            ],
+          },
           timeout: "15s",
           cluster_not_found_response_code: "INTERNAL_SERVER_ERROR",
         },
@@ -83,7 +94,16 @@ describe("--target envoy", () => {
       "httproute/default/pooled/rule/1",
     ]);
     const filter = await loadWasmFilter({
-      config: { name: w.name, rootId: w.root_id, vmId: "translate-httproute", modulePath: BUILT_MODULE, configuration: w.configuration.value, allowOnHeadersStopIteration: true, failOpen: false, workers: 1 },
+      config: {
+        name: w.name,
+        rootId: w.root_id,
+        vmId: "translate-httproute",
+        modulePath: BUILT_MODULE,
+        configuration: w.configuration.value,
+        allowOnHeadersStopIteration: true,
+        failOpen: false,
+        workers: 1,
+      },
       clusters: [],
       bufferLimitBytes: 1 << 20,
       stats: new StatsStore(),
@@ -94,7 +114,12 @@ describe("--target envoy", () => {
 
 describe("--target envoy-gateway", () => {
   const egDocs = (files: Record<string, string>) => {
-    const r = translate({ paths: [seedWith(files)], target: "envoy-gateway", code: { type: "HTTP", url: "https://example.com/m.wasm", sha256: "00" }, loadTime: 0 });
+    const r = translate({
+      paths: [seedWith(files)],
+      target: "envoy-gateway",
+      code: { type: "HTTP", url: "https://example.com/m.wasm", sha256: "00" },
+      loadTime: 0,
+    });
     return { docs: parseAllDocuments(r.files[0]!.content).map((d) => d.toJS() as Obj), warnings: r.warnings };
   };
 
@@ -107,11 +132,13 @@ describe("--target envoy-gateway", () => {
     expect(regenerated.metadata.annotations).toEqual({ "aigw.translate/source": "HTTPRoute default/pooled" });
     expect(regenerated.spec).toEqual({
       parentRefs: [{ name: "inference-pool-with-aigwroute" }],
-      rules: [{
-        matches: [{ path: { type: "PathPrefix", value: "/mistral/" } }],
-        backendRefs: [{ group: "", kind: "Service", name: "aigw-pool-mistral", port: 8080 }],
-        timeouts: { request: "120s" },
-      }],
+      rules: [
+        {
+          matches: [{ path: { type: "PathPrefix", value: "/mistral/" } }],
+          backendRefs: [{ group: "", kind: "Service", name: "aigw-pool-mistral", port: 8080 }],
+          timeouts: { request: "120s" },
+        },
+      ],
     });
     const btp = docs.find((d) => d.kind === "BackendTrafficPolicy" && d.metadata.name === "pooled")!;
     expect(btp.spec.loadBalancer).toEqual({ type: "RoundRobin", endpointOverride: { extractFrom: [{ header: "x-gateway-destination-endpoint" }] } });
@@ -124,6 +151,8 @@ describe("--target envoy-gateway", () => {
   test("a rule that mixes a pool with other backends cannot be told apart by Envoy Gateway: refused", () => {
     const mixed = pooled.replace(`backendRefs: [${MISTRAL}]`, `backendRefs: [${MISTRAL}, {name: mistral-upstream, port: 8080}]`);
     expect(() => egDocs({ "07-httproutes.yaml": mixed })).toThrow(ConfigError);
-    expect(() => egDocs({ "07-httproutes.yaml": mixed })).toThrow(/spec\.rules\[0\]\.backendRefs: with Envoy Gateway an InferencePool must be the rule's only backend/);
+    expect(() => egDocs({ "07-httproutes.yaml": mixed })).toThrow(
+      /spec\.rules\[0\]\.backendRefs: with Envoy Gateway an InferencePool must be the rule's only backend/,
+    );
   });
 });

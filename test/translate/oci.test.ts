@@ -27,7 +27,11 @@ function untar(tar: Buffer): Array<{ name: string; mode: string; mtime: number; 
   let at = 0;
   while (at + 512 <= tar.length && tar.subarray(at, at + 512).some((b) => b !== 0)) {
     const h = tar.subarray(at, at + 512);
-    const str = (o: number, l: number) => h.subarray(o, o + l).toString("ascii").replace(/\0.*$/s, "");
+    const str = (o: number, l: number) =>
+      h
+        .subarray(o, o + l)
+        .toString("ascii")
+        .replace(/\0.*$/s, "");
     let sum = 0;
     for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
     expect(parseInt(str(148, 8).trim(), 8)).toBe(sum);

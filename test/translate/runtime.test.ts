@@ -37,13 +37,18 @@ describe("aigw translate --runtime", () => {
 
   test("--module still overrides the container path", () => {
     const bootstrap: Obj = parse(translate({ runtime: "wamr", modulePath: "/opt/m.wasm" }).files[0]!.content);
-    expect(hcmOf(bootstrap).http_filters[0].typed_config.config.vm_config).toMatchObject({ runtime: "envoy.wasm.runtime.wamr", code: { local: { filename: "/opt/m.wasm" } } });
+    expect(hcmOf(bootstrap).http_filters[0].typed_config.config.vm_config).toMatchObject({
+      runtime: "envoy.wasm.runtime.wamr",
+      code: { local: { filename: "/opt/m.wasm" } },
+    });
   });
 
   test("Envoy Gateway: V8 is EG's own; another runtime is patched onto the filter, and the header names the module", () => {
     const code = { type: "Image" as const, url: "r.example/aigw:1" };
     const patchesOf = (content: string) =>
-      parseAllDocuments(content).map((d) => d.toJS()).find((d) => d.kind === "EnvoyPatchPolicy").spec.jsonPatches as Obj[];
+      parseAllDocuments(content)
+        .map((d) => d.toJS())
+        .find((d) => d.kind === "EnvoyPatchPolicy").spec.jsonPatches as Obj[];
     const v8 = translate({ target: "envoy-gateway", code }).files[0]!.content;
     expect(patchesOf(v8).filter((p) => p.operation.path?.includes("vm_config"))).toEqual([]);
     expect(v8).toContain("# Runtime envoy.wasm.runtime.v8: module build/ai-gateway.wasm (SIMD).");
@@ -62,7 +67,9 @@ describe("aigw translate --runtime", () => {
     let stdout = "";
     const io = { stdout: (t: string) => void (stdout += t), stderr: () => {} };
     await runTranslateCli(["--target", "envoy-gateway", "--runtime", "wamr", "--wasm-http", "https://files.example/m.wasm"], io);
-    const eep = parseAllDocuments(stdout).map((d) => d.toJS()).find((d) => d.kind === "EnvoyExtensionPolicy");
+    const eep = parseAllDocuments(stdout)
+      .map((d) => d.toJS())
+      .find((d) => d.kind === "EnvoyExtensionPolicy");
     expect(eep.spec.wasm[0].code.http.sha256).toBe(sha256File(builtModule("wamr")));
     expect(sha256File(builtModule("wamr"))).not.toBe(sha256File(builtModule("v8")));
     await expect(runTranslateCli(["--runtime", "wazero"], io)).rejects.toThrow('--runtime must be v8, wamr, wasmtime, got "wazero"');

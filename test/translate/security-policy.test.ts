@@ -32,10 +32,14 @@ describe("--target envoy", () => {
 
   test("the VM gets the variable from Envoy's environment; the configuration names it, not the key", () => {
     expect(wasm.vm_config.environment_variables).toEqual({ host_env_keys: [VAR] });
-    const backend = JSON.parse(wasm.configuration.value).rules.flatMap((x: Obj) => x.backends).find((b: Obj) => b.credential);
+    const backend = JSON.parse(wasm.configuration.value)
+      .rules.flatMap((x: Obj) => x.backends)
+      .find((b: Obj) => b.credential);
     expect(backend).toMatchObject({ name: "default/envoy-ai-gateway-basic-testupstream", credential: "APIKey", credentialEnv: VAR });
     expect(r.files[0]!.content).not.toContain(KEY);
-    expect(r.warnings).toContain(`Envoy's environment needs ${VAR}: the "apiKey" of Secret default/upstream-key (BackendSecurityPolicy key; the filter refuses its configuration without it)`);
+    expect(r.warnings).toContain(
+      `Envoy's environment needs ${VAR}: the "apiKey" of Secret default/upstream-key (BackendSecurityPolicy key; the filter refuses its configuration without it)`,
+    );
   });
 
   test("--docker: Compose passes the variable through from its own environment", () => {

@@ -117,22 +117,22 @@ export function buildAIGatewayRoutes(ctx: AIGatewayRouteContext, routes: RouteMo
       const seenRoutes = new Set<string>();
       const matchSets = matches.length > 0 ? matches : [{ headers: [] }];
       matchSets.forEach((m, j) => {
-        for (const b of backends) for (const host of hosts) {
-          // Routes of a rule limited to host names (RuleConfig.hostnames) are named after the host they serve.
-          const hostPart = ruleHosts.length > 0 ? `/host/${host.name}` : "";
-          const name = `aigatewayroute/${route.namespace}/${route.name}/rule/${rule.index}/match/${j}/backend/${b.name}${hostPart}`;
-          if (seenRoutes.has(name)) continue; // the same backend named twice in one rule
-          seenRoutes.add(name);
-          const headers: HeaderMatcher[] = host.matcher ? [host.matcher] : [];
-          for (const h of m.headers) headers.push(h.type === "Exact" ? { name: h.name, exact: h.value } : { name: h.name, regex: h.value });
-          headers.push({ name: BACKEND_HEADER, exact: b.name });
-          const cluster =
-            b.kind === "InferencePool" ? clusterName("inferencepool", ...split(b.name)) : clusterName("aiservicebackend", ...split(b.name));
-          const r: Route = { name, match: { prefix: "/", headers }, action: { cluster }, timeoutMs: rule.timeoutMs ?? REQUEST_TIMEOUT_MS };
-          if (b.kind === "InferencePool") r.retryPolicy = POOL_RETRY_POLICY;
-          if (rule.streamIdleTimeoutMs !== undefined) r.perTryIdleTimeoutMs = rule.streamIdleTimeoutMs;
-          aiRoutes.push({ route: r, key: hostPrecedence(host.name) });
-        }
+        for (const b of backends)
+          for (const host of hosts) {
+            // Routes of a rule limited to host names (RuleConfig.hostnames) are named after the host they serve.
+            const hostPart = ruleHosts.length > 0 ? `/host/${host.name}` : "";
+            const name = `aigatewayroute/${route.namespace}/${route.name}/rule/${rule.index}/match/${j}/backend/${b.name}${hostPart}`;
+            if (seenRoutes.has(name)) continue; // the same backend named twice in one rule
+            seenRoutes.add(name);
+            const headers: HeaderMatcher[] = host.matcher ? [host.matcher] : [];
+            for (const h of m.headers) headers.push(h.type === "Exact" ? { name: h.name, exact: h.value } : { name: h.name, regex: h.value });
+            headers.push({ name: BACKEND_HEADER, exact: b.name });
+            const cluster = b.kind === "InferencePool" ? clusterName("inferencepool", ...split(b.name)) : clusterName("aiservicebackend", ...split(b.name));
+            const r: Route = { name, match: { prefix: "/", headers }, action: { cluster }, timeoutMs: rule.timeoutMs ?? REQUEST_TIMEOUT_MS };
+            if (b.kind === "InferencePool") r.retryPolicy = POOL_RETRY_POLICY;
+            if (rule.streamIdleTimeoutMs !== undefined) r.perTryIdleTimeoutMs = rule.streamIdleTimeoutMs;
+            aiRoutes.push({ route: r, key: hostPrecedence(host.name) });
+          }
       });
     }
   }

@@ -57,8 +57,7 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 /** Headroom above the filter's limit so that the filter's own 413 answers before the listener's. */
 const BUFFER_HEADROOM_BYTES = 1024 * 1024;
 export const ROUTE_NOT_FOUND = "route-not-found";
-export const ROUTE_NOT_FOUND_BODY =
-  "No matching route found. It is likely because the model specified in your request is not configured in the Gateway.";
+export const ROUTE_NOT_FOUND_BODY = "No matching route found. It is likely because the model specified in your request is not configured in the Gateway.";
 
 export interface BuiltGateway {
   gateway: DataPlaneConfig;
@@ -199,7 +198,10 @@ function applyLoadBalancers(owners: PolicyOwners, routes: RouteModel[], backendC
       if (!cluster) continue;
       const first = setBy.get(cluster.name);
       if (first && first.policy.loadBalancer !== lb) {
-        policy.f.fail("spec.loadBalancer.type", `AIServiceBackend ${ref.namespace}/${ref.name} of route ${routeId} is also behind route ${first.route}, whose BackendTrafficPolicy ${first.policy.namespace}/${first.policy.name} asks for another load balancer (aigw run has one cluster per AIServiceBackend)`);
+        policy.f.fail(
+          "spec.loadBalancer.type",
+          `AIServiceBackend ${ref.namespace}/${ref.name} of route ${routeId} is also behind route ${first.route}, whose BackendTrafficPolicy ${first.policy.namespace}/${first.policy.name} asks for another load balancer (aigw run has one cluster per AIServiceBackend)`,
+        );
         continue;
       }
       setBy.set(cluster.name, { policy, route: routeId });
@@ -323,12 +325,7 @@ function backendCluster(m: Model, pods: PodRegistry, b: AIServiceBackendModel): 
 }
 
 /** The pool's ORIGINAL_DST cluster, its EPP's cluster, and the filter's view of the pool. */
-function buildPoolClusters(
-  m: Model,
-  pods: PodRegistry,
-  p: PoolModel,
-  eppTimeoutMs: number,
-): BuiltPool | undefined {
+function buildPoolClusters(m: Model, pods: PodRegistry, p: PoolModel, eppTimeoutMs: number): BuiltPool | undefined {
   const id = `${p.namespace}/${p.name}`;
   const selected = pods.select(p.namespace, p.selector);
   if (selected.length === 0) {

@@ -35,8 +35,17 @@ export const HTTPROUTE_TIMEOUT_MS = 15_000;
 export const POOL_RETRY_POLICY: RetryPolicy = { retryOn: "connect-failure", numRetries: 1, hostSelectionRetryMaxAttempts: 5 };
 /** Paths the AIGatewayRoutes serve (the filter's endpoints, request/endpoint.ts), for the warning about HTTPRoutes that take them. */
 const AI_PATHS = [
-  "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/responses/input_tokens", "/v1/images/generations",
-  "/v1/audio/speech", "/v1/audio/transcriptions", "/v1/audio/translations", "/tokenize", "/v1/models",
+  "/v1/chat/completions",
+  "/v1/completions",
+  "/v1/embeddings",
+  "/v1/responses",
+  "/v1/responses/input_tokens",
+  "/v1/images/generations",
+  "/v1/audio/speech",
+  "/v1/audio/transcriptions",
+  "/v1/audio/translations",
+  "/tokenize",
+  "/v1/models",
 ];
 
 export interface BuiltPool {
@@ -136,10 +145,7 @@ export function compareKeys(a: number[], b: number[]): number {
  * The host names a route serves on this listener (Gateway API hostname intersection), each with the
  * :authority matcher it needs ("*" and the listener's own host name need none: the virtual host has it).
  */
-export function effectiveHosts(
-  route: Pick<HTTPRouteModel, "f" | "hostnames">,
-  listener: ListenerModel,
-): Array<{ name: string; matcher?: HeaderMatcher }> {
+export function effectiveHosts(route: Pick<HTTPRouteModel, "f" | "hostnames">, listener: ListenerModel): Array<{ name: string; matcher?: HeaderMatcher }> {
   const own = listener.hostname;
   if (route.hostnames.length === 0) return [{ name: own ?? "*" }];
   const hosts = new Map<string, HeaderMatcher | undefined>();
@@ -193,10 +199,13 @@ function warnIfTakesAIPaths(route: HTTPRouteModel, rule: HTTPRuleModel, m: HTTPM
   if (m.method || m.headers.length > 0) return;
   const test = pathMatch(m);
   const taken = AI_PATHS.filter((p) =>
-    test.prefix !== undefined ? p.startsWith(test.prefix)
-      : test.path !== undefined ? p === test.path
-      : test.pathSeparatedPrefix !== undefined ? p === test.pathSeparatedPrefix || p.startsWith(`${test.pathSeparatedPrefix}/`)
-      : new RegExp(`^(?:${test.safeRegex})$`).test(p),
+    test.prefix !== undefined
+      ? p.startsWith(test.prefix)
+      : test.path !== undefined
+        ? p === test.path
+        : test.pathSeparatedPrefix !== undefined
+          ? p === test.pathSeparatedPrefix || p.startsWith(`${test.pathSeparatedPrefix}/`)
+          : new RegExp(`^(?:${test.safeRegex})$`).test(p),
   );
   if (taken.length === 0) return;
   const field = rule.field === "spec.rules" ? "spec.rules" : `${rule.field}.matches[${j}]`;

@@ -56,7 +56,10 @@ export function buildCredentials(m: Model): BuiltCredentials {
       }
       const first = owner.get(target);
       if (first) {
-        p.f.fail(t.field, `${t.kind} ${p.namespace}/${t.name} is already targeted by BackendSecurityPolicy ${first.namespace}/${first.name} (one policy per backend)`);
+        p.f.fail(
+          t.field,
+          `${t.kind} ${p.namespace}/${t.name} is already targeted by BackendSecurityPolicy ${first.namespace}/${first.name} (one policy per backend)`,
+        );
         continue;
       }
       owner.set(target, p);
@@ -74,7 +77,13 @@ export function buildCredentials(m: Model): BuiltCredentials {
 function secretKey(m: Model, p: SecurityPolicyModel): string | undefined {
   const ref = p.secretRef!;
   const id = `${ref.namespace}/${ref.name}`;
-  if (!referenceAllowed(m, { group: AIGW_GROUP, kind: "BackendSecurityPolicy", namespace: p.namespace }, { group: "", kind: "Secret", namespace: ref.namespace, name: ref.name })) {
+  if (
+    !referenceAllowed(
+      m,
+      { group: AIGW_GROUP, kind: "BackendSecurityPolicy", namespace: p.namespace },
+      { group: "", kind: "Secret", namespace: ref.namespace, name: ref.name },
+    )
+  ) {
     p.f.fail(ref.field, `Secret ${id} is in another namespace and no ReferenceGrant there allows it`);
     return undefined;
   }

@@ -25,13 +25,7 @@ export class ManifestDiscovery implements Discovery {
     };
     // The EPP keeps objectives whose poolRef names its pool (same namespace, same group), keyed by name.
     this.bound = model.objectives
-      .filter(
-        (o) =>
-          o.namespace === pool.namespace &&
-          o.poolName === pool.name &&
-          o.poolGroup === INFERENCE_GROUP &&
-          o.poolKind === "InferencePool",
-      )
+      .filter((o) => o.namespace === pool.namespace && o.poolName === pool.name && o.poolGroup === INFERENCE_GROUP && o.poolKind === "InferencePool")
       .sort((a, b) => compare(a.name, b.name))
       .map((o) => ({ name: o.name, priority: o.priority, poolName: o.poolName }));
   }

@@ -197,11 +197,7 @@ export function genAiMetricName(
 }
 
 /** The proxy-wasm metric name of a per-backend, per-endpoint metric. */
-export function backendMetricName(
-  base: typeof BACKEND_REQUESTS | typeof BACKEND_ERRORS | typeof BACKEND_DURATION,
-  backend: string,
-  endpoint: string,
-): string {
+export function backendMetricName(base: typeof BACKEND_REQUESTS | typeof BACKEND_ERRORS | typeof BACKEND_DURATION, backend: string, endpoint: string): string {
   return build(base, [
     ["backend", backend],
     ["endpoint", endpoint],

@@ -45,12 +45,7 @@ export interface PolicyOwners {
   gatewayOwner: TrafficPolicyModel | undefined;
 }
 
-export function policyOwners(
-  m: Model,
-  gateway: GatewayModel | undefined,
-  listener: ListenerModel | undefined,
-  attached: RouteModel[],
-): PolicyOwners {
+export function policyOwners(m: Model, gateway: GatewayModel | undefined, listener: ListenerModel | undefined, attached: RouteModel[]): PolicyOwners {
   const attachments = m.trafficPolicies.map((p) => resolveTargets(m, p, gateway, listener, attached));
 
   // One policy per target: later ones conflict with the first.
@@ -96,7 +91,10 @@ export function buildRateLimits(owners: PolicyOwners, attached: RouteModel[], co
       for (const r of attached) {
         const owner = routeOwner.get(`${r.namespace}/${r.name}`);
         if (owner && owner !== a.policy) {
-          a.policy.f.warn("spec.rateLimit", `not applied to route ${r.namespace}/${r.name}: BackendTrafficPolicy ${owner.namespace}/${owner.name} targets it (policies are not merged)`);
+          a.policy.f.warn(
+            "spec.rateLimit",
+            `not applied to route ${r.namespace}/${r.name}: BackendTrafficPolicy ${owner.namespace}/${owner.name} targets it (policies are not merged)`,
+          );
         }
       }
       for (const r of free) covered.set(`${r.namespace}/${r.name}`, r);
@@ -147,7 +145,10 @@ function resolveTargets(
   for (const t of p.targets) {
     const id = `${p.namespace}/${t.name}`;
     if (t.kind === "AIGatewayRoute" && t.group === AIGW_GROUP) {
-      p.f.fail(`${t.field}.kind`, `policies attach to the HTTPRoute Envoy AI Gateway generates for an AIGatewayRoute: use group ${GATEWAY_API_GROUP}, kind HTTPRoute, name ${t.name}`);
+      p.f.fail(
+        `${t.field}.kind`,
+        `policies attach to the HTTPRoute Envoy AI Gateway generates for an AIGatewayRoute: use group ${GATEWAY_API_GROUP}, kind HTTPRoute, name ${t.name}`,
+      );
       continue;
     }
     if (t.group !== GATEWAY_API_GROUP || (t.kind !== "Gateway" && t.kind !== "HTTPRoute")) {
@@ -166,9 +167,15 @@ function resolveTargets(
     }
     const route = m.routes.find((r) => r.namespace === p.namespace && r.name === t.name);
     if (!route && m.httpRoutes.some((r) => r.namespace === p.namespace && r.name === t.name)) {
-      p.f.fail(`${t.field}.name`, `HTTPRoute ${id} is a plain HTTPRoute: aigw run applies BackendTrafficPolicies only to the HTTPRoutes Envoy AI Gateway generates for AIGatewayRoutes (plain routes get no AI processing)`);
+      p.f.fail(
+        `${t.field}.name`,
+        `HTTPRoute ${id} is a plain HTTPRoute: aigw run applies BackendTrafficPolicies only to the HTTPRoutes Envoy AI Gateway generates for AIGatewayRoutes (plain routes get no AI processing)`,
+      );
     } else if (!route) {
-      p.f.fail(`${t.field}.name`, `HTTPRoute ${id} not found: aigw run knows the HTTPRoutes Envoy AI Gateway generates, one per AIGatewayRoute, named after it`);
+      p.f.fail(
+        `${t.field}.name`,
+        `HTTPRoute ${id} not found: aigw run knows the HTTPRoutes Envoy AI Gateway generates, one per AIGatewayRoute, named after it`,
+      );
     } else if (t.sectionName !== undefined) {
       p.f.fail(`${t.field}.sectionName`, "not supported by aigw run (a policy applies to the whole route)");
     } else if (!attached.includes(route)) {
@@ -181,7 +188,10 @@ function resolveTargets(
 }
 
 function conflict(p: TrafficPolicyModel, target: string, owner: TrafficPolicyModel): void {
-  p.f.fail("spec.targetRefs", `${target} is already targeted by BackendTrafficPolicy ${owner.namespace}/${owner.name} (Envoy Gateway applies one policy per target)`);
+  p.f.fail(
+    "spec.targetRefs",
+    `${target} is already targeted by BackendTrafficPolicy ${owner.namespace}/${owner.name} (Envoy Gateway applies one policy per target)`,
+  );
 }
 
 function checkResponseKey(p: TrafficPolicyModel, rule: RateLimitRuleModel, routeIds: string[], costs: CostConfig[]): void {
@@ -198,8 +208,6 @@ function checkResponseKey(p: TrafficPolicyModel, rule: RateLimitRuleModel, route
 
 /** The HTTP/2 cluster of the rate limit service: the planned "ratelimit" pods, ready when they listen. */
 export function rateLimitCluster(plan: WorkloadPlan, pods: PodRegistry, connectTimeoutMs: number): ClusterConfig {
-  const endpoints = plan.pods
-    .filter((p) => p.kind === "ratelimit")
-    .map((p) => pods.endpoint(pods.get(p.namespace, p.name)!, rateLimitGrpcPort(p.env)));
+  const endpoints = plan.pods.filter((p) => p.kind === "ratelimit").map((p) => pods.endpoint(pods.get(p.namespace, p.name)!, rateLimitGrpcPort(p.env)));
   return { name: RATE_LIMIT_CLUSTER, type: "STATIC", endpoints, lbPolicy: "ROUND_ROBIN", http2: true, connectTimeoutMs };
 }

@@ -133,9 +133,7 @@ export function planWorkloads(m: Model, pods: PodRegistry, block: number): Workl
     const known = o.spec.containers.filter((c) => imageKind(c.image) !== undefined);
     if (known.length === 0) {
       const images = o.spec.containers.map((c) => c.image);
-      const reason = o.bare
-        ? "no status.podIP and no container image aigw run can start"
-        : "no container image aigw run can start";
+      const reason = o.bare ? "no status.podIP and no container image aigw run can start" : "no container image aigw run can start";
       plan.skipped.push({ owner: o.label, images, reason });
       o.f.warn(`${o.spec.field}.containers`, `not started: ${reason} (${images.join(", ") || "no containers"})`);
       continue;
@@ -340,7 +338,8 @@ function resolveEnv(m: Model, f: Fields, c: ContainerModel, pod: PodContext): Re
     }
     const data = (kind === "ConfigMap" ? m.configMaps : m.secrets).get(`${pod.namespace}/${source.name}`)?.data;
     if (!data) {
-      if (source.optional !== true) f.fail(`${field}.${kind === "ConfigMap" ? "configMapRef" : "secretRef"}.name`, `${kind} ${pod.namespace}/${source.name} not found`);
+      if (source.optional !== true)
+        f.fail(`${field}.${kind === "ConfigMap" ? "configMapRef" : "secretRef"}.name`, `${kind} ${pod.namespace}/${source.name} not found`);
       continue;
     }
     for (const [k, v] of Object.entries(data)) env[prefix + k] = v;
@@ -387,13 +386,19 @@ function valueFrom(m: Model, f: Fields, from: unknown, field: string, pod: PodCo
     f.fail(`${field}.fieldRef.fieldPath`, `"${path}" is not supported by aigw run`);
     return undefined;
   }
-  for (const [refField, kind] of [["configMapKeyRef", "ConfigMap"], ["secretKeyRef", "Secret"]] as const) {
+  for (const [refField, kind] of [
+    ["configMapKeyRef", "ConfigMap"],
+    ["secretKeyRef", "Secret"],
+  ] as const) {
     const ref = from[refField];
     if (!isRecord(ref)) continue;
     const data = (kind === "ConfigMap" ? m.configMaps : m.secrets).get(`${pod.namespace}/${String(ref.name)}`)?.data;
     const value = data?.[String(ref.key)];
     if (value === undefined && ref.optional !== true) {
-      f.fail(`${field}.${refField}`, data ? `key "${String(ref.key)}" not found in ${kind} ${pod.namespace}/${String(ref.name)}` : `${kind} ${pod.namespace}/${String(ref.name)} not found`);
+      f.fail(
+        `${field}.${refField}`,
+        data ? `key "${String(ref.key)}" not found in ${kind} ${pod.namespace}/${String(ref.name)}` : `${kind} ${pod.namespace}/${String(ref.name)} not found`,
+      );
     }
     return value;
   }
@@ -453,7 +458,11 @@ function mountFiles(m: Model, f: Fields, c: ContainerModel, o: Owner): Record<st
     const entries: Array<[string, string]> = [];
     if (source.items) {
       source.items.forEach((it, i) => {
-        if (data[it.key] === undefined) f.fail(`${vol.field}.${vol.configMap ? "configMap" : "secret"}.items[${i}].key`, `key "${it.key}" not found in ${kind} ${o.namespace}/${source.name}`);
+        if (data[it.key] === undefined)
+          f.fail(
+            `${vol.field}.${vol.configMap ? "configMap" : "secret"}.items[${i}].key`,
+            `key "${it.key}" not found in ${kind} ${o.namespace}/${source.name}`,
+          );
         else entries.push([it.path, data[it.key]!]);
       });
     } else {

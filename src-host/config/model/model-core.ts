@@ -159,9 +159,7 @@ export function readEndpointSlice(obj: AppliedObject, problems: Problems): Endpo
     // EndpointSlice API: a nil "ready" condition means ready.
     const ready = conditions.ready === undefined || conditions.ready === null ? true : conditions.ready === true;
     const targetRef = f.record(e.targetRef, `${field}.targetRef`);
-    const hostname =
-      (targetRef?.kind === "Pod" ? f.string(targetRef.name, `${field}.targetRef.name`) : undefined) ??
-      f.string(e.hostname, `${field}.hostname`);
+    const hostname = (targetRef?.kind === "Pod" ? f.string(targetRef.name, `${field}.targetRef.name`) : undefined) ?? f.string(e.hostname, `${field}.hostname`);
     f.list(e.addresses, `${field}.addresses`, true).forEach((a, i) => {
       const address = f.string(a, `${field}.addresses[${i}]`, true);
       if (address === undefined) return;

@@ -137,9 +137,7 @@ export interface AIServiceBackendModel {
   backendRef: { kind: "Backend" | "Service"; namespace: string; name: string; port?: number; field: string };
 }
 
-export type BackendEndpointModel =
-  | { ip: string; port: number; field: string }
-  | { fqdn: string; port: number; field: string };
+export type BackendEndpointModel = { ip: string; port: number; field: string } | { fqdn: string; port: number; field: string };
 
 export interface BackendModel {
   obj: AppliedObject;
@@ -278,7 +276,10 @@ export function readAIGatewayRoute(obj: AppliedObject, problems: Problems): Rout
 
   const rules = f.records(spec.rules, "spec.rules", true).map(([r, rf], index) => readRule(f, r, rf, index, obj.namespace));
   if (rules.length > MAX_RULES_PER_ROUTE) {
-    f.warn("spec.rules", `Envoy AI Gateway accepts at most ${MAX_RULES_PER_ROUTE} rules per route (aigw run serves all ${rules.length}); split the route to stay portable`);
+    f.warn(
+      "spec.rules",
+      `Envoy AI Gateway accepts at most ${MAX_RULES_PER_ROUTE} rules per route (aigw run serves all ${rules.length}); split the route to stay portable`,
+    );
   }
   const costs = readCosts(f, spec.llmRequestCosts, "spec.llmRequestCosts");
   const hostnames = readHostnames(f, spec.hostnames);
@@ -364,12 +365,7 @@ function readRule(f: Fields, r: Record<string, unknown>, field: string, index: n
   return rule;
 }
 
-function readRouteBackendRef(
-  f: Fields,
-  b: Record<string, unknown>,
-  field: string,
-  routeNamespace: string,
-): RouteBackendRefModel | undefined {
+function readRouteBackendRef(f: Fields, b: Record<string, unknown>, field: string, routeNamespace: string): RouteBackendRefModel | undefined {
   const name = f.string(b.name, `${field}.name`, true);
   const group = f.string(b.group, `${field}.group`);
   const kind = f.string(b.kind, `${field}.kind`);

@@ -7,13 +7,7 @@ import { Fields, parseDuration, type Json } from "../read/fields.js";
 import type { AppliedObject } from "../read/objects.js";
 import { INFERENCE_GROUP } from "../read/objects.js";
 import type { Problems } from "../read/problems.js";
-import {
-  readCreatedAt,
-  readHostnames,
-  readParentRefs,
-  type HeaderMatchModel,
-  type RouteBaseModel,
-} from "./model-gateway.js";
+import { readCreatedAt, readHostnames, readParentRefs, type HeaderMatchModel, type RouteBaseModel } from "./model-gateway.js";
 
 /** Gateway API limits (HTTPRoute CRD validation). */
 export const MAX_HTTPROUTE_RULES = 16;

@@ -306,8 +306,12 @@ function readRule(f: Fields, r: Json, field: string, index: number, kind: "Globa
   }
 
   const cost = f.record(r.cost, `${field}.cost`) ?? {};
-  const requestCost = readCost(f, cost.request, `${field}.cost.request`, { from: "Number", number: 1, metadataKey: "" }, (m) => fail(`${field}.cost.request`, m));
-  const responseCost = readCost(f, cost.response, `${field}.cost.response`, { from: "Number", number: 0, metadataKey: "" }, (m) => fail(`${field}.cost.response`, m));
+  const requestCost = readCost(f, cost.request, `${field}.cost.request`, { from: "Number", number: 1, metadataKey: "" }, (m) =>
+    fail(`${field}.cost.request`, m),
+  );
+  const responseCost = readCost(f, cost.response, `${field}.cost.response`, { from: "Number", number: 0, metadataKey: "" }, (m) =>
+    fail(`${field}.cost.response`, m),
+  );
   if (requestCost?.from === "Metadata") {
     fail(`${field}.cost.request.from`, "Metadata is known only when the response ends: use cost.response for llmRequestCosts");
   }
@@ -324,13 +328,7 @@ function readRule(f: Fields, r: Json, field: string, index: number, kind: "Globa
   return rule;
 }
 
-function readCost(
-  f: Fields,
-  value: unknown,
-  field: string,
-  fallback: RateLimitCostConfig,
-  fail: (message: string) => void,
-): RateLimitCostConfig | undefined {
+function readCost(f: Fields, value: unknown, field: string, fallback: RateLimitCostConfig, fail: (message: string) => void): RateLimitCostConfig | undefined {
   if (value === undefined || value === null) return fallback;
   const c = f.record(value, field);
   if (!c) return undefined;

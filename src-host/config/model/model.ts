@@ -1,23 +1,9 @@
 // All applied objects read into typed views, by kind. Ignored kinds (RBAC, ServiceAccount, ...) are left
 // out; every supported kind is read, so its problems are reported whether or not a route uses it.
 
-import type {
-  DataModel,
-  DeclaredPodModel,
-  DeploymentModel,
-  EndpointSliceModel,
-  ServiceModel,
-} from "./model-core.js";
+import type { DataModel, DeclaredPodModel, DeploymentModel, EndpointSliceModel, ServiceModel } from "./model-core.js";
 import { readConfigMap, readDeployment, readEndpointSlice, readPod, readSecret, readService } from "./model-core.js";
-import type {
-  AIServiceBackendModel,
-  BackendModel,
-  GatewayModel,
-  ObjectiveModel,
-  PoolModel,
-  ReferenceGrantModel,
-  RouteModel,
-} from "./model-gateway.js";
+import type { AIServiceBackendModel, BackendModel, GatewayModel, ObjectiveModel, PoolModel, ReferenceGrantModel, RouteModel } from "./model-gateway.js";
 import {
   readAIGatewayRoute,
   readAIServiceBackend,

@@ -74,14 +74,7 @@ export function parseFile(file: string, text: string, problems: Problems): Appli
   return out;
 }
 
-function readObject(
-  value: unknown,
-  where: string,
-  file: string,
-  line: number,
-  problems: Problems,
-  out: AppliedObject[],
-): void {
+function readObject(value: unknown, where: string, file: string, line: number, problems: Problems, out: AppliedObject[]): void {
   if (!isRecord(value)) {
     problems.fileError(where, "not a Kubernetes object (expected a mapping with apiVersion, kind and metadata)");
     return;
@@ -107,10 +100,7 @@ function readObject(
     return;
   }
   if (typeof metadata.name !== "string" || metadata.name === "") {
-    problems.fileError(
-      where,
-      `${label}: metadata.name: required${metadata.generateName !== undefined ? " (generateName is not supported)" : ""}`,
-    );
+    problems.fileError(where, `${label}: metadata.name: required${metadata.generateName !== undefined ? " (generateName is not supported)" : ""}`);
     return;
   }
   const clusterScoped = isClusterScoped(group, kind as string);

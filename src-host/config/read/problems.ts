@@ -6,11 +6,7 @@ import { describeObject } from "./objects.js";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(
-      problems.length === 1
-        ? `invalid configuration: ${problems[0]}`
-        : `invalid configuration (${problems.length} problems):\n  ${problems.join("\n  ")}`,
-    );
+    super(problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration (${problems.length} problems):\n  ${problems.join("\n  ")}`);
     this.name = "ConfigError";
   }
 }

@@ -128,7 +128,9 @@ function decode(text: string): RawConfig {
   const obj = object(doc, "configuration", fail);
   strict(obj, ["apiVersion", "kind", "plugins", "schedulingProfiles"], "", fail);
   if (obj.apiVersion !== CONFIG_API_VERSION || obj.kind !== CONFIG_KIND) {
-    throw fail(`expected apiVersion ${CONFIG_API_VERSION} and kind ${CONFIG_KIND}, got apiVersion ${JSON.stringify(obj.apiVersion ?? "")} kind ${JSON.stringify(obj.kind ?? "")}`);
+    throw fail(
+      `expected apiVersion ${CONFIG_API_VERSION} and kind ${CONFIG_KIND}, got apiVersion ${JSON.stringify(obj.apiVersion ?? "")} kind ${JSON.stringify(obj.kind ?? "")}`,
+    );
   }
   const plugins = list(obj.plugins, "plugins", fail).map((p, i) => {
     const spec = object(p, `plugins[${i}]`, fail);

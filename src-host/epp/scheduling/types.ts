@@ -58,8 +58,7 @@ export interface Plugin {
  * fresh when updated no longer than the threshold ago. A pod never scraped, or whose last scrape failed
  * (updateTime 0), is stale.
  */
-export const hasFreshMetrics = (m: PodMetrics, stalenessMs: number, now: number): boolean =>
-  m.updateTime > 0 && now - m.updateTime <= stalenessMs;
+export const hasFreshMetrics = (m: PodMetrics, stalenessMs: number, now: number): boolean => m.updateTime > 0 && now - m.updateTime <= stalenessMs;
 
 export const emptyMetrics = (): PodMetrics => ({
   waitingQueueSize: 0,

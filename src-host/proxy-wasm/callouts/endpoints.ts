@@ -15,5 +15,4 @@ export class EndpointPicker {
 }
 
 /** "host:port", bracketing IPv6 literals. */
-export const hostPort = (e: { address: string; port: number }): string =>
-  e.address.includes(":") ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+export const hostPort = (e: { address: string; port: number }): string => (e.address.includes(":") ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);

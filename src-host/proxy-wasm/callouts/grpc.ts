@@ -61,7 +61,7 @@ function fromMetadata(md: grpc.Metadata | undefined): HeaderList {
 }
 
 /** grpc-js reports "OK" as the details of a clean close; on the wire there is no grpc-message. */
-const statusDetails = (s: { code: number; details?: string }): string => (s.code === grpc.status.OK && s.details === "OK" ? "" : s.details ?? "");
+const statusDetails = (s: { code: number; details?: string }): string => (s.code === grpc.status.OK && s.details === "OK" ? "" : (s.details ?? ""));
 
 export class GrpcClients {
   private readonly clients = new Map<string, grpc.Client>();

@@ -57,8 +57,14 @@ interface FlagSpec {
   set?: (c: SimConfig, v: string | string[], flag: string) => void;
 }
 
-const int = (key: keyof SimConfig) => ({ kind: "int" as const, set: (c: SimConfig, v: string | string[], f: string) => assign(c, key, parseIntValue(v as string, f)) });
-const ms = (key: keyof SimConfig) => ({ kind: "duration" as const, set: (c: SimConfig, v: string | string[], f: string) => assign(c, key, parseDuration(v as string, f)) });
+const int = (key: keyof SimConfig) => ({
+  kind: "int" as const,
+  set: (c: SimConfig, v: string | string[], f: string) => assign(c, key, parseIntValue(v as string, f)),
+});
+const ms = (key: keyof SimConfig) => ({
+  kind: "duration" as const,
+  set: (c: SimConfig, v: string | string[], f: string) => assign(c, key, parseDuration(v as string, f)),
+});
 
 function assign(c: SimConfig, key: keyof SimConfig, value: unknown): void {
   (c as unknown as Record<string, unknown>)[key] = value;

@@ -25,7 +25,14 @@ export function renderMetrics(config: SimConfig, s: EngineStats): string {
     : [[{ max_lora: maxLora, running_lora_adapters: s.runningLoras.join(","), waiting_lora_adapters: s.waitingLoras.join(",") }, s.loraInfoTimestamp]];
   family("vllm:lora_requests_info", "gauge", "Running stats on lora requests.", loras);
   family("vllm:cache_config_info", "gauge", "Information of the LLMEngine CacheConfig.", [
-    [{ block_size: String(config.blockSize), enable_prefix_caching: config.enablePrefixCaching ? "True" : "False", num_gpu_blocks: String(config.kvCacheSize) }, 1],
+    [
+      {
+        block_size: String(config.blockSize),
+        enable_prefix_caching: config.enablePrefixCaching ? "True" : "False",
+        num_gpu_blocks: String(config.kvCacheSize),
+      },
+      1,
+    ],
   ]);
   family("vllm:prefix_cache_queries_total", "counter", "Prefix cache queries, in terms of number of queried tokens.", [[model, s.prefixCacheQueries]]);
   family("vllm:prefix_cache_hits_total", "counter", "Prefix cache hits, in terms of number of cached tokens.", [[model, s.prefixCacheHits]]);

@@ -105,7 +105,16 @@ class Simulator {
         return this.send(res, 200, "application/json", "{}");
     }
     req.resume();
-    const known = ["/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/load_lora_adapter", "/v1/unload_lora_adapter", "/metrics", "/health", "/ready"];
+    const known = [
+      "/v1/chat/completions",
+      "/v1/completions",
+      "/v1/models",
+      "/v1/load_lora_adapter",
+      "/v1/unload_lora_adapter",
+      "/metrics",
+      "/health",
+      "/ready",
+    ];
     if (known.includes(path)) this.send(res, 405, "text/plain; charset=utf-8", "Method Not Allowed");
     else this.send(res, 404, "text/plain; charset=utf-8", "Not Found");
   }

@@ -56,11 +56,13 @@ describe("plugin configuration", () => {
         route: r.route,
         index: r.index,
         totalWeight: r.backends.reduce((s, b) => s + b.weight, 0),
-        matches: r.matches.map((mm) => mm.headers.map((h) => ({
-          name: h.name.toLowerCase(),
-          exact: h.type === "Exact" ? h.value : "",
-          regex: h.type === "RegularExpression" ? h.value : null,
-        }))),
+        matches: r.matches.map((mm) =>
+          mm.headers.map((h) => ({
+            name: h.name.toLowerCase(),
+            exact: h.type === "Exact" ? h.value : "",
+            regex: h.type === "RegularExpression" ? h.value : null,
+          })),
+        ),
         backends: r.backends.map((b) => ({
           name: b.name,
           kind: b.kind === "InferencePool" ? 1 : 0,
@@ -81,10 +83,19 @@ describe("plugin configuration", () => {
     ["trailing data", JSON.stringify(sampleConfig()) + "x", "after top-level value"],
     ["missing rules", (c) => delete c.rules, "rules: missing"],
     ["missing costs", (c) => delete c.costs, "costs: missing"],
-    ["another contract version", (c) => (c.version = "v0"),
-      `contract version "v0" of the configuration differs from "${PLUGIN_CONFIG_VERSION}" of this module`],
-    ["another contract version and shape", (c) => { c.version = "v2"; c.rules = { renamed: true }; },
-      `contract version "v2" of the configuration differs from "${PLUGIN_CONFIG_VERSION}" of this module`],
+    [
+      "another contract version",
+      (c) => (c.version = "v0"),
+      `contract version "v0" of the configuration differs from "${PLUGIN_CONFIG_VERSION}" of this module`,
+    ],
+    [
+      "another contract version and shape",
+      (c) => {
+        c.version = "v2";
+        c.rules = { renamed: true };
+      },
+      `contract version "v2" of the configuration differs from "${PLUGIN_CONFIG_VERSION}" of this module`,
+    ],
     ["no contract version", (c) => delete c.version, `contract version (none) of the configuration differs from "${PLUGIN_CONFIG_VERSION}"`],
     ["contract version not a string", (c) => (c.version = 1), "version: must be a string, got number"],
     ["missing maxRequestBodyBytes", (c) => delete c.maxRequestBodyBytes, "maxRequestBodyBytes: missing"],
@@ -95,19 +106,35 @@ describe("plugin configuration", () => {
     ["index fractional", (c) => (c.rules[0].index = 1.5), "rules[0].index: must be an integer"],
     ["missing headers", (c) => delete c.rules[0].matches[0].headers, "rules[0].matches[0].headers: missing"],
     ["header value null", (c) => (c.rules[1].matches[0].headers[0].value = null), "rules[1].matches[0].headers[0].value: must be a string, got null"],
-    ["unknown match type", (c) => (c.rules[1].matches[0].headers[0].type = "Prefix"), 'rules[1].matches[0].headers[0].type: must be "Exact" or "RegularExpression", got "Prefix"'],
+    [
+      "unknown match type",
+      (c) => (c.rules[1].matches[0].headers[0].type = "Prefix"),
+      'rules[1].matches[0].headers[0].type: must be "Exact" or "RegularExpression", got "Prefix"',
+    ],
     ["empty header name", (c) => (c.rules[1].matches[0].headers[0].name = ""), "rules[1].matches[0].headers[0].name: must not be empty"],
-    ["bad regex", (c) => (c.rules[2].matches[0].headers[0].value = "mistral-(7b"), "rules[2].matches[0].headers[0].value: invalid regex `mistral-(7b`: missing closing )"],
+    [
+      "bad regex",
+      (c) => (c.rules[2].matches[0].headers[0].value = "mistral-(7b"),
+      "rules[2].matches[0].headers[0].value: invalid regex `mistral-(7b`: missing closing )",
+    ],
     ["unsupported regex", (c) => (c.rules[2].matches[0].headers[0].value = "(?=x)"), "lookahead is not supported"],
     ["no backends", (c) => (c.rules[1].backends = []), "rules[1].backends: at least one backend is required"],
-    ["unknown backend kind", (c) => (c.rules[1].backends[0].kind = "Service"), 'rules[1].backends[0].kind: must be "AIServiceBackend" or "InferencePool", got "Service"'],
+    [
+      "unknown backend kind",
+      (c) => (c.rules[1].backends[0].kind = "Service"),
+      'rules[1].backends[0].kind: must be "AIServiceBackend" or "InferencePool", got "Service"',
+    ],
     ["negative weight", (c) => (c.rules[2].backends[1].weight = -2), "rules[2].backends[1].weight: must be an integer between 0 and 4294967295, got -2"],
     ["fractional weight", (c) => (c.rules[2].backends[1].weight = 0.5), "rules[2].backends[1].weight: must be an integer"],
     ["duplicate key", HEAD + '"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100,"rules":[]}', "rules: duplicate key"],
     ["fractional limit", HEAD + '"rules":[],"models":[],"pools":[],"maxRequestBodyBytes":100.5}', "maxRequestBodyBytes: must be an integer, got 100.5"],
     ["weight as string", (c) => (c.rules[2].backends[1].weight = "1"), "rules[2].backends[1].weight: must be an integer, got string"],
     ["missing pool", (c) => (c.pools = []), 'rules[0].backends[0].name: no pool "default/vllm-llama3-8b-instruct" in pools'],
-    ["override with a newline", (c) => (c.rules[2].backends[1].modelNameOverride = "a\nb"), "rules[2].backends[1].modelNameOverride: must not contain control characters"],
+    [
+      "override with a newline",
+      (c) => (c.rules[2].backends[1].modelNameOverride = "a\nb"),
+      "rules[2].backends[1].modelNameOverride: must not contain control characters",
+    ],
     ["empty backend name", (c) => (c.rules[1].backends[0].name = ""), "rules[1].backends[0].name: must not be empty"],
     ["missing modelNameOverride", (c) => delete c.rules[1].backends[0].modelNameOverride, "rules[1].backends[0].modelNameOverride: missing"],
     ["zero body limit", (c) => (c.maxRequestBodyBytes = 0), "maxRequestBodyBytes: must be between 1 and 2147483647, got 0"],
@@ -119,9 +146,13 @@ describe("plugin configuration", () => {
     ["allowModeOverride not bool", (c) => (c.pools[0].allowModeOverride = "false"), "pools[0].allowModeOverride: must be a boolean, got string"],
     ["empty model id", (c) => (c.models[0].id = ""), "models[0].id: must not be empty"],
     ["negative created", (c) => (c.models[0].created = -5), "models[0].created: must be >= 0"],
-    ["rule host name in upper case", (c) => (c.rules[0].hostnames = ["Api.example.com"]), 'rules[0].hostnames[0]: must be a lower-case host name or "*." and one, got "Api.example.com"'],
-    ["bare wildcard host name", (c) => (c.rules[0].hostnames = ["*"]), 'rules[0].hostnames[0]: must be a lower-case host name'],
-    ["inner wildcard", (c) => (c.models[0].hostnames = ["a.*.com"]), 'models[0].hostnames[0]: must be a lower-case host name'],
+    [
+      "rule host name in upper case",
+      (c) => (c.rules[0].hostnames = ["Api.example.com"]),
+      'rules[0].hostnames[0]: must be a lower-case host name or "*." and one, got "Api.example.com"',
+    ],
+    ["bare wildcard host name", (c) => (c.rules[0].hostnames = ["*"]), "rules[0].hostnames[0]: must be a lower-case host name"],
+    ["inner wildcard", (c) => (c.models[0].hostnames = ["a.*.com"]), "models[0].hostnames[0]: must be a lower-case host name"],
     ["host names not strings", (c) => (c.models[0].hostnames = [1]), "models[0].hostnames[0]: must be a string, got number"],
   ];
   for (const [name, mutate, message] of invalid) {
@@ -149,7 +180,10 @@ describe("contract version (property)", () => {
     const g = new Gen(rng(20261204));
     const entries = Object.entries(sampleConfig());
     for (let i = 0; i < 1500; i++) {
-      const shuffled = entries.map((e) => [g.rand(), e] as const).sort((a, b) => a[0] - b[0]).map(([, e]) => e);
+      const shuffled = entries
+        .map((e) => [g.rand(), e] as const)
+        .sort((a, b) => a[0] - b[0])
+        .map(([, e]) => e);
       const doc = g.ws() + "{" + shuffled.map(([k, v]) => `${g.ws()}${JSON.stringify(k)}${g.ws()}:${g.ws()}${JSON.stringify(v)}${g.ws()}`).join(",") + "}";
       expect(loadConfig(m, doc), doc).toBeNull();
 
@@ -172,8 +206,10 @@ describe("contract version (property)", () => {
         if (err !== null) expect(err.startsWith(PREFIX) && !err.includes("contract version"), `${text}\n${err}`).toBe(true);
       } else if (typeof version === "string" || version === undefined) {
         const named = version === undefined ? "(none)" : `"${version}"`;
-        expect(err, text).toBe(`${PREFIX}contract version ${named} of the configuration differs from "${PLUGIN_CONFIG_VERSION}" of this module: ` +
-          "build both from the same release");
+        expect(err, text).toBe(
+          `${PREFIX}contract version ${named} of the configuration differs from "${PLUGIN_CONFIG_VERSION}" of this module: ` +
+            "build both from the same release",
+        );
       } else {
         expect(err, text).toContain("version: must be a string");
       }
@@ -186,7 +222,9 @@ describe("/v1/models", () => {
     expect(loadConfig(m, sampleConfig())).toBeNull();
     m.exports.modelsBody();
     const text = m.result();
-    expect(text.startsWith('{"data":[{"id":"meta-llama/Llama-3.1-8B-Instruct","created":1732000000,"object":"model","owned_by":"Envoy AI Gateway"}')).toBe(true);
+    expect(text.startsWith('{"data":[{"id":"meta-llama/Llama-3.1-8B-Instruct","created":1732000000,"object":"model","owned_by":"Envoy AI Gateway"}')).toBe(
+      true,
+    );
     expect(JSON.parse(text)).toEqual({
       data: [
         { id: "meta-llama/Llama-3.1-8B-Instruct", created: 1732000000, object: "model", owned_by: "Envoy AI Gateway" },

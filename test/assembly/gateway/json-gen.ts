@@ -44,8 +44,10 @@ export class Gen {
       if (r < 0.55) s += String.fromCharCode(0x20 + this.int(0x5f));
       else if (r < 0.62) s += this.pick(['"', "\\", "/", "\n", "\t", "\r", "\b", "\f"]);
       else if (r < 0.67) s += String.fromCharCode(this.int(0x20));
-      else if (r < 0.75) s += String.fromCharCode(0x80 + this.int(0x780)); // 2-byte UTF-8
-      else if (r < 0.85) s += String.fromCharCode(0x800 + this.int(0xd000 - 0x800)); // 3-byte, below surrogates
+      else if (r < 0.75)
+        s += String.fromCharCode(0x80 + this.int(0x780)); // 2-byte UTF-8
+      else if (r < 0.85)
+        s += String.fromCharCode(0x800 + this.int(0xd000 - 0x800)); // 3-byte, below surrogates
       else if (r < 0.9) s += String.fromCharCode(0xe000 + this.int(0x2000));
       else s += String.fromCodePoint(0x10000 + this.int(0x100000 - 0x10000)); // 4-byte: surrogate pair
     }
@@ -214,7 +216,7 @@ export function chatRequest(g: Gen): string {
   return g.ws() + g.object(3, extra) + g.ws();
 }
 
-const MUTATION_BYTES = [..."{}[]:,\"\\ 0123456789.eE+-tfnulrsmodel"].map((c) => c.charCodeAt(0)).concat([0x00, 0x0d, 0x80, 0xc3, 0xff]);
+const MUTATION_BYTES = [...'{}[]:,"\\ 0123456789.eE+-tfnulrsmodel'].map((c) => c.charCodeAt(0)).concat([0x00, 0x0d, 0x80, 0xc3, 0xff]);
 
 /** One byte inserted, deleted or replaced at a random place. */
 export function mutate(g: Gen, doc: Uint8Array): Uint8Array {

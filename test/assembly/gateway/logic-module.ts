@@ -41,7 +41,10 @@ export function loadLogicModule(name: string): LogicModule {
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.module !== "wasi_snapshot_preview1") throw new Error(`unexpected import ${imp.module}.${imp.name}`);
     (imports.wasi_snapshot_preview1 as Record<string, unknown>)[imp.name] =
-      wasi[imp.name] ?? (() => { throw new Error(`unexpected WASI call ${imp.name}`); });
+      wasi[imp.name] ??
+      (() => {
+        throw new Error(`unexpected WASI call ${imp.name}`);
+      });
   }
   const instance = new WebAssembly.Instance(module, imports);
   const exports = instance.exports as Record<string, any>;
@@ -57,14 +60,20 @@ export function loadLogicModule(name: string): LogicModule {
       new Uint8Array(memory!.buffer, ptr, data.length).set(data);
       return ptr;
     },
-    free(ptr) { exports.free(ptr); },
+    free(ptr) {
+      exports.free(ptr);
+    },
     out() {
       const ptr = exports.outPtr() as number;
       const len = exports.outLen() as number;
       return new Uint8Array(memory!.buffer.slice(ptr, ptr + len));
     },
-    outText() { return Buffer.from(mod.out()).toString("utf8"); },
-    log() { return logText; },
+    outText() {
+      return Buffer.from(mod.out()).toString("utf8");
+    },
+    log() {
+      return logText;
+    },
   };
   return mod;
 }

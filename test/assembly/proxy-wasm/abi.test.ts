@@ -15,7 +15,9 @@ const BUILT = join(ROOT, "test/.build");
 const FIXTURES = join(ROOT, "test/assembly/proxy-wasm/fixtures");
 const ASC = join(ROOT, "node_modules/assemblyscript/bin/asc.js");
 
-const sdkModules = readdirSync(SOURCES).filter((f) => /^sdk-.*\.ts$/.test(f)).map((f) => f.replace(/\.ts$/, ""));
+const sdkModules = readdirSync(SOURCES)
+  .filter((f) => /^sdk-.*\.ts$/.test(f))
+  .map((f) => f.replace(/\.ts$/, ""));
 
 function check(wasmPath: string): { status: number | null; output: string } {
   const r = spawnSync(process.execPath, [CHECKER, wasmPath], { encoding: "utf8" });
@@ -34,14 +36,37 @@ function compile(source: string, outFile: string, withShim: boolean): void {
 
 // The callbacks Envoy looks up by name for an HTTP filter (proxy-wasm-cpp-host src/wasm.cc).
 const ENVOY_CALLBACKS = [
-  "proxy_abi_version_0_2_1", "malloc", "_start", "memory",
-  "proxy_on_context_create", "proxy_on_vm_start", "proxy_on_configure", "proxy_on_tick", "proxy_on_queue_ready",
-  "proxy_on_foreign_function", "proxy_on_request_headers", "proxy_on_request_body", "proxy_on_request_trailers",
-  "proxy_on_request_metadata", "proxy_on_response_headers", "proxy_on_response_body", "proxy_on_response_trailers",
-  "proxy_on_response_metadata", "proxy_on_http_call_response", "proxy_on_grpc_receive_initial_metadata",
-  "proxy_on_grpc_receive", "proxy_on_grpc_receive_trailing_metadata", "proxy_on_grpc_close", "proxy_on_log",
-  "proxy_on_done", "proxy_on_delete", "proxy_on_new_connection", "proxy_on_downstream_data",
-  "proxy_on_upstream_data", "proxy_on_downstream_connection_close", "proxy_on_upstream_connection_close",
+  "proxy_abi_version_0_2_1",
+  "malloc",
+  "_start",
+  "memory",
+  "proxy_on_context_create",
+  "proxy_on_vm_start",
+  "proxy_on_configure",
+  "proxy_on_tick",
+  "proxy_on_queue_ready",
+  "proxy_on_foreign_function",
+  "proxy_on_request_headers",
+  "proxy_on_request_body",
+  "proxy_on_request_trailers",
+  "proxy_on_request_metadata",
+  "proxy_on_response_headers",
+  "proxy_on_response_body",
+  "proxy_on_response_trailers",
+  "proxy_on_response_metadata",
+  "proxy_on_http_call_response",
+  "proxy_on_grpc_receive_initial_metadata",
+  "proxy_on_grpc_receive",
+  "proxy_on_grpc_receive_trailing_metadata",
+  "proxy_on_grpc_close",
+  "proxy_on_log",
+  "proxy_on_done",
+  "proxy_on_delete",
+  "proxy_on_new_connection",
+  "proxy_on_downstream_data",
+  "proxy_on_upstream_data",
+  "proxy_on_downstream_connection_close",
+  "proxy_on_upstream_connection_close",
 ];
 
 describe.skipIf(!HAVE_CHECKER)("the production module", () => {
@@ -85,7 +110,11 @@ describe.skipIf(!HAVE_CHECKER)("the ABI checker refuses what Envoy refuses", () 
   const built: Record<string, string> = {};
 
   beforeAll(() => {
-    for (const [name, shim] of [["imports-clear-route-cache", true], ["stale-grpc-stream", true], ["default-abort", false]] as const) {
+    for (const [name, shim] of [
+      ["imports-clear-route-cache", true],
+      ["stale-grpc-stream", true],
+      ["default-abort", false],
+    ] as const) {
       built[name] = join(out, `${name}.wasm`);
       compile(join(FIXTURES, `${name}.ts`), built[name], shim);
     }

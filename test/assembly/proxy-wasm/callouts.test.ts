@@ -16,15 +16,23 @@ let loaded: Loaded;
 const wire = watchHttp2Clients();
 
 const cluster = (name: string, port: number): ClusterConfig => ({
-  name, type: "STATIC", http2: true, connectTimeoutMs: 1000, endpoints: [{ address: "127.0.0.1", port }],
+  name,
+  type: "STATIC",
+  http2: true,
+  connectTimeoutMs: 1000,
+  endpoints: [{ address: "127.0.0.1", port }],
 });
 
 beforeAll(async () => {
   echo = await startEchoServer();
   web = await startHttpServer();
-  loaded = await loadFixture("sdk-callouts", { workers: 2 }, {
-    clusters: [cluster("grpc", echo.port), { ...cluster("web", web.port), http2: false }],
-  });
+  loaded = await loadFixture(
+    "sdk-callouts",
+    { workers: 2 },
+    {
+      clusters: [cluster("grpc", echo.port), { ...cluster("web", web.port), http2: false }],
+    },
+  );
 });
 
 afterAll(async () => {
@@ -55,7 +63,11 @@ async function continued(sink: TestSink, what: string): Promise<HeaderList> {
 
 describe("HTTP call", () => {
   it("the response reaches the calling stream, which reads it and continues", async () => {
-    const sink = start([["x-callout", "http"], ["x-cluster", "web"], ["x-http-path", "/hello"]]);
+    const sink = start([
+      ["x-callout", "http"],
+      ["x-cluster", "web"],
+      ["x-http-path", "/hello"],
+    ]);
     expect(sink.events).toEqual([]);
     const h = await continued(sink, "the http call");
     expect(one(h, "x-http-status")).toBe("200");
@@ -65,14 +77,22 @@ describe("HTTP call", () => {
   });
 
   it("a call reset mid-response reaches the stream with no headers and the host's status", async () => {
-    const sink = start([["x-callout", "http"], ["x-cluster", "web"], ["x-http-path", "/reset"]]);
+    const sink = start([
+      ["x-callout", "http"],
+      ["x-cluster", "web"],
+      ["x-http-path", "/reset"],
+    ]);
     const h = await continued(sink, "the failed http call");
     expect(one(h, "x-http-failed")).toBe("11 reset");
     sink.stream.complete();
   });
 
   it("is refused in the SDK, before the host, without :authority", async () => {
-    const sink = start([["x-callout", "http-bad"], ["x-cluster", "web"], ["x-http-path", "/hello"]]);
+    const sink = start([
+      ["x-callout", "http-bad"],
+      ["x-cluster", "web"],
+      ["x-http-path", "/hello"],
+    ]);
     const reply = sink.of("localReply");
     expect(reply.map((r) => [r.status, r.body])).toEqual([[400, "result=2"]]);
     sink.stream.complete();
@@ -81,7 +101,11 @@ describe("HTTP call", () => {
 
 describe("unary gRPC call", () => {
   it("success: one response with the unframed message", async () => {
-    const sink = start([["x-callout", "grpc-call"], ["x-cluster", "grpc"], ["x-message", "hello"]]);
+    const sink = start([
+      ["x-callout", "grpc-call"],
+      ["x-cluster", "grpc"],
+      ["x-message", "hello"],
+    ]);
     const h = await continued(sink, "the grpc call");
     expect(one(h, "x-grpc-status")).toBe("0");
     expect(one(h, "x-grpc-reply")).toBe("unary:hello");
@@ -89,7 +113,11 @@ describe("unary gRPC call", () => {
   });
 
   it("failure: the status and its message", async () => {
-    const sink = start([["x-callout", "grpc-call"], ["x-cluster", "grpc"], ["x-message", "fail"]]);
+    const sink = start([
+      ["x-callout", "grpc-call"],
+      ["x-cluster", "grpc"],
+      ["x-message", "fail"],
+    ]);
     const h = await continued(sink, "the failing grpc call");
     expect(one(h, "x-grpc-status")).toBe("7");
     expect(one(h, "x-grpc-message")).toBe("denied");
@@ -103,7 +131,9 @@ describe("gRPC streams", () => {
     const runs = ["a", "b", "c", "d", "e", "f"].map((tag, i) => ({
       tag,
       sink: start([
-        ["x-callout", "grpc-stream"], ["x-cluster", "grpc"], ["x-messages", `${tag}1,${tag}2,${tag}3`],
+        ["x-callout", "grpc-stream"],
+        ["x-cluster", "grpc"],
+        ["x-messages", `${tag}1,${tag}2,${tag}3`],
         ...(i % 2 ? ([["x-close-mode", "close"]] as HeaderList) : []),
       ]),
     }));
@@ -123,13 +153,20 @@ describe("gRPC streams", () => {
   });
 
   it("an unknown cluster is refused with the host's answer", async () => {
-    const sink = start([["x-callout", "grpc-stream"], ["x-cluster", "nowhere"], ["x-messages", "x"]]);
+    const sink = start([
+      ["x-callout", "grpc-stream"],
+      ["x-cluster", "nowhere"],
+      ["x-messages", "x"],
+    ]);
     expect(sink.of("localReply").map((r) => [r.status, r.body])).toEqual([[502, "result=4"]]);
     sink.stream.complete();
   });
 
   it("cancel: no callback follows and the stream owns nothing", async () => {
-    const sink = start([["x-callout", "grpc-cancel"], ["x-cluster", "grpc"]]);
+    const sink = start([
+      ["x-callout", "grpc-cancel"],
+      ["x-cluster", "grpc"],
+    ]);
     const h = await continued(sink, "the cancelled stream");
     expect(one(h, "x-cancel-result")).toBe("0");
     expect(one(h, "x-outstanding")).toBe("0");
@@ -139,7 +176,11 @@ describe("gRPC streams", () => {
   });
 
   it("a stream deleted with its gRPC stream still open cancels it", async () => {
-    const sink = start([["x-callout", "grpc-abandon"], ["x-cluster", "grpc"], ["x-message", "abandoned-1"]]);
+    const sink = start([
+      ["x-callout", "grpc-abandon"],
+      ["x-cluster", "grpc"],
+      ["x-message", "abandoned-1"],
+    ]);
     await continued(sink, "the abandoning stream");
     await until(() => echo.chats.includes("abandoned-1"), "the server to see the stream");
     expect(echo.cancelled).not.toContain("abandoned-1");
@@ -152,7 +193,12 @@ describe("gRPC streams", () => {
   for (const mode of ["end_of_stream", "close"]) {
     it(`a stream deleted after half-closing (${mode}) leaves its gRPC stream to end normally: no reset`, async () => {
       const message = `slow-finish-${mode}`;
-      const sink = start([["x-callout", "grpc-finish"], ["x-cluster", "grpc"], ["x-message", message], ["x-close-mode", mode]]);
+      const sink = start([
+        ["x-callout", "grpc-finish"],
+        ["x-cluster", "grpc"],
+        ["x-message", message],
+        ["x-close-mode", mode],
+      ]);
       await continued(sink, "the finishing stream");
       await until(() => echo.chats.includes(message), "the server to see the stream");
       const resets = wire.resets;

@@ -37,18 +37,32 @@ describe("shared data", () => {
 
 describe("shared queues", () => {
   it("an item enqueued from a stream is dequeued by the root context in on_queue_ready", async () => {
-    expect(value(request([["x-op", "enqueue"], ["x-item", "item-1"]]), "x-enqueue-result")).toBe("0");
+    expect(
+      value(
+        request([
+          ["x-op", "enqueue"],
+          ["x-item", "item-1"],
+        ]),
+        "x-enqueue-result",
+      ),
+    ).toBe("0");
     await until(() => value(request([["x-op", "dequeued"]]), "x-dequeued") === "item-1", "the dequeued item");
   });
 });
 
 describe("metrics", () => {
   it("counter, gauge and histogram land in wasmcustom.*, shared by the VMs; a zero increment is refused", () => {
-    const first = request([["x-op", "metrics"], ["x-gauge", "7"]]);
+    const first = request([
+      ["x-op", "metrics"],
+      ["x-gauge", "7"],
+    ]);
     expect(value(first, "x-zero-increment")).toBe("2");
     expect(value(first, "x-counter-value")).toBe("1");
     expect(value(first, "x-gauge-value")).toBe("7");
-    const second = request([["x-op", "metrics"], ["x-gauge", "9"]]);
+    const second = request([
+      ["x-op", "metrics"],
+      ["x-gauge", "9"],
+    ]);
     expect(value(second, "x-counter-value")).toBe("2");
     expect(value(second, "x-gauge-value")).toBe("9");
     const stats = loaded.stats;

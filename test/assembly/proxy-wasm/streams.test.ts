@@ -36,12 +36,18 @@ describe("pairs", () => {
   it("get all + set all keeps every header, in order, including repeated names, empty and non-ASCII values", async () => {
     const { filter } = await load("sdk-pairs");
     const extra: HeaderList = [
-      ["x-a", "1"], ["x-empty", ""], ["x-rep", "first"], ["x-rep", "second"],
+      ["x-a", "1"],
+      ["x-empty", ""],
+      ["x-rep", "first"],
+      ["x-rep", "second"],
       ["x-bytes", Buffer.from("caf\u00e9 \u2713", "utf8").toString("latin1")],
     ];
     const { stream, sink } = openStream(filter);
     const sent = reqHeaders(extra);
-    stream.requestHeaders(sent.map(([k, v]) => [k, v]), true); // the host may use the list as its map
+    stream.requestHeaders(
+      sent.map(([k, v]) => [k, v]),
+      true,
+    ); // the host may use the list as its map
     expect(forwardedRequest(sink)).toEqual([...sent, ["x-pairs-count", String(sent.length)]]);
     stream.complete();
   });
@@ -49,8 +55,15 @@ describe("pairs", () => {
   it("encodePairs in wasm produces the bytes the host's pairs codec decodes", async () => {
     const { filter } = await load("sdk-pairs");
     const { stream, sink } = openStream(filter);
-    const sent = reqHeaders([["x-echo-pairs", "1"], ["x-u", Buffer.from("\u00fc\u00df", "utf8").toString("latin1")], ["x-e", ""]]);
-    stream.requestHeaders(sent.map(([k, v]) => [k, v]), true);
+    const sent = reqHeaders([
+      ["x-echo-pairs", "1"],
+      ["x-u", Buffer.from("\u00fc\u00df", "utf8").toString("latin1")],
+      ["x-e", ""],
+    ]);
+    stream.requestHeaders(
+      sent.map(([k, v]) => [k, v]),
+      true,
+    );
     const reply = sink.of("localReply");
     expect(reply).toHaveLength(1);
     const decoded = decodePairs(Buffer.from(reply[0]!.body, "latin1"));
@@ -71,7 +84,11 @@ describe("pairs", () => {
 
   it("the strict decoder accepts well-formed input and the empty forms", async () => {
     await load("sdk-pairs");
-    const good = encodePairs([[utf8("k1"), utf8("v1")], [utf8(""), utf8("")], [utf8("k\u00e9"), utf8("\u2713")]]);
+    const good = encodePairs([
+      [utf8("k1"), utf8("v1")],
+      [utf8(""), utf8("")],
+      [utf8("k\u00e9"), utf8("\u2713")],
+    ]);
     expect(await decodeInWasm(good)).toEqual({ status: 200, body: "k1=v1\n=\nk\u00e9=\u2713\n" });
     expect(await decodeInWasm(new Uint8Array([0, 0, 0, 0]))).toEqual({ status: 200, body: "" });
     expect(await decodeInWasm(new Uint8Array([0]))).toEqual({ status: 200, body: "" });
@@ -80,12 +97,16 @@ describe("pairs", () => {
   it("the strict decoder refuses every malformation Envoy's parser refuses", async () => {
     await load("sdk-pairs");
     const good = encodePairs([[utf8("key"), utf8("value")]]);
-    const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      return b;
+    };
     const cases: Record<string, Uint8Array> = {
       "trailing byte": Buffer.concat([good, Buffer.from([0])]),
       "missing key NUL": Buffer.from(good).fill(0x41, 12 + 3, 12 + 4),
       "missing value NUL": Buffer.from(good).fill(0x41, good.length - 1),
-      "truncated": good.subarray(0, good.length - 2),
+      truncated: good.subarray(0, good.length - 2),
       "count beyond data": Buffer.concat([u32(2), good.subarray(4)]),
       "too many pairs": Buffer.concat([u32(1025), Buffer.alloc(1025 * 8)]),
       "length runs past the end": Buffer.concat([u32(1), u32(0xffffffff), u32(0), Buffer.from([0, 0])]),
@@ -119,7 +140,7 @@ describe("root contexts", () => {
     expect(logs.map((l) => l.message)).toContain('proxy-wasm: no root context registered for root_id "gamma"');
   });
 
-  it("the registration for \"\" serves any root_id", async () => {
+  it('the registration for "" serves any root_id', async () => {
     const { filter } = await load("sdk-pairs", { rootId: "whatever-the-config-says" });
     const { stream, sink } = openStream(filter);
     stream.requestHeaders(reqHeaders(), true);
@@ -132,7 +153,16 @@ describe("header maps", () => {
   it("get, add, replace, remove on request headers; non-ASCII values cross as UTF-8; clear_route_cache", async () => {
     const { filter } = await load("sdk-headers");
     const { stream, sink } = openStream(filter);
-    stream.requestHeaders(reqHeaders([["x-get", ":authority"], ["x-replace", "old"], ["x-remove", "a"], ["x-remove", "b"], ["x-clear-route", "1"]]), true);
+    stream.requestHeaders(
+      reqHeaders([
+        ["x-get", ":authority"],
+        ["x-replace", "old"],
+        ["x-remove", "a"],
+        ["x-remove", "b"],
+        ["x-clear-route", "1"],
+      ]),
+      true,
+    );
     const h = forwardedRequest(sink);
     expect(one(h, "x-got")).toBe("gw.local");
     expect(get(h, "x-added")).toEqual(["one", "two"]);
@@ -156,9 +186,19 @@ describe("header maps", () => {
     const { filter } = await load("sdk-headers");
     const { stream, sink } = openStream(filter);
     stream.requestHeaders(reqHeaders([], "/the/path"), true);
-    stream.responseHeaders([[":status", "201"], ["x-upstream", "u"], ["x-upstream-remove", "r"]], false);
+    stream.responseHeaders(
+      [
+        [":status", "201"],
+        ["x-upstream", "u"],
+        ["x-upstream-remove", "r"],
+      ],
+      false,
+    );
     stream.responseData(bytes("body"), false);
-    stream.responseTrailers([["grpc-status", "0"], ["x-t", "1"]]);
+    stream.responseTrailers([
+      ["grpc-status", "0"],
+      ["x-t", "1"],
+    ]);
     const rh = sink.of("responseHeaders")[0]!.headers;
     expect(one(rh, "x-response-added")).toBe("yes");
     expect(one(rh, "x-upstream")).toBe("changed");
@@ -166,7 +206,12 @@ describe("header maps", () => {
     expect(one(rh, "x-status-seen")).toBe("201");
     expect(one(rh, "x-request-path")).toBe("/the/path");
     const rt = sink.of("responseTrailers")[0]!.trailers;
-    expect(rt).toEqual([["grpc-status", "0"], ["x-t", "1"], ["x-trailer-added", "yes"], ["x-trailer-count", "2"]]);
+    expect(rt).toEqual([
+      ["grpc-status", "0"],
+      ["x-t", "1"],
+      ["x-trailer-added", "yes"],
+      ["x-trailer-count", "2"],
+    ]);
     stream.complete();
   });
 });
@@ -175,7 +220,11 @@ describe("bodies", () => {
   async function run(op: string, chunks: string[], respOp = "", respChunks: string[] = ["upstream"]) {
     const { filter } = loaded.at(-1)!;
     const { stream, sink } = openStream(filter);
-    const extra: HeaderList = [["x-body-op", op], ["x-body-data", "NEW"], ["content-length", String(chunks.join("").length)]];
+    const extra: HeaderList = [
+      ["x-body-op", op],
+      ["x-body-data", "NEW"],
+      ["content-length", String(chunks.join("").length)],
+    ];
     if (respOp) extra.push(["x-resp-body-op", respOp], ["x-resp-body-data", "R"]);
     stream.requestHeaders(reqHeaders(extra), false);
     chunks.forEach((c, i) => stream.requestData(bytes(c), i === chunks.length - 1));
@@ -184,9 +233,15 @@ describe("bodies", () => {
     stream.complete();
     const rh = sink.of("responseHeaders")[0]!.headers;
     return {
-      request: sink.of("requestData").map((e) => e.data).join(""),
+      request: sink
+        .of("requestData")
+        .map((e) => e.data)
+        .join(""),
       requestHeaders: forwardedRequest(sink),
-      response: sink.of("responseData").map((e) => e.data).join(""),
+      response: sink
+        .of("responseData")
+        .map((e) => e.data)
+        .join(""),
       seen: one(rh, "x-body-seen"),
       result: one(rh, "x-set-result"),
     };
@@ -194,7 +249,11 @@ describe("bodies", () => {
 
   it("reads the whole buffered body, then replaces, prepends or appends (Envoy's drain/prepend/append rule)", async () => {
     await load("sdk-body");
-    for (const [op, want] of [["replace", "NEW"], ["prepend", "NEWhello world"], ["append", "hello worldNEW"]]) {
+    for (const [op, want] of [
+      ["replace", "NEW"],
+      ["prepend", "NEWhello world"],
+      ["append", "hello worldNEW"],
+    ]) {
       const r = await run(op!, ["hello ", "world"]);
       expect(r.seen, op).toBe("hello world");
       expect(r.request, op).toBe(want);
@@ -264,7 +323,12 @@ describe("properties", () => {
     const { stream, sink } = openStream(filter);
     stream.requestHeaders(reqHeaders([["x-probe", "probe-value"]], "/p?q=1"), true);
     await until(() => sink.of("localReply").length === 1, "the properties reply");
-    const lines = Object.fromEntries(fromLatin1(sink.of("localReply")[0]!.body).trim().split("\n").map((l) => l.split(/=(.*)/s).slice(0, 2)));
+    const lines = Object.fromEntries(
+      fromLatin1(sink.of("localReply")[0]!.body)
+        .trim()
+        .split("\n")
+        .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+    );
     expect(lines).toEqual({
       path: "/p?q=1",
       method: "POST",

@@ -5,7 +5,13 @@ import { GATEWAY, ipBackend, loadFiles, pool, route } from "../helpers.js";
 
 const POOL_REF = "{group: inference.networking.k8s.io, kind: InferencePool, name: llama}";
 
-const declaredPod = (name: string, ip: string, ready: string | undefined, labels = "{app: llama}", containers = "[{name: c, image: my/server}]") => `apiVersion: v1
+const declaredPod = (
+  name: string,
+  ip: string,
+  ready: string | undefined,
+  labels = "{app: llama}",
+  containers = "[{name: c, image: my/server}]",
+) => `apiVersion: v1
 kind: Pod
 metadata: {name: ${name}, labels: ${labels}}
 spec:
@@ -62,9 +68,7 @@ describe("declared workloads", () => {
       "r.yaml": route("r", [["llama", POOL_REF]]),
     });
     expect(cfg.pods()).toEqual([{ name: "llama-a", namespace: "default", ip: "127.0.0.11", labels: { app: "llama" }, ready: false }]);
-    expect(cfg.warnings).toContain(
-      `${dir}/pods.yaml: Pod default/llama-a: status.conditions: no Ready condition: the pod is not ready and gets no traffic`,
-    );
+    expect(cfg.warnings).toContain(`${dir}/pods.yaml: Pod default/llama-a: status.conditions: no Ready condition: the pod is not ready and gets no traffic`);
   });
 
   test("Service + EndpointSlice, reached by Backend fqdn in its three spellings; Backend ip and localhost", () => {
@@ -114,7 +118,12 @@ spec:
         backend("short", "[{fqdn: {hostname: EXT.models., port: 80}}]"),
         backend("ips", "[{ip: {address: 127.0.0.41, port: 9000}}, {fqdn: {hostname: localhost, port: 9001}}]"),
       ].join("---\n"),
-      "r.yaml": route("r", [["a", "{name: full}"], ["b", "{name: svc}"], ["c", "{name: short}"], ["d", "{name: ips}"]]),
+      "r.yaml": route("r", [
+        ["a", "{name: full}"],
+        ["b", "{name: svc}"],
+        ["c", "{name: short}"],
+        ["d", "{name: ips}"],
+      ]),
     });
     const endpoints = (name: string) => cfg.gateway.clusters.find((c) => c.name === `aiservicebackend/default/${name}`)!.endpoints;
     // Service port 80 is named "web": the slice's "web" port is used (the Service's targetPort is the controller's business).
@@ -185,7 +194,10 @@ metadata: {name: headless}
 spec:
   endpoints: [{fqdn: {hostname: sim-headless.default.svc.cluster.local, port: 8200}}]
 `,
-      "r.yaml": route("r", [["a", "{name: named}"], ["b", "{name: headless}"]]),
+      "r.yaml": route("r", [
+        ["a", "{name: named}"],
+        ["b", "{name: headless}"],
+      ]),
     });
     const endpoints = (name: string) => cfg.gateway.clusters.find((c) => c.name === `aiservicebackend/default/${name}`)!.endpoints;
     const pods = [
@@ -232,9 +244,7 @@ data: {greeting: hello}
       "b.yaml": ipBackend("b"),
       "r.yaml": route("r", [["m", "{name: b}"]]),
     });
-    expect(cfg.workloads.skipped).toEqual([
-      { owner: "Deployment default/redis", images: ["redis:7"], reason: "no container image aigw run can start" },
-    ]);
+    expect(cfg.workloads.skipped).toEqual([{ owner: "Deployment default/redis", images: ["redis:7"], reason: "no container image aigw run can start" }]);
     expect(cfg.warnings).toEqual([
       `${dir}/w.yaml: Deployment default/redis: spec.template.spec.containers: not started: no container image aigw run can start (redis:7)`,
       `${dir}/w.yaml: Pod default/lonely: spec.containers[1]: container sidecar (busybox) is not started by aigw run`,
@@ -254,16 +264,19 @@ data: {greeting: hello}
 
 describe("routes, pools and models", () => {
   test("routes are ordered by creationTimestamp then namespace/name; models carry the route's timestamp", () => {
-    const { cfg } = loadFiles({
-      "gw.yaml": GATEWAY,
-      "b.yaml": ipBackend("b"),
-      "r.yaml": [
-        route("zeta", [["z-model", "{name: b}"]], "  creationTimestamp: 2024-01-01T00:00:00Z\n"),
-        route("alpha", [["a-model", "{name: b}"]], "  creationTimestamp: 2024-06-01T00:00:00Z\n"),
-        route("beta", [["b-model", "{name: b}"]], "  creationTimestamp: 2024-06-01T00:00:00Z\n"),
-        route("newest", [["n-model", "{name: b}"]]),
-      ].join("---\n"),
-    }, { loadTime: 1_800_000_000 });
+    const { cfg } = loadFiles(
+      {
+        "gw.yaml": GATEWAY,
+        "b.yaml": ipBackend("b"),
+        "r.yaml": [
+          route("zeta", [["z-model", "{name: b}"]], "  creationTimestamp: 2024-01-01T00:00:00Z\n"),
+          route("alpha", [["a-model", "{name: b}"]], "  creationTimestamp: 2024-06-01T00:00:00Z\n"),
+          route("beta", [["b-model", "{name: b}"]], "  creationTimestamp: 2024-06-01T00:00:00Z\n"),
+          route("newest", [["n-model", "{name: b}"]]),
+        ].join("---\n"),
+      },
+      { loadTime: 1_800_000_000 },
+    );
     expect(cfg.plugin.rules.map((r) => r.route)).toEqual(["default/zeta", "default/alpha", "default/beta", "default/newest"]);
     expect(cfg.plugin.models).toEqual([
       { id: "z-model", ownedBy: "Envoy AI Gateway", created: 1704067200 },

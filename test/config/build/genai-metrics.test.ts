@@ -110,9 +110,9 @@ describe("GenAI metric names", () => {
   test("histograms get Envoy AI Gateway's boundaries in our units (first matching prefix, as Envoy)", () => {
     const store = new StatsStore({ tags: GENAI_STATS_TAGS, bucketSettings: GENAI_HISTOGRAM_BUCKETS });
     const hist = (name: string) => store.histogram(`wasmcustom.${name}`).buckets;
-    expect(hist(genAiMetricName(GEN_AI_TOKEN_USAGE, chat("m", { tokenType: "input" })))).toEqual(
-      [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
-    );
+    expect(hist(genAiMetricName(GEN_AI_TOKEN_USAGE, chat("m", { tokenType: "input" })))).toEqual([
+      1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+    ]);
     expect(hist(genAiMetricName(GEN_AI_REQUEST_DURATION, chat("m", { errorType: "_OTHER" }))).slice(0, 3)).toEqual([10000, 20000, 40000]);
     expect(hist(genAiMetricName(GEN_AI_REQUEST_DURATION, chat("m"))).at(-1)).toBe(81920000);
     expect(hist(genAiMetricName(GEN_AI_TIME_TO_FIRST_TOKEN, chat("m"))).slice(0, 2)).toEqual([1000, 5000]);

@@ -6,12 +6,14 @@ import { GATEWAY, ipBackend, loadFiles, problemsOf, route } from "../helpers.js"
 const hosts = (list: string[]) => `  hostnames: ${JSON.stringify(list)}\n`;
 /** route() with spec.hostnames inserted before its rules. */
 const scoped = (name: string, list: string[], model: string) => route(name, [[model, "{name: a}"]]).replace("  rules:\n", `${hosts(list)}  rules:\n`);
-const LISTENER = GATEWAY.replace("      port: 80\n", "      port: 80\n      hostname: \"*.example.com\"\n");
+const LISTENER = GATEWAY.replace("      port: 80\n", '      port: 80\n      hostname: "*.example.com"\n');
 
 describe("AIGatewayRoute hostnames", () => {
   test("a malformed host name is refused with its field", () => {
     const { problems } = problemsOf({ "gw.yaml": GATEWAY, "b.yaml": ipBackend("a"), "r.yaml": scoped("r", ["Bad_Host"], "m") });
-    expect(problems.some((p) => p.endsWith('AIGatewayRoute default/r: spec.hostnames[0]: "Bad_Host" is not a lower-case host name (a leading "*." is allowed)'))).toBe(true);
+    expect(
+      problems.some((p) => p.endsWith('AIGatewayRoute default/r: spec.hostnames[0]: "Bad_Host" is not a lower-case host name (a leading "*." is allowed)')),
+    ).toBe(true);
   });
 
   test("met with the listener's host name; a route outside it is warned about and gets no rules", () => {
@@ -24,7 +26,9 @@ describe("AIGatewayRoute hostnames", () => {
       ["default/all", ["*.example.com"]],
       ["default/in", ["api.example.com"]],
     ]);
-    expect(cfg.warnings.some((w) => w.includes("AIGatewayRoute default/out: spec.hostnames: no host name matches listener http's hostname *.example.com"))).toBe(true);
+    expect(
+      cfg.warnings.some((w) => w.includes("AIGatewayRoute default/out: spec.hostnames: no host name matches listener http's hostname *.example.com")),
+    ).toBe(true);
     // The listener's own host name needs no :authority matcher (the virtual host has it); names end in the host.
     const routes = cfg.gateway.routes.virtualHosts[0]!.routes;
     const all = routes.find((r) => r.name.includes("/all/"))!;
@@ -41,7 +45,12 @@ describe("AIGatewayRoute hostnames", () => {
     const { cfg } = loadFiles({
       "gw.yaml": GATEWAY,
       "b.yaml": ipBackend("a"),
-      "r.yaml": [scoped("r1", ["a.test"], "shared"), scoped("r2", ["b.test", "a.test"], "shared"), scoped("r3", ["a.test"], "open"), route("r4", [["open", "{name: a}"]])].join("---\n"),
+      "r.yaml": [
+        scoped("r1", ["a.test"], "shared"),
+        scoped("r2", ["b.test", "a.test"], "shared"),
+        scoped("r3", ["a.test"], "open"),
+        route("r4", [["open", "{name: a}"]]),
+      ].join("---\n"),
     });
     expect(cfg.plugin.models.map((m) => [m.id, m.hostnames])).toEqual([
       ["shared", ["a.test", "b.test"]],

@@ -73,7 +73,13 @@ describe("HTTPRoutes in the route table", () => {
     const [echo, secondary, primary] = routesOf(cfg);
     expect(echo).toEqual({
       name: "httproute/default/h/rule/2/match/0/*",
-      match: { path: "/echo", headers: [{ name: ":method", exact: "POST" }, { name: "x-tenant", exact: "t1" }] },
+      match: {
+        path: "/echo",
+        headers: [
+          { name: ":method", exact: "POST" },
+          { name: "x-tenant", exact: "t1" },
+        ],
+      },
       action: { cluster: "service/default/echo/80" },
       timeoutMs: 15_000,
     });
@@ -131,14 +137,14 @@ describe("HTTPRoutes in the route table", () => {
     - matches: [{path: {value: /a}}]
       backendRefs: [{name: echo, port: 80}]
 `,
-        { meta: "  creationTimestamp: \"2024-01-01T00:00:00Z\"\n" },
+        { meta: '  creationTimestamp: "2024-01-01T00:00:00Z"\n' },
       ),
       "new.yaml": httpRoute(
         "new",
         `    - matches: [{path: {value: /a}}, {path: {value: /a/b}}, {path: {type: RegularExpression, value: "/a/.*"}}, {path: {type: Exact, value: /a}}, {path: {value: /a}, method: GET}]
       backendRefs: [{name: echo, port: 80}]
 `,
-        { meta: "  creationTimestamp: \"2025-01-01T00:00:00Z\"\n" },
+        { meta: '  creationTimestamp: "2025-01-01T00:00:00Z"\n' },
       ),
     });
     expect(names(cfg).slice(0, -1)).toEqual([
@@ -160,22 +166,36 @@ describe("HTTPRoutes in the route table", () => {
     const { cfg } = loadFiles({
       "gw.yaml": GATEWAY,
       "echo.yaml": ECHO_SERVICE,
-      "h.yaml": httpRoute("h", "    - backendRefs: [{name: echo, port: 80}]\n", { spec: "  hostnames: [\"*.example.com\", api.example.com]\n" }),
+      "h.yaml": httpRoute("h", "    - backendRefs: [{name: echo, port: 80}]\n", { spec: '  hostnames: ["*.example.com", api.example.com]\n' }),
     });
-    expect(routesOf(cfg).slice(0, 2).map((r) => [r.name, r.match])).toEqual([
-      ["httproute/default/h/rule/0/match/0/api_example_com", { prefix: "/", headers: [{ name: ":authority", regex: `${hostRegex("api.example.com")}(:[0-9]+)?` }] }],
-      ["httproute/default/h/rule/0/match/0/*_example_com", { prefix: "/", headers: [{ name: ":authority", regex: `[^:]+${hostRegex(".example.com")}(:[0-9]+)?` }] }],
+    expect(
+      routesOf(cfg)
+        .slice(0, 2)
+        .map((r) => [r.name, r.match]),
+    ).toEqual([
+      [
+        "httproute/default/h/rule/0/match/0/api_example_com",
+        { prefix: "/", headers: [{ name: ":authority", regex: `${hostRegex("api.example.com")}(:[0-9]+)?` }] },
+      ],
+      [
+        "httproute/default/h/rule/0/match/0/*_example_com",
+        { prefix: "/", headers: [{ name: ":authority", regex: `[^:]+${hostRegex(".example.com")}(:[0-9]+)?` }] },
+      ],
     ]);
 
-    const listener = GATEWAY.replace("      port: 80\n", "      port: 80\n      hostname: \"*.example.com\"\n");
+    const listener = GATEWAY.replace("      port: 80\n", '      port: 80\n      hostname: "*.example.com"\n');
     const { dir, cfg: narrowed } = loadFiles({
       "gw.yaml": listener,
       "echo.yaml": ECHO_SERVICE,
-      "h.yaml": httpRoute("h", "    - backendRefs: [{name: echo, port: 80}]\n", { spec: "  hostnames: [\"*.example.com\", a.b.example.com, other.org]\n" }),
+      "h.yaml": httpRoute("h", "    - backendRefs: [{name: echo, port: 80}]\n", { spec: '  hostnames: ["*.example.com", a.b.example.com, other.org]\n' }),
       "n.yaml": httpRoute("n", "    - backendRefs: [{name: echo, port: 80}]\n", { spec: "  hostnames: [other.org]\n" }),
     });
     // The listener's own host name needs no matcher (the virtual host has it); other.org is outside it.
-    expect(routesOf(narrowed).slice(0, -1).map((r) => [r.name, r.match.headers])).toEqual([
+    expect(
+      routesOf(narrowed)
+        .slice(0, -1)
+        .map((r) => [r.name, r.match.headers]),
+    ).toEqual([
       ["httproute/default/h/rule/0/match/0/a_b_example_com", [{ name: ":authority", regex: `${hostRegex("a.b.example.com")}(:[0-9]+)?` }]],
       ["httproute/default/h/rule/0/match/0/*_example_com", []],
     ]);
@@ -222,7 +242,10 @@ describe("invalid references: a warning, and 500 for their share of the requests
     expect(cfg.gateway.clusters.some((c) => c.name === "invalid-backend-ref")).toBe(false);
     expect(cfg.plugin.httpRoutes![1]).toEqual({
       name: "httproute/default/h/rule/1",
-      backends: [{ cluster: "service/default/echo/80", pool: "" }, { cluster: "inferencepool/default/a", pool: "default/a" }],
+      backends: [
+        { cluster: "service/default/echo/80", pool: "" },
+        { cluster: "inferencepool/default/a", pool: "default/a" },
+      ],
     });
     expect(cfg.plugin.httpRoutes![0]).toEqual({ name: "httproute/default/h/rule/0", backends: [] });
   });
@@ -295,7 +318,10 @@ describe("what aigw run refuses or ignores", () => {
     ]);
     expect(routesOf(cfg)[0]!.action).toEqual({ cluster: "inferencepool/default/a" });
 
-    const other = problemsOf({ "gw.yaml": GATEWAY, "h.yaml": httpRoute("h", "    - backendRefs: []\n").replace("{name: gw, namespace: default}", "{name: elsewhere}") });
+    const other = problemsOf({
+      "gw.yaml": GATEWAY,
+      "h.yaml": httpRoute("h", "    - backendRefs: []\n").replace("{name: gw, namespace: default}", "{name: elsewhere}"),
+    });
     expect(other.problems).toEqual([`${join(other.dir, "h.yaml")}: HTTPRoute default/h: spec.parentRefs[0]: Gateway default/elsewhere not found`]);
   });
 
@@ -304,9 +330,12 @@ describe("what aigw run refuses or ignores", () => {
       "gw.yaml": GATEWAY,
       "echo.yaml": ECHO_SERVICE,
       "ai.yaml": `${ipBackend("openai")}---\n${route("ai", [["gpt", "{name: openai}"]])}`,
-      "h.yaml": httpRoute("h", `    - matches: [{path: {value: /v1}}, {path: {value: /v1}, headers: [{name: x-plain, value: "1"}]}, {path: {value: /other}}]
+      "h.yaml": httpRoute(
+        "h",
+        `    - matches: [{path: {value: /v1}}, {path: {value: /v1}, headers: [{name: x-plain, value: "1"}]}, {path: {value: /other}}]
       backendRefs: [{name: echo, port: 80}]
-`),
+`,
+      ),
     });
     expect(ownWarnings(cfg)).toEqual([
       `${join(dir, "h.yaml")}: HTTPRoute default/h: spec.rules[0].matches[0]: takes /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/responses/input_tokens, /v1/images/generations, ` +

@@ -415,7 +415,11 @@ spec:
 });
 
 describe("rate limit errors", () => {
-  const base = { "gw.yaml": GATEWAY, "b.yaml": ipBackend("b"), "r.yaml": route("r", [["m", "{name: b}"]]) + "  llmRequestCosts: [{metadataKey: t, type: TotalToken}]\n" };
+  const base = {
+    "gw.yaml": GATEWAY,
+    "b.yaml": ipBackend("b"),
+    "r.yaml": route("r", [["m", "{name: b}"]]) + "  llmRequestCosts: [{metadataKey: t, type: TotalToken}]\n",
+  };
   const policy = (spec: string, name = "p") => `apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: BackendTrafficPolicy
 metadata: {name: ${name}}
@@ -546,9 +550,7 @@ status:
   conditions: [{type: Ready, status: "True"}]
 `,
     });
-    expect(problems).toEqual([
-      "the embedded rate limit service needs pod envoy-gateway-system/envoy-ratelimit-0 on 127.10.0.1, taken by Pod default/squatter",
-    ]);
+    expect(problems).toEqual(["the embedded rate limit service needs pod envoy-gateway-system/envoy-ratelimit-0 on 127.10.0.1, taken by Pod default/squatter"]);
   });
 
   test("a manifest directory with only a BackendTrafficPolicy added to the seed example loads", () => {
@@ -562,9 +564,7 @@ status:
 `),
     });
     const cfg = loadConfig([EXAMPLE, dir], OPTS);
-    expect(cfg.plugin.rateLimits.map((r) => [r.name, r.routes, r.limit, r.requestCost.number])).toEqual([
-      ["default/p/rule/0", [], 3, 1],
-    ]);
+    expect(cfg.plugin.rateLimits.map((r) => [r.name, r.routes, r.limit, r.requestCost.number])).toEqual([["default/p/rule/0", [], 3, 1]]);
     expect(cfg.workloads.pods.filter((p) => p.kind === "ratelimit").map((p) => p.ip)).toEqual(["127.10.0.1"]);
   });
 });

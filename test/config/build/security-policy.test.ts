@@ -25,7 +25,10 @@ const backendRef = (name: string) => `{group: aigateway.envoyproxy.io, kind: AIS
 const base = {
   "gw.yaml": GATEWAY,
   "b.yaml": `${ipBackend("a")}---\n${ipBackend("b", "127.0.0.1", 18081)}`,
-  "r.yaml": route("r", [["m-a", "{name: a}"], ["m-b", "{name: b}"]]),
+  "r.yaml": route("r", [
+    ["m-a", "{name: a}"],
+    ["m-b", "{name: b}"],
+  ]),
   "s.yaml": secret("key", `stringData: {apiKey: "${KEY}"}`),
 };
 
@@ -56,18 +59,49 @@ describe("credentials in the plugin configuration", () => {
 describe("mistakes", () => {
   const cases: Array<[string, Record<string, string>, string]> = [
     ["a missing Secret", { "p.yaml": policy("auth", "APIKey", [backendRef("a")], "nope") }, "spec.apiKey.secretRef: Secret default/nope not found"],
-    ["no apiKey entry", { "s.yaml": secret("key", "stringData: {token: x}"), "p.yaml": policy("auth", "APIKey", [backendRef("a")]) }, 'Secret default/key has no "apiKey" entry'],
-    ["a key with a newline inside", { "s.yaml": secret("key", `stringData: {apiKey: "${KEY}\\nx"}`), "p.yaml": policy("auth", "APIKey", [backendRef("a")]) }, "must be a non-empty key of printable ASCII characters"],
-    ["an unsupported type", { "p.yaml": policy("auth", "AWSCredentials", [backendRef("a")]).replace("apiKey:", "awsCredentials:") }, "spec.type: AWSCredentials is not supported by aigw run"],
-    ["a mechanism of another type", { "p.yaml": policy("auth", "APIKey", [backendRef("a")], "key", "  anthropicAPIKey: {secretRef: {name: key}}\n") }, "spec.anthropicAPIKey: must not be set when type is APIKey"],
-    ["a target of another kind", { "p.yaml": policy("auth", "APIKey", ["{group: '', kind: Service, name: a}"]) }, "spec.targetRefs[0]: must reference an AIServiceBackend"],
-    ["two policies on one backend", { "p.yaml": `${policy("one", "APIKey", [backendRef("a")])}---\n${policy("two", "APIKey", [backendRef("a")])}` }, "is already targeted by BackendSecurityPolicy default/one"],
-    ["a Secret in another namespace without a ReferenceGrant", { "p.yaml": policy("auth", "APIKey", [backendRef("a")]).replace("{ name: key }", "{ name: key, namespace: other }") }, "Secret other/key is in another namespace"],
+    [
+      "no apiKey entry",
+      { "s.yaml": secret("key", "stringData: {token: x}"), "p.yaml": policy("auth", "APIKey", [backendRef("a")]) },
+      'Secret default/key has no "apiKey" entry',
+    ],
+    [
+      "a key with a newline inside",
+      { "s.yaml": secret("key", `stringData: {apiKey: "${KEY}\\nx"}`), "p.yaml": policy("auth", "APIKey", [backendRef("a")]) },
+      "must be a non-empty key of printable ASCII characters",
+    ],
+    [
+      "an unsupported type",
+      { "p.yaml": policy("auth", "AWSCredentials", [backendRef("a")]).replace("apiKey:", "awsCredentials:") },
+      "spec.type: AWSCredentials is not supported by aigw run",
+    ],
+    [
+      "a mechanism of another type",
+      { "p.yaml": policy("auth", "APIKey", [backendRef("a")], "key", "  anthropicAPIKey: {secretRef: {name: key}}\n") },
+      "spec.anthropicAPIKey: must not be set when type is APIKey",
+    ],
+    [
+      "a target of another kind",
+      { "p.yaml": policy("auth", "APIKey", ["{group: '', kind: Service, name: a}"]) },
+      "spec.targetRefs[0]: must reference an AIServiceBackend",
+    ],
+    [
+      "two policies on one backend",
+      { "p.yaml": `${policy("one", "APIKey", [backendRef("a")])}---\n${policy("two", "APIKey", [backendRef("a")])}` },
+      "is already targeted by BackendSecurityPolicy default/one",
+    ],
+    [
+      "a Secret in another namespace without a ReferenceGrant",
+      { "p.yaml": policy("auth", "APIKey", [backendRef("a")]).replace("{ name: key }", "{ name: key, namespace: other }") },
+      "Secret other/key is in another namespace",
+    ],
   ];
   for (const [name, files, message] of cases) {
     test(name, () => {
       const { dir, problems } = problemsOf({ ...base, ...files });
-      expect(problems.some((p) => p.includes(message)), problems.join("\n")).toBe(true);
+      expect(
+        problems.some((p) => p.includes(message)),
+        problems.join("\n"),
+      ).toBe(true);
       expect(problems.every((p) => p.startsWith(dir))).toBe(true);
       expect(problems.join("\n")).not.toContain(KEY);
     });

@@ -7,7 +7,9 @@ import { GATEWAY, ipBackend, loadFiles, pool, route } from "../helpers.js";
 
 describe("unknown fields", () => {
   test("llmRequestCost, a misspelled rule field and a cost field are warned with file, object, field and the near name", () => {
-    const r = route("r", [["m", "{name: b, modelNameOveride: x}"]]) + "  llmRequestCost:\n    - {metadataKey: k, type: InputToken, cell: x}\n  llmRequestCosts:\n    - {metadataKey: k, type: InputToken, cell: x}\n";
+    const r =
+      route("r", [["m", "{name: b, modelNameOveride: x}"]]) +
+      "  llmRequestCost:\n    - {metadataKey: k, type: InputToken, cell: x}\n  llmRequestCosts:\n    - {metadataKey: k, type: InputToken, cell: x}\n";
     const { dir, cfg } = loadFiles({ "gw.yaml": GATEWAY, "b.yaml": ipBackend("b"), "r.yaml": r });
     const at = `${join(dir, "r.yaml")}: AIGatewayRoute default/r`;
     expect(cfg.warnings).toEqual([

@@ -4,11 +4,20 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadLogicModule, type LogicModule } from "../logic-module.js";
 
 let m: LogicModule;
-beforeAll(() => { m = loadLogicModule("logic-cel"); });
+beforeAll(() => {
+  m = loadLogicModule("logic-cel");
+});
 
 interface Vars {
-  model?: string; backend?: string; route?: string;
-  input?: bigint; cached?: bigint; creation?: bigint; output?: bigint; total?: bigint; reasoning?: bigint;
+  model?: string;
+  backend?: string;
+  route?: string;
+  input?: bigint;
+  cached?: bigint;
+  creation?: bigint;
+  output?: bigint;
+  total?: bigint;
+  reasoning?: bigint;
 }
 
 function compile(src: string): { handle: number; error: string } {
@@ -66,7 +75,9 @@ describe("Envoy AI Gateway examples", () => {
     expect(value("1 + 1")).toBe(2n);
     expect(value("uint(1) + uint(1)")).toBe(2n);
     expect(value("output_tokens + reasoning_tokens", { output: 7n, reasoning: 5n })).toBe(12n);
-    expect(value("model == 'cool_model' ?  input_tokens * output_tokens : total_tokens", { model: "cool_model", input: 100n, output: 2n, total: 3n })).toBe(200n);
+    expect(value("model == 'cool_model' ?  input_tokens * output_tokens : total_tokens", { model: "cool_model", input: 100n, output: 2n, total: 3n })).toBe(
+      200n,
+    );
   });
 
   it("scenario 16: CEL 54321 and uint(9999)", () => {
@@ -95,7 +106,8 @@ describe("Envoy AI Gateway examples", () => {
 describe("typing follows cel-go (no implicit int/uint mixing)", () => {
   it("rejects mixed int/uint operands with cel-go's message and position", () => {
     expect(compileError("input_tokens == 3")).toBe(
-      "ERROR: <input>:1:14: found no matching overload for '_==_' applied to '(uint, int)'\n | input_tokens == 3\n | .............^");
+      "ERROR: <input>:1:14: found no matching overload for '_==_' applied to '(uint, int)'\n | input_tokens == 3\n | .............^",
+    );
     expect(compileError("input_tokens * 2")).toMatch(/'_\*_' applied to '\(uint, int\)'/);
     expect(compileError("1 + 2u")).toMatch(/'_\+_' applied to '\(int, uint\)'/);
     expect(compileError("input_tokens < 10")).toMatch(/'_<_' applied to '\(uint, int\)'/);
@@ -211,7 +223,9 @@ describe("syntax errors", () => {
     ["1 +\n  * 2", /<input>:2:3: Syntax error: expected an operand, found '\*'/],
   ];
   for (const [src, re] of cases) {
-    it(`rejects ${JSON.stringify(src)}`, () => { expect(compileError(src)).toMatch(re); });
+    it(`rejects ${JSON.stringify(src)}`, () => {
+      expect(compileError(src)).toMatch(re);
+    });
   }
 
   it("limits nesting depth instead of overflowing the stack", () => {

@@ -28,24 +28,27 @@ export function loadExtProcRoot(): protobuf.Root {
   root.loadSync("envoy/service/ext_proc/v3/external_processor.proto", { keepCase: true });
   const ns = root.lookup("envoy.service.ext_proc.v3") as protobuf.Namespace;
   if (!root.lookupType("envoy.service.ext_proc.v3.BodyMutation").fields.streamed_response) {
-    ns.add(new protobuf.Type("StreamedBodyResponse")
-      .add(new protobuf.Field("body", 1, "bytes"))
-      .add(new protobuf.Field("end_of_stream", 2, "bool")));
+    ns.add(new protobuf.Type("StreamedBodyResponse").add(new protobuf.Field("body", 1, "bytes")).add(new protobuf.Field("end_of_stream", 2, "bool")));
     const bodyMutation = root.lookupType("envoy.service.ext_proc.v3.BodyMutation");
     const streamed = new protobuf.Field("streamed_response", 3, "StreamedBodyResponse");
     bodyMutation.add(streamed);
     bodyMutation.oneofs.mutation.add(streamed);
   }
   if (!root.lookupType("envoy.service.ext_proc.v3.ProcessingRequest").fields.protocol_config) {
-    ns.add(new protobuf.Type("ProtocolConfiguration")
-      .add(new protobuf.Field("request_body_mode", 1, "envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode"))
-      .add(new protobuf.Field("response_body_mode", 2, "envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode"))
-      .add(new protobuf.Field("send_body_without_waiting_for_header_response", 3, "bool")));
-    root.lookupType("envoy.service.ext_proc.v3.ProcessingRequest")
-      .add(new protobuf.Field("protocol_config", 11, "ProtocolConfiguration"));
+    ns.add(
+      new protobuf.Type("ProtocolConfiguration")
+        .add(new protobuf.Field("request_body_mode", 1, "envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode"))
+        .add(new protobuf.Field("response_body_mode", 2, "envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode"))
+        .add(new protobuf.Field("send_body_without_waiting_for_header_response", 3, "bool")),
+    );
+    root.lookupType("envoy.service.ext_proc.v3.ProcessingRequest").add(new protobuf.Field("protocol_config", 11, "ProtocolConfiguration"));
   }
   const bodySendMode = root.lookupEnum("envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode");
-  for (const [name, id] of [["BUFFERED_PARTIAL", 3], ["FULL_DUPLEX_STREAMED", 4], ["GRPC", 5]] as const) {
+  for (const [name, id] of [
+    ["BUFFERED_PARTIAL", 3],
+    ["FULL_DUPLEX_STREAMED", 4],
+    ["GRPC", 5],
+  ] as const) {
     if (bodySendMode.values[name] === undefined) bodySendMode.add(name, id);
   }
   root.resolveAll();

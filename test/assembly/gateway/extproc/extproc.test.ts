@@ -39,13 +39,33 @@ function decodeRequest(bytes: Uint8Array): any {
 
 const buf = (b: Uint8Array | undefined): Buffer => Buffer.from(b ?? []);
 
-function encodeHeaders(phase: number, hs: [string, string | Buffer][], eos: boolean, served = "", subset: string[] | null = null, modes: [number, number] | null = null): any {
+function encodeHeaders(
+  phase: number,
+  hs: [string, string | Buffer][],
+  eos: boolean,
+  served = "",
+  subset: string[] | null = null,
+  modes: [number, number] | null = null,
+): any {
   const p = m.put(pairs(hs));
   const sp = m.put(served);
   const subsetText = subset === null ? "-" : subset.join("\n");
   const lp = m.put(subsetText);
-  const ok = m.exports.encodeHeaders(phase, p, pairs(hs).length, eos ? 1 : 0, sp, Buffer.byteLength(served), lp, Buffer.byteLength(subsetText), modes ? modes[0] : -1, modes ? modes[1] : 0);
-  m.free(p); m.free(sp); m.free(lp);
+  const ok = m.exports.encodeHeaders(
+    phase,
+    p,
+    pairs(hs).length,
+    eos ? 1 : 0,
+    sp,
+    Buffer.byteLength(served),
+    lp,
+    Buffer.byteLength(subsetText),
+    modes ? modes[0] : -1,
+    modes ? modes[1] : 0,
+  );
+  m.free(p);
+  m.free(sp);
+  m.free(lp);
   expect(ok).toBe(1);
   return decodeRequest(m.out());
 }
@@ -65,9 +85,14 @@ function responseBytes(obj: object): Uint8Array {
 describe("ProcessingRequest encoding", () => {
   it("encodes request headers from a proxy-wasm map into raw_value, with protocol_config", () => {
     const hs: [string, string | Buffer][] = [
-      [":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "gw.example"],
-      ["content-type", "application/json"], ["x-gateway-inference-objective", "critical"],
-      ["x-empty", ""], ["x-binary", Buffer.from([0xff, 0x00, 0x80, 0x41])], ["x-utf8", "héllo ✓"],
+      [":method", "POST"],
+      [":path", "/v1/chat/completions"],
+      [":authority", "gw.example"],
+      ["content-type", "application/json"],
+      ["x-gateway-inference-objective", "critical"],
+      ["x-empty", ""],
+      ["x-binary", Buffer.from([0xff, 0x00, 0x80, 0x41])],
+      ["x-utf8", "héllo ✓"],
     ];
     const msg = encodeHeaders(0, hs, false, "", null, [4, 4]);
     expect(Object.keys(msg).sort()).toEqual(["protocol_config", "request_headers"]);
@@ -79,7 +104,15 @@ describe("ProcessingRequest encoding", () => {
   });
 
   it("marks end_of_stream and encodes response headers with the served endpoint in metadata_context", () => {
-    const msg = encodeHeaders(1, [[":status", "200"], ["content-type", "text/event-stream"]], true, "10.0.0.5:8000");
+    const msg = encodeHeaders(
+      1,
+      [
+        [":status", "200"],
+        ["content-type", "text/event-stream"],
+      ],
+      true,
+      "10.0.0.5:8000",
+    );
     expect(msg.response_headers.end_of_stream).toBe(true);
     expect(msg.response_headers.headers.headers.map((h: any) => h.key)).toEqual([":status", "content-type"]);
     const lb = msg.metadata_context.filter_metadata["envoy.lb"];
@@ -117,7 +150,8 @@ describe("ProcessingRequest encoding", () => {
       expect(m.exports.encodeHeaders(0, p, bad.length, 0, 0, 0, 0, 0, -1, 0)).toBe(0);
       m.free(p);
     }
-    const noNul = Buffer.from(good); noNul[noNul.length - 1] = 0x41;
+    const noNul = Buffer.from(good);
+    noNul[noNul.length - 1] = 0x41;
     const p = m.put(noNul);
     expect(m.exports.encodeHeaders(0, p, noNul.length, 0, 0, 0, 0, 0, -1, 0)).toBe(0);
   });
@@ -127,8 +161,10 @@ describe("ProcessingRequest encoding", () => {
     const p = m.put(text);
     m.exports.encodeHeaderStrings(0, p, Buffer.byteLength(text), 1);
     const msg = decodeRequest(m.out());
-    expect(msg.request_headers.headers.headers.map((h: any) => [h.key, buf(h.raw_value).toString()]))
-      .toEqual([["x-model", "qwen/qwen3:8b"], ["x-name", "naïve ✓"]]);
+    expect(msg.request_headers.headers.headers.map((h: any) => [h.key, buf(h.raw_value).toString()])).toEqual([
+      ["x-model", "qwen/qwen3:8b"],
+      ["x-name", "naïve ✓"],
+    ]);
     expect(msg.request_headers.end_of_stream).toBe(true);
   });
 
@@ -153,11 +189,15 @@ describe("ProcessingRequest encoding", () => {
     m.exports.encodeBody(0, 0, 0, 1, 0, 0, 0);
     msg = decodeRequest(m.out());
     expect(msg.request_body).toEqual({ end_of_stream: true });
-    m.free(p); m.free(sp);
+    m.free(p);
+    m.free(sp);
   });
 
   it("encodes trailers", () => {
-    const hs: [string, string][] = [["grpc-status", "0"], ["x-t", "1"]];
+    const hs: [string, string][] = [
+      ["grpc-status", "0"],
+      ["x-t", "1"],
+    ];
     const p = m.put(pairs(hs));
     expect(m.exports.encodeTrailers(1, p, pairs(hs).length)).toBe(1);
     const msg = decodeRequest(m.out());
@@ -198,7 +238,14 @@ describe("ProcessingResponse decoding", () => {
           },
         },
       },
-      mode_override: { request_body_mode: 4, response_body_mode: 1, response_header_mode: 2, request_trailer_mode: 1, response_trailer_mode: 2, request_header_mode: 1 },
+      mode_override: {
+        request_body_mode: 4,
+        response_body_mode: 1,
+        response_header_mode: 2,
+        request_trailer_mode: 1,
+        response_trailer_mode: 2,
+        request_header_mode: 1,
+      },
       override_message_timeout: { seconds: 2, nanos: 500_000_000 },
     });
     const { code, result } = decodeResponse(bytes);
@@ -223,9 +270,11 @@ describe("ProcessingResponse decoding", () => {
   });
 
   it("decodes streamed body mutations, replacement and clear_body as views into the message", () => {
-    let r = decodeResponse(responseBytes({
-      request_body: { response: { body_mutation: { streamed_response: { body: Buffer.from('{"model":"x"}'), end_of_stream: true } } } },
-    }));
+    let r = decodeResponse(
+      responseBytes({
+        request_body: { response: { body_mutation: { streamed_response: { body: Buffer.from('{"model":"x"}'), end_of_stream: true } } } },
+      }),
+    );
     expect(r.code).toBe(0);
     expect(r.result.kind).toBe(3);
     expect(r.result.common.bodyMutation).toBe(3);
@@ -251,15 +300,17 @@ describe("ProcessingResponse decoding", () => {
   });
 
   it("decodes an immediate response as the EPP sends it", () => {
-    const { code, result } = decodeResponse(responseBytes({
-      immediate_response: {
-        status: { code: 429 },
-        headers: { set_headers: [{ header: { key: "retry-after", raw_value: Buffer.from("1") } }] },
-        body: Buffer.from("inference gateway: InferencePoolResourceExhausted - system saturated"),
-        grpc_status: { status: 8 },
-        details: "saturated",
-      },
-    }));
+    const { code, result } = decodeResponse(
+      responseBytes({
+        immediate_response: {
+          status: { code: 429 },
+          headers: { set_headers: [{ header: { key: "retry-after", raw_value: Buffer.from("1") } }] },
+          body: Buffer.from("inference gateway: InferencePoolResourceExhausted - system saturated"),
+          grpc_status: { status: 8 },
+          details: "saturated",
+        },
+      }),
+    );
     expect(code).toBe(0);
     expect(result.kind).toBe(7);
     expect(result.immediate).toEqual({
@@ -273,7 +324,9 @@ describe("ProcessingResponse decoding", () => {
 
   it("decodes trailers responses and request_drain", () => {
     const bytes = Buffer.concat([
-      responseBytes({ response_trailers: { header_mutation: { set_headers: [{ header: { key: "x-t", raw_value: Buffer.from("v") } }], remove_headers: ["x-r"] } } }),
+      responseBytes({
+        response_trailers: { header_mutation: { set_headers: [{ header: { key: "x-t", raw_value: Buffer.from("v") } }], remove_headers: ["x-r"] } },
+      }),
       Buffer.from([12 << 3, 1]), // request_drain = true (field 12, newer than the snapshot)
     ]);
     const { code, result } = decodeResponse(bytes);
@@ -284,9 +337,11 @@ describe("ProcessingResponse decoding", () => {
   });
 
   it("rejects a header option that sets both value and raw_value, as Envoy does", () => {
-    const { code, result } = decodeResponse(responseBytes({
-      request_headers: { response: { header_mutation: { set_headers: [{ header: { key: "k", value: "a", raw_value: Buffer.from("b") } }] } } },
-    }));
+    const { code, result } = decodeResponse(
+      responseBytes({
+        request_headers: { response: { header_mutation: { set_headers: [{ header: { key: "k", value: "a", raw_value: Buffer.from("b") } }] } } },
+      }),
+    );
     expect(code).toBe(100);
     expect(result.error).toMatch(/both value and raw_value/);
   });
@@ -298,18 +353,50 @@ describe("ProcessingResponse decoding", () => {
       w.uint32((902 << 3) | 2).bytes(Buffer.from("junk"));
       w.uint32((903 << 3) | 5).fixed32(7);
       w.uint32((904 << 3) | 3); // group with nested content and a nested group
-      w.uint32((1 << 3) | 0).uint32(5).uint32((2 << 3) | 2).string("s");
-      w.uint32((905 << 3) | 3).uint32((3 << 3) | 5).fixed32(1).uint32((905 << 3) | 4);
+      w.uint32((1 << 3) | 0)
+        .uint32(5)
+        .uint32((2 << 3) | 2)
+        .string("s");
+      w.uint32((905 << 3) | 3)
+        .uint32((3 << 3) | 5)
+        .fixed32(1)
+        .uint32((905 << 3) | 4);
       w.uint32((904 << 3) | 4);
       return w;
     };
     // CommonResponse{header_mutation{set_headers[HeaderValueOption{header{HeaderValue + unknown}} + unknown]} + unknown}
-    const hv = unknown(protobuf.Writer.create().uint32((1 << 3) | 2).string("x-k").uint32((3 << 3) | 2).bytes(Buffer.from("v"))).finish();
-    const hvo = unknown(protobuf.Writer.create().uint32((1 << 3) | 2).bytes(hv)).finish();
-    const hm = unknown(protobuf.Writer.create().uint32((1 << 3) | 2).bytes(hvo)).finish();
-    const common = unknown(protobuf.Writer.create().uint32((2 << 3) | 2).bytes(hm).uint32((5 << 3) | 0).bool(true)).finish();
-    const headersResponse = unknown(protobuf.Writer.create().uint32((1 << 3) | 2).bytes(common)).finish();
-    const top = unknown(protobuf.Writer.create()).uint32((1 << 3) | 2).bytes(headersResponse);
+    const hv = unknown(
+      protobuf.Writer.create()
+        .uint32((1 << 3) | 2)
+        .string("x-k")
+        .uint32((3 << 3) | 2)
+        .bytes(Buffer.from("v")),
+    ).finish();
+    const hvo = unknown(
+      protobuf.Writer.create()
+        .uint32((1 << 3) | 2)
+        .bytes(hv),
+    ).finish();
+    const hm = unknown(
+      protobuf.Writer.create()
+        .uint32((1 << 3) | 2)
+        .bytes(hvo),
+    ).finish();
+    const common = unknown(
+      protobuf.Writer.create()
+        .uint32((2 << 3) | 2)
+        .bytes(hm)
+        .uint32((5 << 3) | 0)
+        .bool(true),
+    ).finish();
+    const headersResponse = unknown(
+      protobuf.Writer.create()
+        .uint32((1 << 3) | 2)
+        .bytes(common),
+    ).finish();
+    const top = unknown(protobuf.Writer.create())
+      .uint32((1 << 3) | 2)
+      .bytes(headersResponse);
     const bytes = unknown(top).finish();
     // protobufjs agrees it is a valid message.
     expect(() => ProcessingResponse.decode(bytes)).not.toThrow();
@@ -322,9 +409,22 @@ describe("ProcessingResponse decoding", () => {
 
   it("skips a known field that arrives with an unexpected wire type", () => {
     // clear_route_cache (5) as fixed32, CommonResponse (1) as varint: ignored, not misread.
-    const common = protobuf.Writer.create().uint32((5 << 3) | 5).fixed32(1).uint32((1 << 3) | 2).bytes(Buffer.from("x")).finish();
+    const common = protobuf.Writer.create()
+      .uint32((5 << 3) | 5)
+      .fixed32(1)
+      .uint32((1 << 3) | 2)
+      .bytes(Buffer.from("x"))
+      .finish();
     const bytes = protobuf.Writer.create()
-      .uint32((3 << 3) | 2).bytes(protobuf.Writer.create().uint32((1 << 3) | 2).bytes(common).uint32((1 << 3) | 0).uint32(7).finish())
+      .uint32((3 << 3) | 2)
+      .bytes(
+        protobuf.Writer.create()
+          .uint32((1 << 3) | 2)
+          .bytes(common)
+          .uint32((1 << 3) | 0)
+          .uint32(7)
+          .finish(),
+      )
       .finish();
     const { code, result } = decodeResponse(bytes);
     expect(code).toBe(0);
@@ -346,7 +446,11 @@ describe("ProcessingResponse decoding", () => {
     for (let n = 0; n < bytes.length; n++) {
       const prefix = bytes.subarray(0, n);
       let jsOk = true;
-      try { ProcessingResponse.decode(prefix); } catch { jsOk = false; }
+      try {
+        ProcessingResponse.decode(prefix);
+      } catch {
+        jsOk = false;
+      }
       const { code } = decodeResponse(prefix);
       expect(code === 0, `prefix of ${n} bytes`).toBe(jsOk);
       if (code !== 0) errors++;
@@ -399,7 +503,10 @@ describe("ProcessingResponse decoding", () => {
 
   it("survives random garbage without trapping", () => {
     let seed = 12345;
-    const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed >>> 16; };
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed >>> 16;
+    };
     for (let i = 0; i < 2000; i++) {
       const len = rnd() % 64;
       const bytes = new Uint8Array(len);

@@ -19,7 +19,13 @@ const CHAT = JSON.stringify({ model: "m1", messages: [{ role: "user", content: "
 /** A chat completion routed by the filter (sent on, as the router would), awaiting its response. */
 function routed(path = "/v1/chat/completions"): TestSink {
   const sink = new TestSink().attach(filter);
-  sink.stream.requestHeaders(request("POST", path, [["content-type", "application/json"], ["x-ai-eg-original-path", "/spoofed"]]), false);
+  sink.stream.requestHeaders(
+    request("POST", path, [
+      ["content-type", "application/json"],
+      ["x-ai-eg-original-path", "/spoofed"],
+    ]),
+    false,
+  );
   sink.stream.requestData(bytes(CHAT), true);
   expect(sink.header("x-ai-eg-backend")).toBe("default/b1");
   return sink;
@@ -43,7 +49,15 @@ function respond(sink: TestSink, headers: HeaderList, body: Uint8Array): { statu
 
 describe("upstream errors", () => {
   it("wraps Envoy's text 503 as an OpenAIBackendError with the status as code, content-length fixed", () => {
-    const out = respond(routed(), [[":status", "503"], ["content-type", "text/plain"], ["content-length", "19"]], bytes("no healthy upstream"));
+    const out = respond(
+      routed(),
+      [
+        [":status", "503"],
+        ["content-type", "text/plain"],
+        ["content-length", "19"],
+      ],
+      bytes("no healthy upstream"),
+    );
     const want = '{"type":"error","error":{"type":"OpenAIBackendError","code":"503","message":"no healthy upstream"}}';
     expect(out).toEqual({ status: "503", type: "application/json", encoding: undefined, length: String(want.length), body: Buffer.from(want) });
   });
@@ -57,7 +71,15 @@ describe("upstream errors", () => {
 
   it("inflates a gzip'd text error before wrapping it and drops content-encoding", () => {
     const gz = zlib.gzipSync("upstream overloaded, try later");
-    const out = respond(routed(), [[":status", "429"], ["content-type", "text/html; charset=utf-8"], ["content-encoding", "gzip"]], gz);
+    const out = respond(
+      routed(),
+      [
+        [":status", "429"],
+        ["content-type", "text/html; charset=utf-8"],
+        ["content-encoding", "gzip"],
+      ],
+      gz,
+    );
     expect(out.encoding).toBeUndefined();
     expect(JSON.parse(out.body.toString("utf8")).error).toEqual({ type: "OpenAIBackendError", code: "429", message: "upstream overloaded, try later" });
   });
@@ -66,7 +88,15 @@ describe("upstream errors", () => {
     const gz = zlib.gzipSync(Buffer.alloc(100 << 20, "x"), { level: 9 });
     expect(gz.length).toBeLessThan(200_000);
     const memory = filter.vms.map((vm) => vm.memory.byteLength);
-    const out = respond(routed(), [[":status", "500"], ["content-type", "text/plain"], ["content-encoding", "gzip"]], gz);
+    const out = respond(
+      routed(),
+      [
+        [":status", "500"],
+        ["content-type", "text/plain"],
+        ["content-encoding", "gzip"],
+      ],
+      gz,
+    );
     expect(out.status).toBe("500");
     expect(out.encoding).toBe("gzip");
     expect(out.body.equals(gz)).toBe(true);
@@ -75,16 +105,48 @@ describe("upstream errors", () => {
     // reach about twice that, depending on the module's own size: 64 MiB.
     filter.vms.forEach((vm, i) => expect(vm.memory.byteLength - memory[i]!).toBeLessThan(64 << 20));
     // A 2xx JSON answer of the same kind keeps the usage unread and passes untouched.
-    const ok = respond(routed(), [[":status", "200"], ["content-type", "application/json"], ["content-encoding", "gzip"]], gz);
+    const ok = respond(
+      routed(),
+      [
+        [":status", "200"],
+        ["content-type", "application/json"],
+        ["content-encoding", "gzip"],
+      ],
+      gz,
+    );
     expect(ok.body.equals(gz)).toBe(true);
   });
 
   it("passes JSON errors (any content-type naming application/json), successes and bodiless errors through untouched", () => {
     const json = '{"object":"error","message":"The model `x` does not exist.","code":404}';
-    expect(respond(routed(), [[":status", "404"], ["content-type", "application/json; charset=utf-8"]], bytes(json)).body.toString()).toBe(json);
-    expect(respond(routed(), [[":status", "200"], ["content-type", "text/plain"]], bytes("plain ok")).body.toString()).toBe("plain ok");
+    expect(
+      respond(
+        routed(),
+        [
+          [":status", "404"],
+          ["content-type", "application/json; charset=utf-8"],
+        ],
+        bytes(json),
+      ).body.toString(),
+    ).toBe(json);
+    expect(
+      respond(
+        routed(),
+        [
+          [":status", "200"],
+          ["content-type", "text/plain"],
+        ],
+        bytes("plain ok"),
+      ).body.toString(),
+    ).toBe("plain ok");
     const sink = routed();
-    sink.stream.responseHeaders([[":status", "503"], ["content-type", "text/plain"]], true);
+    sink.stream.responseHeaders(
+      [
+        [":status", "503"],
+        ["content-type", "text/plain"],
+      ],
+      true,
+    );
     expect(sink.responseHeader(":status")).toBe("503");
     expect(sink.responseBody).toEqual([]);
     sink.stream.complete();

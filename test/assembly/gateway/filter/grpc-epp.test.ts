@@ -73,20 +73,43 @@ async function startEpp(
   return state;
 }
 
-function poolSetup(port: number, opts: { tls?: boolean; ready?: boolean; failureMode?: "FailOpen" | "FailClose"; timeoutMs?: number; bodyMode?: "duplex" | "buffered"; allowModeOverride?: boolean } = {}) {
+function poolSetup(
+  port: number,
+  opts: {
+    tls?: boolean;
+    ready?: boolean;
+    failureMode?: "FailOpen" | "FailClose";
+    timeoutMs?: number;
+    bodyMode?: "duplex" | "buffered";
+    allowModeOverride?: boolean;
+  } = {},
+) {
   const config = pluginConfig({
-    rules: [{
-      route: "default/r", index: 0,
-      matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "m1" }] }],
-      backends: [{ name: "default/pool", kind: "InferencePool", weight: 1, modelNameOverride: "" }],
-    }],
-    pools: [{
-      name: "default/pool", eppCluster: "epp-cluster", eppAuthority: "epp.default.svc:9002",
-      failureMode: opts.failureMode ?? "FailClose", bodyMode: opts.bodyMode ?? "duplex", allowModeOverride: opts.allowModeOverride ?? false, timeoutMs: opts.timeoutMs ?? 5000,
-    }],
+    rules: [
+      {
+        route: "default/r",
+        index: 0,
+        matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "m1" }] }],
+        backends: [{ name: "default/pool", kind: "InferencePool", weight: 1, modelNameOverride: "" }],
+      },
+    ],
+    pools: [
+      {
+        name: "default/pool",
+        eppCluster: "epp-cluster",
+        eppAuthority: "epp.default.svc:9002",
+        failureMode: opts.failureMode ?? "FailClose",
+        bodyMode: opts.bodyMode ?? "duplex",
+        allowModeOverride: opts.allowModeOverride ?? false,
+        timeoutMs: opts.timeoutMs ?? 5000,
+      },
+    ],
   });
   const cluster: ClusterConfig = {
-    name: "epp-cluster", type: "STATIC", http2: true, connectTimeoutMs: 1000,
+    name: "epp-cluster",
+    type: "STATIC",
+    http2: true,
+    connectTimeoutMs: 1000,
     endpoints: [{ address: "127.0.0.1", port, ready: opts.ready ?? true }],
     ...(opts.tls ? { tls: { insecureSkipVerify: true } } : {}),
   };
@@ -124,7 +147,13 @@ describe("EPP over a gRPC stream", () => {
       expect(sink.routeCacheCleared).toBeGreaterThanOrEqual(1);
 
       // Response phase: the EPP is told the response headers and body.
-      sink.stream.responseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+      sink.stream.responseHeaders(
+        [
+          [":status", "200"],
+          ["content-type", "application/json"],
+        ],
+        false,
+      );
       sink.stream.responseData(bytes('{"choices":[]}'), true);
       expect(sink.responseEnded).toBe(true);
       await until(() => epp.received.includes("response_body"));
@@ -147,7 +176,13 @@ describe("EPP over a gRPC stream", () => {
       sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [["content-type", "application/json"]]), false);
       sink.stream.requestData(bytes(CHAT), true);
       await until(() => sink.requestEnded);
-      sink.stream.responseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+      sink.stream.responseHeaders(
+        [
+          [":status", "200"],
+          ["content-type", "application/json"],
+        ],
+        false,
+      );
       sink.stream.responseData(bytes('{"choices":[]}'), true);
       sink.stream.complete(); // on_log, on_done, on_delete before the EPP has ended the stream
     }
@@ -165,7 +200,11 @@ describe("EPP over a gRPC stream", () => {
   });
 
   // The v1.0 EPP's immediate answers: 400 (bad request), 429 (shed), 503 (no ready endpoint).
-  for (const [code, text] of [[400, "model not found"], [429, "busy"], [503, "no pods available"]] as const) {
+  for (const [code, text] of [
+    [400, "model not found"],
+    [429, "busy"],
+    [503, "no pods available"],
+  ] as const) {
     it(`relays the EPP's immediate response ${code} as a local reply`, async () => {
       const epp = await startEpp("immediate", undefined, { code, text });
       cleanups.push(() => epp.close());
@@ -318,7 +357,10 @@ describe("EPP over a gRPC stream", () => {
     expect(first.map((s) => s.localReplies[0]!.status)).toEqual(Array(10).fill(503));
     await until(() => periods.every((p) => p.at(-1) === 0));
     const second = send(2);
-    expect(periods).toEqual([[20, 0, 20], [20, 0, 20]]);
+    expect(periods).toEqual([
+      [20, 0, 20],
+      [20, 0, 20],
+    ]);
     await until(() => second.every((s) => s.localReplies.length > 0));
     for (const s of [...first, ...second]) s.stream.complete();
   });
@@ -336,7 +378,9 @@ describe("EPP over a gRPC stream", () => {
     const duplex = await send("pick", {}, big);
     await until(() => duplex.sink.requestEnded);
     expect(duplex.epp.received.filter((r) => r.startsWith("request_body"))).toEqual([
-      "request_body eos=false", "request_body eos=false", "request_body eos=true",
+      "request_body eos=false",
+      "request_body eos=false",
+      "request_body eos=true",
     ]);
     expect(JSON.parse(duplex.sink.requestText()).epp).toBe(true);
     duplex.sink.stream.complete();
@@ -352,7 +396,13 @@ describe("EPP over a gRPC stream", () => {
       const { epp, sink } = await send("override", { allowModeOverride });
       await until(() => sink.requestEnded);
       expect(sink.header("x-gateway-destination-endpoint")).toBe("10.1.2.3:8000");
-      sink.stream.responseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+      sink.stream.responseHeaders(
+        [
+          [":status", "200"],
+          ["content-type", "application/json"],
+        ],
+        false,
+      );
       sink.stream.responseData(bytes('{"choices":[]}'), true);
       expect(sink.responseEnded).toBe(true);
       await until(() => epp.received.includes("end"));

@@ -14,11 +14,14 @@ export const fixture = (name: string): string => resolve(ROOT, "test/.build", `$
 export function pluginConfig(over: Partial<PluginConfig> = {}): PluginConfig {
   return {
     version: PLUGIN_CONFIG_VERSION,
-    rules: [{
-      route: "default/r", index: 0,
-      matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "m1" }] }],
-      backends: [{ name: "default/b1", kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }],
-    }],
+    rules: [
+      {
+        route: "default/r",
+        index: 0,
+        matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "m1" }] }],
+        backends: [{ name: "default/b1", kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }],
+      },
+    ],
     models: [{ id: "m1", ownedBy: "", created: 1 }],
     pools: [],
     maxRequestBodyBytes: 1048576,

@@ -6,10 +6,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { TestSink, bytes, load, pluginConfig, request, until } from "./helpers.js";
 import { eppCluster, poolConfig, startPicker } from "./pickers.js";
 
-const rules = [{
-  route: "default/r", index: 0, matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact" as const, value: "m1" }] }],
-  backends: [{ name: "default/p", kind: "InferencePool" as const, weight: 1, modelNameOverride: "" }],
-}];
+const rules = [
+  {
+    route: "default/r",
+    index: 0,
+    matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact" as const, value: "m1" }] }],
+    backends: [{ name: "default/p", kind: "InferencePool" as const, weight: 1, modelNameOverride: "" }],
+  },
+];
 const CHAT = JSON.stringify({ model: "m1", messages: [{ role: "user", content: "hi" }] });
 
 describe("the model an EPP serves", () => {
@@ -30,10 +34,15 @@ describe("the model an EPP serves", () => {
   it("drops a client's x-gateway-model-name-rewrite and keeps its objective and fairness id", async () => {
     const { picker, filter } = await setup();
     const sink = new TestSink().attach(filter);
-    sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [
-      ["content-type", "application/json"], ["x-gateway-model-name-rewrite", "food-review-1"],
-      ["x-gateway-inference-objective", "critical"], ["x-gateway-inference-fairness-id", "tenant-a"],
-    ]), false);
+    sink.stream.requestHeaders(
+      request("POST", "/v1/chat/completions", [
+        ["content-type", "application/json"],
+        ["x-gateway-model-name-rewrite", "food-review-1"],
+        ["x-gateway-inference-objective", "critical"],
+        ["x-gateway-inference-fairness-id", "tenant-a"],
+      ]),
+      false,
+    );
     sink.stream.requestData(bytes(CHAT), true);
     await until(() => sink.requestEnded);
     const seen = picker.headers[0]!;
@@ -53,7 +62,13 @@ describe("the model an EPP serves", () => {
     expect(JSON.parse(sink.requestText()).model).toBe("lora-a");
     expect(sink.header("content-length")).toBe(String(sink.requestText().length));
     expect(sink.header("x-ai-eg-model")).toBe("m1"); // what the route matched
-    sink.stream.responseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+    sink.stream.responseHeaders(
+      [
+        [":status", "200"],
+        ["content-type", "application/json"],
+      ],
+      false,
+    );
     sink.stream.responseData(bytes('{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}'), true);
     sink.stream.complete();
     const state = (k: string) => new TextDecoder().decode(sink.info.filterState.get(`wasm.${k}`));
@@ -79,17 +94,31 @@ describe("the model an EPP serves", () => {
       (b) => b,
       (b) => b.subarray(0, rand(b.length + 1)),
       (b) => Buffer.concat([b, Buffer.from("x".repeat(1 + rand(70_000)))]),
-      (b) => { const c = Buffer.from(b); c[rand(c.length)] ^= 0x20; return c; },
-      (b) => { const at = rand(b.length); return Buffer.concat([b.subarray(0, at), Buffer.from("inserted"), b.subarray(at)]); },
+      (b) => {
+        const c = Buffer.from(b);
+        c[rand(c.length)] ^= 0x20;
+        return c;
+      },
+      (b) => {
+        const at = rand(b.length);
+        return Buffer.concat([b.subarray(0, at), Buffer.from("inserted"), b.subarray(at)]);
+      },
       () => Buffer.alloc(0),
     ];
     let pick = 0;
     let returned: Buffer = Buffer.alloc(0);
-    const { filter } = await setup((b) => (returned = edits[pick]!(b)), (length) => {
-      const sizes: number[] = [];
-      for (let left = length; left > 0;) { const n = 1 + rand(Math.min(left, 70_000)); sizes.push(n); left -= n; }
-      return sizes.length ? sizes : [0];
-    });
+    const { filter } = await setup(
+      (b) => (returned = edits[pick]!(b)),
+      (length) => {
+        const sizes: number[] = [];
+        for (let left = length; left > 0; ) {
+          const n = 1 + rand(Math.min(left, 70_000));
+          sizes.push(n);
+          left -= n;
+        }
+        return sizes.length ? sizes : [0];
+      },
+    );
     for (let i = 0; i < 36; i++) {
       pick = i % edits.length;
       const content = "y".repeat(rand(3) === 0 ? 100_000 + rand(60_000) : rand(500));
@@ -109,7 +138,10 @@ describe("the model an EPP serves", () => {
   });
 
   it("a body sent back larger than the request body limit fails the exchange (FailClose: 503), nothing half-applied", async () => {
-    const { filter } = await setup((b) => Buffer.concat([b, Buffer.alloc(1 << 20, 0x20)]), (length) => [length >> 1, length - (length >> 1)]);
+    const { filter } = await setup(
+      (b) => Buffer.concat([b, Buffer.alloc(1 << 20, 0x20)]),
+      (length) => [length >> 1, length - (length >> 1)],
+    );
     const sink = new TestSink().attach(filter);
     sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [["content-type", "application/json"]]), false);
     sink.stream.requestData(bytes(CHAT), true);

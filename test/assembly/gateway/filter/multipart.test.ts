@@ -30,8 +30,14 @@ describe("production module: a multipart form in pieces", () => {
   let rewriting: WasmFilter;
   beforeAll(async () => {
     ({ filter: plain } = await load());
-    const rules = [{ route: "default/r", index: 0, matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact" as const, value: "m1" }] }],
-      backends: [{ name: "default/b1", kind: "AIServiceBackend" as const, weight: 1, modelNameOverride: "whisper-large-v3" }] }];
+    const rules = [
+      {
+        route: "default/r",
+        index: 0,
+        matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact" as const, value: "m1" }] }],
+        backends: [{ name: "default/b1", kind: "AIServiceBackend" as const, weight: 1, modelNameOverride: "whisper-large-v3" }],
+      },
+    ];
     ({ filter: rewriting } = await load({ configuration: JSON.stringify(pluginConfig({ rules })) }));
   });
   afterAll(() => {
@@ -71,7 +77,10 @@ describe("production module: a multipart form in pieces", () => {
     ];
     for (const [body, contentType, message] of cases) {
       const sink = send(plain, body, 4, contentType);
-      expect(sink.localReplies.map((r) => r.status), message).toEqual([400]);
+      expect(
+        sink.localReplies.map((r) => r.status),
+        message,
+      ).toEqual([400]);
       expect(JSON.parse(sink.localReplies[0]!.body).error.message).toBe(message);
       expect(sink.requestBody).toEqual([]);
       sink.stream.complete();

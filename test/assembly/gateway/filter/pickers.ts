@@ -24,7 +24,10 @@ export async function startPicker(
 ): Promise<Picker> {
   const server = new grpc.Server();
   const picker: Picker = { port: 0, log: [], headers: [], close: async () => {} };
-  const pick = { header_mutation: { set_headers: [{ header: { key: "x-gateway-destination-endpoint", raw_value: Buffer.from(endpoint) } }] }, clear_route_cache: true };
+  const pick = {
+    header_mutation: { set_headers: [{ header: { key: "x-gateway-destination-endpoint", raw_value: Buffer.from(endpoint) } }] },
+    clear_route_cache: true,
+  };
   server.addService(serviceDefinitions().extProc, {
     Process(call: grpc.ServerDuplexStream<Msg, Msg>) {
       const chunks: Buffer[] = [];
@@ -64,7 +67,8 @@ export async function startPicker(
     },
   });
   picker.port = await new Promise<number>((res, rej) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   picker.close = () => new Promise<void>((res) => server.tryShutdown(() => res()));
   return picker;
 }
@@ -76,4 +80,3 @@ export function poolConfig(name: string, failureMode: "FailOpen" | "FailClose" =
 export function eppCluster(pool: string, port: number, ready = true): ClusterConfig {
   return { name: `epp/${pool}`, type: "STATIC", http2: true, connectTimeoutMs: 1000, endpoints: [{ address: "127.0.0.1", port, ready }] };
 }
-

@@ -41,7 +41,13 @@ describe("plain HTTPRoute routes", () => {
     const sink = new TestSink();
     sink.route = { name: POOL_ROUTE, cluster: "inferencepool/default/p" };
     sink.attach(filter);
-    sink.stream.requestHeaders(request("GET", "/anything?x=1", [["x-gateway-destination-endpoint", "10.9.9.9:1"], ["x-ai-eg-model", "m1"]]), true);
+    sink.stream.requestHeaders(
+      request("GET", "/anything?x=1", [
+        ["x-gateway-destination-endpoint", "10.9.9.9:1"],
+        ["x-ai-eg-model", "m1"],
+      ]),
+      true,
+    );
     expect(sink.requestHeaders).toBeUndefined(); // waiting for the picker
     await until(() => sink.requestHeaders !== undefined);
     expect(picker.log).toEqual(["request_headers eos=true"]);
@@ -55,7 +61,13 @@ describe("plain HTTPRoute routes", () => {
     expect(sink.localReplies).toEqual([]);
 
     // The response phase reaches the picker; the client's response is not held.
-    sink.stream.responseHeaders([[":status", "200"], ["content-type", "text/plain"]], false);
+    sink.stream.responseHeaders(
+      [
+        [":status", "200"],
+        ["content-type", "text/plain"],
+      ],
+      false,
+    );
     expect(sink.responseHeaders).toBeDefined();
     sink.stream.responseData(bytes("hello"), true);
     expect(sink.responseText()).toBe("hello");
@@ -71,7 +83,13 @@ describe("plain HTTPRoute routes", () => {
     const sink = new TestSink();
     sink.route = { name: POOL_ROUTE, cluster: "inferencepool/default/p" };
     sink.attach(filter);
-    sink.stream.requestHeaders(request("POST", "/upload", [["content-type", "text/plain"], ["content-length", "9"]]), false);
+    sink.stream.requestHeaders(
+      request("POST", "/upload", [
+        ["content-type", "text/plain"],
+        ["content-length", "9"],
+      ]),
+      false,
+    );
     sink.stream.requestData(bytes("not "), false);
     sink.stream.requestData(bytes("json"), true);
     await until(() => sink.requestEnded);
@@ -133,15 +151,29 @@ describe("plain HTTPRoute routes", () => {
   it("a rule weighted over two pools asks the picker of the cluster the route chose", async () => {
     const first = await startPicker("10.0.1.1:8000");
     const second = await startPicker("10.0.2.2:8000");
-    cleanups.push(() => first.close(), () => second.close());
-    const rules: HTTPRouteRuleConfig[] = [{
-      name: "httproute/default/w/rule/0",
-      backends: [{ cluster: "inferencepool/default/a", pool: "default/a" }, { cluster: "inferencepool/default/b", pool: "default/b" }],
-    }];
-    const { filter } = await loadPlain(rules, [poolConfig("default/a"), poolConfig("default/b")],
-      [eppCluster("default/a", first.port), eppCluster("default/b", second.port)]);
+    cleanups.push(
+      () => first.close(),
+      () => second.close(),
+    );
+    const rules: HTTPRouteRuleConfig[] = [
+      {
+        name: "httproute/default/w/rule/0",
+        backends: [
+          { cluster: "inferencepool/default/a", pool: "default/a" },
+          { cluster: "inferencepool/default/b", pool: "default/b" },
+        ],
+      },
+    ];
+    const { filter } = await loadPlain(
+      rules,
+      [poolConfig("default/a"), poolConfig("default/b")],
+      [eppCluster("default/a", first.port), eppCluster("default/b", second.port)],
+    );
     cleanups.push(() => filter.close());
-    for (const [cluster, want] of [["inferencepool/default/b", "10.0.2.2:8000"], ["inferencepool/default/a", "10.0.1.1:8000"]]) {
+    for (const [cluster, want] of [
+      ["inferencepool/default/b", "10.0.2.2:8000"],
+      ["inferencepool/default/a", "10.0.1.1:8000"],
+    ]) {
       const sink = new TestSink();
       sink.route = { name: "httproute/default/w/rule/0/match/0/*", cluster };
       sink.attach(filter);
@@ -157,8 +189,12 @@ describe("plain HTTPRoute routes", () => {
     const config = pluginConfig({ httpRoutes: [{ name: "httproute/default/r/rule/0", backends: [{ cluster: "c", pool: "default/missing" }] }] });
     const logs: string[] = [];
     const loading = loadWasmFilter({
-      config: wasmConfig({ configuration: JSON.stringify(config) }), clusters: [], bufferLimitBytes: 1 << 20,
-      stats: new StatsStore(), logLevel: 0, log: (_level, message) => logs.push(message),
+      config: wasmConfig({ configuration: JSON.stringify(config) }),
+      clusters: [],
+      bufferLimitBytes: 1 << 20,
+      stats: new StatsStore(),
+      logLevel: 0,
+      log: (_level, message) => logs.push(message),
     });
     await expect(loading).rejects.toThrow(/proxy_on_configure returned false/);
     expect(logs.join("\n")).toContain('httpRoutes[0].backends[0].pool: no pool "default/missing" in pools');

@@ -31,7 +31,13 @@ describe("production module: routing", () => {
   it("routes a chat completion by body model: headers set, route cache cleared, body intact", () => {
     const sink = new TestSink().attach(filter);
     const body = JSON.stringify({ model: "m1", messages: [{ role: "user", content: "hi" }] });
-    sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [["content-type", "application/json"], ["x-ai-eg-backend", "spoofed"]]), false);
+    sink.stream.requestHeaders(
+      request("POST", "/v1/chat/completions", [
+        ["content-type", "application/json"],
+        ["x-ai-eg-backend", "spoofed"],
+      ]),
+      false,
+    );
     expect(sink.requestHeaders).toBeUndefined();
     sink.stream.requestData(bytes(body.slice(0, 10)), false);
     expect(sink.requestHeaders).toBeUndefined();
@@ -42,7 +48,13 @@ describe("production module: routing", () => {
     expect(sink.routeCacheCleared).toBe(1);
     expect(sink.requestText()).toBe(body);
     expect(sink.events).toEqual(["clear-route-cache", "req-headers eos=false", `req-data ${body.length} eos=true`]);
-    sink.stream.responseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+    sink.stream.responseHeaders(
+      [
+        [":status", "200"],
+        ["content-type", "application/json"],
+      ],
+      false,
+    );
     sink.stream.responseData(bytes('{"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}'), true);
     expect(sink.responseHeader(":status")).toBe("200");
     expect(sink.responseEnded).toBe(true);
@@ -141,24 +153,43 @@ describe("production module: limits and configuration", () => {
     const logs: string[] = [];
     const loading = loadWasmFilter({
       config: wasmConfig({ configuration: JSON.stringify({ ...pluginConfig(), version: "0123456789ab" }) }),
-      clusters: [], bufferLimitBytes: 1 << 20, stats: new StatsStore(), log: (_level, message) => logs.push(message),
+      clusters: [],
+      bufferLimitBytes: 1 << 20,
+      stats: new StatsStore(),
+      log: (_level, message) => logs.push(message),
     });
     await expect(loading).rejects.toThrow(/proxy_on_configure returned false/);
-    expect(logs).toContain(`invalid plugin configuration: contract version "0123456789ab" of the configuration differs from ` +
-      `"${PLUGIN_CONFIG_VERSION}" of this module: build both from the same release`);
+    expect(logs).toContain(
+      `invalid plugin configuration: contract version "0123456789ab" of the configuration differs from ` +
+        `"${PLUGIN_CONFIG_VERSION}" of this module: build both from the same release`,
+    );
   });
 
   it("refuses Global rules that one ShouldRateLimit call cannot carry", async () => {
     const rule = (over: Record<string, unknown>) => ({
-      name: "r", type: "Global", routes: [], shared: false, headers: [], limit: 10, unitSeconds: 60,
-      requestCost: { from: "Number", number: 1, metadataKey: "" }, responseCost: { from: "Number", number: 0, metadataKey: "" },
-      rlsCluster: "ratelimit", domain: "ai-gateway", failureModeDeny: false, timeoutMs: 1000, ...over,
+      name: "r",
+      type: "Global",
+      routes: [],
+      shared: false,
+      headers: [],
+      limit: 10,
+      unitSeconds: 60,
+      requestCost: { from: "Number", number: 1, metadataKey: "" },
+      responseCost: { from: "Number", number: 0, metadataKey: "" },
+      rlsCluster: "ratelimit",
+      domain: "ai-gateway",
+      failureModeDeny: false,
+      timeoutMs: 1000,
+      ...over,
     });
     const attempt = async (rateLimits: unknown[]) => {
       const logs: string[] = [];
       const loading = loadWasmFilter({
         config: wasmConfig({ configuration: JSON.stringify({ ...pluginConfig(), rateLimits }) }),
-        clusters: [], bufferLimitBytes: 1 << 20, stats: new StatsStore(), log: (_level, message) => logs.push(message),
+        clusters: [],
+        bufferLimitBytes: 1 << 20,
+        stats: new StatsStore(),
+        log: (_level, message) => logs.push(message),
       });
       const filter = await loading.catch(() => undefined);
       await filter?.close();
@@ -177,15 +208,36 @@ describe("production module: limits and configuration", () => {
 
   it("reads the token section through the shape check: escapes and exponents as JSON means them, wrong types named", async () => {
     const limit = (value: string, cel: string) =>
-      JSON.stringify({ ...pluginConfig(), costs: [{ route: "", metadataKey: "k", type: "CEL", cel: "CEL" }], rateLimits: [{
-        name: "r", type: "Local", routes: [], shared: false, headers: [], limit: 7, unitSeconds: 60,
-        requestCost: { from: "Number", number: 1, metadataKey: "" }, responseCost: { from: "Metadata", number: 0, metadataKey: "k" },
-        rlsCluster: "", domain: "", failureModeDeny: false, timeoutMs: 1000,
-      }] }).replace('"limit":7', `"limit":${value}`).replace('"CEL"}', `${JSON.stringify(cel).replace("/", "\\/")}}`);
+      JSON.stringify({
+        ...pluginConfig(),
+        costs: [{ route: "", metadataKey: "k", type: "CEL", cel: "CEL" }],
+        rateLimits: [
+          {
+            name: "r",
+            type: "Local",
+            routes: [],
+            shared: false,
+            headers: [],
+            limit: 7,
+            unitSeconds: 60,
+            requestCost: { from: "Number", number: 1, metadataKey: "" },
+            responseCost: { from: "Metadata", number: 0, metadataKey: "k" },
+            rlsCluster: "",
+            domain: "",
+            failureModeDeny: false,
+            timeoutMs: 1000,
+          },
+        ],
+      })
+        .replace('"limit":7', `"limit":${value}`)
+        .replace('"CEL"}', `${JSON.stringify(cel).replace("/", "\\/")}}`);
     const attempt = async (configuration: string) => {
       const logs: string[] = [];
       const filter = await loadWasmFilter({
-        config: wasmConfig({ configuration }), clusters: [], bufferLimitBytes: 1 << 20, stats: new StatsStore(),
+        config: wasmConfig({ configuration }),
+        clusters: [],
+        bufferLimitBytes: 1 << 20,
+        stats: new StatsStore(),
         log: (_level, message) => logs.push(message),
       }).catch(() => undefined);
       await filter?.close();

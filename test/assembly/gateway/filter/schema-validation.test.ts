@@ -29,20 +29,35 @@ describe("production module: OpenAI schema validation", () => {
   }
 
   const rejected: Array<[string, string, string]> = [
-    ["/v1/chat/completions", '{"model":"m1","messages":[{"role":"user","content":"hi"}],"temperature":"hot"}',
-      'field "temperature" must be a number, got a string'],
+    [
+      "/v1/chat/completions",
+      '{"model":"m1","messages":[{"role":"user","content":"hi"}],"temperature":"hot"}',
+      'field "temperature" must be a number, got a string',
+    ],
     ["/v1/chat/completions", '{"model":"m1","messages":"hi"}', 'field "messages" must be an array, got a string'],
     ["/v1/chat/completions", '{"model":"m1","messages":[{"role":"user","content":"hi"}],"n":1.5}', 'field "n" must be an integer, got 1.5'],
-    ["/v1/chat/completions", '{"model":"m1","messages":[{"role":"robot","content":"hi"}]}',
-      'field "messages[0].role" must be one of "user", "system", "developer", "assistant", "tool"'],
-    ["/v1/chat/completions", '{"model":"m1","messages":[{"role":"user","content":[{"type":"hologram"}]}]}',
-      'field "messages[0].content[0].type" must be one of "text", "input_audio", "image_url", "audio_url", "video_url", "file"'],
+    [
+      "/v1/chat/completions",
+      '{"model":"m1","messages":[{"role":"robot","content":"hi"}]}',
+      'field "messages[0].role" must be one of "user", "system", "developer", "assistant", "tool"',
+    ],
+    [
+      "/v1/chat/completions",
+      '{"model":"m1","messages":[{"role":"user","content":[{"type":"hologram"}]}]}',
+      'field "messages[0].content[0].type" must be one of "text", "input_audio", "image_url", "audio_url", "video_url", "file"',
+    ],
     ["/v1/completions", '{"model":"m1","prompt":"x","max_tokens":"x"}', 'field "max_tokens" must be an integer, got a string'],
     ["/v1/embeddings", '{"model":"m1","input":"x","dimensions":true}', 'field "dimensions" must be an integer, got a boolean'],
-    ["/v1/responses", '{"model":"m1","input":[{"role":"user","content":[{"type":"input_text","text":["x"]}]}]}',
-      'field "input[0].content[0].text" must be a string, got an array'],
-    ["/v1/responses", '{"model":"m1","input":"x","tools":[{"type":"function","name":"f","strict":"yes"}]}',
-      'field "tools[0].strict" must be a boolean, got a string'],
+    [
+      "/v1/responses",
+      '{"model":"m1","input":[{"role":"user","content":[{"type":"input_text","text":["x"]}]}]}',
+      'field "input[0].content[0].text" must be a string, got an array',
+    ],
+    [
+      "/v1/responses",
+      '{"model":"m1","input":"x","tools":[{"type":"function","name":"f","strict":"yes"}]}',
+      'field "tools[0].strict" must be a boolean, got a string',
+    ],
     ["/v1/images/generations", '{"model":"m1","prompt":"a cat","n":1.5}', 'field "n" must be an integer, got 1.5'],
   ];
   for (const [path, body, detail] of rejected) {
@@ -65,13 +80,15 @@ describe("production module: OpenAI schema validation", () => {
   });
 
   it("unknown fields and valid documented ones pass byte for byte", () => {
-    const body = '{"model":"m1","messages":[{"role":"user","content":[{"type":"text","text":"hi","x-vendor":{"a":[1]}}]}],' +
+    const body =
+      '{"model":"m1","messages":[{"role":"user","content":[{"type":"text","text":"hi","x-vendor":{"a":[1]}}]}],' +
       '"Temperature":"hot","temperature":0.2,"max_tokens":64,"metadata":{"k":1},"guided_json":{"type":"object"}}';
     passesUnchanged("/v1/chat/completions", body);
   });
 
   it("a responses body with unknown members at every depth passes byte for byte", () => {
-    const body = '{"model":"m1","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi","x":1}],"y":[2]},' +
+    const body =
+      '{"model":"m1","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"hi","x":1}],"y":[2]},' +
       '{"type":"function_call_output","call_id":"c","output":"42","z":{}}],"tools":[{"type":"new_tool","anything":true}],' +
       '"text":{"format":{"type":"json_schema","name":"n","schema":{"type":"object"}},"extra":null},"reasoning":{"effort":"low","w":0}}';
     passesUnchanged("/v1/responses", body);

@@ -48,8 +48,14 @@ describe("request trailers end the body", () => {
 
   it("a modelNameOverride is applied to a body ended by trailers", async () => {
     const { filter } = await loaded({
-      rules: [{ route: "default/r", index: 0, matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "m1" }] }],
-        backends: [{ name: "default/b1", kind: "AIServiceBackend", weight: 1, modelNameOverride: "upstream-name" }] }],
+      rules: [
+        {
+          route: "default/r",
+          index: 0,
+          matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: "m1" }] }],
+          backends: [{ name: "default/b1", kind: "AIServiceBackend", weight: 1, modelNameOverride: "upstream-name" }],
+        },
+      ],
     });
     const sink = new TestSink().attach(filter);
     sendWithTrailers(sink);
@@ -78,7 +84,9 @@ describe("request trailers end the body", () => {
     const POOL_ROUTE = "httproute/default/r/rule/0/match/0/*";
     const rule = { name: "httproute/default/r/rule/0", backends: [{ cluster: "inferencepool/default/p", pool: "default/p" }] };
     const aiPoolRule = {
-      route: "default/r", index: 0, matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact" as const, value: "m1" }] }],
+      route: "default/r",
+      index: 0,
+      matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact" as const, value: "m1" }] }],
       backends: [{ name: "default/p", kind: "InferencePool" as const, weight: 1, modelNameOverride: "" }],
     };
 
@@ -122,7 +130,10 @@ describe("request trailers end the body", () => {
 
 describe("response trailers end the response", () => {
   const USAGE = { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 };
-  const costs = [{ route: "", metadataKey: "out", type: "OutputToken" as const, cel: "" }, { route: "", metadataKey: "in", type: "InputToken" as const, cel: "" }];
+  const costs = [
+    { route: "", metadataKey: "out", type: "OutputToken" as const, cel: "" },
+    { route: "", metadataKey: "in", type: "InputToken" as const, cel: "" },
+  ];
 
   async function routed() {
     const { filter } = await load({ configuration: JSON.stringify(pluginConfig({ costs })) });
@@ -150,7 +161,13 @@ describe("response trailers end the response", () => {
 
   it("an event stream ending in trailers is metered and priced", async () => {
     const { filter, sink } = await routed();
-    sink.stream.responseHeaders([[":status", "200"], ["content-type", "text/event-stream"]], false);
+    sink.stream.responseHeaders(
+      [
+        [":status", "200"],
+        ["content-type", "text/event-stream"],
+      ],
+      false,
+    );
     sink.stream.responseData(bytes('data: {"model":"m1","choices":[{"delta":{"content":"a"}}]}\n\n'), false);
     sink.stream.responseData(bytes(`data: {"model":"m1","choices":[],"usage":${JSON.stringify(USAGE)}}\n\ndata: [DONE]\n\n`), false);
     sink.stream.responseTrailers([["x-end", "1"]]);

@@ -8,9 +8,12 @@ import { loadLogicModule, type LogicModule } from "../logic-module.js";
 import { chatStream } from "../response/sse-fixtures.js";
 
 let m: LogicModule;
-beforeAll(() => { m = loadLogicModule("logic-response-gzip"); });
+beforeAll(() => {
+  m = loadLogicModule("logic-response-gzip");
+});
 
-const GZIP = 0, RAW = 1;
+const GZIP = 0,
+  RAW = 1;
 
 /** Decodes in chunks of the given sizes (the rest in a final chunk). */
 function decode(data: Buffer, chunks: number[] = [], format = GZIP): { status: number; out: Buffer; error: string } {
@@ -20,9 +23,13 @@ function decode(data: Buffer, chunks: number[] = [], format = GZIP): { status: n
   const sp = m.put(sizes);
   const status = m.exports.decode(format, p, data.length, sp, chunks.length) as number;
   const out = Buffer.from(m.out());
-  m.free(p); m.free(sp);
+  m.free(p);
+  m.free(sp);
   let error = "";
-  if (status !== 1) { m.exports.errorText(); error = m.outText(); }
+  if (status !== 1) {
+    m.exports.errorText();
+    error = m.outText();
+  }
   return { status, out, error };
 }
 
@@ -32,16 +39,26 @@ function decodeFixed(data: Buffer, chunk: number, format = GZIP): { status: numb
   const out = Buffer.from(m.out());
   m.free(p);
   let error = "";
-  if (status !== 1) { m.exports.errorText(); error = m.outText(); }
+  if (status !== 1) {
+    m.exports.errorText();
+    error = m.outText();
+  }
   return { status, out, error };
 }
 
 function randomChunks(total: number, seed: number, max: number): number[] {
   let s = seed;
-  const rnd = () => { s = (s * 1103515245 + 12345) >>> 0; return s >>> 8; };
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s >>> 8;
+  };
   const out: number[] = [];
   let left = total;
-  while (left > 0) { const n = Math.min(left, 1 + (rnd() % max)); out.push(n); left -= n; }
+  while (left > 0) {
+    const n = Math.min(left, 1 + (rnd() % max));
+    out.push(n);
+    left -= n;
+  }
   return out;
 }
 
@@ -50,11 +67,19 @@ function sample(size: number, seed = 1): Buffer {
   const parts: Buffer[] = [];
   let len = 0;
   let s = seed;
-  const rnd = () => { s = (s * 1103515245 + 12345) >>> 0; return s >>> 8; };
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return s >>> 8;
+  };
   const words = ["data: ", '{"id":"chatcmpl-1","choices":[{"delta":{"content":"', "token", '"}}]}', "\n\n", "usage", "model", " "];
   while (len < size) {
     const r = rnd() % 10;
-    const b = r < 7 ? Buffer.from(words[rnd() % words.length].repeat(1 + (rnd() % 3))) : r < 9 ? randomBytes(1 + (rnd() % 40)) : Buffer.alloc(1 + (rnd() % 300), 0x61 + (rnd() % 3));
+    const b =
+      r < 7
+        ? Buffer.from(words[rnd() % words.length].repeat(1 + (rnd() % 3)))
+        : r < 9
+          ? randomBytes(1 + (rnd() % 40))
+          : Buffer.alloc(1 + (rnd() % 300), 0x61 + (rnd() % 3));
     parts.push(b);
     len += b.length;
   }
@@ -74,12 +99,27 @@ function crc32(buf: Buffer): number {
 function member(data: Buffer, opts: { extra?: Buffer; name?: string; comment?: string; hcrc?: boolean } = {}, level = 6): Buffer {
   let flags = 0;
   const fields: Buffer[] = [];
-  if (opts.extra) { flags |= 4; const x = Buffer.alloc(2); x.writeUInt16LE(opts.extra.length); fields.push(x, opts.extra); }
-  if (opts.name !== undefined) { flags |= 8; fields.push(Buffer.from(opts.name + "\0", "latin1")); }
-  if (opts.comment !== undefined) { flags |= 16; fields.push(Buffer.from(opts.comment + "\0", "latin1")); }
+  if (opts.extra) {
+    flags |= 4;
+    const x = Buffer.alloc(2);
+    x.writeUInt16LE(opts.extra.length);
+    fields.push(x, opts.extra);
+  }
+  if (opts.name !== undefined) {
+    flags |= 8;
+    fields.push(Buffer.from(opts.name + "\0", "latin1"));
+  }
+  if (opts.comment !== undefined) {
+    flags |= 16;
+    fields.push(Buffer.from(opts.comment + "\0", "latin1"));
+  }
   if (opts.hcrc) flags |= 2;
   let header = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, flags, 1, 2, 3, 4, 0, 3]), ...fields]);
-  if (opts.hcrc) { const h = Buffer.alloc(2); h.writeUInt16LE(crc32(header) & 0xffff); header = Buffer.concat([header, h]); }
+  if (opts.hcrc) {
+    const h = Buffer.alloc(2);
+    h.writeUInt16LE(crc32(header) & 0xffff);
+    header = Buffer.concat([header, h]);
+  }
   const trailer = Buffer.alloc(8);
   trailer.writeUInt32LE(crc32(data), 0);
   trailer.writeUInt32LE(data.length >>> 0, 4);
@@ -164,7 +204,9 @@ describe("gzip container", () => {
   });
 
   it("several members, split anywhere, with distances never reaching into the previous member", () => {
-    const a = sample(70_000, 11), b = sample(40_000, 12), c = Buffer.from("short");
+    const a = sample(70_000, 11),
+      b = sample(40_000, 12),
+      c = Buffer.from("short");
     const gz = Buffer.concat([zlib.gzipSync(a), member(b, { name: "b" }), zlib.gzipSync(c, { level: 0 }), zlib.gzipSync(Buffer.alloc(0))]);
     const expected = Buffer.concat([a, b, c]);
     expect(zlib.gunzipSync(gz).equals(expected)).toBe(true);
@@ -177,15 +219,20 @@ describe("gzip container", () => {
 
   it("corrupted data is an error, never a trap", () => {
     const gz = zlib.gzipSync(sample(20_000, 3));
-    const badMagic = Buffer.from(gz); badMagic[0] = 0x1e;
+    const badMagic = Buffer.from(gz);
+    badMagic[0] = 0x1e;
     expect(decode(badMagic).error).toMatch(/not a gzip stream/);
-    const badMethod = Buffer.from(gz); badMethod[2] = 7;
+    const badMethod = Buffer.from(gz);
+    badMethod[2] = 7;
     expect(decode(badMethod).error).toBe("unknown compression method");
-    const badFlags = Buffer.from(gz); badFlags[3] = 0x20;
+    const badFlags = Buffer.from(gz);
+    badFlags[3] = 0x20;
     expect(decode(badFlags).error).toBe("unknown header flags set");
-    const badCrc = Buffer.from(gz); badCrc[gz.length - 8] ^= 0xff;
+    const badCrc = Buffer.from(gz);
+    badCrc[gz.length - 8] ^= 0xff;
     expect(decode(badCrc).error).toMatch(/CRC-32 mismatch/);
-    const badSize = Buffer.from(gz); badSize[gz.length - 1] ^= 0x01;
+    const badSize = Buffer.from(gz);
+    badSize[gz.length - 1] ^= 0x01;
     expect(decode(badSize).error).toMatch(/ISIZE mismatch/);
     const badType = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0x07]);
     expect(decode(badType).error).toBe("invalid block type");
@@ -198,7 +245,10 @@ describe("gzip container", () => {
 
     // Flip bits all over the compressed data: every outcome is a clean result or a reported error.
     let seed = 5;
-    const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed >>> 8; };
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed >>> 8;
+    };
     let errors = 0;
     for (let i = 0; i < 300; i++) {
       const bad = Buffer.from(gz);
@@ -206,8 +256,10 @@ describe("gzip container", () => {
       bad[at] ^= 1 << (rnd() % 8);
       const r = decode(bad, randomChunks(bad.length, i, 500));
       expect([0, 1, 2]).toContain(r.status);
-      if (r.status !== 1) { errors++; expect(r.error.length).toBeGreaterThan(0); }
-      else expect(r.out.equals(zlib.gunzipSync(gz))).toBe(true);
+      if (r.status !== 1) {
+        errors++;
+        expect(r.error.length).toBeGreaterThan(0);
+      } else expect(r.out.equals(zlib.gunzipSync(gz))).toBe(true);
     }
     expect(errors).toBeGreaterThan(250);
     expect(m.log()).toBe("");
@@ -239,7 +291,13 @@ describe("usage through gzip and linear work", () => {
   });
 
   it("scenario 7: a gzip-compressed JSON body is still counted", () => {
-    const body = Buffer.from(JSON.stringify({ model: "m", choices: [{ message: { content: "This is a test." } }], usage: { prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 } }));
+    const body = Buffer.from(
+      JSON.stringify({
+        model: "m",
+        choices: [{ message: { content: "This is a test." } }],
+        usage: { prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 },
+      }),
+    );
     const gz = zlib.gzipSync(body);
     const p = m.put(gz);
     for (const chunk of [1, 16, gz.length]) expect(m.exports.gzipJsonTotalTokens(p, gz.length, chunk)).toBe(10n);

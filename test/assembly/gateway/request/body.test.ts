@@ -96,7 +96,7 @@ describe("model extraction", () => {
   });
 
   it("handles a 1 MiB body with the model last and first", () => {
-    const content = "lorem ipsum \\\"quoted\\\" \\n é 😀 ".repeat(Math.ceil((1 << 20) / 30));
+    const content = 'lorem ipsum \\"quoted\\" \\n é 😀 '.repeat(Math.ceil((1 << 20) / 30));
     for (const body of [
       `{"messages":[{"role":"user","content":"${content}"}],"model":"big-last"}`,
       `{"model":"big-first","messages":[{"role":"user","content":"${content}"}]}`,
@@ -133,7 +133,7 @@ describe("body errors", () => {
     ['[{"model":"m"}]', /request body must be a JSON object, got array/],
     ['"model"', /request body must be a JSON object, got string/],
     ["null", /request body must be a JSON object, got null/],
-    ['[1,]', /looking for beginning of value/],
+    ["[1,]", /looking for beginning of value/],
     ['{"a":' + "[".repeat(600) + "]".repeat(600) + "}", /nesting deeper than 512 levels/],
   ];
   for (const [body, message] of invalid) {
@@ -150,7 +150,8 @@ describe("body errors", () => {
   });
 
   it("rejects every truncation of a request", () => {
-    const body = '{"model":"m\\u00e9","messages":[{"role":"user","content":"a \\"b\\" 😀"}],"stream":true,"stream_options":{"include_usage":false},"temperature":-0.5e-3,"stop":null}';
+    const body =
+      '{"model":"m\\u00e9","messages":[{"role":"user","content":"a \\"b\\" 😀"}],"stream":true,"stream_options":{"include_usage":false},"temperature":-0.5e-3,"stop":null}';
     expect(scan(body).ok).toBe(true);
     const b = bytes(body);
     for (let n = 0; n < b.length; n++) {
@@ -163,8 +164,14 @@ describe("body errors", () => {
 
 describe("field rules per endpoint", () => {
   const P = {
-    chat: "/v1/chat/completions", completions: "/v1/completions", embeddings: "/v1/embeddings", responses: "/v1/responses",
-    images: "/v1/images/generations", speech: "/v1/audio/speech", tokenize: "/tokenize", inputTokens: "/v1/responses/input_tokens",
+    chat: "/v1/chat/completions",
+    completions: "/v1/completions",
+    embeddings: "/v1/embeddings",
+    responses: "/v1/responses",
+    images: "/v1/images/generations",
+    speech: "/v1/audio/speech",
+    tokenize: "/tokenize",
+    inputTokens: "/v1/responses/input_tokens",
   };
   // [path, body, expected error or null]
   const table: Array<[string, string, string | null]> = [
@@ -193,7 +200,11 @@ describe("field rules per endpoint", () => {
     [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream_options":[]}', 'field "stream_options" must be an object, got an array'],
     [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream_options":true}', 'field "stream_options" must be an object, got a boolean'],
     [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream_options":null}', null],
-    [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream_options":{"include_usage":"yes"}}', 'field "stream_options.include_usage" must be a boolean, got a string'],
+    [
+      P.chat,
+      '{"model":"m","messages":[{"role":"user"}],"stream_options":{"include_usage":"yes"}}',
+      'field "stream_options.include_usage" must be a boolean, got a string',
+    ],
     [P.chat, '{"model":"m","messages":[{"role":"user"}],"stream_options":{"include_usage":null}}', null],
     [P.chat, '{"model":"m","messages":[{"role":"user"}],"prompt":5,"input":{}}', null],
     [P.completions, '{"model":"m","prompt":"hi"}', null],

@@ -69,7 +69,11 @@ function rewrite(body: string, newModel: string, forceUsage: boolean): string | 
 
 describe("on request headers", () => {
   it("answers 404 unsupported path for other paths (scenario 1), query stripped", () => {
-    expect(onHeaders("/unknown")).toEqual({ endpoint: 0, operation: "unknown", reply: { status: 404, contentType: "text/plain", body: "unsupported path: /unknown" } });
+    expect(onHeaders("/unknown")).toEqual({
+      endpoint: 0,
+      operation: "unknown",
+      reply: { status: 404, contentType: "text/plain", body: "unsupported path: /unknown" },
+    });
     expect(onHeaders("/v1/chat/completions/")?.reply?.body).toBe("unsupported path: /v1/chat/completions/");
     expect(onHeaders("/v1/audio/transcriptions?x=1")?.reply).toBeNull();
     expect(onHeaders("/anthropic/v1/messages")?.reply?.body).toBe("unsupported path: /anthropic/v1/messages");
@@ -86,16 +90,37 @@ describe("on request headers", () => {
   });
 
   it("buffers AI endpoints and answers 413 over the body limit", () => {
-    const paths = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/responses/input_tokens",
-      "/v1/images/generations", "/v1/audio/speech", "/tokenize", "/v1/chat/completions?api-version=1"];
+    const paths = [
+      "/v1/chat/completions",
+      "/v1/completions",
+      "/v1/embeddings",
+      "/v1/responses",
+      "/v1/responses/input_tokens",
+      "/v1/images/generations",
+      "/v1/audio/speech",
+      "/tokenize",
+      "/v1/chat/completions?api-version=1",
+    ];
     paths.forEach((p) => expect(onHeaders(p, 100).reply, p).toBeNull());
-    expect(paths.map((p) => onHeaders(p).operation)).toEqual(["chat", "completion", "embeddings", "responses",
-      "responses_input_tokens", "image_generation", "speech", "tokenize", "chat"]);
+    expect(paths.map((p) => onHeaders(p).operation)).toEqual([
+      "chat",
+      "completion",
+      "embeddings",
+      "responses",
+      "responses_input_tokens",
+      "image_generation",
+      "speech",
+      "tokenize",
+      "chat",
+    ]);
     expect(onHeaders("/v1/chat/completions", -1).reply).toBeNull();
     expect(onHeaders("/v1/chat/completions", 52428800).reply).toBeNull();
     const r = onHeaders("/v1/chat/completions", 52428801).reply!;
     expect(r.status).toBe(413);
-    expect(JSON.parse(r.body)).toEqual({ type: "error", error: { type: "PayloadTooLarge", code: "413", message: "request body exceeds the limit of 52428800 bytes" } });
+    expect(JSON.parse(r.body)).toEqual({
+      type: "error",
+      error: { type: "PayloadTooLarge", code: "413", message: "request body exceeds the limit of 52428800 bytes" },
+    });
     m.exports.tooLarge(52428801n);
     expect(JSON.parse(m.result()).status).toBe(413);
     m.exports.tooLarge(10n);
@@ -113,10 +138,27 @@ describe("on request headers", () => {
         m.free(p);
       }
     };
-    const fixed = ["", "0", "42", "007", "18446744073709551617", "9223372036854775807", "9223372036854775808", "99999999999999999999",
-      "-1", "+5", " 5", "5 ", "1e9", "0x10", "12a", "٣", "１"];
+    const fixed = [
+      "",
+      "0",
+      "42",
+      "007",
+      "18446744073709551617",
+      "9223372036854775807",
+      "9223372036854775808",
+      "99999999999999999999",
+      "-1",
+      "+5",
+      " 5",
+      "5 ",
+      "1e9",
+      "0x10",
+      "12a",
+      "٣",
+      "１",
+    ];
     let seed = 7;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
     const alphabet = "0123456789 +-xe.\t٣";
     const generated = Array.from({ length: 3000 }, () => Array.from({ length: 1 + rand(24) }, () => alphabet[rand(alphabet.length)]).join(""));
     for (const v of [...fixed, ...generated]) expect(parse(v), JSON.stringify(v)).toBe(expected(v));
@@ -134,7 +176,11 @@ describe("on the request body", () => {
     expect(d.reply!.body).toContain("malformed request: failed to parse JSON for /v1/chat/completions:");
     expect(JSON.parse(d.reply!.body)).toEqual({
       type: "error",
-      error: { type: "BadRequest", code: "400", message: "malformed request: failed to parse JSON for /v1/chat/completions: invalid character 'i' looking for beginning of value at offset 36" },
+      error: {
+        type: "BadRequest",
+        code: "400",
+        message: "malformed request: failed to parse JSON for /v1/chat/completions: invalid character 'i' looking for beginning of value at offset 36",
+      },
     });
   });
 
@@ -143,21 +189,31 @@ describe("on the request body", () => {
     expect(JSON.parse(d.reply!.body).error.message).toBe('malformed request: failed to parse JSON for /v1/chat/completions: missing required field "model"');
     d = onBody("/v1/embeddings", '{"model":7,"input":"x"}');
     expect(d.reply!.status).toBe(400);
-    expect(JSON.parse(d.reply!.body).error.message).toBe('malformed request: failed to parse JSON for /v1/embeddings: field "model" must be a string, got a number');
+    expect(JSON.parse(d.reply!.body).error.message).toBe(
+      'malformed request: failed to parse JSON for /v1/embeddings: field "model" must be a string, got a number',
+    );
   });
 
   it("escapes the detail in the JSON error body", () => {
     const d = onBody("/v1/chat/completions", '{"model":"m","messages":[1]}"');
     const parsed = JSON.parse(d.reply!.body);
-    expect(parsed.error.message).toBe("malformed request: failed to parse JSON for /v1/chat/completions: invalid character '\"' after top-level value at offset 28");
+    expect(parsed.error.message).toBe(
+      "malformed request: failed to parse JSON for /v1/chat/completions: invalid character '\"' after top-level value at offset 28",
+    );
   });
 
   it("routes by the body's model (scenario 3) and ignores a client's x-ai-eg-model (scenario 5)", () => {
     const body = `{${MSGS},"model":"some-cool-self-hosted-model"}`;
     let d = onBody("/v1/chat/completions", body);
-    expect(d).toEqual({ reply: null, model: "some-cool-self-hosted-model", upstreamModel: "some-cool-self-hosted-model",
-      rule: "default/llm-d-route/rule/1", backend: "default/envoy-ai-gateway-basic-testupstream", body: null,
-      xdsRoute: "httproute/default/llm-d-route/rule/1/match/0/*" });
+    expect(d).toEqual({
+      reply: null,
+      model: "some-cool-self-hosted-model",
+      upstreamModel: "some-cool-self-hosted-model",
+      rule: "default/llm-d-route/rule/1",
+      backend: "default/envoy-ai-gateway-basic-testupstream",
+      body: null,
+      xdsRoute: "httproute/default/llm-d-route/rule/1/match/0/*",
+    });
     d = onBody("/v1/chat/completions", body, { "x-ai-eg-model": "meta-llama/Llama-3.1-8B-Instruct" });
     expect(d.backend).toBe("default/envoy-ai-gateway-basic-testupstream");
     d = onBody("/v1/chat/completions", `{"model":"other",${MSGS}}`, { "x-ai-eg-model": "some-cool-self-hosted-model" });
@@ -238,19 +294,27 @@ describe("body rewrites keep every other byte", () => {
 
   // A stream must report its usage when costs are configured.
   const usage: Array<[string, string | null]> = [
-    ['{"model":"m",' + MSGS + ',"stream": true, "stream_options": {"include_usage": false}}',
-      '{"model":"m",' + MSGS + ',"stream": true, "stream_options": {"include_usage": true}}'],
+    [
+      '{"model":"m",' + MSGS + ',"stream": true, "stream_options": {"include_usage": false}}',
+      '{"model":"m",' + MSGS + ',"stream": true, "stream_options": {"include_usage": true}}',
+    ],
     ['{"model":"m",' + MSGS + ',"stream": true}', '{"model":"m",' + MSGS + ',"stream": true,"stream_options":{"include_usage":true}}'],
     ['{"model":"m",' + MSGS + ',"stream": true }\n', '{"model":"m",' + MSGS + ',"stream": true ,"stream_options":{"include_usage":true}}\n'],
-    ['{"stream":true,"stream_options":{"include_usage":null},"model":"m",' + MSGS + "}",
-      '{"stream":true,"stream_options":{"include_usage":true},"model":"m",' + MSGS + "}"],
+    [
+      '{"stream":true,"stream_options":{"include_usage":null},"model":"m",' + MSGS + "}",
+      '{"stream":true,"stream_options":{"include_usage":true},"model":"m",' + MSGS + "}",
+    ],
     ['{"stream":true,"stream_options":{},"model":"m",' + MSGS + "}", '{"stream":true,"stream_options":{"include_usage":true},"model":"m",' + MSGS + "}"],
     ['{"stream":true,"stream_options":{ },"model":"m",' + MSGS + "}", '{"stream":true,"stream_options":{"include_usage":true },"model":"m",' + MSGS + "}"],
-    ['{"stream":true,"stream_options":{"continuous_usage_stats":true},"model":"m",' + MSGS + "}",
-      '{"stream":true,"stream_options":{"include_usage":true,"continuous_usage_stats":true},"model":"m",' + MSGS + "}"],
+    [
+      '{"stream":true,"stream_options":{"continuous_usage_stats":true},"model":"m",' + MSGS + "}",
+      '{"stream":true,"stream_options":{"include_usage":true,"continuous_usage_stats":true},"model":"m",' + MSGS + "}",
+    ],
     ['{"stream":true,"stream_options":null,"model":"m",' + MSGS + "}", '{"stream":true,"stream_options":{"include_usage":true},"model":"m",' + MSGS + "}"],
-    ['{"stream":true,"stream_options":{"include_usage":true,"include_usage":false},"model":"m",' + MSGS + "}",
-      '{"stream":true,"stream_options":{"include_usage":true,"include_usage":true},"model":"m",' + MSGS + "}"],
+    [
+      '{"stream":true,"stream_options":{"include_usage":true,"include_usage":false},"model":"m",' + MSGS + "}",
+      '{"stream":true,"stream_options":{"include_usage":true,"include_usage":true},"model":"m",' + MSGS + "}",
+    ],
     // Already asking for usage, or not streaming: untouched.
     ['{"model":"m",' + MSGS + ',"stream":true,"stream_options":{"include_usage":true}}', null],
     ['{"model":"m",' + MSGS + ',"stream":false}', null],
@@ -266,9 +330,12 @@ describe("body rewrites keep every other byte", () => {
   }
 
   it("combines the override with forced usage in either order", () => {
-    expect(rewrite('{"stream":true,"model":"m",' + MSGS + "}", "o", true)).toBe('{"stream":true,"model":"o",' + MSGS + ',"stream_options":{"include_usage":true}}');
-    expect(rewrite('{"stream_options":{},"stream":true,' + MSGS + ',"model":"m"}', "o", true))
-      .toBe('{"stream_options":{"include_usage":true},"stream":true,' + MSGS + ',"model":"o"}');
+    expect(rewrite('{"stream":true,"model":"m",' + MSGS + "}", "o", true)).toBe(
+      '{"stream":true,"model":"o",' + MSGS + ',"stream_options":{"include_usage":true}}',
+    );
+    expect(rewrite('{"stream_options":{},"stream":true,' + MSGS + ',"model":"m"}', "o", true)).toBe(
+      '{"stream_options":{"include_usage":true},"stream":true,' + MSGS + ',"model":"o"}',
+    );
   });
 
   it("rewrites a 1 MiB body", () => {
@@ -281,7 +348,8 @@ describe("body rewrites keep every other byte", () => {
 
 describe("rules limited to host names (Gateway API hostname precedence)", () => {
   const rule = (route: string, model: string, backend: string, hostnames?: string[]) => ({
-    route, index: 0,
+    route,
+    index: 0,
     matches: [{ headers: [{ name: "x-ai-eg-model", type: "Exact", value: model }] }],
     backends: [{ name: backend, kind: "AIServiceBackend", weight: 1, modelNameOverride: "" }],
     ...(hostnames ? { hostnames } : {}),

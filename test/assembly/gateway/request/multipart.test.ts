@@ -84,7 +84,11 @@ const FILE = part("file", "RIFF\x00\x01binary\r\n--XyZX not a delimiter\r\n", ';
 
 describe("content-type", () => {
   it("parses type and parameters as mime.ParseMediaType does (token or quoted, names lowercased)", () => {
-    expect(mediaType('Multipart/Form-Data; Boundary="a b\\"c"; x=y ;')).toEqual({ type: "multipart/form-data", params: { boundary: 'a b"c', x: "y" }, error: "" });
+    expect(mediaType('Multipart/Form-Data; Boundary="a b\\"c"; x=y ;')).toEqual({
+      type: "multipart/form-data",
+      params: { boundary: 'a b"c', x: "y" },
+      error: "",
+    });
     expect(mediaType("form-data; name=model").params).toEqual({ name: "model" });
     expect(mediaType("form-data; name=a; name=b").error).toBe("duplicate parameter name");
     for (const bad of ["form-data; name", "form-data; name=", 'form-data; name="open', "form-data; name=a b", "; name=a"]) {
@@ -124,14 +128,21 @@ describe("forms", () => {
     expect(scan(CT, part("model", "a\tb") + FILE + "--XyZ--\r\n").error).toBe("field 'model' must not contain control characters");
     expect(scan(CT, part("model", "m") + FILE).error).toBe("failed to parse multipart form data: multipart: unexpected EOF");
     expect(scan(CT, part("model", "m") + FILE + "--XyZ").error).toBe("failed to parse multipart form data: multipart: NextPart: EOF");
-    expect(scan(CT, part("model", "m") + "--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nno end").error).toBe("failed to parse multipart form data: multipart: unexpected EOF");
+    expect(scan(CT, part("model", "m") + '--XyZ\r\nContent-Disposition: form-data; name="file"\r\n\r\nno end').error).toBe(
+      "failed to parse multipart form data: multipart: unexpected EOF",
+    );
     expect(scan(CT, "--XyZ\r\nno colon\r\n\r\nx\r\n--XyZ--").error).toBe("failed to parse multipart form data: multipart: malformed MIME header line");
-    expect(scan(CT, part("model", "m") + "--XyZ junk\r\n").error).toMatch(/failed to parse multipart form data: multipart: (expecting a new Part|unexpected EOF)/);
+    expect(scan(CT, part("model", "m") + "--XyZ junk\r\n").error).toMatch(
+      /failed to parse multipart form data: multipart: (expecting a new Part|unexpected EOF)/,
+    );
     expect(scan(CT, "").error).toBe("failed to parse multipart form data: multipart: NextPart: EOF");
   });
 
   it("ignores parts whose disposition is not form-data or is malformed", () => {
-    const body = part("model", "good") + FILE + '--XyZ\r\nContent-Disposition: attachment; name="model"\r\n\r\nbad\r\n' +
+    const body =
+      part("model", "good") +
+      FILE +
+      '--XyZ\r\nContent-Disposition: attachment; name="model"\r\n\r\nbad\r\n' +
       '--XyZ\r\nContent-Disposition: form-data; name="model\r\n\r\nworse\r\n--XyZ--\r\n';
     expect(scan(CT, body).model).toBe("good");
   });
@@ -143,8 +154,14 @@ const BOUNDARY_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 
 function randomForm(r: () => number): { contentType: string; body: Buffer; model: string; hasFile: boolean } {
   const pick = (s: string) => s[Math.floor(r() * s.length)]!;
-  const boundary = Array.from({ length: 1 + Math.floor(r() * 40) }, () => pick(BOUNDARY_CHARS)).join("").replace(/[ ]+$/, "") || "b";
-  const model = Array.from({ length: 1 + Math.floor(r() * 20) }, () => pick("abcdefghijklmnopqrstuvwxyz0123456789-./:_ éü")).join("").trim() || "m";
+  const boundary =
+    Array.from({ length: 1 + Math.floor(r() * 40) }, () => pick(BOUNDARY_CHARS))
+      .join("")
+      .replace(/[ ]+$/, "") || "b";
+  const model =
+    Array.from({ length: 1 + Math.floor(r() * 20) }, () => pick("abcdefghijklmnopqrstuvwxyz0123456789-./:_ éü"))
+      .join("")
+      .trim() || "m";
   const chunks: Buffer[] = [];
   const fields: Array<[string, Buffer, boolean]> = [];
   const hasFile = r() < 0.9;
@@ -160,7 +177,11 @@ function randomForm(r: () => number): { contentType: string; body: Buffer; model
     fields.splice(Math.floor(r() * (fields.length + 1)), 0, ["file", Buffer.concat([file, near, file.subarray(0, 7)]), true]);
   }
   for (const [name, value, isFile] of fields) {
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"${isFile ? '; filename="f.bin"\r\nContent-Type: application/octet-stream' : ""}\r\n\r\n`));
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${isFile ? '; filename="f.bin"\r\nContent-Type: application/octet-stream' : ""}\r\n\r\n`,
+      ),
+    );
     chunks.push(value, Buffer.from("\r\n"));
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
@@ -229,7 +250,12 @@ describe("a form scanned as it arrives (each callback reads only what the scan s
     expectSplitsAgree(CT, body, r, "example");
     const lf = Buffer.from(body.toString("latin1").replace(/\r\n/g, "\n"), "latin1");
     expectSplitsAgree(CT, lf, r, "LF form");
-    for (const bad of [part("model", "m") + FILE, part("model", "m") + FILE + "--XyZ", "--XyZ\r\nno colon\r\n\r\nx\r\n--XyZ--", part("model", "") + FILE + "--XyZ--"]) {
+    for (const bad of [
+      part("model", "m") + FILE,
+      part("model", "m") + FILE + "--XyZ",
+      "--XyZ\r\nno colon\r\n\r\nx\r\n--XyZ--",
+      part("model", "") + FILE + "--XyZ--",
+    ]) {
       expectSplitsAgree(CT, Buffer.from(bad, "latin1"), r, bad.slice(0, 40));
     }
   });
@@ -250,14 +276,22 @@ describe("a form scanned as it arrives (each callback reads only what the scan s
   it("holds a window the size of a piece, not of the file: 4 MiB in 16 KiB pieces", () => {
     const file = Buffer.alloc(4 << 20);
     for (let i = 0; i < file.length; i++) file[i] = (i * 7919) % 251;
-    const body = Buffer.concat([Buffer.from(part("model", "whisper-1") + '--XyZ\r\nContent-Disposition: form-data; name="file"\r\n\r\n'), file, Buffer.from("\r\n--XyZ--\r\n")]);
+    const body = Buffer.concat([
+      Buffer.from(part("model", "whisper-1") + '--XyZ\r\nContent-Disposition: form-data; name="file"\r\n\r\n'),
+      file,
+      Buffer.from("\r\n--XyZ--\r\n"),
+    ]);
     const splits = Array.from({ length: Math.floor(body.length / 16384) }, (_, i) => (i + 1) * 16384);
     const got = scanSplit(CT, body, splits);
     expect(got).toMatchObject({ ok: true, model: "whisper-1" });
     expect(got.maxWindow).toBeLessThan(16384 + 16);
     // A value that is read is held until it ends; a preamble line that cannot be a delimiter is not.
     const preamble = Buffer.concat([Buffer.alloc(1 << 20, "x"), Buffer.from("\r\n" + part("model", "m") + FILE + "--XyZ--")]);
-    const p = scanSplit(CT, preamble, Array.from({ length: 64 }, (_, i) => (i + 1) * 16384));
+    const p = scanSplit(
+      CT,
+      preamble,
+      Array.from({ length: 64 }, (_, i) => (i + 1) * 16384),
+    );
     expect(p).toMatchObject({ ok: true, model: "m" });
     expect(p.maxWindow).toBeLessThan(16384 + 16);
   });
@@ -279,32 +313,37 @@ describe("as Go's mime/multipart reads a part (Envoy AI Gateway v1.1.0 uses Read
     const r = scan(CT, body);
     expect(body.slice(r.modelSpan[0], r.modelSpan[1])).toBe("whisper=2D1");
     // A stream field too, for transcriptions.
-    const streamed = part("model", "m") + '--XyZ\r\nContent-Disposition: form-data; name="stream"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=74rue\r\n' + FILE + "--XyZ--";
+    const streamed =
+      part("model", "m") +
+      '--XyZ\r\nContent-Disposition: form-data; name="stream"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=74rue\r\n' +
+      FILE +
+      "--XyZ--";
     expect(scan(CT, streamed).stream).toBe(true);
   });
 
   it("refuses what Go's quotedprintable.Reader refuses, as a failure to read the field", () => {
     expect(scan(CT, form(qp("a\x01b"))).error).toBe("failed to read model field: quotedprintable: invalid unescaped byte 0x01 in body");
     expect(scan(CT, form(qp("a=\rb"))).error).toBe("failed to read model field: quotedprintable: invalid hex byte 0x0d");
-    expect(scan(CT, form(qp("="))).error).toBe("failed to read model field: quotedprintable: invalid bytes after =: \"\"");
-    expect(scan(CT, form(qp("ab=\r \r\ncd"))).error).toBe("failed to read model field: quotedprintable: invalid bytes after =: \"\\r \\r\\n\"");
+    expect(scan(CT, form(qp("="))).error).toBe('failed to read model field: quotedprintable: invalid bytes after =: ""');
+    expect(scan(CT, form(qp("ab=\r \r\ncd"))).error).toBe('failed to read model field: quotedprintable: invalid bytes after =: "\\r \\r\\n"');
     expect(scan(CT, form(qp("a".repeat(5000)))).error).toBe("failed to read model field: bufio: buffer full");
     // Another encoding is not decoded (Go decodes only quoted-printable).
     expect(scan(CT, form(qp("x").replace("Quoted-Printable", "base64"))).model).toBe("x");
   });
 
   it("takes the part's name from RFC 2231 parameters as mime.ParseMediaType decodes them", () => {
-    const named = (disposition: string, value = "whisper-1") => `--XyZ\r\nContent-Disposition: form-data; ${disposition}\r\n\r\n${value}\r\n` + FILE + "--XyZ--";
+    const named = (disposition: string, value = "whisper-1") =>
+      `--XyZ\r\nContent-Disposition: form-data; ${disposition}\r\n\r\n${value}\r\n` + FILE + "--XyZ--";
     expect(scan(CT, named("name*=utf-8''model")).model).toBe("whisper-1");
     expect(scan(CT, named("name*=UTF-8'en'%6Dodel")).model).toBe("whisper-1");
     expect(scan(CT, named('name*0="mo"; name*1=del')).model).toBe("whisper-1");
     expect(scan(CT, named("name*0*=us-ascii''mo; name*1*=%64el")).model).toBe("whisper-1");
-    expect(scan(CT, named('name="x"; name*=utf-8\'\'model')).model).toBe("whisper-1"); // the extended form wins
+    expect(scan(CT, named("name=\"x\"; name*=utf-8''model")).model).toBe("whisper-1"); // the extended form wins
     expect(scan(CT, named("name*=iso-8859-1''model")).error).toBe("missing required field 'model'"); // charset not decoded
     expect(scan(CT, named("name*=utf-8''mod%6")).error).toBe("missing required field 'model'");
-    expect(scan(CT, named('name="model"; name*=utf-8\'\'%zz')).model).toBe("whisper-1"); // undecodable: the plain one stays
+    expect(scan(CT, named("name=\"model\"; name*=utf-8''%zz")).model).toBe("whisper-1"); // undecodable: the plain one stays
     expect(mediaType('form-data; name="a\\b"').params).toEqual({ name: "a\\b" }); // MSIE paths: a backslash before a token character stays
-    expect(mediaType("form-data; name=\"\"").params).toEqual({ name: "" });
+    expect(mediaType('form-data; name=""').params).toEqual({ name: "" });
     expect(mediaType("form-data x; name=a").error).toBe("expected slash after first token");
     expect(mediaType("a/b c; name=a").error).toBe("unexpected content after media subtype");
   });

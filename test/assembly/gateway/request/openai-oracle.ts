@@ -95,15 +95,35 @@ export function toJson(v: J): string {
   if (v instanceof Num) return v.raw;
   if (Array.isArray(v)) return "[" + v.map(toJson).join(",") + "]";
   if (v !== null && typeof v === "object") {
-    return "{" + Object.entries(v).map(([k, x]) => JSON.stringify(k) + ":" + toJson(x)).join(",") + "}";
+    return (
+      "{" +
+      Object.entries(v)
+        .map(([k, x]) => JSON.stringify(k) + ":" + toJson(x))
+        .join(",") +
+      "}"
+    );
   }
   return JSON.stringify(v);
 }
 
 export type T =
-  | "string" | "bool" | "int" | "f32" | "f64" | "any" | "unknown" | "strings" | "prompt" | "input" | "messages"
+  | "string"
+  | "bool"
+  | "int"
+  | "f32"
+  | "f64"
+  | "any"
+  | "unknown"
+  | "strings"
+  | "prompt"
+  | "input"
+  | "messages"
   | "textContent"
-  | { obj: Record<string, T> } | { arr: T } | { map: T } | { stringOr: T } | { nonNull: T }
+  | { obj: Record<string, T> }
+  | { arr: T }
+  | { map: T }
+  | { stringOr: T }
+  | { nonNull: T }
   | Tagged;
 
 /**
@@ -159,10 +179,12 @@ export const CHAT = {
   stream_options: obj({ include_usage: "bool" }),
   temperature: "f64",
   tool_choice: { stringOr: obj({ type: "string", function: obj({ name: "string" }) }) },
-  tools: arr(obj({
-    type: "string",
-    function: obj({ name: "string", description: "string", strict: "bool", parameters: "any" }),
-  })),
+  tools: arr(
+    obj({
+      type: "string",
+      function: obj({ name: "string", description: "string", strict: "bool", parameters: "any" }),
+    }),
+  ),
   top_logprobs: "int",
   top_p: "f64",
   user: "string",
@@ -207,134 +229,227 @@ export const EMBEDDINGS = {
 // openai-schema.ts): a message item's parts are the input and output parts whatever its role, and an item
 // without `type` is a message even without `role`/`content`; keys that item types declare with different Go
 // types are checked for the item type named only; a file_search tool's `filters` only for its `type`.
-const tagged = (variants: Record<string, Record<string, T>>, extra: Partial<Tagged> = {}): Tagged =>
-  ({ tagged: "type", variants, ...extra });
+const tagged = (variants: Record<string, Record<string, T>>, extra: Partial<Tagged> = {}): Tagged => ({ tagged: "type", variants, ...extra });
 const ty = { type: "string" } as const;
 const INPUT_TEXT = { ...ty, text: "string" } as const;
 const INPUT_IMAGE = { ...ty, detail: "string", file_id: "string", image_url: "string" } as const;
 const INPUT_FILE = { ...ty, file_id: "string", file_data: "string", file_url: "string", filename: "string" } as const;
 const INPUT_PART = tagged({ input_text: INPUT_TEXT, input_image: INPUT_IMAGE, input_file: INPUT_FILE }, { nonNull: true });
 const TOP_LOGPROB = obj({ token: "string", bytes: arr("int"), logprob: "f64" });
-const MESSAGE_PART = tagged({
-  input_text: INPUT_TEXT, input_image: INPUT_IMAGE, input_file: INPUT_FILE,
-  output_text: {
-    ...ty, text: "string",
-    annotations: arr(tagged({
-      file_citation: { ...ty, file_id: "string", filename: "string", index: "int" },
-      url_citation: { ...ty, end_index: "int", start_index: "int", title: "string", url: "string" },
-      container_file_citation: { ...ty, container_id: "string", end_index: "int", file_id: "string", filename: "string", start_index: "int" },
-      file_path: { ...ty, file_id: "string", index: "int" },
-    }, { nonNull: true })),
-    logprobs: arr(obj({ token: "string", bytes: arr("int"), logprob: "f64", top_logprobs: arr(TOP_LOGPROB) })),
+const MESSAGE_PART = tagged(
+  {
+    input_text: INPUT_TEXT,
+    input_image: INPUT_IMAGE,
+    input_file: INPUT_FILE,
+    output_text: {
+      ...ty,
+      text: "string",
+      annotations: arr(
+        tagged(
+          {
+            file_citation: { ...ty, file_id: "string", filename: "string", index: "int" },
+            url_citation: { ...ty, end_index: "int", start_index: "int", title: "string", url: "string" },
+            container_file_citation: { ...ty, container_id: "string", end_index: "int", file_id: "string", filename: "string", start_index: "int" },
+            file_path: { ...ty, file_id: "string", index: "int" },
+          },
+          { nonNull: true },
+        ),
+      ),
+      logprobs: arr(obj({ token: "string", bytes: arr("int"), logprob: "f64", top_logprobs: arr(TOP_LOGPROB) })),
+    },
+    refusal: { ...ty, refusal: "string" },
   },
-  refusal: { ...ty, refusal: "string" },
-}, { nonNull: true });
+  { nonNull: true },
+);
 const CUSTOM_TOOL = {
-  ...ty, name: "string", description: "string",
+  ...ty,
+  name: "string",
+  description: "string",
   format: tagged({ text: ty, grammar: { ...ty, definition: "string", syntax: "string" } }, { nonNull: true }),
 } as const;
 const USER_LOCATION = obj({ city: "string", country: "string", region: "string", timezone: "string", type: "string" });
 const APPROVAL_FILTER = obj({ read_only: "bool", tool_names: arr("string") });
 const IMAGE_GENERATION_TOOL = {
-  ...ty, output_compression: "int", partial_images: "int", input_fidelity: "string", background: "string",
-  input_image_mask: obj({ file_id: "string", image_url: "string" }), model: "string", moderation: "string",
-  output_format: "string", quality: "string", size: "string",
+  ...ty,
+  output_compression: "int",
+  partial_images: "int",
+  input_fidelity: "string",
+  background: "string",
+  input_image_mask: obj({ file_id: "string", image_url: "string" }),
+  model: "string",
+  moderation: "string",
+  output_format: "string",
+  quality: "string",
+  size: "string",
 } as const;
 const WEB_SEARCH_TOOL = { ...ty, filters: "unknown", user_location: USER_LOCATION, search_context_size: "string" } as const;
 const WEB_SEARCH_PREVIEW_TOOL = { ...ty, user_location: USER_LOCATION, search_context_size: "string" } as const;
-const TOOL = tagged({
-  function: { ...ty, strict: "bool", parameters: { map: "any" }, name: "string", description: "string" },
-  file_search: {
-    ...ty, vector_store_ids: arr("string"), max_num_results: "int", filters: obj({ type: "string" }),
-    ranking_options: obj({ score_threshold: "f64", hybrid_search: obj({ embedding_weight: "f64", text_weight: "f64" }), ranker: "string" }),
+const TOOL = tagged(
+  {
+    function: { ...ty, strict: "bool", parameters: { map: "any" }, name: "string", description: "string" },
+    file_search: {
+      ...ty,
+      vector_store_ids: arr("string"),
+      max_num_results: "int",
+      filters: obj({ type: "string" }),
+      ranking_options: obj({ score_threshold: "f64", hybrid_search: obj({ embedding_weight: "f64", text_weight: "f64" }), ranker: "string" }),
+    },
+    computer_use_preview: { ...ty, display_height: "int", display_width: "int", environment: "string" },
+    web_search: WEB_SEARCH_TOOL,
+    web_search_2025_08_26: WEB_SEARCH_TOOL,
+    mcp: {
+      ...ty,
+      server_label: "string",
+      authorization: "string",
+      server_description: "string",
+      server_url: "string",
+      allowed_tools: "any",
+      headers: { map: "string" },
+      connector_id: "string",
+      require_approval: { stringOr: obj({ always: APPROVAL_FILTER, never: APPROVAL_FILTER }) },
+    },
+    code_interpreter: { ...ty, container: { stringOr: obj({ memory_limit: "string", file_ids: arr("string"), type: "string" }) } },
+    image_generation: IMAGE_GENERATION_TOOL,
+    custom: CUSTOM_TOOL,
+    local_shell: ty,
+    shell: ty,
+    apply_patch: ty,
+    web_search_preview: WEB_SEARCH_PREVIEW_TOOL,
+    web_search_preview_2025_03_11: WEB_SEARCH_PREVIEW_TOOL,
+    namespace: {
+      ...ty,
+      description: "string",
+      name: "string",
+      tools: arr(
+        tagged(
+          {
+            function: { ...ty, name: "string", description: "string", parameters: "any", strict: "bool", defer_loading: "bool" },
+            custom: CUSTOM_TOOL,
+          },
+          { open: true },
+        ),
+      ),
+    },
+    tool_search: { ...ty, execution: "string", description: "string", parameters: "any" },
   },
-  computer_use_preview: { ...ty, display_height: "int", display_width: "int", environment: "string" },
-  web_search: WEB_SEARCH_TOOL, web_search_2025_08_26: WEB_SEARCH_TOOL,
-  mcp: {
-    ...ty, server_label: "string", authorization: "string", server_description: "string", server_url: "string",
-    allowed_tools: "any", headers: { map: "string" }, connector_id: "string",
-    require_approval: { stringOr: obj({ always: APPROVAL_FILTER, never: APPROVAL_FILTER }) },
-  },
-  code_interpreter: { ...ty, container: { stringOr: obj({ memory_limit: "string", file_ids: arr("string"), type: "string" }) } },
-  image_generation: IMAGE_GENERATION_TOOL,
-  custom: CUSTOM_TOOL,
-  local_shell: ty, shell: ty, apply_patch: ty,
-  web_search_preview: WEB_SEARCH_PREVIEW_TOOL, web_search_preview_2025_03_11: WEB_SEARCH_PREVIEW_TOOL,
-  namespace: {
-    ...ty, description: "string", name: "string",
-    tools: arr(tagged({
-      function: { ...ty, name: "string", description: "string", parameters: "any", strict: "bool", defer_loading: "bool" },
-      custom: CUSTOM_TOOL,
-    }, { open: true })),
-  },
-  tool_search: { ...ty, execution: "string", description: "string", parameters: "any" },
-}, { open: true });
+  { open: true },
+);
 const SAFETY_CHECK = obj({ id: "string", code: "string", message: "string" });
 const TEXT_PARTS = arr(obj({ text: "string", type: "string" }));
-const INPUT_ITEM = tagged({
-  message: { ...ty, role: "string", content: { stringOr: arr(MESSAGE_PART) } },
-  file_search_call: {
-    ...ty, id: "string", queries: arr("string"), status: "string",
-    results: arr(obj({ file_id: "string", filename: "string", score: "f64", text: "string", attributes: { map: "any" } })),
+const INPUT_ITEM = tagged(
+  {
+    message: { ...ty, role: "string", content: { stringOr: arr(MESSAGE_PART) } },
+    file_search_call: {
+      ...ty,
+      id: "string",
+      queries: arr("string"),
+      status: "string",
+      results: arr(obj({ file_id: "string", filename: "string", score: "f64", text: "string", attributes: { map: "any" } })),
+    },
+    computer_call: {
+      ...ty,
+      id: "string",
+      call_id: "string",
+      status: "string",
+      pending_safety_checks: arr(SAFETY_CHECK),
+      action: tagged(
+        {
+          click: { ...ty, button: "string", x: "int", y: "int" },
+          double_click: { ...ty, x: "int", y: "int" },
+          drag: { ...ty, path: arr(obj({ x: "int", y: "int" })) },
+          keypress: { ...ty, keys: arr("string") },
+          move: { ...ty, x: "int", y: "int" },
+          screenshot: ty,
+          scroll: { ...ty, scroll_x: "int", scroll_y: "int", x: "int", y: "int" },
+          type: { ...ty, text: "string" },
+          wait: ty,
+        },
+        { nonNull: true },
+      ),
+    },
+    computer_call_output: { ...ty, call_id: "string", id: "string", status: "string", acknowledged_safety_checks: arr(SAFETY_CHECK) },
+    web_search_call: { ...ty, id: "string", status: "string" },
+    function_call: { ...ty, arguments: "string", call_id: "string", name: "string", namespace: "string", id: "string", status: "string" },
+    function_call_output: {
+      ...ty,
+      call_id: "string",
+      id: "string",
+      status: "string",
+      output: {
+        nonNull: {
+          stringOr: arr(
+            tagged(
+              {
+                input_text: INPUT_TEXT,
+                input_image: INPUT_IMAGE,
+                input_file: INPUT_FILE,
+                input_video: { ...ty, video_url: "string" },
+              },
+              { nonNull: true },
+            ),
+          ),
+        },
+      },
+    },
+    tool_search_call: { ...ty, id: "string", call_id: "string", execution: "string", status: "string", created_by: "string" },
+    tool_search_output: { ...ty, id: "string", call_id: "string", execution: "string", status: "string", created_by: "string", tools: arr(TOOL) },
+    reasoning: { ...ty, id: "string", summary: TEXT_PARTS, encrypted_content: "string", status: "string" },
+    compaction: { ...ty, encrypted_content: "string", id: "string" },
+    image_generation_call: { ...ty, result: "string", id: "string", status: "string" },
+    code_interpreter_call: {
+      ...ty,
+      code: "string",
+      id: "string",
+      container_id: "string",
+      status: "string",
+      outputs: arr(tagged({ logs: { ...ty, logs: "string" }, image: { ...ty, url: "string" } }, { nonNull: true })),
+    },
+    local_shell_call: { ...ty, id: "string", call_id: "string", status: "string" },
+    local_shell_call_output: { ...ty, id: "string", status: "string" },
+    shell_call: { ...ty, call_id: "string", id: "string", status: "string" },
+    shell_call_output: { ...ty, call_id: "string", id: "string", max_output_length: "int" },
+    apply_patch_call: {
+      ...ty,
+      call_id: "string",
+      status: "string",
+      id: "string",
+      operation: tagged(
+        {
+          create_file: { ...ty, diff: "string", path: "string" },
+          delete_file: { ...ty, path: "string" },
+          update_file: { ...ty, diff: "string", path: "string" },
+        },
+        { nonNull: true },
+      ),
+    },
+    apply_patch_call_output: { ...ty, call_id: "string", status: "string", id: "string" },
+    mcp_list_tools: { ...ty, id: "string", server_label: "string", error: "string" },
+    mcp_approval_request: { ...ty, id: "string", arguments: "string", name: "string", server_label: "string" },
+    mcp_approval_response: { ...ty, approval_request_id: "string", approve: "bool", id: "string", reason: "string" },
+    mcp_call: {
+      ...ty,
+      id: "string",
+      arguments: "string",
+      name: "string",
+      server_label: "string",
+      approval_request_id: "string",
+      error: "string",
+      status: "string",
+    },
+    custom_tool_call_output: { ...ty, call_id: "string", id: "string" },
+    custom_tool_call: { ...ty, call_id: "string", input: "string", name: "string", id: "string" },
+    compaction_trigger: ty,
+    item_reference: { ...ty, id: "string" },
+    agent_message: {},
+    agent_reasoning: {},
+    additional_tools: { ...ty, id: "string", role: "string", tools: arr(TOOL) },
   },
-  computer_call: {
-    ...ty, id: "string", call_id: "string", status: "string", pending_safety_checks: arr(SAFETY_CHECK),
-    action: tagged({
-      click: { ...ty, button: "string", x: "int", y: "int" }, double_click: { ...ty, x: "int", y: "int" },
-      drag: { ...ty, path: arr(obj({ x: "int", y: "int" })) }, keypress: { ...ty, keys: arr("string") },
-      move: { ...ty, x: "int", y: "int" }, screenshot: ty,
-      scroll: { ...ty, scroll_x: "int", scroll_y: "int", x: "int", y: "int" }, type: { ...ty, text: "string" }, wait: ty,
-    }, { nonNull: true }),
-  },
-  computer_call_output: { ...ty, call_id: "string", id: "string", status: "string", acknowledged_safety_checks: arr(SAFETY_CHECK) },
-  web_search_call: { ...ty, id: "string", status: "string" },
-  function_call: { ...ty, arguments: "string", call_id: "string", name: "string", namespace: "string", id: "string", status: "string" },
-  function_call_output: {
-    ...ty, call_id: "string", id: "string", status: "string",
-    output: { nonNull: { stringOr: arr(tagged({
-      input_text: INPUT_TEXT, input_image: INPUT_IMAGE, input_file: INPUT_FILE, input_video: { ...ty, video_url: "string" },
-    }, { nonNull: true })) } },
-  },
-  tool_search_call: { ...ty, id: "string", call_id: "string", execution: "string", status: "string", created_by: "string" },
-  tool_search_output: { ...ty, id: "string", call_id: "string", execution: "string", status: "string", created_by: "string", tools: arr(TOOL) },
-  reasoning: { ...ty, id: "string", summary: TEXT_PARTS, encrypted_content: "string", status: "string" },
-  compaction: { ...ty, encrypted_content: "string", id: "string" },
-  image_generation_call: { ...ty, result: "string", id: "string", status: "string" },
-  code_interpreter_call: {
-    ...ty, code: "string", id: "string", container_id: "string", status: "string",
-    outputs: arr(tagged({ logs: { ...ty, logs: "string" }, image: { ...ty, url: "string" } }, { nonNull: true })),
-  },
-  local_shell_call: { ...ty, id: "string", call_id: "string", status: "string" },
-  local_shell_call_output: { ...ty, id: "string", status: "string" },
-  shell_call: { ...ty, call_id: "string", id: "string", status: "string" },
-  shell_call_output: { ...ty, call_id: "string", id: "string", max_output_length: "int" },
-  apply_patch_call: {
-    ...ty, call_id: "string", status: "string", id: "string",
-    operation: tagged({
-      create_file: { ...ty, diff: "string", path: "string" }, delete_file: { ...ty, path: "string" },
-      update_file: { ...ty, diff: "string", path: "string" },
-    }, { nonNull: true }),
-  },
-  apply_patch_call_output: { ...ty, call_id: "string", status: "string", id: "string" },
-  mcp_list_tools: { ...ty, id: "string", server_label: "string", error: "string" },
-  mcp_approval_request: { ...ty, id: "string", arguments: "string", name: "string", server_label: "string" },
-  mcp_approval_response: { ...ty, approval_request_id: "string", approve: "bool", id: "string", reason: "string" },
-  mcp_call: {
-    ...ty, id: "string", arguments: "string", name: "string", server_label: "string", approval_request_id: "string",
-    error: "string", status: "string",
-  },
-  custom_tool_call_output: { ...ty, call_id: "string", id: "string" },
-  custom_tool_call: { ...ty, call_id: "string", input: "string", name: "string", id: "string" },
-  compaction_trigger: ty,
-  item_reference: { ...ty, id: "string" },
-  agent_message: {},
-  agent_reasoning: {},
-  additional_tools: { ...ty, id: "string", role: "string", tools: arr(TOOL) },
-}, { missing: "message", nonNull: true });
+  { missing: "message", nonNull: true },
+);
 
 export const RESPONSES = {
   // Declared by Envoy AI Gateway's ResponseRequest, not by the openai package's type.
-  ...{ max_tool_calls: "int", presence_penalty: "f32", frequency_penalty: "f32" } satisfies Record<string, T>,
+  ...({ max_tool_calls: "int", presence_penalty: "f32", frequency_penalty: "f32" } satisfies Record<string, T>),
   ...({
     model: "string",
     input: { stringOr: arr(INPUT_ITEM) },
@@ -361,18 +476,29 @@ export const RESPONSES = {
     temperature: "f64",
     text: obj({
       verbosity: "string",
-      format: tagged({
-        text: ty, json_object: ty,
-        json_schema: { ...ty, name: "string", schema: { map: "any" }, strict: "bool", description: "string" },
-      }, { nonNull: true }),
+      format: tagged(
+        {
+          text: ty,
+          json_object: ty,
+          json_schema: { ...ty, name: "string", schema: { map: "any" }, strict: "bool", description: "string" },
+        },
+        { nonNull: true },
+      ),
     }),
     tool_choice: {
       stringOr: tagged({
         allowed_tools: { ...ty, mode: "string", tools: arr({ map: "any" }) },
-        file_search: ty, web_search_preview: ty, computer_use_preview: ty, web_search_preview_2025_03_11: ty,
-        image_generation: ty, code_interpreter: ty,
-        function: { ...ty, name: "string" }, mcp: { ...ty, server_label: "string", name: "string" },
-        custom: { ...ty, name: "string" }, apply_patch: ty, shell: ty,
+        file_search: ty,
+        web_search_preview: ty,
+        computer_use_preview: ty,
+        web_search_preview_2025_03_11: ty,
+        image_generation: ty,
+        code_interpreter: ty,
+        function: { ...ty, name: "string" },
+        mcp: { ...ty, server_label: "string", name: "string" },
+        custom: { ...ty, name: "string" },
+        apply_patch: ty,
+        shell: ty,
       }),
     },
     tools: arr(TOOL),
@@ -390,7 +516,10 @@ const MESSAGE_FIELDS: Record<string, Record<string, T>> = {
   developer: { role: "string", name: "string" },
   tool: { role: "string", tool_call_id: "string" },
   assistant: {
-    role: "string", name: "string", refusal: "string", audio: obj({ id: "string" }),
+    role: "string",
+    name: "string",
+    refusal: "string",
+    audio: obj({ id: "string" }),
     tool_calls: arr(obj({ id: "string", type: "string", function: obj({ arguments: "string", name: "string" }) })),
   },
 };
@@ -430,19 +559,31 @@ export function check(v: J, t: T): boolean {
     return typeof v === "string" || check(v, t.stringOr);
   }
   switch (t) {
-    case "any": case "unknown": return true;
-    case "prompt": case "input": return nestedUnion(v, t === "input");
-    case "messages": return v === null || (Array.isArray(v) && v.every(checkMessage));
-    case "textContent": return typeof v === "string" || (Array.isArray(v) && v.every((x) => check(x, TEXT_PART)));
+    case "any":
+    case "unknown":
+      return true;
+    case "prompt":
+    case "input":
+      return nestedUnion(v, t === "input");
+    case "messages":
+      return v === null || (Array.isArray(v) && v.every(checkMessage));
+    case "textContent":
+      return typeof v === "string" || (Array.isArray(v) && v.every((x) => check(x, TEXT_PART)));
   }
   if (v === null) return true;
   switch (t) {
-    case "string": return typeof v === "string";
-    case "bool": return typeof v === "boolean";
-    case "strings": return typeof v === "string" || (Array.isArray(v) && v.every((x) => x === null || typeof x === "string"));
-    case "int": return v instanceof Num && /^-?\d+$/.test(v.raw) && BigInt(v.raw) >= -(2n ** 63n) && BigInt(v.raw) < 2n ** 63n;
-    case "f64": return v instanceof Num && Number.isFinite(Number(v.raw));
-    case "f32": return v instanceof Num && Number.isFinite(Math.fround(Number(v.raw)));
+    case "string":
+      return typeof v === "string";
+    case "bool":
+      return typeof v === "boolean";
+    case "strings":
+      return typeof v === "string" || (Array.isArray(v) && v.every((x) => x === null || typeof x === "string"));
+    case "int":
+      return v instanceof Num && /^-?\d+$/.test(v.raw) && BigInt(v.raw) >= -(2n ** 63n) && BigInt(v.raw) < 2n ** 63n;
+    case "f64":
+      return v instanceof Num && Number.isFinite(Number(v.raw));
+    case "f32":
+      return v instanceof Num && Number.isFinite(Math.fround(Number(v.raw)));
   }
   return false;
 }
@@ -450,11 +591,13 @@ export function check(v: J, t: T): boolean {
 function nestedUnion(v: J, objects: boolean): boolean {
   if (typeof v === "string") return true;
   // Every `content` must decode; the last one must not be empty.
-  const content = (c: J) => c === null || typeof c === "string" ||
-    (Array.isArray(c) && c.every((e) => e === null || typeof e === "string"));
-  const item = (x: J) => isObj(x) && fields(x, { task_type: "string", title: "string" }) &&
+  const content = (c: J) => c === null || typeof c === "string" || (Array.isArray(c) && c.every((e) => e === null || typeof e === "string"));
+  const item = (x: J) =>
+    isObj(x) &&
+    fields(x, { task_type: "string", title: "string" }) &&
     entriesOf(x).every(([k, c]) => k !== "content" || content(c)) &&
-    (typeof x.content === "string" || Array.isArray(x.content)) && x.content.length > 0;
+    (typeof x.content === "string" || Array.isArray(x.content)) &&
+    x.content.length > 0;
   if (objects && isObj(v)) return item(v);
   if (!Array.isArray(v)) return false;
   if (v.length === 0) return true;
@@ -478,13 +621,16 @@ function checkContent(role: string, c: J): boolean {
   if (typeof c === "string") return true;
   switch (role) {
     case "user":
-      return c === null || (Array.isArray(c) && c.every((p) => {
-        const type = isObj(p) ? first(p, "type") : undefined;
-        return typeof type === "string" && type in USER_PARTS && fields(p, USER_PARTS[type]);
-      }));
+      return (
+        c === null ||
+        (Array.isArray(c) &&
+          c.every((p) => {
+            const type = isObj(p) ? first(p, "type") : undefined;
+            return typeof type === "string" && type in USER_PARTS && fields(p, USER_PARTS[type]);
+          }))
+      );
     case "assistant":
-      return c === null || (Array.isArray(c) && c.every((p) => p === null || fields(p, ASSISTANT_PART))) ||
-        fields(c, ASSISTANT_PART);
+      return c === null || (Array.isArray(c) && c.every((p) => p === null || fields(p, ASSISTANT_PART))) || fields(c, ASSISTANT_PART);
     default:
       return Array.isArray(c) && c.every((p) => check(p, TEXT_PART));
   }

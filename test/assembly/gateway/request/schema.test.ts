@@ -24,8 +24,7 @@ function scan(body: string, path: string): { ok: boolean; error?: string } {
 }
 
 const CHAT_PATH = "/v1/chat/completions";
-const chat = (extra: string, messages = '[{"role":"user","content":"hi"}]') =>
-  `{"model":"m","messages":${messages}${extra ? "," + extra : ""}}`;
+const chat = (extra: string, messages = '[{"role":"user","content":"hi"}]') => `{"model":"m","messages":${messages}${extra ? "," + extra : ""}}`;
 
 describe("chat completions: field types", () => {
   const rejected: Array<[string, string, string]> = [
@@ -56,13 +55,24 @@ describe("chat completions: field types", () => {
   }
 
   const accepted = [
-    '"temperature":null', '"n":null', '"max_tokens":-0', '"temperature":1e2', '"temperature":-1.5E-3',
-    '"seed":-9223372036854775808', '"top_p":1e-400',
+    '"temperature":null',
+    '"n":null',
+    '"max_tokens":-0',
+    '"temperature":1e2',
+    '"temperature":-1.5E-3',
+    '"seed":-9223372036854775808',
+    '"top_p":1e-400',
     '"Temperature":"hot"', // keys are case-sensitive: an unknown key passes
-    '"metadata":{"a":1}', '"unknown":[{"n":"x"}]',
+    '"metadata":{"a":1}',
+    '"unknown":[{"n":"x"}]',
     '"response_format":{"type":"text","json_schema":5}', // json_schema is not part of the text variant
-    '"response_format":null', '"tool_choice":"auto"', '"tool_choice":{"type":"function","function":{"name":"f"}}',
-    '"stop":null', '"stop":"x"', '"stop":["a",null]', '"logit_bias":{}',
+    '"response_format":null',
+    '"tool_choice":"auto"',
+    '"tool_choice":{"type":"function","function":{"name":"f"}}',
+    '"stop":null',
+    '"stop":"x"',
+    '"stop":["a",null]',
+    '"logit_bias":{}',
     '"thinking":{"type":"enabled","budget_tokens":100}',
   ];
   for (const field of accepted) {
@@ -93,23 +103,25 @@ describe("chat completions: messages", () => {
     ['[{"content":"hi"}]', 'field "messages[0].role" is missing'],
     ['[{"role":"bot","content":"hi"}]', 'field "messages[0].role" must be one of "user", "system", "developer", "assistant", "tool"'],
     ['[{"role":5}]', 'field "messages[0].role" must be one of "user", "system", "developer", "assistant", "tool"'],
-    ['[null]', 'field "messages[0]" must not be null'],
+    ["[null]", 'field "messages[0]" must not be null'],
     ['[{"role":"user","content":"a"},"x"]', 'field "messages[1]" must be an object, got a string'],
     ['[{"role":"user","content":5}]', 'field "messages[0].content" must be a string or an array, got a number'],
     ['[{"role":"system","content":null}]', 'field "messages[0].content" must be a string or an array, got null'],
-    ['[{"role":"user","content":[{"type":"audio","audio":{}}]}]',
-      'field "messages[0].content[0].type" must be one of "text", "input_audio", "image_url", "audio_url", "video_url", "file"'],
+    [
+      '[{"role":"user","content":[{"type":"audio","audio":{}}]}]',
+      'field "messages[0].content[0].type" must be one of "text", "input_audio", "image_url", "audio_url", "video_url", "file"',
+    ],
     ['[{"role":"user","content":[{"text":"x"}]}]', 'field "messages[0].content[0].type" is missing'],
     ['[{"role":"user","content":[null]}]', 'field "messages[0].content[0]" must be an object, got null'],
     ['[{"role":"user","content":[{"type":"text","text":1}]}]', 'field "messages[0].content[0].text" must be a string, got a number'],
-    ['[{"role":"user","content":[{"type":"image_url","image_url":{"url":1}}]}]',
-      'field "messages[0].content[0].image_url.url" must be a string, got a number'],
+    ['[{"role":"user","content":[{"type":"image_url","image_url":{"url":1}}]}]', 'field "messages[0].content[0].image_url.url" must be a string, got a number'],
     // content before role: the role decides afterwards which rules apply
-    ['[{"content":[{"image_url":"x","type":"image_url"}],"role":"user"}]',
-      'field "messages[0].content[0].image_url" must be an object, got a string'],
+    ['[{"content":[{"image_url":"x","type":"image_url"}],"role":"user"}]', 'field "messages[0].content[0].image_url" must be an object, got a string'],
     ['[{"content":{"type":"text","text":"x"},"role":"user"}]', 'field "messages[0].content" must be a string or an array, got an object'],
-    ['[{"role":"assistant","tool_calls":[{"function":{"arguments":{}}}]}]',
-      'field "messages[0].tool_calls[0].function.arguments" must be a string, got an object'],
+    [
+      '[{"role":"assistant","tool_calls":[{"function":{"arguments":{}}}]}]',
+      'field "messages[0].tool_calls[0].function.arguments" must be a string, got an object',
+    ],
     ['[{"role":"tool","tool_call_id":7,"content":"x"}]', 'field "messages[0].tool_call_id" must be a string, got a number'],
     ['[{"role":"user","name":false}]', 'field "messages[0].name" must be a string, got a boolean'],
     ['[{"role":"user","role":5}]', 'field "messages[0].role" must be a string, got a number'],
@@ -121,8 +133,11 @@ describe("chat completions: messages", () => {
   }
 
   const accepted = [
-    '[{"role":"user"}]', '[{"role":"user","content":null}]', '[{"role":"assistant","content":null}]',
-    '[{"role":"assistant","content":{"type":"text","text":"x"}}]', '[{"role":"assistant","content":[null,{"type":"anything"}]}]',
+    '[{"role":"user"}]',
+    '[{"role":"user","content":null}]',
+    '[{"role":"assistant","content":null}]',
+    '[{"role":"assistant","content":{"type":"text","text":"x"}}]',
+    '[{"role":"assistant","content":[null,{"type":"anything"}]}]',
     '[{"role":"system","content":[{"type":"image_url","image_url":5}]}]', // text parts: type is any string, image_url unknown
     '[{"role":"tool","name":5,"content":"x"}]', // tool messages have no name field
     '[{"role":"user","tool_call_id":5}]', // user messages have no tool_call_id field
@@ -160,7 +175,11 @@ describe("completions and embeddings", () => {
     ["/v1/embeddings", '{"model":"m","input":{"content":"x","task_type":"t"}}', null],
     ["/v1/embeddings", '{"model":"m","input":[{"content":["a"]},{"content":""}]}', 'field "input[1]" must have a non-empty "content"'],
     ["/v1/embeddings", '{"model":"m","input":{"content":5}}', 'field "input.content" must be a string or an array of strings, got a number'],
-    ["/v1/embeddings", '{"model":"m","input":[null]}', 'field "input" must be an array of strings, integers or integer arrays or objects, got an array of nulls'],
+    [
+      "/v1/embeddings",
+      '{"model":"m","input":[null]}',
+      'field "input" must be an array of strings, integers or integer arrays or objects, got an array of nulls',
+    ],
     ["/v1/embeddings", '{"model":"m","input":"x","dimensions":"3"}', 'field "dimensions" must be an integer, got a string'],
     ["/v1/embeddings", '{"model":"m","messages":[{"role":"user","content":"x"}]}', null],
     ["/v1/embeddings", '{"model":"m","messages":[{"role":"x"}]}', 'field "messages[0].role" must be one of "user", "system", "developer", "assistant", "tool"'],
@@ -177,31 +196,54 @@ describe("responses in depth, images, speech and tokenize", () => {
   const item = (json: string) => `{"model":"m","input":[${json}]}`;
   const cases: Array<[string, string, string | null]> = [
     [R, item('{"type":"message","role":"user","content":[{"type":"input_text","text":5}]}'), 'field "input[0].content[0].text" must be a string, got a number'],
-    [R, item('{"role":"user","content":[{"type":"output_audio"}]}'),
-      'field "input[0].content[0].type" must be one of "input_text", "input_image", "input_file", "output_text", "refusal"'],
+    [
+      R,
+      item('{"role":"user","content":[{"type":"output_audio"}]}'),
+      'field "input[0].content[0].type" must be one of "input_text", "input_image", "input_file", "output_text", "refusal"',
+    ],
     [R, item('{"role":"user","content":[null]}'), 'field "input[0].content[0]" must not be null'],
     [R, item('{"type":"function_call_output","call_id":"c","output":null}'), 'field "input[0].output" must not be null'],
-    [R, item('{"type":"function_call_output","call_id":"c","output":[{"type":"input_video","video_url":1}]}'),
-      'field "input[0].output[0].video_url" must be a string, got a number'],
+    [
+      R,
+      item('{"type":"function_call_output","call_id":"c","output":[{"type":"input_video","video_url":1}]}'),
+      'field "input[0].output[0].video_url" must be a string, got a number',
+    ],
     [R, item('{"type":"function_call","call_id":"c","name":"f","arguments":{}}'), 'field "input[0].arguments" must be a string, got an object'],
-    [R, item('{"type":"computer_call","id":"i","call_id":"c","action":{"type":"click","x":1.5,"y":2}}'),
-      'field "input[0].action.x" must be an integer, got 1.5'],
+    [
+      R,
+      item('{"type":"computer_call","id":"i","call_id":"c","action":{"type":"click","x":1.5,"y":2}}'),
+      'field "input[0].action.x" must be an integer, got 1.5',
+    ],
     [R, item('{"type":"reasoning","id":"r","summary":[{"type":"summary_text","text":1}]}'), 'field "input[0].summary[0].text" must be a string, got a number'],
     [R, item('{"type":"mcp_approval_response","approval_request_id":"a","approve":"yes"}'), 'field "input[0].approve" must be a boolean, got a string'],
     [R, item("null"), 'field "input[0]" must not be null'],
     [R, item('{"id":5,"type":"item_reference"}'), 'field "input[0].id" must be a string, got a number'],
     [R, '{"model":"m","tools":[{"type":"function","name":"f","parameters":"x"}]}', 'field "tools[0].parameters" must be an object, got a string'],
-    [R, '{"model":"m","tools":[{"type":"mcp","server_label":"s","require_approval":5}]}', 'field "tools[0].require_approval" must be a string or an object, got a number'],
+    [
+      R,
+      '{"model":"m","tools":[{"type":"mcp","server_label":"s","require_approval":5}]}',
+      'field "tools[0].require_approval" must be a string or an object, got a number',
+    ],
     [R, '{"model":"m","tool_choice":{"name":"f"}}', 'field "tool_choice.type" is missing'],
     [R, '{"model":"m","text":{"format":{"type":"yaml"}}}', 'field "text.format.type" must be one of "text", "json_schema", "json_object"'],
     [R, '{"model":"m","text":{"format":null}}', 'field "text.format" must not be null'],
     [R, '{"model":"m","text":{"format":{"type":"json_schema","name":"n","strict":"yes"}}}', 'field "text.format.strict" must be a boolean, got a string'],
     [R, '{"model":"m","reasoning":{"effort":1}}', 'field "reasoning.effort" must be a string, got a number'],
-    [R, '{"model":"m","prompt":{"id":"p","variables":{"a":"x","b":{"type":"input_file","file_id":2}}}}', 'field "prompt.variables.b.file_id" must be a string, got a number'],
+    [
+      R,
+      '{"model":"m","prompt":{"id":"p","variables":{"a":"x","b":{"type":"input_file","file_id":2}}}}',
+      'field "prompt.variables.b.file_id" must be a string, got a number',
+    ],
     [R, '{"model":"m","frequency_penalty":1e39}', 'field "frequency_penalty" must be a number within float32 range'],
     ["/v1/responses/input_tokens", item('{"role":"user","content":5}'), 'field "input[0].content" must be a string or an array, got a number'],
     [R, item('{"role":"user","content":"hi"}'), null],
-    [R, item('{"role":"assistant","content":[{"type":"output_text","text":"t","annotations":[{"type":"url_citation","url":"u","start_index":0,"end_index":1,"title":"x"}]}]}'), null],
+    [
+      R,
+      item(
+        '{"role":"assistant","content":[{"type":"output_text","text":"t","annotations":[{"type":"url_citation","url":"u","start_index":0,"end_index":1,"title":"x"}]}]}',
+      ),
+      null,
+    ],
     [R, item('{"type":"message","role":"developer","content":[{"type":"input_image","image_url":"u","detail":"low"}],"status":5}'), null],
     [R, item('{"type":"agent_message","anything":[1]}'), null],
     [R, item('{"type":"local_shell_call_output","id":"i","output":[1]}'), null], // `output` is checked for function_call_output only
@@ -244,16 +286,28 @@ function valid(g: Gen, t: T, depth = 0): J {
     return g.rand() < 0.5 ? g.pick(WORDS) : valid(g, t.stringOr, depth + 1);
   }
   switch (t) {
-    case "string": return g.pick(WORDS);
-    case "bool": return g.rand() < 0.5;
-    case "int": return new Num(g.pick(["0", "-1", "7", "512", "9223372036854775807"]));
-    case "f32": case "f64": return new Num(g.pick(["0", "0.7", "-1.5e-3", "2", "1E2"]));
-    case "any": case "unknown": return junk(g, depth + 1);
-    case "strings": return g.rand() < 0.5 ? "x" : ["a", "b"];
-    case "prompt": return g.pick<J>(["x", ["a", "b"], [new Num("1"), new Num("2")], [[new Num("3")]], []]);
-    case "input": return g.pick<J>(["x", ["a"], { content: "c", title: "t" }, [{ content: ["a"] }], [new Num("5")]]);
-    case "textContent": return g.rand() < 0.5 ? "x" : [{ type: "text", text: "x" }];
-    case "messages": return Array.from({ length: 1 + g.int(3) }, () => validMessage(g));
+    case "string":
+      return g.pick(WORDS);
+    case "bool":
+      return g.rand() < 0.5;
+    case "int":
+      return new Num(g.pick(["0", "-1", "7", "512", "9223372036854775807"]));
+    case "f32":
+    case "f64":
+      return new Num(g.pick(["0", "0.7", "-1.5e-3", "2", "1E2"]));
+    case "any":
+    case "unknown":
+      return junk(g, depth + 1);
+    case "strings":
+      return g.rand() < 0.5 ? "x" : ["a", "b"];
+    case "prompt":
+      return g.pick<J>(["x", ["a", "b"], [new Num("1"), new Num("2")], [[new Num("3")]], []]);
+    case "input":
+      return g.pick<J>(["x", ["a"], { content: "c", title: "t" }, [{ content: ["a"] }], [new Num("5")]]);
+    case "textContent":
+      return g.rand() < 0.5 ? "x" : [{ type: "text", text: "x" }];
+    case "messages":
+      return Array.from({ length: 1 + g.int(3) }, () => validMessage(g));
   }
 }
 
@@ -266,9 +320,27 @@ function validFields(g: Gen, table: Record<string, T>, depth: number): { [k: str
 function validMessage(g: Gen): J {
   const role = g.pick(["user", "system", "developer", "assistant", "tool"]);
   const contents: Record<string, J[]> = {
-    user: ["hi", [{ type: "text", text: "x" }, { type: "image_url", image_url: { url: "u", detail: "low" } }],
-      [{ type: "input_audio", input_audio: { data: "d", format: "wav" } }, { type: "file", file: { file_id: "f" } }], null],
-    assistant: ["a", null, [{ type: "text", text: "t" }, { type: "refusal", refusal: "r" }], { type: "text", text: "t" }],
+    user: [
+      "hi",
+      [
+        { type: "text", text: "x" },
+        { type: "image_url", image_url: { url: "u", detail: "low" } },
+      ],
+      [
+        { type: "input_audio", input_audio: { data: "d", format: "wav" } },
+        { type: "file", file: { file_id: "f" } },
+      ],
+      null,
+    ],
+    assistant: [
+      "a",
+      null,
+      [
+        { type: "text", text: "t" },
+        { type: "refusal", refusal: "r" },
+      ],
+      { type: "text", text: "t" },
+    ],
   };
   const content = g.pick(contents[role] ?? ["s", [{ type: "text", text: "x" }]]);
   const msg: { [k: string]: J } = { role, content };
@@ -282,27 +354,47 @@ function validMessage(g: Gen): J {
 function junk(g: Gen, depth = 0): J {
   const r = g.int(depth > 2 ? 9 : 13);
   switch (r) {
-    case 0: return null;
-    case 1: return g.rand() < 0.5;
-    case 2: return g.pick(WORDS);
-    case 3: return new Num(g.pick(["1", "-0", "1.5", "1e2", "1.0", "-7", "1e400", "1e39", "9223372036854775808", "-9223372036854775809"]));
-    case 4: return g.pick(["user", "assistant", "system", "tool", "developer", "bot"]);
-    case 5: return new Num(String(g.int(1000)));
-    case 6: return [];
-    case 7: return {};
-    case 8: return "";
-    case 9: return Array.from({ length: 1 + g.int(2) }, () => junk(g, depth + 1));
-    case 10: return { type: g.pick(["text", "image_url", "json_schema", "x", "input_text", "function_call", "message"]), text: junk(g, depth + 1) };
-    case 11: return { role: g.pick(["user", "assistant", "tool", "bot"]), content: junk(g, depth + 1) };
-    default: return { [g.pick(["content", "url", "name", "type", "x"])]: junk(g, depth + 1) };
+    case 0:
+      return null;
+    case 1:
+      return g.rand() < 0.5;
+    case 2:
+      return g.pick(WORDS);
+    case 3:
+      return new Num(g.pick(["1", "-0", "1.5", "1e2", "1.0", "-7", "1e400", "1e39", "9223372036854775808", "-9223372036854775809"]));
+    case 4:
+      return g.pick(["user", "assistant", "system", "tool", "developer", "bot"]);
+    case 5:
+      return new Num(String(g.int(1000)));
+    case 6:
+      return [];
+    case 7:
+      return {};
+    case 8:
+      return "";
+    case 9:
+      return Array.from({ length: 1 + g.int(2) }, () => junk(g, depth + 1));
+    case 10:
+      return { type: g.pick(["text", "image_url", "json_schema", "x", "input_text", "function_call", "message"]), text: junk(g, depth + 1) };
+    case 11:
+      return { role: g.pick(["user", "assistant", "tool", "bot"]), content: junk(g, depth + 1) };
+    default:
+      return { [g.pick(["content", "url", "name", "type", "x"])]: junk(g, depth + 1) };
   }
 }
 
 /** Every place in `v` a value can be swapped: [container, key]. */
 function slots(v: J, out: Array<[{ [k: string]: J } | J[], string | number]> = []) {
-  if (Array.isArray(v)) v.forEach((x, i) => { out.push([v, i]); slots(x, out); });
+  if (Array.isArray(v))
+    v.forEach((x, i) => {
+      out.push([v, i]);
+      slots(x, out);
+    });
   else if (v !== null && typeof v === "object" && !(v instanceof Num)) {
-    for (const [k, x] of Object.entries(v)) { out.push([v, k]); slots(x, out); }
+    for (const [k, x] of Object.entries(v)) {
+      out.push([v, k]);
+      slots(x, out);
+    }
   }
   return out;
 }
@@ -326,13 +418,16 @@ function mutateBody(g: Gen, body: { [k: string]: J }, table: Record<string, T>) 
 
 describe("generated bodies against the oracle", () => {
   const endpoints: Array<[string, Record<string, T>]> = [
-    ["/v1/chat/completions", CHAT], ["/v1/completions", COMPLETIONS], ["/v1/embeddings", EMBEDDINGS],
+    ["/v1/chat/completions", CHAT],
+    ["/v1/completions", COMPLETIONS],
+    ["/v1/embeddings", EMBEDDINGS],
     ["/v1/responses", RESPONSES],
   ];
   for (const [path, table] of endpoints) {
     it(path, () => {
       const g = new Gen(rng(path.length * 7919));
-      let acceptedValid = 0, rejected = 0;
+      let acceptedValid = 0,
+        rejected = 0;
       for (let i = 0; i < 4000; i++) {
         const body = validFields(g, table, 0);
         for (const req of ["messages", "prompt", "input"]) if (req in table) body[req] = valid(g, table[req]);

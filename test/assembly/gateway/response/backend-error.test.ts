@@ -6,7 +6,9 @@ import { rng } from "../json-gen.js";
 import { loadLogicModule, type LogicModule } from "../logic-module.js";
 
 let m: LogicModule;
-beforeAll(() => { m = loadLogicModule("logic-response"); });
+beforeAll(() => {
+  m = loadLogicModule("logic-response");
+});
 
 function wrap(status: number, body: Uint8Array): Buffer {
   const p = m.put(body);
@@ -20,7 +22,7 @@ const strict = new TextDecoder("utf-8", { fatal: true });
 /** Go's utf8.DecodeRune over the bytes, invalid ones replaced one by one (strict WHATWG decoding decides validity). */
 function goDecode(b: Uint8Array): string {
   let out = "";
-  for (let i = 0; i < b.length;) {
+  for (let i = 0; i < b.length; ) {
     let done = false;
     for (let n = 1; n <= 4 && i + n <= b.length && !done; n++) {
       try {
@@ -30,7 +32,9 @@ function goDecode(b: Uint8Array): string {
           i += n;
           done = true;
         }
-      } catch { /* not a complete valid sequence of n bytes */ }
+      } catch {
+        /* not a complete valid sequence of n bytes */
+      }
     }
     if (!done) {
       out += "\ufffd";
@@ -60,7 +64,16 @@ function randomBody(rand: () => number): Uint8Array {
       }
     } else if (r < 0.9) {
       // Overlongs, surrogates, beyond U+10FFFF.
-      parts.push(...pick([[0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf0, 0x80, 0x80, 0xaf], [0xf5, 0x80]]));
+      parts.push(
+        ...pick([
+          [0xc0, 0xaf],
+          [0xe0, 0x80, 0xaf],
+          [0xed, 0xa0, 0x80],
+          [0xf4, 0x90, 0x80, 0x80],
+          [0xf0, 0x80, 0x80, 0xaf],
+          [0xf5, 0x80],
+        ]),
+      );
     } else parts.push(...Buffer.from("plain text "));
   }
   return Uint8Array.from(parts);
@@ -69,13 +82,15 @@ function randomBody(rand: () => number): Uint8Array {
 describe("backend error wrapping", () => {
   it("keeps the exact shape for a plain body", () => {
     expect(wrap(503, Buffer.from("no healthy upstream")).toString()).toBe(
-      '{"type":"error","error":{"type":"OpenAIBackendError","code":"503","message":"no healthy upstream"}}');
+      '{"type":"error","error":{"type":"OpenAIBackendError","code":"503","message":"no healthy upstream"}}',
+    );
   });
 
   it("escapes as errors.ts's jsonQuote does and keeps valid UTF-8 raw", () => {
     const body = Buffer.from('a"b\\c\n\r\t\b\f\u0000\u001f\u007f é😀');
     expect(wrap(502, body).toString()).toBe(
-      '{"type":"error","error":{"type":"OpenAIBackendError","code":"502","message":"a\\"b\\\\c\\n\\r\\t\\b\\f\\u0000\\u001f\u007f é😀"}}');
+      '{"type":"error","error":{"type":"OpenAIBackendError","code":"502","message":"a\\"b\\\\c\\n\\r\\t\\b\\f\\u0000\\u001f\u007f é😀"}}',
+    );
   });
 
   it("replaces each invalid byte with U+FFFD as Go does", () => {
@@ -96,7 +111,8 @@ describe("backend error wrapping", () => {
       // Valid UTF-8 JSON: strict decoding must succeed before parsing.
       const parsed = JSON.parse(strict.decode(out));
       expect(parsed, Buffer.from(body).toString("hex")).toEqual({
-        type: "error", error: { type: "OpenAIBackendError", code: String(400 + (i % 200)), message: goDecode(body) },
+        type: "error",
+        error: { type: "OpenAIBackendError", code: String(400 + (i % 200)), message: goDecode(body) },
       });
     }
   });

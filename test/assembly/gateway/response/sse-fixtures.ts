@@ -15,13 +15,38 @@ export interface StreamOptions {
   reasoningTokens?: number;
 }
 
-const WORDS = ["The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", ",", " and",
-  " then", " it", " runs", " away", " into", " a", " dense", " forest", " full", " of", " \"quoted\"",
-  " émoji ✓", " tokens", ".\\n"];
+const WORDS = [
+  "The",
+  " quick",
+  " brown",
+  " fox",
+  " jumps",
+  " over",
+  " the",
+  " lazy",
+  " dog",
+  ",",
+  " and",
+  " then",
+  " it",
+  " runs",
+  " away",
+  " into",
+  " a",
+  " dense",
+  " forest",
+  " full",
+  " of",
+  ' "quoted"',
+  " émoji ✓",
+  " tokens",
+  ".\\n",
+];
 
 export function chatStreamEvents(o: StreamOptions): string[] {
   const model = o.model ?? "gpt-4o-2024-08-06";
-  const head = `{"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion.chunk","created":1741569952,` +
+  const head =
+    `{"id":"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG","object":"chat.completion.chunk","created":1741569952,` +
     `"model":${JSON.stringify(model)},"service_tier":"default","system_fingerprint":"fp_eb9dce56a8","choices":`;
   const events: string[] = [];
   events.push(head + `[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}`);
@@ -32,9 +57,12 @@ export function chatStreamEvents(o: StreamOptions): string[] {
   events.push(head + `[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}`);
   if (o.usage ?? true) {
     const prompt = o.promptTokens ?? 19;
-    events.push(head + `[],"usage":{"prompt_tokens":${prompt},"completion_tokens":${o.tokens},"total_tokens":${prompt + o.tokens},` +
-      `"prompt_tokens_details":{"cached_tokens":${o.cachedTokens ?? 0},"audio_tokens":0},` +
-      `"completion_tokens_details":{"reasoning_tokens":${o.reasoningTokens ?? 0},"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}`);
+    events.push(
+      head +
+        `[],"usage":{"prompt_tokens":${prompt},"completion_tokens":${o.tokens},"total_tokens":${prompt + o.tokens},` +
+        `"prompt_tokens_details":{"cached_tokens":${o.cachedTokens ?? 0},"audio_tokens":0},` +
+        `"completion_tokens_details":{"reasoning_tokens":${o.reasoningTokens ?? 0},"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}}`,
+    );
   }
   events.push("[DONE]");
   const eol = o.eol ?? "\n";

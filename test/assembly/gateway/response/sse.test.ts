@@ -6,16 +6,30 @@ import { loadLogicModule, type LogicModule } from "../logic-module.js";
 import { chatStream } from "./sse-fixtures.js";
 
 let m: LogicModule;
-beforeAll(() => { m = loadLogicModule("logic-response"); });
+beforeAll(() => {
+  m = loadLogicModule("logic-response");
+});
 
 interface State {
-  seen: number; input: number; cached: number; creation: number; output: number; total: number; reasoning: number;
-  model: string; done: boolean; dataLines: number; usageUpdates: number; ignoredLines: number;
+  seen: number;
+  input: number;
+  cached: number;
+  creation: number;
+  output: number;
+  total: number;
+  reasoning: number;
+  model: string;
+  done: boolean;
+  dataLines: number;
+  usageUpdates: number;
+  ignoredLines: number;
 }
 
 class Scanner {
   readonly h: number;
-  constructor(maxLine = 0) { this.h = m.exports.sseNew(maxLine); }
+  constructor(maxLine = 0) {
+    this.h = m.exports.sseNew(maxLine);
+  }
   feed(chunk: string | Buffer): this {
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     const p = m.put(bytes);
@@ -25,9 +39,17 @@ class Scanner {
     m.free(p);
     return this;
   }
-  finish(): this { m.exports.sseFinish(this.h); return this; }
-  get pending(): number { return m.exports.ssePending(this.h); }
-  state(): State { m.exports.sseDescribe(this.h); return JSON.parse(m.outText()); }
+  finish(): this {
+    m.exports.sseFinish(this.h);
+    return this;
+  }
+  get pending(): number {
+    return m.exports.ssePending(this.h);
+  }
+  state(): State {
+    m.exports.sseDescribe(this.h);
+    return JSON.parse(m.outText());
+  }
 }
 
 function scanAll(stream: string | Buffer, chunks?: number[]): State {
@@ -36,25 +58,45 @@ function scanAll(stream: string | Buffer, chunks?: number[]): State {
   if (!chunks) s.feed(bytes);
   else {
     let p = 0;
-    for (const n of chunks) { s.feed(bytes.subarray(p, p + n)); p += n; }
+    for (const n of chunks) {
+      s.feed(bytes.subarray(p, p + n));
+      p += n;
+    }
     s.feed(bytes.subarray(p));
   }
   return s.state();
 }
 
-const INPUT = 1, CACHED = 2, OUTPUT = 8, TOTAL = 16, REASONING = 32;
+const INPUT = 1,
+  CACHED = 2,
+  OUTPUT = 8,
+  TOTAL = 16,
+  REASONING = 32;
 
 // Scenario 8's upstream lines, sent by the test upstream as `data: <line>\n\n`.
 const scenario8 = [
   '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}],"usage":null}',
   '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":13,"completion_tokens":12,"total_tokens":25,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}',
   "[DONE]",
-].map((l) => `data: ${l}\n\n`).join("");
+]
+  .map((l) => `data: ${l}\n\n`)
+  .join("");
 
 describe("scenarios 8–10", () => {
   it("8: usage chunk after a usage:null chunk, then [DONE]", () => {
     const st = scanAll(scenario8);
-    expect(st).toMatchObject({ input: 13, output: 12, total: 25, cached: 0, reasoning: 0, model: "gpt-4o-mini", done: true, dataLines: 3, usageUpdates: 1, ignoredLines: 0 });
+    expect(st).toMatchObject({
+      input: 13,
+      output: 12,
+      total: 25,
+      cached: 0,
+      reasoning: 0,
+      model: "gpt-4o-mini",
+      done: true,
+      dataLines: 3,
+      usageUpdates: 1,
+      ignoredLines: 0,
+    });
     expect(st.seen).toBe(INPUT | CACHED | OUTPUT | TOTAL | REASONING);
   });
 
@@ -101,7 +143,12 @@ describe("SSE framing", () => {
     }
     // Line ends mixed freely, one byte per chunk.
     const mixed = Buffer.from('data: {"usage":{"total_tokens":4}}\r\rdata: {"usage":{"total_tokens":6}}\r\n\ndata: [DONE]\r');
-    expect(scanAll(mixed, Array.from({ length: mixed.length }, () => 1))).toMatchObject({ total: 6, done: true, dataLines: 3 });
+    expect(
+      scanAll(
+        mixed,
+        Array.from({ length: mixed.length }, () => 1),
+      ),
+    ).toMatchObject({ total: 6, done: true, dataLines: 3 });
   });
 
   it("a CR split from its LF across chunks", () => {
@@ -136,11 +183,18 @@ describe("SSE framing", () => {
     const whole = scanAll(stream);
     expect(whole).toMatchObject({ input: 31, cached: 16, output: 40, total: 71, reasoning: 4, done: true, dataLines: 44, usageUpdates: 1, ignoredLines: 0 });
     let seed = 7;
-    const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed >>> 8; };
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed >>> 8;
+    };
     for (let round = 0; round < 30; round++) {
       const chunks: number[] = [];
       let left = stream.length;
-      while (left > 0) { const n = Math.min(left, 1 + (rnd() % (round < 10 ? 7 : 600))); chunks.push(n); left -= n; }
+      while (left > 0) {
+        const n = Math.min(left, 1 + (rnd() % (round < 10 ? 7 : 600)));
+        chunks.push(n);
+        left -= n;
+      }
       expect(scanAll(stream, chunks)).toEqual(whole);
     }
   });
@@ -148,13 +202,18 @@ describe("SSE framing", () => {
 
 describe("usage and model semantics", () => {
   it("usage: null is ignored; an invalid JSON line with usage is ignored and counted", () => {
-    const st = scanAll('data: {"usage":{"total_tokens":5}}\ndata: {"usage":null}\ndata: {"usage":{"total_tokens":6}\ndata: {"usage": {"total_tokens": 7}} trailing\n');
+    const st = scanAll(
+      'data: {"usage":{"total_tokens":5}}\ndata: {"usage":null}\ndata: {"usage":{"total_tokens":6}\ndata: {"usage": {"total_tokens": 7}} trailing\n',
+    );
     expect(st).toMatchObject({ total: 5, usageUpdates: 1, ignoredLines: 2 });
   });
 
   it("cumulative (vLLM continuous_usage_stats) usage: the latest wins, field by field", () => {
     const lines = [];
-    for (let i = 1; i <= 50; i++) lines.push(`data: {"model":"qwen","choices":[{"delta":{"content":"x"}}],"usage":{"prompt_tokens":10,"completion_tokens":${i},"total_tokens":${10 + i}}}\n\n`);
+    for (let i = 1; i <= 50; i++)
+      lines.push(
+        `data: {"model":"qwen","choices":[{"delta":{"content":"x"}}],"usage":{"prompt_tokens":10,"completion_tokens":${i},"total_tokens":${10 + i}}}\n\n`,
+      );
     lines.push('data: {"usage":{"completion_tokens":51}}\n\n');
     const st = scanAll(lines.join(""));
     expect(st).toMatchObject({ input: 10, output: 51, total: 60, usageUpdates: 51, model: "qwen" });
@@ -172,7 +231,9 @@ describe("usage and model semantics", () => {
   });
 
   it('"usage" or "model" inside string content never confuse the scanner', () => {
-    const st = scanAll('data: {"model":"m","choices":[{"delta":{"content":"\\"usage\\":{\\"total_tokens\\":99} \\"model\\":\\"x\\" usage model"}}],"usage":null}\n');
+    const st = scanAll(
+      'data: {"model":"m","choices":[{"delta":{"content":"\\"usage\\":{\\"total_tokens\\":99} \\"model\\":\\"x\\" usage model"}}],"usage":null}\n',
+    );
     expect(st).toMatchObject({ seen: 0, model: "m", ignoredLines: 0 });
   });
 
@@ -184,7 +245,7 @@ describe("usage and model semantics", () => {
 describe("bounded memory and linear work", () => {
   it("a line longer than the cap is dropped; later lines still count", () => {
     const s = new Scanner(1024);
-    s.feed("data: {\"pad\":\"" + "x".repeat(600));
+    s.feed('data: {"pad":"' + "x".repeat(600));
     s.feed("x".repeat(600));
     expect(s.pending).toBeLessThanOrEqual(1024);
     s.feed('x"}\ndata: {"usage":{"total_tokens":4}}\n');

@@ -4,13 +4,28 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadLogicModule, type LogicModule } from "../logic-module.js";
 
 let m: LogicModule;
-beforeAll(() => { m = loadLogicModule("logic-response"); });
+beforeAll(() => {
+  m = loadLogicModule("logic-response");
+});
 
-const INPUT = 1, CACHED = 2, CREATION = 4, OUTPUT = 8, TOTAL = 16, REASONING = 32;
+const INPUT = 1,
+  CACHED = 2,
+  CREATION = 4,
+  OUTPUT = 8,
+  TOTAL = 16,
+  REASONING = 32;
 
 interface Usage {
-  ok: boolean; error: string; seen: number; input: number; cached: number; creation: number;
-  output: number; total: number; reasoning: number; model: string;
+  ok: boolean;
+  error: string;
+  seen: number;
+  input: number;
+  cached: number;
+  creation: number;
+  output: number;
+  total: number;
+  reasoning: number;
+  model: string;
 }
 
 function usage(body: string | object | Buffer): Usage {
@@ -24,7 +39,10 @@ function usage(body: string | object | Buffer): Usage {
 describe("chat completions", () => {
   it("reads prompt, completion, total and the response model", () => {
     const u = usage({
-      id: "chatcmpl-1", object: "chat.completion", created: 1, model: "gpt-4o-2024-08-06",
+      id: "chatcmpl-1",
+      object: "chat.completion",
+      created: 1,
+      model: "gpt-4o-2024-08-06",
       choices: [{ index: 0, message: { role: "assistant", content: "This is a test." }, finish_reason: "stop" }],
       usage: { prompt_tokens: 13, completion_tokens: 12, total_tokens: 25 },
     });
@@ -32,7 +50,9 @@ describe("chat completions", () => {
   });
 
   it("scenario 12: cached, cache-creation and reasoning tokens", () => {
-    let u = usage({ usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8, prompt_tokens_details: { cached_tokens: 2, cache_creation_input_tokens: 1 } } });
+    let u = usage({
+      usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8, prompt_tokens_details: { cached_tokens: 2, cache_creation_input_tokens: 1 } },
+    });
     expect(u).toMatchObject({ input: 5, cached: 2, creation: 1, output: 3, total: 8, seen: INPUT | CACHED | CREATION | OUTPUT | TOTAL });
     u = usage({ usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8, completion_tokens_details: { reasoning_tokens: 8 } } });
     expect(u).toMatchObject({ reasoning: 8, seen: INPUT | OUTPUT | TOTAL | REASONING });
@@ -58,8 +78,10 @@ describe("chat completions", () => {
   });
 
   it("usage and model anywhere in the object; nested 'usage' keys are not the response's", () => {
-    const u = usage(`{"choices":[{"message":{"content":"{\\"usage\\":{\\"total_tokens\\":99}}"},"usage":{"total_tokens":77}}],` +
-      `"usage":{"total_tokens":3,"prompt_tokens":1},"model":"m1"}`);
+    const u = usage(
+      `{"choices":[{"message":{"content":"{\\"usage\\":{\\"total_tokens\\":99}}"},"usage":{"total_tokens":77}}],` +
+        `"usage":{"total_tokens":3,"prompt_tokens":1},"model":"m1"}`,
+    );
     expect(u).toMatchObject({ ok: true, total: 3, input: 1, seen: INPUT | TOTAL, model: "m1" });
   });
 
@@ -75,12 +97,23 @@ describe("chat completions", () => {
 describe("embeddings and completions", () => {
   it("scenario 13: embeddings report input and total, no output", () => {
     const vector = Array.from({ length: 1536 }, (_, i) => Math.sin(i) / 7);
-    const u = usage({ object: "list", data: [{ object: "embedding", index: 0, embedding: vector }], model: "text-embedding-3-small", usage: { prompt_tokens: 8, total_tokens: 8 } });
+    const u = usage({
+      object: "list",
+      data: [{ object: "embedding", index: 0, embedding: vector }],
+      model: "text-embedding-3-small",
+      usage: { prompt_tokens: 8, total_tokens: 8 },
+    });
     expect(u).toMatchObject({ ok: true, input: 8, total: 8, seen: INPUT | TOTAL, model: "text-embedding-3-small" });
   });
 
   it("legacy completions", () => {
-    const u = usage({ id: "cmpl-1", object: "text_completion", model: "gpt-3.5-turbo-instruct", choices: [{ text: "hi", index: 0, logprobs: null, finish_reason: "length" }], usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 } });
+    const u = usage({
+      id: "cmpl-1",
+      object: "text_completion",
+      model: "gpt-3.5-turbo-instruct",
+      choices: [{ text: "hi", index: 0, logprobs: null, finish_reason: "length" }],
+      usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 },
+    });
     expect(u).toMatchObject({ input: 5, output: 7, total: 12, seen: INPUT | OUTPUT | TOTAL });
   });
 });
@@ -88,11 +121,18 @@ describe("embeddings and completions", () => {
 describe("responses and image generations (input_tokens / output_tokens)", () => {
   it("a /v1/responses answer: input, output, total, cached, cache creation and reasoning", () => {
     const u = usage({
-      id: "resp_1", object: "response", created_at: 1, status: "completed", model: "gpt-4.1-2025-04-14",
+      id: "resp_1",
+      object: "response",
+      created_at: 1,
+      status: "completed",
+      model: "gpt-4.1-2025-04-14",
       output: [{ type: "message", id: "msg_1", status: "completed", role: "assistant", content: [{ type: "output_text", text: "hi", annotations: [] }] }],
       usage: {
-        input_tokens: 36, input_tokens_details: { cached_tokens: 4, cache_creation_tokens: 2 },
-        output_tokens: 87, output_tokens_details: { reasoning_tokens: 9 }, total_tokens: 123,
+        input_tokens: 36,
+        input_tokens_details: { cached_tokens: 4, cache_creation_tokens: 2 },
+        output_tokens: 87,
+        output_tokens_details: { reasoning_tokens: 9 },
+        total_tokens: 123,
       },
     });
     expect(u).toMatchObject({ ok: true, input: 36, cached: 4, creation: 2, output: 87, reasoning: 9, total: 123, model: "gpt-4.1-2025-04-14" });
@@ -100,7 +140,11 @@ describe("responses and image generations (input_tokens / output_tokens)", () =>
   });
 
   it("a responses stream event: usage and model inside its `response` object", () => {
-    const u = usage({ type: "response.completed", sequence_number: 9, response: { id: "resp_1", model: "m-resp", usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } } });
+    const u = usage({
+      type: "response.completed",
+      sequence_number: 9,
+      response: { id: "resp_1", model: "m-resp", usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } },
+    });
     expect(u).toMatchObject({ ok: true, input: 3, output: 4, total: 7, seen: INPUT | OUTPUT | TOTAL, model: "m-resp" });
     // response.created carries usage null: nothing seen.
     expect(usage({ type: "response.created", response: { id: "r", model: "m", usage: null } })).toMatchObject({ ok: true, seen: 0 });
@@ -108,7 +152,11 @@ describe("responses and image generations (input_tokens / output_tokens)", () =>
   });
 
   it("an image generation: input, output and total tokens", () => {
-    const u = usage({ created: 1, data: [{ b64_json: "aGk=" }], usage: { input_tokens: 50, output_tokens: 4160, total_tokens: 4210, input_tokens_details: { text_tokens: 50, image_tokens: 0 } } });
+    const u = usage({
+      created: 1,
+      data: [{ b64_json: "aGk=" }],
+      usage: { input_tokens: 50, output_tokens: 4160, total_tokens: 4210, input_tokens_details: { text_tokens: 50, image_tokens: 0 } },
+    });
     expect(u).toMatchObject({ ok: true, input: 50, output: 4160, total: 4210, seen: INPUT | OUTPUT | TOTAL });
   });
 });
@@ -117,8 +165,11 @@ describe("absent usage and invalid bodies", () => {
   it("no usage, usage null, null token fields and null details: nothing seen", () => {
     expect(usage({ model: "m", choices: [] })).toMatchObject({ ok: true, seen: 0, model: "m" });
     expect(usage({ model: "m", usage: null })).toMatchObject({ ok: true, seen: 0 });
-    expect(usage({ usage: { prompt_tokens: null, total_tokens: 4, prompt_tokens_details: null, completion_tokens_details: null } }))
-      .toMatchObject({ ok: true, seen: TOTAL, total: 4 });
+    expect(usage({ usage: { prompt_tokens: null, total_tokens: 4, prompt_tokens_details: null, completion_tokens_details: null } })).toMatchObject({
+      ok: true,
+      seen: TOTAL,
+      total: 4,
+    });
     expect(usage({ usage: {} })).toMatchObject({ ok: true, seen: 0 });
   });
 

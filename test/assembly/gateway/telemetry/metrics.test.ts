@@ -15,7 +15,10 @@ function call(name: string, text: string, flag = false): string[] {
 
 function take(): string[] {
   m.exports.takeLog();
-  return m.outText().split("\n").filter((l) => l.length > 0);
+  return m
+    .outText()
+    .split("\n")
+    .filter((l) => l.length > 0);
 }
 
 const DIMS = ";op=chat;provider=openai;original_model=llama;request_model=llama-3;response_model=llama-3-0425";
@@ -27,7 +30,9 @@ beforeEach(() => {
 describe("GenAI metrics", () => {
   it("are named with their labels, defined once per label combination, then only recorded", () => {
     expect(call("genAi", "chat\nopenai\nllama\nllama-3\nllama-3-0425")).toEqual([
-      ...["input", "cached_input", "cache_creation_input", "output", "reasoning"].map((t) => `define histogram gen_ai.client.token.usage${DIMS};token_type=${t}`),
+      ...["input", "cached_input", "cache_creation_input", "output", "reasoning"].map(
+        (t) => `define histogram gen_ai.client.token.usage${DIMS};token_type=${t}`,
+      ),
       `define histogram gen_ai.server.request.duration_microseconds${DIMS}`,
       `define histogram gen_ai.server.request.duration_microseconds${DIMS};error_type=_OTHER`,
       `define histogram gen_ai.server.time_to_first_token_microseconds${DIMS}`,
@@ -48,7 +53,9 @@ describe("GenAI metrics", () => {
 
   it("write an empty label as unknown and ';' in a value as %3B, so stats_tags can cut the name apart", () => {
     const lines = call("genAi", "chat\nopenai\na;b\n\n");
-    expect(lines[0]).toBe("define histogram gen_ai.client.token.usage;op=chat;provider=openai;original_model=a%3Bb;request_model=unknown;response_model=unknown;token_type=input");
+    expect(lines[0]).toBe(
+      "define histogram gen_ai.client.token.usage;op=chat;provider=openai;original_model=a%3Bb;request_model=unknown;response_model=unknown;token_type=input",
+    );
   });
 });
 

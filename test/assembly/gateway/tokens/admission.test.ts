@@ -16,11 +16,23 @@ let m: LogicModule;
 function configure(shared: boolean): void {
   const config = JSON.stringify({
     costs: [{ route: "", metadataKey: "total", type: "TotalToken", cel: "" }],
-    rateLimits: [{
-      name: "default/p/rule/0", type: "Local", routes: [], shared, headers: [{ name: "x-user-id", type: "Distinct", value: "" }],
-      limit: 100, unitSeconds: 3600, requestCost: { from: "Number", number: 0, metadataKey: "" },
-      responseCost: { from: "Metadata", number: 0, metadataKey: "total" }, rlsCluster: "", domain: "", failureModeDeny: false, timeoutMs: 1000,
-    }],
+    rateLimits: [
+      {
+        name: "default/p/rule/0",
+        type: "Local",
+        routes: [],
+        shared,
+        headers: [{ name: "x-user-id", type: "Distinct", value: "" }],
+        limit: 100,
+        unitSeconds: 3600,
+        requestCost: { from: "Number", number: 0, metadataKey: "" },
+        responseCost: { from: "Metadata", number: 0, metadataKey: "total" },
+        rlsCluster: "",
+        domain: "",
+        failureModeDeny: false,
+        timeoutMs: 1000,
+      },
+    ],
   });
   const p = m.put(config);
   const ok = m.exports.configure(p, Buffer.byteLength(config));

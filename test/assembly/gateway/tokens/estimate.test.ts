@@ -54,7 +54,13 @@ describe("the output limit of a request", () => {
         const value = r < 0.5 ? g.number() : r < 0.7 ? String(g.int(MAX + 2)) : r < 0.8 ? "null" : g.value(1);
         fields.push([key, value]);
       }
-      const body = g.ws() + g.object(2, fields.map(([k, v]) => `"${k}"${g.ws()}:${g.ws()}${v}`)) + g.ws();
+      const body =
+        g.ws() +
+        g.object(
+          2,
+          fields.map(([k, v]) => `"${k}"${g.ws()}:${g.ws()}${v}`),
+        ) +
+        g.ws();
       expect(read(body), body).toEqual(oracle(body));
     }
   });

@@ -19,9 +19,19 @@ let m: LogicModule;
 
 function rule(name: string, limit: number, shared: boolean, headers: Array<{ name: string; type: string; value: string }>) {
   return {
-    name, type: "Global", routes: [], shared, headers, limit, unitSeconds: 60,
-    requestCost: { from: "Number", number: 0, metadataKey: "" }, responseCost: { from: "Metadata", number: 0, metadataKey: "total" },
-    rlsCluster: "ratelimit-cluster", domain: "ai-gateway", failureModeDeny: false, timeoutMs: 250,
+    name,
+    type: "Global",
+    routes: [],
+    shared,
+    headers,
+    limit,
+    unitSeconds: 60,
+    requestCost: { from: "Number", number: 0, metadataKey: "" },
+    responseCost: { from: "Metadata", number: 0, metadataKey: "total" },
+    rlsCluster: "ratelimit-cluster",
+    domain: "ai-gateway",
+    failureModeDeny: false,
+    timeoutMs: 250,
   };
 }
 
@@ -71,15 +81,26 @@ beforeEach(() => {
 describe("the RateLimitRequest", () => {
   it("has one descriptor per applicable rule: rule, route unless shared, then the headers in the rule's order", () => {
     configure([
-      rule("default/p/rule/0", 1000, false, [{ name: "x-user-id", type: "Distinct", value: "" }, { name: "x-tier", type: "Exact", value: "gold" }]),
+      rule("default/p/rule/0", 1000, false, [
+        { name: "x-user-id", type: "Distinct", value: "" },
+        { name: "x-tier", type: "Exact", value: "gold" },
+      ]),
       rule("default/p/rule/1", 100, true, [{ name: "x-user-id", type: "Distinct", value: "" }]),
     ]);
     expect(applicable({ "x-user-id": "ann", "x-tier": "gold" })).toBe("default/p/rule/0,default/p/rule/1");
     const req = reserve();
     expect(req?.domain).toBe("ai-gateway");
     expect(req?.descriptors?.map((d) => d.entries)).toEqual([
-      [{ key: "rule", value: "default/p/rule/0" }, { key: "route", value: R0 }, { key: "x-user-id", value: "ann" }, { key: "x-tier", value: "gold" }],
-      [{ key: "rule", value: "default/p/rule/1" }, { key: "x-user-id", value: "ann" }],
+      [
+        { key: "rule", value: "default/p/rule/0" },
+        { key: "route", value: R0 },
+        { key: "x-user-id", value: "ann" },
+        { key: "x-tier", value: "gold" },
+      ],
+      [
+        { key: "rule", value: "default/p/rule/1" },
+        { key: "x-user-id", value: "ann" },
+      ],
     ]);
     m.exports.lastCall();
     expect(m.outText()).toBe("ratelimit-cluster 250 1");
@@ -154,7 +175,10 @@ describe("the RateLimitResponse", () => {
   });
 
   const status = (code: number, limit: number, remaining: number, reset: number) => ({
-    code, current_limit: { requests_per_unit: limit, unit: 2 }, limit_remaining: remaining, duration_until_reset: { seconds: reset },
+    code,
+    current_limit: { requests_per_unit: limit, unit: 2 },
+    limit_remaining: remaining,
+    duration_until_reset: { seconds: reset },
   });
 
   it("OK: the tightest descriptor's figures", () => {
