@@ -118,6 +118,18 @@ function poolSetup(
 
 const CHAT = JSON.stringify({ model: "m1", messages: [{ role: "user", content: "hello" }] });
 
+/** The upstream's answer to a chat request, as the filter sees it: headers, then a small JSON body. */
+function answerChat(sink: TestSink): void {
+  sink.stream.responseHeaders(
+    [
+      [":status", "200"],
+      ["content-type", "application/json"],
+    ],
+    false,
+  );
+  sink.stream.responseData(bytes('{"choices":[]}'), true);
+}
+
 describe("EPP over a gRPC stream", () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
@@ -147,14 +159,7 @@ describe("EPP over a gRPC stream", () => {
       expect(sink.routeCacheCleared).toBeGreaterThanOrEqual(1);
 
       // Response phase: the EPP is told the response headers and body.
-      sink.stream.responseHeaders(
-        [
-          [":status", "200"],
-          ["content-type", "application/json"],
-        ],
-        false,
-      );
-      sink.stream.responseData(bytes('{"choices":[]}'), true);
+      answerChat(sink);
       expect(sink.responseEnded).toBe(true);
       await until(() => epp.received.includes("response_body"));
       expect(epp.received).toContain("response_headers");
@@ -176,14 +181,7 @@ describe("EPP over a gRPC stream", () => {
       sink.stream.requestHeaders(request("POST", "/v1/chat/completions", [["content-type", "application/json"]]), false);
       sink.stream.requestData(bytes(CHAT), true);
       await until(() => sink.requestEnded);
-      sink.stream.responseHeaders(
-        [
-          [":status", "200"],
-          ["content-type", "application/json"],
-        ],
-        false,
-      );
-      sink.stream.responseData(bytes('{"choices":[]}'), true);
+      answerChat(sink);
       sink.stream.complete(); // on_log, on_done, on_delete before the EPP has ended the stream
     }
     await until(() => epp.received.filter((r) => r === "end").length === 20);
@@ -396,14 +394,7 @@ describe("EPP over a gRPC stream", () => {
       const { epp, sink } = await send("override", { allowModeOverride });
       await until(() => sink.requestEnded);
       expect(sink.header("x-gateway-destination-endpoint")).toBe("10.1.2.3:8000");
-      sink.stream.responseHeaders(
-        [
-          [":status", "200"],
-          ["content-type", "application/json"],
-        ],
-        false,
-      );
-      sink.stream.responseData(bytes('{"choices":[]}'), true);
+      answerChat(sink);
       expect(sink.responseEnded).toBe(true);
       await until(() => epp.received.includes("end"));
       const responsePhase = epp.received.filter((r) => r.startsWith("response_"));
