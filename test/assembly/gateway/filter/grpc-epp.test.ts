@@ -330,7 +330,9 @@ describe("EPP over a gRPC stream", () => {
     const epp = await startEpp("silent");
     cleanups.push(() => epp.close());
     const setup = poolSetup(epp.port, { timeoutMs: 300 });
-    const { filter } = await load({ configuration: setup.configuration }, { clusters: setup.clusters });
+    // The module's clock is the test's: deadlines and the failure log's 5 s period pass when the test says so.
+    let nowNs = 1_000_000_000_000n;
+    const { filter } = await load({ configuration: setup.configuration }, { clusters: setup.clusters, clock: () => nowNs });
     cleanups.push(() => filter.close());
     const periods = filter.vms.map((vm) => {
       const calls: number[] = [];
@@ -351,14 +353,19 @@ describe("EPP over a gRPC stream", () => {
     // Re-arming per request would keep a VM that starts exchanges faster than the period from ever checking deadlines.
     const first = send(10);
     expect(periods).toEqual([[20], [20]]);
+    nowNs += 300_000_000n;
     await until(() => first.every((s) => s.localReplies.length > 0));
     expect(first.map((s) => s.localReplies[0]!.status)).toEqual(Array(10).fill(503));
+    // The tick runs on while the failures' count waits to be logged, and stops once it is.
+    expect(periods).toEqual([[20], [20]]);
+    nowNs += 5_000_000_000n;
     await until(() => periods.every((p) => p.at(-1) === 0));
     const second = send(2);
     expect(periods).toEqual([
       [20, 0, 20],
       [20, 0, 20],
     ]);
+    nowNs += 300_000_000n;
     await until(() => second.every((s) => s.localReplies.length > 0));
     for (const s of [...first, ...second]) s.stream.complete();
   });
