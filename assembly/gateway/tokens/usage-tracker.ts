@@ -45,6 +45,8 @@ export class UsageTracker {
   private sse: SseUsageScanner | null = null;
   private gzip: GzipDecoder | null = null;
   private inflated: Inflated | null = null;
+  /** What decoded() returned a piece of, alive as long as the tracker. */
+  private decodedBytes: ByteBuffer | null = null;
 
   /** From the response headers. */
   start(contentType: string | null, contentEncoding: string | null): void {
@@ -96,6 +98,9 @@ export class UsageTracker {
     if (this.gzip == null || len == 0) return new Piece(ptr, len);
     const sink = new Inflated();
     if (!inflateInto(new GzipDecoder(FORMAT_GZIP), ptr, <i32>len, sink)) return null;
+    // The piece is only an address: the tracker holds the bytes, or the collector could reuse them while
+    // the caller still reads them (the error wrapping allocates its output after measuring them).
+    this.decodedBytes = sink.collected;
     return new Piece(sink.collected.dataStart, <usize>sink.collected.length);
   }
 
