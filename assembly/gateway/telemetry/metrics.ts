@@ -50,7 +50,15 @@ export function microsBetween(startNs: u64, nowNs: u64): u64 {
 const ERROR_TYPE = "_OTHER";
 
 function seg(key: string, value: string): string {
-  return ";" + key + "=" + (value.length == 0 ? "unknown" : value.replaceAll(";", "%3B"));
+  return ";" + key + "=" + (value.length == 0 ? "unknown" : escapeSemicolons(value));
+}
+
+/**
+ * `value` with each ";" written "%3B". Not String#replaceAll: AssemblyScript 0.28's grows its output by one
+ * doubling per match, too little when a match comes after a run of unmatched text, and writes past it.
+ */
+function escapeSemicolons(value: string): string {
+  return value.includes(";") ? value.split(";").join("%3B") : value;
 }
 
 const TOKEN_TYPES: StaticArray<string> = ["input", "cached_input", "cache_creation_input", "output", "reasoning"];

@@ -18,7 +18,7 @@ export function xdsRouteName(rule: Rule, match: i32, host: string): string {
   const served = servingHostname(rule.hostnames, host);
   const hostname = served < 0 ? ANY_HOST : rule.hostnames[served];
   return "httproute/" + rule.route + "/rule/" + rule.index.toString() + "/match/" + match.toString() + "/" +
-    hostname.replaceAll(".", "_");
+    hostname.split(".").join("_");
 }
 
 /** The counter a rule charges for a request of `xdsRoute`: the rule's own when shared, else the route's. */
