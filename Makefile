@@ -8,6 +8,9 @@ VITEST   := node_modules/.bin/vitest
 WASM     := build/ai-gateway.wasm
 # The same module without SIMD, for WAMR as Envoy builds it (SIMD off); src-host/translate/runtime.ts says why.
 WASM_SCALAR := build/ai-gateway-scalar.wasm
+# The test build the memory checker runs (test/assembly/memcheck.ts): debug, AssemblyScript's rtrace hooks
+# (an import module Envoy would refuse), no bulk memory so that memory.copy and memory.fill are stores too.
+WASM_MEMCHECK := build/ai-gateway.memcheck.wasm
 HOST     := build/host/.stamp
 AS_SRC   := $(shell find assembly -name '*.ts' 2>/dev/null)
 TS_SRC   := $(shell find src-host -name '*.ts' 2>/dev/null)
@@ -18,7 +21,7 @@ AS_TEST_WASM := $(patsubst test/modules/%.ts,test/.build/%.wasm,$(AS_TESTS))
 # and the fast-path variants are a quarter of the module (374 → 288 KB, no change per request).
 export JSON_USE_FAST_PATH := 0
 
-.PHONY: all build wasm host test-modules cpp-host test check format contract bench fuzz run check-abi clean
+.PHONY: all build wasm host test-modules cpp-host test check format contract bench fuzz memcheck run check-abi clean
 
 all build: wasm host
 
@@ -38,6 +41,9 @@ $(WASM_SCALAR): node_modules/.package-lock.json asconfig.json Makefile $(AS_SRC)
 	@if grep -q v128 $(@:.wasm=.wat); then echo "$@ uses SIMD"; rm -f $@; exit 1; fi
 	@$(call abi_check,$@)
 
+$(WASM_MEMCHECK): node_modules/.package-lock.json asconfig.json Makefile $(AS_SRC)
+	$(ASC) assembly/main.ts --config asconfig.json --target debug --use ASC_RTRACE=1 --disable bulk-memory --outFile $@
+
 host: $(HOST)
 $(HOST): node_modules/.package-lock.json tsconfig.json $(TS_SRC)
 	$(TSC) -p tsconfig.json
@@ -48,6 +54,11 @@ test-modules: $(AS_TEST_WASM)
 test/.build/%.wasm: test/modules/%.ts node_modules/.package-lock.json $(AS_SRC) $(wildcard test/modules/*/*.ts)
 	@mkdir -p test/.build
 	$(ASC) $< --config test/modules/asconfig.json --outFile $@
+
+# The memory checker's own faults, built as its test build of the module is.
+test/.build/memcheck-faults.wasm: test/modules/memcheck-faults.ts node_modules/.package-lock.json
+	@mkdir -p test/.build
+	$(ASC) $< --config test/modules/asconfig.json --debug --use ASC_RTRACE=1 --disable bulk-memory --outFile $@
 
 # proxy-wasm-cpp-host on WAMR (test/cpp-host): the differential tests' second host. Skipped, with the
 # reason, where the toolchain or the sources are missing.
@@ -81,6 +92,11 @@ bench: build test-modules
 # The seeded fuzz test of `make test` (20,000 inputs) as a long run; FUZZ_SEED=N for another sequence.
 fuzz: node_modules/.package-lock.json wasm test-modules
 	FUZZ_INPUTS=$${FUZZ_INPUTS:-1000000} $(VITEST) run test/assembly/gateway/filter/fuzz.test.ts
+
+# The same fuzz run on the module's test build under the memory checker: every store outside the runtime
+# must land in an allocated block (test/assembly/memcheck.ts).
+memcheck: node_modules/.package-lock.json $(WASM_MEMCHECK) test-modules
+	FUZZ_MEMCHECK=1 FUZZ_INPUTS=$${FUZZ_INPUTS:-20000} $(VITEST) run test/assembly/gateway/filter/fuzz.test.ts
 
 run: build
 	node build/host/src-host/cli/aigw.js run

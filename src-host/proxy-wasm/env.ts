@@ -22,4 +22,18 @@ export interface HostEnv {
   readonly pluginConfiguration: Uint8Array;
   readonly endpoints: EndpointPicker;
   readonly grpc: GrpcClients;
+  /** Imports a test build of the module declares beside Envoy's ABI; aigw never sets it. */
+  readonly instrumentation?: Instrumentation;
+}
+
+/**
+ * Functions a test build imports under a module of their own, beside the ABI Envoy links: AssemblyScript's
+ * rtrace hooks, through which the fuzz run's memory checker (test/assembly/memcheck.ts) sees every
+ * allocation and store. A module importing them is one Envoy would refuse; only tests load it.
+ */
+export interface Instrumentation {
+  /** The import module they come under. */
+  readonly module: string;
+  /** The functions for one VM; `memory` returns its linear memory once the VM is instantiated. */
+  imports(memory: () => WebAssembly.Memory | undefined): Record<string, (...args: number[]) => number | undefined>;
 }

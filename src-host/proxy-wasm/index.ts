@@ -10,7 +10,7 @@ import { LogLevel } from "./abi.js";
 import { utf8Bytes } from "./bytes.js";
 import { EndpointPicker } from "./callouts/endpoints.js";
 import { GrpcClients } from "./callouts/grpc.js";
-import type { HostEnv } from "./env.js";
+import type { HostEnv, Instrumentation } from "./env.js";
 import { wallClockNanos } from "./host-functions.js";
 import { WasmFilter } from "./filter.js";
 import { WasmLoadError, validateModule } from "./validate.js";
@@ -18,6 +18,7 @@ import { WasmLoadError, validateModule } from "./validate.js";
 export { WasmFilter } from "./filter.js";
 export { validateModule, WasmLoadError } from "./validate.js";
 export type { ValidatedModule } from "./validate.js";
+export type { Instrumentation } from "./env.js";
 export { Vm } from "./vm.js";
 export { encodePairs, decodePairs } from "./pairs.js";
 export { WasmResult, LogLevel, HeadersStatus, DataStatus, TrailersStatus, BufferType, MapType } from "./abi.js";
@@ -42,6 +43,8 @@ export interface LoadWasmFilterOptions {
   /** The module's clock (proxy_get_current_time_nanoseconds), wall-clock nanoseconds. Default the system's;
    * a test passes one it advances, so what the module times (periods, deadlines) does not race the machine. */
   clock?: () => bigint;
+  /** A test build's hooks (env.ts Instrumentation). */
+  instrumentation?: Instrumentation;
 }
 
 /** Validates, instantiates one VM per worker and starts each (on_vm_start, on_configure). Throws a
@@ -52,7 +55,7 @@ export async function loadWasmFilter(opts: LoadWasmFilterOptions): Promise<WasmF
   if (!Number.isInteger(workers) || workers < 1) throw new WasmLoadError(`wasm filter ${config.name}: workers must be a positive integer, got ${workers}`);
   if (!(opts.bufferLimitBytes > 0)) throw new WasmLoadError(`wasm filter ${config.name}: bufferLimitBytes must be positive`);
   const bytes = opts.module ?? new Uint8Array(await readFile(config.modulePath));
-  const validated = validateModule(bytes);
+  const validated = validateModule(bytes, opts.instrumentation?.module);
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
@@ -74,6 +77,7 @@ export async function loadWasmFilter(opts: LoadWasmFilterOptions): Promise<WasmF
     pluginConfiguration: utf8Bytes(config.configuration),
     endpoints: new EndpointPicker(),
     grpc: new GrpcClients(),
+    instrumentation: opts.instrumentation,
   };
   return WasmFilter.create(env, module, validated, workers);
 }

@@ -78,7 +78,10 @@ export class Vm implements ContextVm {
     this.metrics = new VmMetrics(env.stats);
     this.restricted = START_ALLOWED; // a start section runs while instantiating
     try {
-      this.instance = new WebAssembly.Instance(module, hostImports(this));
+      const imports = hostImports(this);
+      const inst = env.instrumentation;
+      if (inst) imports[inst.module] = inst.imports(() => this.instance?.exports.memory as WebAssembly.Memory | undefined);
+      this.instance = new WebAssembly.Instance(module, imports);
     } catch (err) {
       throw new WasmLoadError(`Failed to instantiate Wasm module: ${describe(err)}`);
     } finally {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { WasmFilterConfig } from "../../src-host/dataplane-api/bootstrap.js";
-import { WasmLoadError, loadWasmFilter, validateModule } from "../../src-host/proxy-wasm/index.js";
+import { type Instrumentation, WasmLoadError, loadWasmFilter, validateModule } from "../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../src-host/stats/index.js";
 import { fixtureBytes, uniqueVmId } from "./helpers.js";
 import { type FuncSpec, MALLOC, MARKER, type ModuleSpec, buildModule, op } from "./wasm-builder.js";
@@ -23,8 +23,9 @@ const config = (): WasmFilterConfig => ({
   workers: 1,
 });
 
-async function load(spec: ModuleSpec, logs: string[] = []) {
+async function load(spec: ModuleSpec, logs: string[] = [], instrumentation?: Instrumentation) {
   const filter = await loadWasmFilter({
+    instrumentation,
     config: config(),
     module: buildModule(spec),
     clusters: [],
@@ -104,6 +105,17 @@ describe("import linking", () => {
       expectChecker(spec, 1);
     });
   }
+
+  it("links a test build's hooks only when the test supplies them, under their own import module", async () => {
+    const spec: ModuleSpec = { imports: [{ module: "rtrace", name: "onalloc", params: ["i32"], results: [] }], funcs: [MARKER, MALLOC] };
+    await expect(load(spec)).rejects.toThrow(/missing import: rtrace\.onalloc$/);
+    expectChecker(spec, 1);
+    const hooks: Instrumentation = { module: "rtrace", imports: () => ({ onalloc: () => undefined }) };
+    await expect(load(spec, [], hooks)).resolves.toEqual([]);
+    await expect(load({ ...spec, imports: [{ module: "rtrace2", name: "onalloc", params: ["i32"], results: [] }] }, [], hooks)).rejects.toThrow(
+      /missing import: rtrace2\.onalloc$/,
+    );
+  });
 
   it("links WASI under both module names", async () => {
     const fdWrite = { name: "fd_write", params: ["i32", "i32", "i32", "i32"], results: ["i32"] } as const;

@@ -4,16 +4,21 @@
 // Oracle: JSON.parse plus the field rules (json-gen.ts expectedChat) decide between routing and 400; the
 // usage of every intact answer must be priced exactly. Properties: no VM ever traps, every byte reaches
 // the upstream and the client unchanged, and the gateway keeps answering. `make test` runs FUZZ_INPUTS
-// (default 20,000) inputs; `make fuzz` runs 1,000,000.
+// (default 20,000) inputs; `make fuzz` runs 1,000,000. With FUZZ_MEMCHECK=1 (`make memcheck`) the module is
+// its test build under the memory checker (../../memcheck.ts): no store past an allocation or into a free
+// block, checked after every input.
+import { readFileSync } from "node:fs";
 import zlib from "node:zlib";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { HeaderList } from "../../../../src-host/dataplane-api/http-filter.js";
 import type { WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
 import { Gen, chatRequest, expectedChat, mutate, rng } from "../json-gen.js";
+import { Memcheck } from "../../memcheck.js";
 import { TestSink, load, pluginConfig, request } from "./helpers.js";
 
 const INPUTS = Number(process.env.FUZZ_INPUTS ?? 20_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261204);
+const memcheck = process.env.FUZZ_MEMCHECK === "1" ? new Memcheck() : undefined;
 
 let filter: WasmFilter;
 beforeAll(async () => {
@@ -33,7 +38,8 @@ beforeAll(async () => {
     ],
     maxRequestBodyBytes: 1 << 20,
   });
-  ({ filter } = await load({ configuration: JSON.stringify(config) }, { bufferLimitBytes: 2 << 20 }));
+  const module = memcheck ? new Uint8Array(readFileSync("build/ai-gateway.memcheck.wasm")) : undefined;
+  ({ filter } = await load({ configuration: JSON.stringify(config) }, { bufferLimitBytes: 2 << 20, module, instrumentation: memcheck?.instrumentation }));
 });
 afterAll(() => filter?.close());
 
@@ -99,6 +105,11 @@ function check(ok: boolean, what: () => string, wanted: string, got: unknown): v
   if (!ok) throw new Error(`${what()}\nwanted ${wanted}, got ${JSON.stringify(got)}`);
 }
 
+function checkMemory(what: () => string): void {
+  const reports = memcheck?.take() ?? [];
+  if (reports.length > 0) throw new Error(`${what()}\nthe memory checker reported:\n${reports.join("\n\n")}`);
+}
+
 it(
   `${INPUTS} fuzzed requests and answers: no trap, bytes unchanged, verdicts as JSON.parse and the field rules say`,
   () => {
@@ -121,6 +132,7 @@ it(
         check(sink.localReplies.length === 1 && sink.localReplies[0]!.status === 400, what, "a 400", sink.localReplies);
         check(sink.requestBody.length === 0, what, "nothing upstream", sink.events);
         sink.stream.complete();
+        checkMemory(what);
         refused++;
         continue;
       }
@@ -186,11 +198,14 @@ it(
         pricedCount++;
       }
       sink.stream.complete();
+      checkMemory(answerWhat);
     }
     expect(filter.vms.map((_, k) => filter.failed(k))).toEqual(filter.vms.map(() => false));
     // The mix exercises every branch: plenty routed, refused and priced.
     expect(Math.min(routed, refused, pricedCount)).toBeGreaterThan(INPUTS / 10);
-    console.log(`fuzz: ${INPUTS} inputs (seed ${SEED}): ${routed} routed, ${refused} refused with 400, ${pricedCount} answers priced exactly`);
+    console.log(
+      `fuzz${memcheck ? " (memory checked)" : ""}: ${INPUTS} inputs (seed ${SEED}): ${routed} routed, ${refused} refused with 400, ${pricedCount} answers priced exactly`,
+    );
   },
   Math.max(60_000, INPUTS * 2),
 );

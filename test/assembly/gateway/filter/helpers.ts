@@ -5,7 +5,7 @@ import type { ClusterConfig, WasmFilterConfig } from "../../../../src-host/datap
 import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../../../src-host/dataplane-api/http-filter.js";
 import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../../../src-host/config/plugin-config.js";
 import { StatsStore } from "../../../../src-host/stats/index.js";
-import { loadWasmFilter, type WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
+import { type Instrumentation, loadWasmFilter, type WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
 
 export const ROOT = resolve(import.meta.dirname, "../../../..");
 export const PRODUCTION = resolve(ROOT, "build/ai-gateway.wasm");
@@ -52,7 +52,7 @@ export interface LogLine {
 
 export async function load(
   config: Partial<WasmFilterConfig> = {},
-  extra: { clusters?: ClusterConfig[]; bufferLimitBytes?: number; module?: Uint8Array; clock?: () => bigint } = {},
+  extra: { clusters?: ClusterConfig[]; bufferLimitBytes?: number; module?: Uint8Array; clock?: () => bigint; instrumentation?: Instrumentation } = {},
 ): Promise<{ filter: WasmFilter; logs: LogLine[]; stats: StatsStore }> {
   const logs: LogLine[] = [];
   const stats = new StatsStore();
@@ -65,6 +65,7 @@ export async function load(
     logLevel: 0,
     log: (level, message) => logs.push({ level, message }),
     clock: extra.clock,
+    instrumentation: extra.instrumentation,
   });
   return { filter, logs, stats };
 }
