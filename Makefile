@@ -93,10 +93,10 @@ bench: build test-modules
 fuzz: node_modules/.package-lock.json wasm test-modules
 	FUZZ_INPUTS=$${FUZZ_INPUTS:-1000000} $(VITEST) run test/assembly/gateway/filter/fuzz.test.ts
 
-# The same fuzz run on the module's test build under the memory checker: every store outside the runtime
-# must land in an allocated block (test/assembly/memcheck.ts).
+# The filter's tests and the fuzz run (20,000 inputs) on the module's test build under the memory checker:
+# every store outside the runtime must land in an allocated block (test/assembly/memcheck.ts).
 memcheck: node_modules/.package-lock.json $(WASM_MEMCHECK) test-modules
-	FUZZ_MEMCHECK=1 FUZZ_INPUTS=$${FUZZ_INPUTS:-20000} $(VITEST) run test/assembly/gateway/filter/fuzz.test.ts
+	MEMCHECK=1 FUZZ_INPUTS=$${FUZZ_INPUTS:-20000} $(VITEST) run test/assembly/gateway/filter/
 
 run: build
 	node build/host/src-host/cli/aigw.js run

@@ -1,14 +1,25 @@
 // A small data plane for driving the wasm host: records what the filter forwards, and runs local
 // replies back through the stream's response side as the real data plane (and Envoy) does.
+// Under `make memcheck` (MEMCHECK=1) every filter loaded here is the module's test build under the memory
+// checker (../../memcheck.ts), and a test fails when it reported anything.
 import { resolve } from "node:path";
+import { afterEach } from "vitest";
 import type { ClusterConfig, WasmFilterConfig } from "../../../../src-host/dataplane-api/bootstrap.js";
 import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../../../src-host/dataplane-api/http-filter.js";
 import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../../../src-host/config/plugin-config.js";
 import { StatsStore } from "../../../../src-host/stats/index.js";
-import { type Instrumentation, loadWasmFilter, type WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
+import { loadWasmFilter, type WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
+import { Memcheck } from "../../memcheck.js";
 
 export const ROOT = resolve(import.meta.dirname, "../../../..");
 export const PRODUCTION = resolve(ROOT, "build/ai-gateway.wasm");
+export const memcheck = process.env.MEMCHECK === "1" ? new Memcheck() : undefined;
+if (memcheck) {
+  afterEach(() => {
+    const reports = memcheck.take();
+    if (reports.length > 0) throw new Error(`the memory checker reported:\n${reports.join("\n\n")}`);
+  });
+}
 export const fixture = (name: string): string => resolve(ROOT, "test/.build", `${name}.wasm`);
 
 export function pluginConfig(over: Partial<PluginConfig> = {}): PluginConfig {
@@ -36,7 +47,7 @@ export function wasmConfig(over: Partial<WasmFilterConfig> = {}): WasmFilterConf
     name: "ai-gateway",
     rootId: "ai-gateway",
     vmId: `vm-${Math.random().toString(36).slice(2)}`,
-    modulePath: PRODUCTION,
+    modulePath: memcheck ? resolve(ROOT, "build/ai-gateway.memcheck.wasm") : PRODUCTION,
     configuration: JSON.stringify(pluginConfig()),
     allowOnHeadersStopIteration: true,
     failOpen: false,
@@ -52,7 +63,7 @@ export interface LogLine {
 
 export async function load(
   config: Partial<WasmFilterConfig> = {},
-  extra: { clusters?: ClusterConfig[]; bufferLimitBytes?: number; module?: Uint8Array; clock?: () => bigint; instrumentation?: Instrumentation } = {},
+  extra: { clusters?: ClusterConfig[]; bufferLimitBytes?: number; module?: Uint8Array; clock?: () => bigint } = {},
 ): Promise<{ filter: WasmFilter; logs: LogLine[]; stats: StatsStore }> {
   const logs: LogLine[] = [];
   const stats = new StatsStore();
@@ -65,7 +76,7 @@ export async function load(
     logLevel: 0,
     log: (level, message) => logs.push({ level, message }),
     clock: extra.clock,
-    instrumentation: extra.instrumentation,
+    instrumentation: memcheck?.instrumentation,
   });
   return { filter, logs, stats };
 }

@@ -7,7 +7,7 @@ import { eppCluster, poolConfig, startPicker } from "./pickers.js";
 import type { HTTPRouteRuleConfig, PoolConfig } from "../../../../src-host/config/plugin-config.js";
 import { loadWasmFilter } from "../../../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../../../src-host/stats/index.js";
-import { TestSink, bytes, load, pluginConfig, request, until, wasmConfig } from "./helpers.js";
+import { TestSink, bytes, load, memcheck, pluginConfig, request, until, wasmConfig } from "./helpers.js";
 
 /** One HTTPRoute rule per entry; the default plugin config's AIGatewayRoute rule stays. */
 async function loadPlain(rules: HTTPRouteRuleConfig[], pools: PoolConfig[], clusters: ClusterConfig[]) {
@@ -192,6 +192,7 @@ describe("plain HTTPRoute routes", () => {
       config: wasmConfig({ configuration: JSON.stringify(config) }),
       clusters: [],
       bufferLimitBytes: 1 << 20,
+      instrumentation: memcheck?.instrumentation,
       stats: new StatsStore(),
       logLevel: 0,
       log: (_level, message) => logs.push(message),

@@ -1,6 +1,6 @@
 // The production module under the host: the routing path the gateway depends on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestSink, bytes, load, pluginConfig, request, wasmConfig } from "./helpers.js";
+import { TestSink, bytes, load, memcheck, pluginConfig, request, wasmConfig } from "./helpers.js";
 import { loadWasmFilter } from "../../../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../../../src-host/stats/index.js";
 import { PLUGIN_CONFIG_VERSION } from "../../../../src-host/config/plugin-config.js";
@@ -155,6 +155,7 @@ describe("production module: limits and configuration", () => {
       config: wasmConfig({ configuration: JSON.stringify({ ...pluginConfig(), version: "0123456789ab" }) }),
       clusters: [],
       bufferLimitBytes: 1 << 20,
+      instrumentation: memcheck?.instrumentation,
       stats: new StatsStore(),
       log: (_level, message) => logs.push(message),
     });
@@ -188,6 +189,7 @@ describe("production module: limits and configuration", () => {
         config: wasmConfig({ configuration: JSON.stringify({ ...pluginConfig(), rateLimits }) }),
         clusters: [],
         bufferLimitBytes: 1 << 20,
+        instrumentation: memcheck?.instrumentation,
         stats: new StatsStore(),
         log: (_level, message) => logs.push(message),
       });
@@ -237,6 +239,7 @@ describe("production module: limits and configuration", () => {
         config: wasmConfig({ configuration }),
         clusters: [],
         bufferLimitBytes: 1 << 20,
+        instrumentation: memcheck?.instrumentation,
         stats: new StatsStore(),
         log: (_level, message) => logs.push(message),
       }).catch(() => undefined);
