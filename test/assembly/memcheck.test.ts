@@ -36,6 +36,13 @@ it("reports a store past a block's end into the next block's header, with the fu
   expect(report).toContain("memcheck-faults/overrun");
 });
 
+it("reports a store past an object's size that stays within its block", () => {
+  exports.objectOverrun!();
+  const [report] = memcheck.take();
+  expect(report).toMatch(/^store of 1 bytes at \d+: 0 bytes past the 13-byte object in block \d+/);
+  expect(report).toContain("memcheck-faults/objectOverrun");
+});
+
 it("reports a memory.copy one byte too long", () => {
   exports.copyOverrun!();
   const [report] = memcheck.take();

@@ -19,6 +19,13 @@ export function overrun(): void {
   store<u16>(changetype<usize>(b) + 12, 0x3b);
 }
 
+/** One byte past a 13-byte object, within the bytes its block has beyond it (blocks come in 16-byte steps). */
+export function objectOverrun(): void {
+  const b = new ArrayBuffer(13);
+  kept = b;
+  store<u8>(changetype<usize>(b) + 13, 1);
+}
+
 /** memory.copy one byte too long. */
 export function copyOverrun(): void {
   const from = new ArrayBuffer(64);
