@@ -1,6 +1,6 @@
 // Shared pieces of the end-to-end tests' manifests: the Gateway every AIGatewayRoute attaches to, and
 // `aigw run` on manifests written to a temporary directory.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runGateway, type RunOptions, type RunningGateway } from "../../src-host/cli/run.js";
@@ -151,9 +151,17 @@ spec:
 `;
 }
 
-/** Writes `files` (name → YAML) to a new directory and serves them on ephemeral ports. */
-export function runManifests(files: Record<string, string>, opts: Partial<RunOptions> = {}): Promise<RunningGateway> {
+/** Writes `files` (name → YAML) to a new directory and serves them on ephemeral ports; closing removes it. */
+export async function runManifests(files: Record<string, string>, opts: Partial<RunOptions> = {}): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), "aigw-e2e-"));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  return runGateway({ paths: [dir], port: 0, adminPort: 0, log: () => {}, ...opts });
+  let running: RunningGateway;
+  try {
+    running = await runGateway({ paths: [dir], port: 0, adminPort: 0, log: () => {}, ...opts });
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return { ...running, close: () => running.close().finally(remove) };
 }

@@ -2,10 +2,10 @@
 // linking (names and signatures, 0.1.0-only calls), the allocator lookup, callback signatures, and the
 // restricted host-call set while the module starts. The ABI checker tool must agree on every refusal.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { WasmFilterConfig } from "../../src-host/dataplane-api/bootstrap.js";
 import { type Instrumentation, WasmLoadError, loadWasmFilter, validateModule } from "../../src-host/proxy-wasm/index.js";
 import { StatsStore } from "../../src-host/stats/index.js";
@@ -39,6 +39,7 @@ async function load(spec: ModuleSpec, logs: string[] = [], instrumentation?: Ins
 
 const CHECKER = "../shared/tools/wasm-abi-check.mjs";
 const dir = mkdtempSync(join(tmpdir(), "abi-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /**
  * The workspace's ABI checker (beside the repository) must exit with `status` for the module too. A clone
  * elsewhere has no checker: then only the host's side of each case is checked.

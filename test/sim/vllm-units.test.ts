@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tokenize } from "../../src-host/sim/vllm/tokenizer.js";
@@ -186,6 +186,7 @@ describe("flags", () => {
     const file = join(dir, "c.yaml");
     writeFileSync(file, 'model: from-file\nmax-num-seqs: 9\nlora-modules:\n  - name: x\n  - \'{"name":"y"}\'\ntime-to-first-token: 100ms\n');
     const c = parseSimArgs(["--config", file, "--max-num-seqs", "3"]);
+    rmSync(dir, { recursive: true, force: true });
     expect(c.model).toBe("from-file");
     expect(c.maxNumSeqs).toBe(3);
     expect(c.loraModules.map((l) => l.name)).toEqual(["x", "y"]);
