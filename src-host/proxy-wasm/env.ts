@@ -28,7 +28,7 @@ export interface HostEnv {
 
 /**
  * Functions a test build imports under a module of their own, beside the ABI Envoy links: AssemblyScript's
- * rtrace hooks, through which the fuzz run's memory checker (test/assembly/memcheck.ts) sees every
+ * rtrace hooks, through which the memory checker of `make memcheck` (test/assembly/memcheck.ts) sees every
  * allocation and store. A module importing them is one Envoy would refuse; only tests load it.
  */
 export interface Instrumentation {

@@ -80,7 +80,10 @@ export class Vm implements ContextVm {
     try {
       const imports = hostImports(this);
       const inst = env.instrumentation;
-      if (inst) imports[inst.module] = inst.imports(() => this.instance?.exports.memory as WebAssembly.Memory | undefined);
+      if (inst) {
+        if (imports[inst.module]) throw new Error(`instrumentation may not replace the host's import module ${inst.module}`);
+        imports[inst.module] = inst.imports(() => this.instance?.exports.memory as WebAssembly.Memory | undefined);
+      }
       this.instance = new WebAssembly.Instance(module, imports);
     } catch (err) {
       throw new WasmLoadError(`Failed to instantiate Wasm module: ${describe(err)}`);

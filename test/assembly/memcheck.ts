@@ -7,8 +7,9 @@
 // block's bytes beyond the object's size), 0 where it may (an object's bytes, other allocated blocks, static
 // data, the stack). A store outside the runtime that touches a shadowed byte is a write past an allocation or
 // after a free; a free of a block that is not allocated and a collector visit to a freed object are reported
-// too. Each report carries the wasm stack. AssemblyScript 0.28's String#replaceAll wrote two bytes past its output into the next
-// block's header, which the fuzz run only saw when that block happened to be free (175,859 inputs in).
+// too. Each report carries the wasm stack. AssemblyScript 0.28's String#replaceAll wrote two bytes past its
+// output into the next block's header, which the fuzz run only saw when that block happened to be free
+// (175,859 inputs in).
 //
 // The shadow is laid from the allocator's own heap once the VM's memory is known: its layout is TLSF's in
 // AssemblyScript 0.28 (std/assembly/rt/tlsf.ts, 32-bit): a root of 1,572 bytes at __heap_base rounded to
@@ -147,12 +148,17 @@ class VmShadow {
     this.shadow.fill(1, block + OBJECT_START + objectSize, block + 4 + size);
   }
 
+  /** The heap's first block and its tail block, from TLSF's root. */
+  private bounds(words: Uint32Array): { first: number; tail: number } {
+    const root = (this.heapBase + 15) & ~15;
+    return { first: ((root + ROOT_SIZE + 4 + 15) & ~15) - 4, tail: words[(root + TAIL_OFFSET) >>> 2]! };
+  }
+
   private lay(buffer: ArrayBuffer): void {
     const words = new Uint32Array(buffer);
     this.shadow = new Uint8Array(buffer.byteLength);
-    const root = (this.heapBase + 15) & ~15;
-    const tail = words[(root + TAIL_OFFSET) >>> 2]!;
-    let block = ((root + ROOT_SIZE + 4 + 15) & ~15) - 4;
+    const { first, tail } = this.bounds(words);
+    let block = first;
     while (block !== tail) {
       const info = words[block >>> 2]!;
       const next = block + 4 + (info & ~TAGS);
@@ -174,9 +180,8 @@ class VmShadow {
   /** What the shadowed byte `at` is (the block found by walking the heap). */
   private describe(at: number): string {
     const words = new Uint32Array(this.memory()!.buffer);
-    const root = (this.heapBase + 15) & ~15;
-    const tail = words[(root + TAIL_OFFSET) >>> 2]!;
-    let block = ((root + ROOT_SIZE + 4 + 15) & ~15) - 4;
+    const { first, tail } = this.bounds(words);
+    let block = first;
     while (block < tail) {
       const info = words[block >>> 2]!;
       const next = block + 4 + (info & ~TAGS);

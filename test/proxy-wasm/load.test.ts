@@ -116,6 +116,9 @@ describe("import linking", () => {
     await expect(load({ ...spec, imports: [{ module: "rtrace2", name: "onalloc", params: ["i32"], results: [] }] }, [], hooks)).rejects.toThrow(
       /missing import: rtrace2\.onalloc$/,
     );
+    await expect(load({ funcs: [MARKER, MALLOC] }, [], { module: "env", imports: () => ({}) })).rejects.toThrow(
+      /instrumentation may not replace the host's import module env/,
+    );
   });
 
   it("links WASI under both module names", async () => {

@@ -8,7 +8,7 @@ import type { ClusterConfig, WasmFilterConfig } from "../../../../src-host/datap
 import type { HeaderList, HttpFilterSink, HttpFilterStream, ResolvedRoute, StreamInfo } from "../../../../src-host/dataplane-api/http-filter.js";
 import { PLUGIN_CONFIG_VERSION, type PluginConfig } from "../../../../src-host/config/plugin-config.js";
 import { StatsStore } from "../../../../src-host/stats/index.js";
-import { loadWasmFilter, type WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
+import { LogLevel, loadWasmFilter, type WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
 import { Memcheck } from "../../memcheck.js";
 
 export const ROOT = resolve(import.meta.dirname, "../../../..");
@@ -61,11 +61,12 @@ export interface LogLine {
   message: string;
 }
 
+/** Starts a filter (one VM per worker); `logs` receives every line, from the start on. */
 export async function load(
   config: Partial<WasmFilterConfig> = {},
   extra: { clusters?: ClusterConfig[]; bufferLimitBytes?: number; module?: Uint8Array; clock?: () => bigint } = {},
+  logs: LogLine[] = [],
 ): Promise<{ filter: WasmFilter; logs: LogLine[]; stats: StatsStore }> {
-  const logs: LogLine[] = [];
   const stats = new StatsStore();
   const filter = await loadWasmFilter({
     config: wasmConfig(config),
@@ -79,6 +80,26 @@ export async function load(
     instrumentation: memcheck?.instrumentation,
   });
   return { filter, logs, stats };
+}
+
+/**
+ * Starts a filter with `configuration` that may refuse to start: whether it started (then it is closed
+ * again), the error when not, and the lines it logged at info and above, as Envoy's default level keeps.
+ */
+export async function attemptLoad(configuration: string): Promise<{ loaded: boolean; error?: Error; logs: string }> {
+  const lines: LogLine[] = [];
+  const logs = () =>
+    lines
+      .filter((l) => l.level >= LogLevel.Info)
+      .map((l) => l.message)
+      .join("\n");
+  try {
+    const { filter } = await load({ configuration }, {}, lines);
+    await filter.close();
+    return { loaded: true, logs: logs() };
+  } catch (err) {
+    return { loaded: false, error: err as Error, logs: logs() };
+  }
 }
 
 const text = new TextDecoder();

@@ -5,9 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ClusterConfig } from "../../../../src-host/dataplane-api/bootstrap.js";
 import { eppCluster, poolConfig, startPicker } from "./pickers.js";
 import type { HTTPRouteRuleConfig, PoolConfig } from "../../../../src-host/config/plugin-config.js";
-import { loadWasmFilter } from "../../../../src-host/proxy-wasm/index.js";
-import { StatsStore } from "../../../../src-host/stats/index.js";
-import { TestSink, bytes, load, memcheck, pluginConfig, request, until, wasmConfig } from "./helpers.js";
+import { TestSink, attemptLoad, bytes, load, pluginConfig, request, until } from "./helpers.js";
 
 /** One HTTPRoute rule per entry; the default plugin config's AIGatewayRoute rule stays. */
 async function loadPlain(rules: HTTPRouteRuleConfig[], pools: PoolConfig[], clusters: ClusterConfig[]) {
@@ -187,17 +185,8 @@ describe("plain HTTPRoute routes", () => {
 
   it("refuses an HTTPRoute rule naming a pool the configuration does not define", async () => {
     const config = pluginConfig({ httpRoutes: [{ name: "httproute/default/r/rule/0", backends: [{ cluster: "c", pool: "default/missing" }] }] });
-    const logs: string[] = [];
-    const loading = loadWasmFilter({
-      config: wasmConfig({ configuration: JSON.stringify(config) }),
-      clusters: [],
-      bufferLimitBytes: 1 << 20,
-      instrumentation: memcheck?.instrumentation,
-      stats: new StatsStore(),
-      logLevel: 0,
-      log: (_level, message) => logs.push(message),
-    });
-    await expect(loading).rejects.toThrow(/proxy_on_configure returned false/);
-    expect(logs.join("\n")).toContain('httpRoutes[0].backends[0].pool: no pool "default/missing" in pools');
+    const attempt = await attemptLoad(JSON.stringify(config));
+    expect(attempt.error?.message).toMatch(/proxy_on_configure returned false/);
+    expect(attempt.logs).toContain('httpRoutes[0].backends[0].pool: no pool "default/missing" in pools');
   });
 });

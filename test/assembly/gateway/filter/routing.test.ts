@@ -1,8 +1,6 @@
 // The production module under the host: the routing path the gateway depends on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestSink, bytes, load, memcheck, pluginConfig, request, wasmConfig } from "./helpers.js";
-import { loadWasmFilter } from "../../../../src-host/proxy-wasm/index.js";
-import { StatsStore } from "../../../../src-host/stats/index.js";
+import { TestSink, attemptLoad, bytes, load, pluginConfig, request } from "./helpers.js";
 import { PLUGIN_CONFIG_VERSION } from "../../../../src-host/config/plugin-config.js";
 import type { WasmFilter } from "../../../../src-host/proxy-wasm/index.js";
 
@@ -150,53 +148,34 @@ describe("production module: limits and configuration", () => {
   });
 
   it("refuses a configuration of another contract version, naming both versions", async () => {
-    const logs: string[] = [];
-    const loading = loadWasmFilter({
-      config: wasmConfig({ configuration: JSON.stringify({ ...pluginConfig(), version: "0123456789ab" }) }),
-      clusters: [],
-      bufferLimitBytes: 1 << 20,
-      instrumentation: memcheck?.instrumentation,
-      stats: new StatsStore(),
-      log: (_level, message) => logs.push(message),
-    });
-    await expect(loading).rejects.toThrow(/proxy_on_configure returned false/);
-    expect(logs).toContain(
+    const attempt = await attemptLoad(JSON.stringify({ ...pluginConfig(), version: "0123456789ab" }));
+    expect(attempt.error?.message).toMatch(/proxy_on_configure returned false/);
+    expect(attempt.logs.split("\n")).toContain(
       `invalid plugin configuration: contract version "0123456789ab" of the configuration differs from ` +
         `"${PLUGIN_CONFIG_VERSION}" of this module: build both from the same release`,
     );
   });
 
+  /** A rate limit rule of the plugin configuration: a Global one unless `over` says otherwise. */
+  const rule = (over: Record<string, unknown>) => ({
+    name: "r",
+    type: "Global",
+    routes: [],
+    shared: false,
+    headers: [],
+    limit: 10,
+    unitSeconds: 60,
+    requestCost: { from: "Number", number: 1, metadataKey: "" },
+    responseCost: { from: "Number", number: 0, metadataKey: "" },
+    rlsCluster: "ratelimit",
+    domain: "ai-gateway",
+    failureModeDeny: false,
+    timeoutMs: 1000,
+    ...over,
+  });
+
   it("refuses Global rules that one ShouldRateLimit call cannot carry", async () => {
-    const rule = (over: Record<string, unknown>) => ({
-      name: "r",
-      type: "Global",
-      routes: [],
-      shared: false,
-      headers: [],
-      limit: 10,
-      unitSeconds: 60,
-      requestCost: { from: "Number", number: 1, metadataKey: "" },
-      responseCost: { from: "Number", number: 0, metadataKey: "" },
-      rlsCluster: "ratelimit",
-      domain: "ai-gateway",
-      failureModeDeny: false,
-      timeoutMs: 1000,
-      ...over,
-    });
-    const attempt = async (rateLimits: unknown[]) => {
-      const logs: string[] = [];
-      const loading = loadWasmFilter({
-        config: wasmConfig({ configuration: JSON.stringify({ ...pluginConfig(), rateLimits }) }),
-        clusters: [],
-        bufferLimitBytes: 1 << 20,
-        instrumentation: memcheck?.instrumentation,
-        stats: new StatsStore(),
-        log: (_level, message) => logs.push(message),
-      });
-      const filter = await loading.catch(() => undefined);
-      await filter?.close();
-      return { loaded: filter !== undefined, logs: logs.join("\n") };
-    };
+    const attempt = (rateLimits: unknown[]) => attemptLoad(JSON.stringify({ ...pluginConfig(), rateLimits }));
     const domains = await attempt([rule({}), rule({ domain: "other" })]);
     expect(domains.loaded).toBe(false);
     expect(domains.logs).toContain('rateLimits[1].domain: "other" differs from "ai-gateway" of rateLimits[0] (one domain for all Global rules)');
@@ -213,42 +192,13 @@ describe("production module: limits and configuration", () => {
       JSON.stringify({
         ...pluginConfig(),
         costs: [{ route: "", metadataKey: "k", type: "CEL", cel: "CEL" }],
-        rateLimits: [
-          {
-            name: "r",
-            type: "Local",
-            routes: [],
-            shared: false,
-            headers: [],
-            limit: 7,
-            unitSeconds: 60,
-            requestCost: { from: "Number", number: 1, metadataKey: "" },
-            responseCost: { from: "Metadata", number: 0, metadataKey: "k" },
-            rlsCluster: "",
-            domain: "",
-            failureModeDeny: false,
-            timeoutMs: 1000,
-          },
-        ],
+        rateLimits: [rule({ type: "Local", limit: 7, responseCost: { from: "Metadata", number: 0, metadataKey: "k" }, rlsCluster: "", domain: "" })],
       })
         .replace('"limit":7', `"limit":${value}`)
         .replace('"CEL"}', `${JSON.stringify(cel).replace("/", "\\/")}}`);
-    const attempt = async (configuration: string) => {
-      const logs: string[] = [];
-      const filter = await loadWasmFilter({
-        config: wasmConfig({ configuration }),
-        clusters: [],
-        bufferLimitBytes: 1 << 20,
-        instrumentation: memcheck?.instrumentation,
-        stats: new StatsStore(),
-        log: (_level, message) => logs.push(message),
-      }).catch(() => undefined);
-      await filter?.close();
-      return { loaded: filter !== undefined, logs: logs.join("\n") };
-    };
     // "\/" is "/" (json-as alone read it as NUL and the CEL expression failed to compile).
-    expect(await attempt(limit("1e3", "input_tokens / uint(2)"))).toEqual({ loaded: true, logs: "" });
-    const wrong = await attempt(limit('"ten"', "input_tokens"));
+    expect(await attemptLoad(limit("1e3", "input_tokens / uint(2)"))).toEqual({ loaded: true, logs: "" });
+    const wrong = await attemptLoad(limit('"ten"', "input_tokens"));
     expect(wrong.loaded).toBe(false);
     expect(wrong.logs).toContain("invalid plugin configuration: rateLimits[0].limit: must be an integer, got string");
   });
